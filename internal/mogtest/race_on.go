@@ -1,0 +1,5 @@
+//go:build race
+
+package mogtest
+
+const raceEnabled = true

@@ -1,0 +1,276 @@
+// Package store defines the tracker's metadata store: the model of the
+// original MogileFS schema (version 17) and the Store interface the tracker
+// and its workers use. The SQL implementation for SQLite and MySQL/MariaDB
+// lives in package sqlstore; storetest is the conformance suite every
+// implementation must pass.
+//
+// Times are Unix seconds taken from the database clock, as in the original.
+// Methods that schedule queue work take a delay in seconds: delay <= 0 means
+// "now" (nexttry = 0 for the replication queue, the original's "urgent").
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+)
+
+// SchemaVersion is the original schema version this store implements.
+const SchemaVersion = 17
+
+// EndOfTime is the original's "never" for nexttry columns.
+const EndOfTime = 2147483647
+
+var (
+	// ErrNotFound: the row asked for does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrExists: a unique key (name, id, fid, ip) is already used.
+	ErrExists = errors.New("store: already exists")
+	// ErrFIDExists: create_close found the key already bound to this fid.
+	ErrFIDExists = errors.New("store: key already has this fid")
+)
+
+// HashType is a class hash type, stored as class.hashtype / checksum.hashtype.
+type HashType int
+
+const (
+	HashNone HashType = 0 // NULL in class.hashtype
+	HashMD5  HashType = 1
+	HashSHA1 HashType = 2
+)
+
+// Domain is a row of table domain.
+type Domain struct {
+	ID   int    // dmid
+	Name string // namespace
+}
+
+// Class is a row of table class. The "default" class has ID 0 and may have
+// no row at all.
+type Class struct {
+	DomainID    int
+	ID          int // classid
+	Name        string
+	MinDevCount int
+	ReplPolicy  string // "" = NULL (default policy)
+	HashType    HashType
+}
+
+// Host is a row of table host.
+type Host struct {
+	ID          int
+	Name        string
+	Status      string // alive, dead, down, readonly
+	IP          string
+	HTTPPort    int
+	HTTPGetPort int // 0 = NULL (use HTTPPort)
+	AltIP       string
+	AltMask     string
+}
+
+// Device is a row of table device.
+type Device struct {
+	ID      int
+	HostID  int
+	Status  string // alive, dead, down, readonly, drain
+	Weight  int
+	MBTotal sql.NullInt64
+	MBUsed  sql.NullInt64
+	MBAsOf  sql.NullInt64
+}
+
+// File is a row of table file.
+type File struct {
+	FID      int64
+	DomainID int
+	Key      string
+	Length   int64
+	ClassID  int
+	DevCount int
+}
+
+// Tempfile is a row of table tempfile: an upload between create_open and
+// create_close.
+type Tempfile struct {
+	FID        int64 // 0 = allocate
+	CreateTime int64
+	ClassID    int
+	DomainID   int
+	Key        string
+	DevIDs     []int
+}
+
+// Checksum is a row of table checksum (Sum holds the raw digest bytes).
+type Checksum struct {
+	FID      int64
+	HashType HashType
+	Sum      []byte
+}
+
+// Queue names the original queue tables.
+type Queue int
+
+const (
+	QueueReplicate Queue = iota // file_to_replicate
+	QueueDelete                 // file_to_delete2
+	QueueFsck                   // file_to_queue, type 1
+	QueueRebalance              // file_to_queue, type 2
+)
+
+// QueueItem is a row of one of the queues. FromDevID is set only for
+// replication (file_to_replicate.fromdevid, 0 = NULL); DevID, Arg only for
+// file_to_queue (0 / "" = NULL); Flags for replicate and file_to_queue.
+type QueueItem struct {
+	FID       int64
+	NextTry   int64
+	FailCount int
+	Flags     int
+	FromDevID int
+	DevID     int
+	Arg       string
+}
+
+// CloseFile is what create_close commits once the upload is verified.
+type CloseFile struct {
+	FID      int64
+	DevID    int // the device the client wrote to
+	DomainID int
+	Key      string
+	ClassID  int
+	Length   int64
+	Checksum *Checksum // stored when non-nil
+}
+
+// FsckEvent is a row of fsck_log.
+type FsckEvent struct {
+	LogID  int64
+	UTime  int64
+	FID    int64 // 0 = NULL
+	EvCode string
+	DevID  int // 0 = NULL
+}
+
+// FileDebug is every row the store holds about one fid, for file_debug.
+// A nil pointer means no such row.
+type FileDebug struct {
+	File      *File
+	Tempfile  *Tempfile
+	Replicate *QueueItem
+	Delete    *QueueItem
+	Rebalance *QueueItem
+	Fsck      *QueueItem
+	DevIDs    []int
+	Checksum  *Checksum
+}
+
+// Store is the tracker's metadata store. All methods are safe for
+// concurrent use, by several trackers sharing one database included.
+type Store interface {
+	// Now returns the database clock in Unix seconds.
+	Now(ctx context.Context) (int64, error)
+	Close() error
+
+	// Namespace.
+	Domains(ctx context.Context) ([]Domain, error)
+	CreateDomain(ctx context.Context, name string) (Domain, error) // ErrExists
+	DeleteDomain(ctx context.Context, dmid int) error              // also drops its class 0 row
+	Classes(ctx context.Context) ([]Class, error)
+	CreateClass(ctx context.Context, c Class) (Class, error) // ID: 0 for "default", else max+1; ErrExists
+	UpdateClass(ctx context.Context, c Class) error          // by (DomainID, ID); ErrNotFound
+	DeleteClass(ctx context.Context, dmid, classid int) error
+	DomainHasFiles(ctx context.Context, dmid int) (bool, error)
+	ClassHasFiles(ctx context.Context, dmid, classid int) (bool, error)
+
+	// Hosts and devices.
+	Hosts(ctx context.Context) ([]Host, error)
+	CreateHost(ctx context.Context, h Host) (Host, error) // ID = max+1; ErrExists on any unique clash
+	UpdateHost(ctx context.Context, h Host) error         // ErrExists on a unique clash
+	DeleteHost(ctx context.Context, hostid int) error
+	Devices(ctx context.Context) ([]Device, error)
+	CreateDevice(ctx context.Context, d Device) error // ErrExists
+	SetDeviceStatus(ctx context.Context, devid int, status string) error
+	SetDeviceWeight(ctx context.Context, devid int, weight int) error
+	SetDeviceUsage(ctx context.Context, devid int, mbTotal, mbUsed, asOf int64) error
+
+	// Server settings.
+	Settings(ctx context.Context) (map[string]string, error)
+	SetSetting(ctx context.Context, key, value string) error
+	DeleteSetting(ctx context.Context, key string) error
+
+	// Files.
+	// RegisterTempfile inserts a tempfile row and returns its fid. With
+	// t.FID == 0 a new fid is allocated that is unique across trackers and
+	// never an existing file's fid; an explicit fid already used in file or
+	// tempfile gives ErrExists.
+	RegisterTempfile(ctx context.Context, t Tempfile) (int64, error)
+	Tempfile(ctx context.Context, fid int64) (Tempfile, error)
+	// CommitFile does create_close's database work in one transaction: it
+	// deletes the tempfile row (ErrNotFound if already gone), replaces any
+	// other file with the same (domain, key) (the old fid is queued for
+	// deletion and returned), writes file (devcount 1) and file_on, the
+	// checksum if given, and queues the fid for replication now.
+	CommitFile(ctx context.Context, f CloseFile) (replacedFID int64, err error)
+	// DiscardTempfile turns an upload that will not be kept into a deletion:
+	// tempfile row removed, file_on rows for devids added, fid queued for
+	// delete. Used for create_close without a key and by the tempfile reaper.
+	DiscardTempfile(ctx context.Context, fid int64, devids []int) error
+	// OldTempfiles lists up to limit tempfiles created before the given time.
+	OldTempfiles(ctx context.Context, before int64, limit int) ([]Tempfile, error)
+	FileByKey(ctx context.Context, dmid int, key string) (File, error)
+	FileByFID(ctx context.Context, fid int64) (File, error)
+	// FileDevIDs returns the devids of the file_on rows of fid.
+	FileDevIDs(ctx context.Context, fid int64) ([]int, error)
+	// DeleteFile removes the file row and queues fid for deletion, in one
+	// transaction. ErrNotFound if there is no such file.
+	DeleteFile(ctx context.Context, fid int64) error
+	// RenameFile: ErrNotFound if from is absent, ErrExists if to is present.
+	RenameFile(ctx context.Context, dmid int, from, to string) error
+	SetFileClass(ctx context.Context, fid int64, classid int) error
+	// ListKeys: keys of dmid starting with prefix, greater than after,
+	// ascending, at most limit.
+	ListKeys(ctx context.Context, dmid int, prefix, after string, limit int, caseSensitive bool) ([]string, error)
+	// ListFiles: files with fid > after, ascending by fid, at most limit.
+	ListFiles(ctx context.Context, after int64, limit int) ([]File, error)
+	MaxFID(ctx context.Context) (int64, error)
+	// AddFileOn and RemoveFileOn are idempotent and keep file.devcount equal
+	// to the number of file_on rows unless skipDevcount.
+	AddFileOn(ctx context.Context, fid int64, devid int, skipDevcount bool) error
+	RemoveFileOn(ctx context.Context, fid int64, devid int, skipDevcount bool) error
+	// UpdateDevcount sets file.devcount from the file_on rows.
+	UpdateDevcount(ctx context.Context, fid int64) error
+	// FIDsOnDevice: fids on devid with fid > after, ascending, at most limit.
+	FIDsOnDevice(ctx context.Context, devid int, after int64, limit int) ([]int64, error)
+	Checksum(ctx context.Context, fid int64) (Checksum, error) // ErrNotFound
+	SetChecksum(ctx context.Context, c Checksum) error         // insert or replace
+	DeleteChecksum(ctx context.Context, fid int64) error
+	FileDebug(ctx context.Context, fid int64) (FileDebug, error)
+
+	// Queues.
+	// Enqueue inserts item unless fid (and type) is already queued; the
+	// row's nexttry is now+delay, or 0 for QueueReplicate with delay <= 0.
+	Enqueue(ctx context.Context, q Queue, item QueueItem, delay int64) error
+	// Grab leases up to limit rows whose nexttry is due, oldest first, by
+	// pushing their nexttry 1000 s ahead; rows leased by another tracker
+	// are never returned twice.
+	Grab(ctx context.Context, q Queue, limit int) ([]QueueItem, error)
+	// Retry sets a row's nexttry to now+delay and its failcount.
+	Retry(ctx context.Context, q Queue, fid int64, delay int64, failCount int) error
+	Dequeue(ctx context.Context, q Queue, fid int64) error
+	QueueLength(ctx context.Context, q Queue) (int64, error)
+	// ReplicateNow sets every future replication nexttry to now; returns count.
+	ReplicateNow(ctx context.Context) (int64, error)
+
+	// Fsck log.
+	AddFsckEvent(ctx context.Context, e FsckEvent) error
+	FsckEvents(ctx context.Context, afterLogID int64, limit int) ([]FsckEvent, error)
+	ClearFsckLog(ctx context.Context) error
+	MaxFsckLogID(ctx context.Context) (int64, error)
+	// FsckEventCounts counts events by code with afterLogID < logid <= upTo.
+	FsckEventCounts(ctx context.Context, afterLogID, upTo int64) (map[string]int64, error)
+
+	// Named locks, shared by every tracker on the database (GET_LOCK on
+	// MySQL, the lock table on SQLite). Lock waits up to timeout seconds and
+	// reports whether it got the lock.
+	Lock(ctx context.Context, name string, timeout int) (bool, error)
+	Unlock(ctx context.Context, name string) error
+}
