@@ -1,0 +1,231 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// dest is one create_open destination.
+type dest struct {
+	devid string
+	path  string
+}
+
+// Store uploads the content of r under key in class ("" = the default
+// class) and returns the number of bytes stored. size is the content
+// length, or -1 when unknown (the body is then sent chunked). The upload is
+// committed only if every byte was accepted by the storage node and the
+// tracker's create_close succeeded; otherwise an error is returned and the
+// key is left as it was.
+func (c *Client) Store(ctx context.Context, key, class string, r io.Reader, size int64) (int64, error) {
+	if key == "" {
+		return 0, fmt.Errorf("store: %w", ErrNoKey)
+	}
+	hashName, err := c.hashType(ctx, class)
+	if err != nil {
+		return 0, fmt.Errorf("store %q: class hash type: %w", key, err)
+	}
+	kv := []string{"domain", c.domain, "key", key, "multi_dest", "1"}
+	if class != "" {
+		kv = append(kv, "class", class)
+	}
+	if size >= 0 {
+		kv = append(kv, "size", strconv.FormatInt(size, 10))
+	}
+	open, err := c.call(ctx, "create_open", kv...)
+	if err != nil {
+		return 0, fmt.Errorf("store %q: create_open: %w", key, err)
+	}
+	fid := open["fid"]
+	dests := parseDests(open)
+	if fid == "" || len(dests) == 0 {
+		return 0, fmt.Errorf("store %q: create_open: %w: no fid or path in %v", key, ErrBadReply, open)
+	}
+
+	var h hash.Hash
+	switch hashName {
+	case "MD5":
+		h = md5.New()
+	case "SHA-1":
+		h = sha1.New()
+	}
+	src := &uploadBody{r: r, h: h}
+	var used dest
+	var perr error
+dests:
+	for _, d := range dests {
+		// A transport failure before the body was touched is retried
+		// once on the same destination: it is usually a pooled
+		// keep-alive connection the node had just closed.
+		for attempt := 0; attempt < 2; attempt++ {
+			perr = c.put(ctx, d.path, src, size)
+			if perr == nil {
+				used = d
+				break dests
+			}
+			if src.n > 0 || src.err != nil || ctx.Err() != nil {
+				// Bytes went out (or the source failed): this
+				// upload cannot be replayed anywhere.
+				break dests
+			}
+			var pe *PathError
+			if !errors.As(perr, &pe) || pe.Status != 0 {
+				break
+			}
+		}
+		c.log.Warn("storage node refused upload, trying next destination", "key", key, "fid", fid, "devid", d.devid, "err", perr)
+	}
+	if perr != nil {
+		if src.err != nil {
+			return 0, fmt.Errorf("store %q: reading source: %w", key, src.err)
+		}
+		if ctx.Err() != nil {
+			return 0, fmt.Errorf("store %q: %w", key, ctx.Err())
+		}
+		return 0, fmt.Errorf("store %q (fid %s): %w", key, fid, perr)
+	}
+	if size >= 0 && src.n != size {
+		// Cannot happen with net/http (it checks Content-Length), but
+		// never commit a short file.
+		return 0, fmt.Errorf("store %q: sent %d bytes, expected %d", key, src.n, size)
+	}
+
+	ckv := []string{"fid", fid, "devid", used.devid, "domain", c.domain, "key", key,
+		"path", used.path, "size", strconv.FormatInt(src.n, 10)}
+	timeout := c.timeout
+	if h != nil {
+		ckv = append(ckv, "checksum", hashName+":"+hex.EncodeToString(h.Sum(nil)), "checksumverify", "1")
+		// The tracker reads the whole file back to verify it.
+		timeout += time.Duration(src.n/(20<<20)) * time.Second
+	}
+	if _, err := c.callTimeout(ctx, timeout, "create_close", ckv...); err != nil {
+		return 0, fmt.Errorf("store %q (fid %s): create_close: %w", key, fid, err)
+	}
+	return src.n, nil
+}
+
+// StoreBytes uploads data under key.
+func (c *Client) StoreBytes(ctx context.Context, key, class string, data []byte) (int64, error) {
+	return c.Store(ctx, key, class, bytes.NewReader(data), int64(len(data)))
+}
+
+// StoreFile uploads the local file at path under key. Errors opening or
+// reading the file are *os.PathError values (wrapped).
+func (c *Client) StoreFile(ctx context.Context, key, class, path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	if st.IsDir() {
+		return 0, &os.PathError{Op: "read", Path: path, Err: errors.New("is a directory")}
+	}
+	size := int64(-1)
+	if st.Mode().IsRegular() {
+		size = st.Size()
+	}
+	return c.Store(ctx, key, class, f, size)
+}
+
+func parseDests(r map[string]string) []dest {
+	if n := atoi(r["dev_count"]); n > 0 {
+		out := make([]dest, 0, n)
+		for i := 1; i <= n; i++ {
+			s := strconv.Itoa(i)
+			if p := r["path_"+s]; p != "" {
+				out = append(out, dest{devid: r["devid_"+s], path: p})
+			}
+		}
+		return out
+	}
+	if p := r["path"]; p != "" {
+		return []dest{{devid: r["devid"], path: p}}
+	}
+	return nil
+}
+
+// uploadBody feeds the PUT body: it counts the bytes read from the source,
+// hashes them, and remembers a source read error (so that it is not
+// mistaken for a storage node failure). It has no Close method, so the
+// HTTP transport cannot close the caller's reader.
+type uploadBody struct {
+	r   io.Reader
+	h   hash.Hash
+	n   int64
+	err error
+}
+
+func (b *uploadBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if n > 0 {
+		b.n += int64(n)
+		if b.h != nil {
+			b.h.Write(p[:n])
+		}
+	}
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
+
+// put sends one PUT of body to url; size < 0 sends it chunked.
+func (c *Client) put(ctx context.Context, url string, body *uploadBody, size int64) error {
+	var rd io.Reader = body
+	if size == 0 {
+		rd = http.NoBody
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, rd)
+	if err != nil {
+		return &PathError{Method: "PUT", URL: url, Err: err}
+	}
+	if size > 0 {
+		req.ContentLength = size
+	} else if size < 0 {
+		req.ContentLength = -1
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return &PathError{Method: "PUT", URL: url, Err: unwrapURLError(err)}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return &PathError{Method: "PUT", URL: url, Status: resp.StatusCode, Msg: stripHTML(string(msg))}
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	return nil
+}
+
+// stripHTML turns "<h1>404 - Not Found</h1>" into "404 - Not Found".
+func stripHTML(s string) string {
+	var b strings.Builder
+	in := false
+	for _, r := range s {
+		switch {
+		case r == '<':
+			in = true
+		case r == '>':
+			in = false
+		case !in:
+			b.WriteRune(r)
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
