@@ -14,8 +14,35 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
+
+// Stages of an upload, for StoreError.Op.
+const (
+	OpOpen  = "create_open"  // asking the tracker for destinations
+	OpRead  = "read"         // reading the caller's source
+	OpPut   = "put"          // sending to the storage node
+	OpClose = "create_close" // committing with the tracker
+)
+
+// StoreError is a failed upload. Nothing was committed: the key still
+// names its previous content, if any.
+type StoreError struct {
+	Key string
+	FID string // "" before create_open answered
+	Op  string // OpOpen, OpRead, OpPut or OpClose
+	Err error
+}
+
+func (e *StoreError) Error() string {
+	if e.FID != "" {
+		return fmt.Sprintf("store %q (fid %s): %s: %v", e.Key, e.FID, e.Op, e.Err)
+	}
+	return fmt.Sprintf("store %q: %s: %v", e.Key, e.Op, e.Err)
+}
+
+func (e *StoreError) Unwrap() error { return e.Err }
 
 // dest is one create_open destination.
 type dest struct {
@@ -31,11 +58,11 @@ type dest struct {
 // key is left as it was.
 func (c *Client) Store(ctx context.Context, key, class string, r io.Reader, size int64) (int64, error) {
 	if key == "" {
-		return 0, fmt.Errorf("store: %w", ErrNoKey)
+		return 0, &StoreError{Key: key, Op: OpOpen, Err: ErrNoKey}
 	}
 	hashName, err := c.hashType(ctx, class)
 	if err != nil {
-		return 0, fmt.Errorf("store %q: class hash type: %w", key, err)
+		return 0, &StoreError{Key: key, Op: OpOpen, Err: err}
 	}
 	kv := []string{"domain", c.domain, "key", key, "multi_dest", "1"}
 	if class != "" {
@@ -46,12 +73,12 @@ func (c *Client) Store(ctx context.Context, key, class string, r io.Reader, size
 	}
 	open, err := c.call(ctx, "create_open", kv...)
 	if err != nil {
-		return 0, fmt.Errorf("store %q: create_open: %w", key, err)
+		return 0, &StoreError{Key: key, Op: OpOpen, Err: err}
 	}
 	fid := open["fid"]
 	dests := parseDests(open)
 	if fid == "" || len(dests) == 0 {
-		return 0, fmt.Errorf("store %q: create_open: %w: no fid or path in %v", key, ErrBadReply, open)
+		return 0, &StoreError{Key: key, Op: OpOpen, Err: fmt.Errorf("%w: no fid or path in create_open reply", ErrBadReply)}
 	}
 
 	var h hash.Hash
@@ -89,17 +116,17 @@ dests:
 	}
 	if perr != nil {
 		if src.err != nil {
-			return 0, fmt.Errorf("store %q: reading source: %w", key, src.err)
+			return 0, &StoreError{Key: key, FID: fid, Op: OpRead, Err: src.err}
 		}
 		if ctx.Err() != nil {
-			return 0, fmt.Errorf("store %q: %w", key, ctx.Err())
+			return 0, &StoreError{Key: key, FID: fid, Op: OpPut, Err: ctx.Err()}
 		}
-		return 0, fmt.Errorf("store %q (fid %s): %w", key, fid, perr)
+		return 0, &StoreError{Key: key, FID: fid, Op: OpPut, Err: perr}
 	}
 	if size >= 0 && src.n != size {
 		// Cannot happen with net/http (it checks Content-Length), but
 		// never commit a short file.
-		return 0, fmt.Errorf("store %q: sent %d bytes, expected %d", key, src.n, size)
+		return 0, &StoreError{Key: key, FID: fid, Op: OpPut, Err: fmt.Errorf("sent %d bytes, expected %d", src.n, size)}
 	}
 
 	ckv := []string{"fid", fid, "devid", used.devid, "domain", c.domain, "key", key,
@@ -111,7 +138,7 @@ dests:
 		timeout += time.Duration(src.n/(20<<20)) * time.Second
 	}
 	if _, err := c.callTimeout(ctx, timeout, "create_close", ckv...); err != nil {
-		return 0, fmt.Errorf("store %q (fid %s): create_close: %w", key, fid, err)
+		return 0, &StoreError{Key: key, FID: fid, Op: OpClose, Err: err}
 	}
 	return src.n, nil
 }
@@ -126,15 +153,15 @@ func (c *Client) StoreBytes(ctx context.Context, key, class string, data []byte)
 func (c *Client) StoreFile(ctx context.Context, key, class, path string) (int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, err
+		return 0, &StoreError{Key: key, Op: OpRead, Err: err}
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return 0, err
+		return 0, &StoreError{Key: key, Op: OpRead, Err: err}
 	}
 	if st.IsDir() {
-		return 0, &os.PathError{Op: "read", Path: path, Err: errors.New("is a directory")}
+		return 0, &StoreError{Key: key, Op: OpRead, Err: &os.PathError{Op: "read", Path: path, Err: syscall.EISDIR}}
 	}
 	size := int64(-1)
 	if st.Mode().IsRegular() {
