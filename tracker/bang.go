@@ -1,0 +1,211 @@
+package tracker
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Job is a class of work that !jobs lists and "!want <count> <job>"
+// resizes. The tracker registers queryworker and monitor itself;
+// background workers register theirs with AddJob.
+type Job interface {
+	// Running is the number of goroutines doing this job now.
+	Running() int
+	// Desired is the number wanted.
+	Desired() int
+	// SetDesired changes the number wanted (already capped at 500, and
+	// at 1 for job_master and monitor).
+	SetDesired(n int)
+}
+
+// validJobs are the job classes of the original, in its order.
+var validJobs = []string{"delete", "fsck", "job_master", "monitor", "queryworker", "reaper", "replicate"}
+
+type jobRegistry struct {
+	mu   sync.Mutex
+	jobs map[string]Job
+	// want remembers "!want" for job classes nobody registered yet.
+	want map[string]int
+}
+
+func newJobRegistry(s *Server) *jobRegistry {
+	r := &jobRegistry{jobs: map[string]Job{}, want: map[string]int{}}
+	r.jobs["queryworker"] = queryJob{s}
+	r.jobs["monitor"] = monitorJob{}
+	return r
+}
+
+// AddJob registers a background job class for !jobs and !want.
+func (s *Server) AddJob(name string, j Job) {
+	s.jobs.mu.Lock()
+	defer s.jobs.mu.Unlock()
+	s.jobs.jobs[name] = j
+	if n, ok := s.jobs.want[name]; ok {
+		j.SetDesired(n)
+		delete(s.jobs.want, name)
+	}
+}
+
+type queryJob struct{ s *Server }
+
+func (q queryJob) Running() int {
+	_, _, _, limit := q.s.slots.state()
+	return limit
+}
+func (q queryJob) Desired() int {
+	_, _, _, limit := q.s.slots.state()
+	return limit
+}
+func (q queryJob) SetDesired(n int) { q.s.slots.setLimit(max(n, 1)) }
+
+type monitorJob struct{}
+
+func (monitorJob) Running() int   { return 1 }
+func (monitorJob) Desired() int   { return 1 }
+func (monitorJob) SetDesired(int) {}
+
+const bangHelp = `Mogilefsd admin commands:
+
+    !version    Server version
+    !recent     Recently executed queries and how long they took.
+    !queue      Queries that are pending execution.
+    !stats      General stats on what we're up to.
+    !watch      Observe errors/messages from children.
+    !jobs       Outstanding job counts, desired level, and pids.
+    !shutdown   Immediately kill all of mogilefsd.
+
+    !to <job class> <message>
+                Send <message> to all workers of <job class>.
+                Mostly used for debugging.
+
+    !want <count> <job class>
+                Alter the level of workers of this class desired.
+                Example: !want 20 queryworker, !want 3 replicate.
+                See !jobs for what jobs are available.
+
+`
+
+var (
+	wantRe = regexp.MustCompile(`^(\d+)\s+(\S+)`)
+	toRe   = regexp.MustCompile(`^(\S+)\s+(.+)`)
+)
+
+// bang answers an admin ("!") command: lines joined by "\r\n", then ".".
+func (s *Server) bang(c *conn, cmd, args string) string {
+	var out []string
+	switch {
+	case cmd == "stats":
+		waiting, running, idle, _ := s.slots.state()
+		out = append(out,
+			"uptime "+strconv.FormatInt(int64(time.Since(s.start)/time.Second), 10),
+			"pending_queries "+strconv.Itoa(waiting),
+			"processing_queries "+strconv.Itoa(running),
+			"bored_queryworkers "+strconv.Itoa(idle))
+		st := s.stats.snapshot()
+		keys := make([]string, 0, len(st))
+		for k := range st {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			out = append(out, k+" "+strconv.FormatInt(st[k], 10))
+		}
+	case strings.HasPrefix(cmd, "shutdown"):
+		s.log.Info("User requested shutdown: " + args)
+		s.requestShutdown()
+	case strings.HasPrefix(cmd, "jobs"):
+		s.jobs.mu.Lock()
+		names := make([]string, 0, len(s.jobs.jobs))
+		for n := range s.jobs.jobs {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		pid := strconv.Itoa(os.Getpid())
+		for _, n := range names {
+			j := s.jobs.jobs[n]
+			running := j.Running()
+			if running <= 0 {
+				continue
+			}
+			out = append(out,
+				n+" count "+strconv.Itoa(running),
+				n+" desired "+strconv.Itoa(j.Desired()),
+				n+" pids "+pid)
+		}
+		s.jobs.mu.Unlock()
+	case strings.HasPrefix(cmd, "want"):
+		m := wantRe.FindStringSubmatch(args)
+		if m == nil {
+			out = append(out, "ERROR: usage: !want <count> <jobclass>")
+			break
+		}
+		count, err := strconv.Atoi(m[1])
+		if err != nil || count > 500 {
+			count = 500
+		}
+		job := m[2]
+		switch {
+		case s.cl.RoundsCompleted() == 0:
+			out = append(out, "ERROR: Monitor has not completed initial run yet\n")
+		case !isValidJob(job):
+			out = append(out, fmt.Sprintf("ERROR: Invalid class '%s'.  Valid classes: %s", job, strings.Join(validJobs, ", ")))
+		default:
+			if !((job == "job_master" || job == "monitor") && count > 1) {
+				s.jobs.mu.Lock()
+				if j, ok := s.jobs.jobs[job]; ok {
+					j.SetDesired(count)
+				} else {
+					s.jobs.want[job] = count
+				}
+				s.jobs.mu.Unlock()
+			}
+			out = append(out, fmt.Sprintf("Now desiring %d children doing '%s'.", count, job))
+		}
+	case strings.HasPrefix(cmd, "to"):
+		m := toRe.FindStringSubmatch(args)
+		if m == nil {
+			out = append(out, "ERROR: usage: !to <jobclass> <message>")
+			break
+		}
+		n := 0
+		s.jobs.mu.Lock()
+		if j, ok := s.jobs.jobs[m[1]]; ok {
+			if mr, ok := j.(interface{ Message(string) int }); ok {
+				n = mr.Message(m[2])
+			}
+		}
+		s.jobs.mu.Unlock()
+		out = append(out, fmt.Sprintf("Message sent to %d children.", n))
+	case strings.HasPrefix(cmd, "queue") || strings.HasPrefix(cmd, "pend"):
+		out = append(out, s.slots.waiting()...)
+	case strings.HasPrefix(cmd, "watch"):
+		if s.watchers.toggle(c) {
+			out = append(out, "Added you to watcher list.")
+		} else {
+			out = append(out, "Removed you from watcher list.")
+		}
+	case strings.HasPrefix(cmd, "recent"):
+		out = append(out, s.recent.list()...)
+	case strings.HasPrefix(cmd, "version"):
+		out = append(out, Version)
+	default:
+		return bangHelp + ".\r\n"
+	}
+	out = append(out, ".", "")
+	return strings.Join(out, "\r\n")
+}
+
+func isValidJob(j string) bool {
+	for _, v := range validJobs {
+		if v == j {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,324 @@
+package tracker
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mogilefs-go/mogilefs/internal/conffile"
+)
+
+// Version is what !version reports: the protocol level of the original
+// this tracker implements.
+const Version = "2.73"
+
+// Config is the tracker's configuration (the original's mogilefsd.conf
+// plus its command line).
+type Config struct {
+	// Listen holds "ip:port" addresses to serve the protocol on.
+	Listen []string
+	// DBDSN, DBUser, DBPass name the metadata database (used by the
+	// program that opens the store).
+	DBDSN, DBUser, DBPass string
+	// QueryJobs bounds the queries run at the same time (query_jobs).
+	QueryJobs int
+	// Background job counts (the workers use them).
+	DeleteJobs, ReplicateJobs, FsckJobs, ReaperJobs int
+	JobMaster                                       bool
+	// MinFreeSpaceMB is the space a device must keep free to get new
+	// files (min_free_space).
+	MinFreeSpaceMB int64
+	// DefaultMinDevCount is the mindevcount of implicit default classes.
+	DefaultMinDevCount int
+	// NodeTimeout and ConnTimeout bound storage node answers and
+	// connects.
+	NodeTimeout, ConnTimeout time.Duration
+	ConnPoolSize             int
+	// MogstoredStreamPort is the side-channel port of every node.
+	MogstoredStreamPort    int
+	RebalanceIgnoreMissing bool
+	ReplUseGetPort         bool
+	NoSchemaCheck          bool
+	Daemonize              bool
+	Debug                  int
+	PIDFile                string
+	User                   string
+
+	// Hostname is this tracker's name for fsck_host and rebal_host.
+	Hostname string
+	// Testing enables the original's test hooks (env TESTING).
+	Testing bool
+	// FakeUtilization: T_FAKE_IO_DEV<n> values under Testing.
+	FakeUtilization map[int]string
+
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the original's defaults.
+func DefaultConfig() Config {
+	return Config{
+		Listen:              []string{"0.0.0.0:7001"},
+		DBDSN:               "DBI:mysql:mogilefs",
+		DBUser:              "mogile",
+		QueryJobs:           20,
+		DeleteJobs:          1,
+		ReplicateJobs:       1,
+		FsckJobs:            1,
+		ReaperJobs:          1,
+		JobMaster:           true,
+		MinFreeSpaceMB:      100,
+		DefaultMinDevCount:  2,
+		NodeTimeout:         2 * time.Second,
+		ConnTimeout:         2 * time.Second,
+		ConnPoolSize:        20,
+		MogstoredStreamPort: 7501,
+	}
+}
+
+// Setting is one configuration value and where it came from ("line 12" of
+// the config file, or "--listen" on the command line), for error messages.
+type Setting struct {
+	Value  string
+	Origin string
+}
+
+type keyKind int
+
+const (
+	kindString keyKind = iota
+	kindBool
+	kindUint // non-negative integer
+	kindPort
+	kindSeconds
+	kindListen
+)
+
+type keySpec struct {
+	kind keyKind
+	// min is the smallest value a kindUint accepts.
+	min int64
+	// ignored says the key is accepted but has no effect in this
+	// tracker; a warning names it when it is set.
+	ignored string
+}
+
+// configKeys lists every key the original's mogilefsd.conf accepts.
+var configKeys = map[string]keySpec{
+	"daemonize":                {kind: kindBool},
+	"db_dsn":                   {kind: kindString},
+	"db_user":                  {kind: kindString},
+	"db_pass":                  {kind: kindString},
+	"conf_port":                {kind: kindPort},
+	"listen":                   {kind: kindListen},
+	"query_jobs":               {kind: kindUint, min: 1},
+	"listener_jobs":            {kind: kindUint, min: 1},
+	"delete_jobs":              {kind: kindUint, ignored: "the delete workers are not implemented yet"},
+	"replicate_jobs":           {kind: kindUint, ignored: "the replicate workers are not implemented yet"},
+	"fsck_jobs":                {kind: kindUint, ignored: "the fsck workers are not implemented yet"},
+	"reaper_jobs":              {kind: kindUint, ignored: "the reaper is not implemented yet"},
+	"monitor_jobs":             {kind: kindUint, ignored: "there is always exactly one monitor (as in the original)"},
+	"job_master":               {kind: kindBool, ignored: "the job master is not implemented yet"},
+	"min_free_space":           {kind: kindUint},
+	"max_disk_age":             {kind: kindUint, ignored: "unused (as in the original)"},
+	"max_handles":              {kind: kindUint, ignored: "database handles are pooled; no periodic reconnect"},
+	"debug":                    {kind: kindUint},
+	"pidfile":                  {kind: kindString},
+	"mogstored_stream_port":    {kind: kindPort},
+	"default_mindevcount":      {kind: kindUint, min: 1},
+	"node_timeout":             {kind: kindSeconds},
+	"conn_timeout":             {kind: kindSeconds},
+	"conn_pool_size":           {kind: kindUint, min: 1},
+	"rebalance_ignore_missing": {kind: kindBool, ignored: "the rebalance worker is not implemented yet"},
+	"repl_use_get_port":        {kind: kindBool, ignored: "the replicate workers are not implemented yet"},
+	"local_network":            {kind: kindString, ignored: "only used by plugins, which are not supported"},
+	"no_schema_check":          {kind: kindBool},
+	"plugins":                  {kind: kindString, ignored: "plugins are not supported"},
+	"user":                     {kind: kindString},
+}
+
+// KnownConfigKey reports whether key is a mogilefsd.conf key.
+func KnownConfigKey(key string) bool { _, ok := configKeys[key]; return ok }
+
+// ParseConfig builds a Config from the config file's entries and the
+// command-line settings (which win), on top of DefaultConfig. An unknown
+// key or a bad value is an error naming its line (or option); keys that
+// are accepted without effect come back as warnings naming them.
+func ParseConfig(file []conffile.Entry, cli map[string]Setting) (Config, []string, error) {
+	merged := map[string]Setting{}
+	for _, e := range file {
+		if _, ok := configKeys[e.Key]; !ok {
+			return Config{}, nil, fmt.Errorf("config line %d: unknown setting %q", e.Line, e.Key)
+		}
+		if e.Value == "" {
+			return Config{}, nil, fmt.Errorf("config line %d: no value for %q", e.Line, e.Key)
+		}
+		merged[e.Key] = Setting{Value: e.Value, Origin: fmt.Sprintf("config line %d", e.Line)}
+	}
+	for k, s := range cli {
+		if _, ok := configKeys[k]; !ok {
+			return Config{}, nil, fmt.Errorf("%s: unknown setting %q", s.Origin, k)
+		}
+		merged[k] = s
+	}
+	cfg := DefaultConfig()
+	var warnings []string
+	keys := make([]string, 0, len(merged))
+	for k := range merged {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	confPort := 7001
+	var listen []string
+	for _, k := range keys {
+		s := merged[k]
+		spec := configKeys[k]
+		v := strings.TrimSpace(s.Value)
+		bad := func(why string) error {
+			return fmt.Errorf("%s: bad value %q for %s: %s", s.Origin, s.Value, k, why)
+		}
+		var (
+			n   int64
+			b   bool
+			dur time.Duration
+		)
+		switch spec.kind {
+		case kindBool:
+			var ok bool
+			if b, ok = parseBool(v); !ok {
+				return Config{}, nil, bad("want 0 or 1")
+			}
+		case kindUint:
+			x, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || x < spec.min {
+				return Config{}, nil, bad(fmt.Sprintf("want a whole number >= %d", spec.min))
+			}
+			n = x
+		case kindPort:
+			x, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || x < 1 || x > 65535 {
+				return Config{}, nil, bad("want a port number")
+			}
+			n = x
+		case kindSeconds:
+			x, err := strconv.ParseFloat(v, 64)
+			if err != nil || x <= 0 || x > 86400 {
+				return Config{}, nil, bad("want seconds > 0")
+			}
+			dur = time.Duration(x * float64(time.Second))
+		case kindListen:
+			for _, a := range strings.Split(v, ",") {
+				a = strings.TrimSpace(a)
+				if a == "" {
+					continue
+				}
+				if err := checkListen(a); err != nil {
+					return Config{}, nil, bad(err.Error())
+				}
+				listen = append(listen, a)
+			}
+			if len(listen) == 0 {
+				return Config{}, nil, bad("no address")
+			}
+		}
+		if spec.ignored != "" {
+			warnings = append(warnings, fmt.Sprintf("%s: setting %q is accepted but has no effect: %s", s.Origin, k, spec.ignored))
+		}
+		switch k {
+		case "daemonize":
+			cfg.Daemonize = b
+		case "db_dsn":
+			cfg.DBDSN = v
+		case "db_user":
+			cfg.DBUser = v
+		case "db_pass":
+			cfg.DBPass = s.Value
+		case "conf_port":
+			confPort = int(n)
+		case "query_jobs":
+			if _, legacy := merged["listener_jobs"]; !legacy {
+				cfg.QueryJobs = int(n)
+			}
+		case "listener_jobs":
+			cfg.QueryJobs = int(n)
+		case "delete_jobs":
+			cfg.DeleteJobs = int(n)
+		case "replicate_jobs":
+			cfg.ReplicateJobs = int(n)
+		case "fsck_jobs":
+			cfg.FsckJobs = int(n)
+		case "reaper_jobs":
+			cfg.ReaperJobs = int(n)
+		case "job_master":
+			cfg.JobMaster = b
+		case "min_free_space":
+			cfg.MinFreeSpaceMB = n
+		case "debug":
+			cfg.Debug = int(n)
+		case "pidfile":
+			cfg.PIDFile = v
+		case "mogstored_stream_port":
+			cfg.MogstoredStreamPort = int(n)
+		case "default_mindevcount":
+			cfg.DefaultMinDevCount = int(n)
+		case "node_timeout":
+			cfg.NodeTimeout = dur
+		case "conn_timeout":
+			cfg.ConnTimeout = dur
+		case "conn_pool_size":
+			cfg.ConnPoolSize = int(n)
+		case "rebalance_ignore_missing":
+			cfg.RebalanceIgnoreMissing = b
+		case "repl_use_get_port":
+			cfg.ReplUseGetPort = b
+		case "no_schema_check":
+			cfg.NoSchemaCheck = b
+		case "user":
+			cfg.User = v
+		}
+	}
+	if len(listen) == 0 {
+		listen = []string{"0.0.0.0"}
+	}
+	cfg.Listen = nil
+	for _, a := range listen {
+		if !strings.Contains(a, ":") {
+			a = net.JoinHostPort(a, strconv.Itoa(confPort))
+		}
+		cfg.Listen = append(cfg.Listen, a)
+	}
+	return cfg, warnings, nil
+}
+
+func checkListen(a string) error {
+	host, port := a, ""
+	if strings.Contains(a, ":") {
+		var err error
+		host, port, err = net.SplitHostPort(a)
+		if err != nil {
+			return err
+		}
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 0 || n > 65535 {
+			return fmt.Errorf("bad port in %q", a)
+		}
+	}
+	if host != "" && net.ParseIP(host) == nil {
+		return fmt.Errorf("%q is not an IP address", host)
+	}
+	return nil
+}
+
+// parseBool accepts the values a Perl config reads as booleans.
+func parseBool(v string) (bool, bool) {
+	switch strings.ToLower(v) {
+	case "0", "", "no", "n", "off", "false", "f":
+		return false, true
+	case "1", "yes", "y", "on", "true", "t":
+		return true, true
+	}
+	return false, false
+}

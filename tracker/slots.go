@@ -1,0 +1,236 @@
+package tracker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// slots bounds the queries running at once (query_jobs, changed by
+// "!want N queryworker") and remembers the waiting ones for !queue.
+type slots struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	limit   int
+	busy    int
+	seq     uint64
+	pending map[uint64]string
+}
+
+type pending struct {
+	id     uint64
+	waited bool
+}
+
+func newSlots(n int) *slots {
+	s := &slots{limit: n, pending: map[uint64]string{}}
+	s.cond = sync.NewCond(&s.mu)
+	return s
+}
+
+// enter waits for a free slot; desc is shown by !queue meanwhile.
+func (s *slots) enter(desc string) pending {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	p := pending{id: s.seq}
+	if s.busy >= s.limit {
+		p.waited = true
+		s.pending[p.id] = desc
+		for s.busy >= s.limit {
+			s.cond.Wait()
+		}
+		delete(s.pending, p.id)
+	}
+	s.busy++
+	return p
+}
+
+func (s *slots) leave(pending) {
+	s.mu.Lock()
+	s.busy--
+	s.mu.Unlock()
+	s.cond.Signal()
+}
+
+func (s *slots) setLimit(n int) {
+	s.mu.Lock()
+	s.limit = n
+	s.mu.Unlock()
+	s.cond.Broadcast()
+}
+
+// state returns (waiting, running, idle slots, limit).
+func (s *slots) state() (int, int, int, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idle := s.limit - s.busy
+	if idle < 0 {
+		idle = 0
+	}
+	return len(s.pending), s.busy, idle, s.limit
+}
+
+func (s *slots) waiting() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]uint64, 0, len(s.pending))
+	for id := range s.pending {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = s.pending[id]
+	}
+	return out
+}
+
+// counters are the !stats counters.
+type counters struct {
+	mu sync.Mutex
+	m  map[string]int64
+}
+
+func (c *counters) add(k string, n int64) {
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string]int64{}
+	}
+	c.m[k] += n
+	c.mu.Unlock()
+}
+
+func (c *counters) snapshot() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int64, len(c.m))
+	for k, v := range c.m {
+		out[k] = v
+	}
+	return out
+}
+
+// recentLog keeps the last 50 finished queries for !recent.
+type recentLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (r *recentLog) add(req string, total, work time.Duration) {
+	line := fmt.Sprintf("%s %.4f %.4f", req, total.Seconds(), work.Seconds())
+	r.mu.Lock()
+	r.lines = append(r.lines, line)
+	if len(r.lines) > 50 {
+		r.lines = append(r.lines[:0], r.lines[len(r.lines)-50:]...)
+	}
+	r.mu.Unlock()
+}
+
+func (r *recentLog) list() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.lines...)
+}
+
+// watchers are the connections that asked for !watch.
+type watchers struct {
+	mu  sync.Mutex
+	set map[*conn]chan string
+}
+
+func newWatchers() *watchers { return &watchers{set: map[*conn]chan string{}} }
+
+// toggle adds c (true) or removes it (false).
+func (w *watchers) toggle(c *conn) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if ch, ok := w.set[c]; ok {
+		close(ch)
+		delete(w.set, c)
+		return false
+	}
+	ch := make(chan string, 256)
+	w.set[c] = ch
+	go func() {
+		for msg := range ch {
+			c.watchMessage(msg)
+		}
+	}()
+	return true
+}
+
+func (w *watchers) remove(c *conn) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if ch, ok := w.set[c]; ok {
+		close(ch)
+		delete(w.set, c)
+	}
+}
+
+// send queues msg for every watcher; a watcher that falls behind loses
+// messages rather than slowing the tracker.
+func (w *watchers) send(msg string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, ch := range w.set {
+		select {
+		case ch <- msg:
+		default:
+		}
+	}
+}
+
+func (w *watchers) any() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.set) > 0
+}
+
+// teeHandler sends log records of level warning and above, and debug
+// records when someone watches, to the !watch connections as one line.
+type teeHandler struct {
+	inner slog.Handler
+	w     *watchers
+	attrs []slog.Attr
+}
+
+func (h teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.inner.Enabled(ctx, l) || (l >= slog.LevelDebug && h.w.any())
+}
+
+func (h teeHandler) Handle(ctx context.Context, r slog.Record) error {
+	if h.w.any() {
+		var b strings.Builder
+		b.WriteString(r.Message)
+		add := func(a slog.Attr) bool {
+			b.WriteString(" ")
+			b.WriteString(a.Key)
+			b.WriteString("=")
+			b.WriteString(a.Value.String())
+			return true
+		}
+		for _, a := range h.attrs {
+			add(a)
+		}
+		r.Attrs(add)
+		h.w.send(strings.ReplaceAll(strings.ReplaceAll(b.String(), "\r", " "), "\n", " "))
+	}
+	if h.inner.Enabled(ctx, r.Level) {
+		return h.inner.Handle(ctx, r)
+	}
+	return nil
+}
+
+func (h teeHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return teeHandler{inner: h.inner.WithAttrs(as), w: h.w, attrs: append(append([]slog.Attr(nil), h.attrs...), as...)}
+}
+
+func (h teeHandler) WithGroup(name string) slog.Handler {
+	return teeHandler{inner: h.inner.WithGroup(name), w: h.w, attrs: h.attrs}
+}
