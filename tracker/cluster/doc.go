@@ -14,20 +14,20 @@
 // The device predicates are those of the original tracker (its
 // MogileFS::Device and DeviceState):
 //
-//	status    read write new_files drain dead
-//	alive      y    y      y        -     -
-//	readonly   y    -      -        -     -
-//	drain      y    y      -        y     -
-//	down       -    -      -        -     -
-//	dead       -    -      -        -     y
+//		status    read write new_files drain dead
+//		alive      y    y      y        -     -
+//		readonly   y    -      -        -     -
+//		drain      y    y      -        y     -
+//		down       -    -      -        -     -
+//		dead       -    -      -        -     y
 //
-//   - CanReadFrom: host alive or readonly, device read flag.
-//   - ShouldReadFrom: CanReadFrom and the monitor saw the device readable or
-//     writeable on a reachable host.
-//   - CanDeleteFrom: host alive and device write flag.
-//   - ShouldGetNewFiles (and ShouldGetReplicatedFiles): new_files flag,
-//     observed writeable on a reachable host, host alive, and, when the
-//     usage is known, at least min_free_space MB free.
+//	  - CanReadFrom: host alive or readonly, device read flag.
+//	  - ShouldReadFrom: CanReadFrom and the monitor saw the device readable or
+//	    writeable on a reachable host.
+//	  - CanDeleteFrom: host alive and device write flag.
+//	  - ShouldGetNewFiles (and ShouldGetReplicatedFiles): new_files flag,
+//	    observed writeable on a reachable host, host alive, and, when the
+//	    usage is known, at least min_free_space MB free.
 //
 // An unknown device status counts as down.
 //
