@@ -1,0 +1,141 @@
+package keyspace
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Errors a Backend returns (wrapped), so that callers can classify failures
+// without knowing tracker error codes.
+var (
+	// ErrNotFound: the key, domain or class does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists: the target key or domain already exists.
+	ErrExists = errors.New("already exists")
+	// ErrNotEmpty: a domain or directory still holds keys.
+	ErrNotEmpty = errors.New("not empty")
+	// ErrUnsupported: the tracker does not know a mogfs command
+	// (unknown_command); Space then falls back to original commands.
+	ErrUnsupported = errors.New("tracker does not support this command")
+	// ErrInvalid: the tracker refused the arguments (bad_params, a key
+	// that would grow past 255 bytes, ...).
+	ErrInvalid = errors.New("invalid argument")
+	// ErrNoSpace: no storage device can take the file (no_devices).
+	ErrNoSpace = errors.New("no device to store the file")
+)
+
+// FileInfo is what the tracker knows of one key.
+type FileInfo struct {
+	Key      string
+	Fid      int64
+	Size     int64
+	Class    string
+	DevCount int
+	Checksum string // file_info's checksum ("MD5:<hex>", "MISSING"), "" if the class keeps none
+	// Attr holds the mtime and mode kept in the mogfs attribute table.
+	Attr Attr
+}
+
+// Attr is a key's row in the mogfs attribute table.
+type Attr struct {
+	Set   bool // false: the key has no row; Mtime and Mode are meaningless
+	Mtime time.Time
+	Mode  uint32 // permission bits (07777)
+}
+
+// AttrUpdate changes a key's attributes; nil fields are left as they are.
+type AttrUpdate struct {
+	Mtime *time.Time
+	Mode  *uint32
+}
+
+// LookupResult says what a key is: a file (File != nil), a directory
+// (some key starts with key+"/"), both or neither.
+type LookupResult struct {
+	File *FileInfo
+	Dir  bool
+	// DirAttr are the attributes of the directory's marker key, when it
+	// has one with a row in the attribute table.
+	DirAttr Attr
+}
+
+// DirEntry is one name of one directory level. A segment that is both a
+// file and a directory appears twice, once with Dir set.
+type DirEntry struct {
+	Name string // the key segment, not yet encoded as a file name
+	Dir  bool
+	// Info is the file's metadata when HasInfo is set (always with
+	// mogfs_list_dir, never with the list_keys fallback). For a directory
+	// only Info.Attr is used: its marker's attributes, when known.
+	Info    FileInfo
+	HasInfo bool
+	// Shadowed is set by Lister on a file whose segment is also a
+	// directory: it is shown under its file-only name.
+	Shadowed bool
+}
+
+// DirPage is one page of mogfs_list_dir: entries in key order, and the
+// cursor for the next page ("" when the listing is complete).
+type DirPage struct {
+	Entries []DirEntry
+	Next    string
+}
+
+// Usage is the storage space of the cluster, summed over its devices.
+type Usage struct {
+	TotalBytes int64
+	FreeBytes  int64
+}
+
+// Remote is an opened key whose paths are known: reads cost one HTTP
+// request each and no tracker round trip.
+type Remote interface {
+	// ReadAt fills p from offset off with failover across the paths; it
+	// returns io.EOF when the file ends before p is full.
+	ReadAt(ctx context.Context, p []byte, off int64) (int, error)
+	// Paths are the URLs of the copies.
+	Paths() []string
+}
+
+// Backend is the part of a MogileFS client mogfs needs: the original
+// tracker commands, and the mogfs commands (see docs/mogfs.md), which
+// return an error wrapping ErrUnsupported on a tracker that lacks them.
+// Every method is safe for concurrent use.
+type Backend interface {
+	// Domains lists the domain names (get_domains).
+	Domains(ctx context.Context) ([]string, error)
+	CreateDomain(ctx context.Context, domain string) error
+	DeleteDomain(ctx context.Context, domain string) error
+	// FileInfo is file_info; Attr is never set.
+	FileInfo(ctx context.Context, domain, key string) (FileInfo, error)
+	// ListKeys is list_keys; none_match is an empty result.
+	ListKeys(ctx context.Context, domain, prefix, after string, limit int) ([]string, error)
+	// Open asks for key's paths (get_paths).
+	Open(ctx context.Context, domain, key string) (Remote, error)
+	// Store uploads r (size bytes, -1 unknown) under key and commits it
+	// with create_close only if every byte arrived.
+	Store(ctx context.Context, domain, key, class string, r io.Reader, size int64) (int64, error)
+	Delete(ctx context.Context, domain, key string) error
+	// Rename is the original rename: ErrExists if to exists.
+	Rename(ctx context.Context, domain, from, to string) error
+	UpdateClass(ctx context.Context, domain, key, class string) error
+	// Usage sums the devices' sizes (get_devices).
+	Usage(ctx context.Context) (Usage, error)
+
+	// Lookup is mogfs_lookup: the key's file metadata with attributes,
+	// and whether it is a directory prefix. ErrNotFound when neither.
+	Lookup(ctx context.Context, domain, key string) (LookupResult, error)
+	// ListDir is mogfs_list_dir: one directory level from after.
+	ListDir(ctx context.Context, domain, prefix, after string, limit int) (DirPage, error)
+	// SetAttr is mogfs_set_attr.
+	SetAttr(ctx context.Context, domain, key string, u AttrUpdate) error
+	// RenameReplace is mogfs_rename: rename that replaces an existing
+	// target in the same transaction.
+	RenameReplace(ctx context.Context, domain, from, to string) error
+	// RenamePrefix is mogfs_rename_prefix: every key starting with from
+	// gets to instead, in one transaction. ErrNotEmpty if a key other
+	// than the marker to exists under to.
+	RenamePrefix(ctx context.Context, domain, from, to string) (int, error)
+}

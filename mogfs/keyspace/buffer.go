@@ -1,0 +1,422 @@
+package keyspace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+)
+
+// StreamThreshold is the size a file written sequentially from empty must
+// reach before its upload starts while it is still being written.
+const StreamThreshold = 8 << 20
+
+// errStreamAborted ends an upload whose data was overwritten after it was
+// sent (or whose key changed): the upload is then never committed.
+var errStreamAborted = errors.New("streamed upload abandoned")
+
+// Target names where a Buffer is committed.
+type Target struct {
+	Domain, Key, Class string
+}
+
+// Storer uploads and commits a file (Space and Backend are Storers).
+type Storer interface {
+	Store(ctx context.Context, domain, key, class string, r io.Reader, size int64) (int64, error)
+}
+
+// Buffer is the staged content of one file being written: a spool file
+// holding the whole new content, committed as a new version of the key by
+// Commit (create_open, PUT, create_close), so that a failed commit leaves
+// the key's previous content as it was.
+//
+// A file written sequentially from empty (cp, tar, dd) starts uploading
+// once it reaches StreamThreshold, from the spool, while the writer goes
+// on: Commit then only waits for the end of that upload. A write to bytes
+// already sent abandons that upload (it is never committed) and Commit
+// uploads the whole spool file instead.
+//
+// Buffer is safe for concurrent use.
+type Buffer struct {
+	sp  *Spool
+	st  Storer
+	log *slog.Logger
+
+	busy sync.Mutex // held by mutations and commits, which are serialised
+
+	mu       sync.Mutex // guards what follows
+	cond     *sync.Cond
+	f        *os.File
+	size     int64
+	reserved int64
+	dirty    bool
+	loaded   bool // content is known: fresh, truncated or downloaded
+	fresh    bool // written only by appends since empty
+	target   Target
+	stream   *stream
+	closed   bool
+}
+
+type stream struct {
+	target   Target
+	cancel   context.CancelFunc
+	pos      int64 // next byte to send
+	readEnd  int64 // end of the bytes being read from the spool now
+	finished bool  // Commit: send EOF at size
+	aborted  bool
+	done     chan struct{}
+	n        int64
+	err      error
+}
+
+// NewBuffer returns an empty buffer for target. It is not dirty: an
+// untouched buffer commits nothing; call Truncate(0) for a file created or
+// opened with O_TRUNC, which must be committed even if left empty.
+func NewBuffer(sp *Spool, st Storer, target Target, log *slog.Logger) (*Buffer, error) {
+	f, err := sp.create()
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	b := &Buffer{sp: sp, st: st, log: log, f: f, target: target}
+	b.cond = sync.NewCond(&b.mu)
+	return b, nil
+}
+
+// Loaded reports whether the buffer holds the file's content (it was
+// created empty, truncated, or loaded). Until then reads go to the
+// cluster.
+func (b *Buffer) Loaded() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.loaded
+}
+
+// Dirty reports whether the buffer holds changes not committed yet.
+func (b *Buffer) Dirty() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.dirty
+}
+
+// Size returns the size of the staged content.
+func (b *Buffer) Size() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.size
+}
+
+// SetTarget changes where the buffer will be committed (after a rename).
+// An upload already running to the old key is abandoned.
+func (b *Buffer) SetTarget(t Target) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stream != nil && b.stream.target != t {
+		b.abortLocked()
+	}
+	b.target = t
+}
+
+// Target returns where the buffer will be committed.
+func (b *Buffer) Target() Target {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.target
+}
+
+// Load copies the current content of the key (size bytes, read from src)
+// into the buffer, so that it can be changed in place.
+func (b *Buffer) Load(ctx context.Context, src Remote, size int64) error {
+	b.busy.Lock()
+	defer b.busy.Unlock()
+	if b.Loaded() {
+		return nil
+	}
+	if err := b.grow(ctx, size); err != nil {
+		return err
+	}
+	buf := make([]byte, 1<<20)
+	for off := int64(0); off < size; {
+		n := int64(len(buf))
+		if size-off < n {
+			n = size - off
+		}
+		m, err := src.ReadAt(ctx, buf[:n], off)
+		if m > 0 {
+			if _, werr := b.f.WriteAt(buf[:m], off); werr != nil {
+				return fmt.Errorf("spool: %w", werr)
+			}
+			off += int64(m)
+		}
+		if err == io.EOF && off < size {
+			return fmt.Errorf("load %q: %w after %d of %d bytes", b.Target().Key, io.ErrUnexpectedEOF, off, size)
+		}
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("load %q: %w", b.Target().Key, err)
+		}
+	}
+	b.mu.Lock()
+	b.size, b.loaded, b.fresh = size, true, false
+	b.mu.Unlock()
+	return nil
+}
+
+// grow reserves spool room for a content of end bytes. Called with busy.
+func (b *Buffer) grow(ctx context.Context, end int64) error {
+	b.mu.Lock()
+	need := end - b.reserved
+	b.mu.Unlock()
+	if need <= 0 {
+		return nil
+	}
+	if err := b.sp.reserve(ctx, need); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.reserved += need
+	b.mu.Unlock()
+	return nil
+}
+
+// Truncate sets the staged content's size; the buffer is then loaded and
+// dirty.
+func (b *Buffer) Truncate(ctx context.Context, size int64) error {
+	b.busy.Lock()
+	defer b.busy.Unlock()
+	if err := b.grow(ctx, size); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	if b.stream != nil && size < b.stream.readEnd {
+		b.abortLocked()
+	}
+	b.mu.Unlock()
+	if err := b.f.Truncate(size); err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	b.mu.Lock()
+	if size == 0 && b.stream == nil {
+		b.fresh = true
+	} else if size < b.size {
+		b.fresh = false
+	}
+	b.size, b.dirty, b.loaded = size, true, true
+	excess := b.reserved - size
+	if excess > 0 {
+		b.reserved = size
+	}
+	b.cond.Broadcast()
+	b.mu.Unlock()
+	b.sp.release(excess)
+	return nil
+}
+
+// WriteAt writes p at off. The buffer must be loaded (see Load).
+func (b *Buffer) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
+	b.busy.Lock()
+	defer b.busy.Unlock()
+	end := off + int64(len(p))
+	if err := b.grow(ctx, end); err != nil {
+		return 0, err
+	}
+	b.mu.Lock()
+	if !b.loaded {
+		b.mu.Unlock()
+		return 0, errors.New("write to a buffer that was not loaded")
+	}
+	if b.stream != nil && off < b.stream.readEnd {
+		b.abortLocked()
+	}
+	appending := off == b.size
+	b.mu.Unlock()
+	n, err := b.f.WriteAt(p, off)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e := off + int64(n); e > b.size {
+		b.size = e
+	}
+	if n > 0 {
+		b.dirty = true
+	}
+	if !appending {
+		b.fresh = false
+	}
+	if err != nil {
+		return n, fmt.Errorf("spool: %w", err)
+	}
+	if b.stream == nil && b.fresh && b.size >= StreamThreshold {
+		b.startLocked()
+	}
+	b.cond.Broadcast()
+	return n, nil
+}
+
+// ReadAt reads the staged content.
+func (b *Buffer) ReadAt(p []byte, off int64) (int, error) {
+	b.mu.Lock()
+	size := b.size
+	b.mu.Unlock()
+	if off >= size {
+		return 0, io.EOF
+	}
+	if rem := size - off; int64(len(p)) > rem {
+		p = p[:rem]
+	}
+	n, err := b.f.ReadAt(p, off)
+	if err == io.EOF && n == len(p) {
+		err = nil // a hole at the end of the spool file
+	}
+	if err == io.EOF {
+		// Bytes past the spool file's end that Truncate added.
+		clear(p[n:])
+		n, err = len(p), nil
+	}
+	return n, err
+}
+
+// startLocked starts streaming the content to the target. Called with mu.
+func (b *Buffer) startLocked() {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &stream{target: b.target, cancel: cancel, done: make(chan struct{})}
+	b.stream = s
+	b.log.Debug("streaming upload started", "key", s.target.Key, "domain", s.target.Domain)
+	go func() {
+		defer close(s.done)
+		s.n, s.err = b.st.Store(ctx, s.target.Domain, s.target.Key, s.target.Class, &streamReader{b: b, s: s}, -1)
+		cancel()
+	}()
+}
+
+// abortLocked abandons the running upload. Called with mu.
+func (b *Buffer) abortLocked() {
+	s := b.stream
+	if s == nil {
+		return
+	}
+	s.aborted = true
+	s.cancel()
+	b.cond.Broadcast()
+	b.stream = nil
+	b.fresh = false
+	b.log.Debug("streaming upload abandoned", "key", s.target.Key, "domain", s.target.Domain)
+}
+
+// streamReader feeds an upload from the spool as the content grows.
+type streamReader struct {
+	b *Buffer
+	s *stream
+}
+
+func (r *streamReader) Read(p []byte) (int, error) {
+	b, s := r.b, r.s
+	b.mu.Lock()
+	for {
+		if s.aborted || b.closed {
+			b.mu.Unlock()
+			return 0, errStreamAborted
+		}
+		if s.pos < b.size {
+			break
+		}
+		if s.finished {
+			b.mu.Unlock()
+			return 0, io.EOF
+		}
+		b.cond.Wait()
+	}
+	off := s.pos
+	if rem := b.size - off; int64(len(p)) > rem {
+		p = p[:rem]
+	}
+	s.readEnd = off + int64(len(p))
+	b.mu.Unlock()
+	n, err := b.f.ReadAt(p, off)
+	if err == io.EOF && n < len(p) {
+		clear(p[n:]) // bytes Truncate added past the file's end
+		n, err = len(p), nil
+	}
+	b.mu.Lock()
+	s.pos += int64(n)
+	s.readEnd = s.pos
+	aborted := s.aborted
+	b.mu.Unlock()
+	if aborted {
+		return 0, errStreamAborted
+	}
+	return n, err
+}
+
+// Commit uploads the staged content if it changed and returns whether it
+// did. After an error the buffer is still dirty and the key unchanged.
+func (b *Buffer) Commit(ctx context.Context) (bool, error) {
+	b.busy.Lock()
+	defer b.busy.Unlock()
+	b.mu.Lock()
+	if !b.dirty {
+		b.mu.Unlock()
+		return false, nil
+	}
+	t, size, s := b.target, b.size, b.stream
+	if s != nil {
+		s.finished = true
+		b.cond.Broadcast()
+	}
+	b.mu.Unlock()
+	if s != nil {
+		<-s.done
+		b.mu.Lock()
+		if b.stream == s {
+			b.stream = nil
+		}
+		ok := s.err == nil && !s.aborted && s.n == size
+		if ok {
+			b.dirty, b.fresh = false, false
+		}
+		b.mu.Unlock()
+		if ok {
+			return true, nil
+		}
+		if s.err != nil && !s.aborted {
+			b.log.Warn("streamed upload failed; uploading the spool file again", "key", t.Key, "domain", t.Domain, "err", s.err)
+		}
+	}
+	if _, err := b.st.Store(ctx, t.Domain, t.Key, t.Class, io.NewSectionReader(b.f, 0, size), size); err != nil {
+		return false, err
+	}
+	b.mu.Lock()
+	b.dirty, b.fresh = false, false
+	b.mu.Unlock()
+	return true, nil
+}
+
+// Close abandons any upload still running, drops the staged content and
+// gives its room back to the spool.
+func (b *Buffer) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	s := b.stream
+	b.abortLocked()
+	b.cond.Broadcast()
+	b.mu.Unlock()
+	if s != nil {
+		<-s.done
+	}
+	b.busy.Lock()
+	defer b.busy.Unlock()
+	err := b.f.Close()
+	b.mu.Lock()
+	r := b.reserved
+	b.reserved = 0
+	b.mu.Unlock()
+	b.sp.release(r)
+	return err
+}

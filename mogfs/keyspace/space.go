@@ -1,0 +1,341 @@
+package keyspace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Default permission bits of keys without an attribute row.
+const (
+	DefaultFileMode = 0o644
+	DefaultDirMode  = 0o755
+)
+
+// Space is the namespace of a cluster as mogfs sees it: keys with their
+// attributes, directory levels, renames of keys and of key prefixes. It
+// uses the mogfs tracker commands and, on a tracker without them, falls
+// back to the original commands (slower, and for renames of directories
+// and replacing renames not atomic). It is safe for concurrent use.
+type Space struct {
+	b   Backend
+	log *slog.Logger
+	// Epoch is the mtime of keys the attribute table knows nothing of.
+	Epoch time.Time
+
+	noLookup, noListDir, noSetAttr, noRename, noRenamePrefix atomic.Bool
+
+	// attrs keeps chmod/utimes for the life of the mount when the
+	// tracker has no attribute table (domain + "\x00" + key).
+	mu    sync.Mutex
+	attrs map[string]Attr
+}
+
+// New returns a Space over b. log may be nil.
+func New(b Backend, log *slog.Logger) *Space {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Space{b: b, log: log, Epoch: time.Now(), attrs: map[string]Attr{}}
+}
+
+// Backend returns the backend the space uses.
+func (s *Space) Backend() Backend { return s.b }
+
+// Native reports whether the tracker answers the mogfs commands (as far
+// as they were tried).
+func (s *Space) Native() bool {
+	return !s.noLookup.Load() && !s.noListDir.Load() && !s.noSetAttr.Load() &&
+		!s.noRename.Load() && !s.noRenamePrefix.Load()
+}
+
+// unsupported records that the tracker lacks cmd, logging it once.
+func (s *Space) unsupported(flag *atomic.Bool, cmd string, err error) {
+	if !flag.Swap(true) {
+		s.log.Warn("tracker lacks a mogfs command; using the original commands instead", "cmd", cmd, "err", err)
+	}
+}
+
+func attrKey(domain, key string) string { return domain + "\x00" + key }
+
+// fill completes fi's attributes: from the in-memory table when the
+// tracker keeps none, else with the defaults (Epoch, 0644 or 0755 for a
+// marker). Attr.Set stays as the tracker said.
+func (s *Space) fill(domain string, fi *FileInfo) {
+	if fi.Attr.Set {
+		return
+	}
+	if s.noSetAttr.Load() {
+		s.mu.Lock()
+		a, ok := s.attrs[attrKey(domain, fi.Key)]
+		s.mu.Unlock()
+		if ok {
+			fi.Attr.Mtime, fi.Attr.Mode = a.Mtime, a.Mode
+			return
+		}
+	}
+	fi.Attr.Mtime = s.Epoch
+	fi.Attr.Mode = DefaultFileMode
+	if strings.HasSuffix(fi.Key, "/") {
+		fi.Attr.Mode = DefaultDirMode
+	}
+}
+
+// DirAttr completes the attributes of the directory with this prefix (as
+// reported for its marker key).
+func (s *Space) DirAttr(domain, prefix string, a Attr) Attr {
+	if a.Set {
+		return a
+	}
+	fi := FileInfo{Key: prefix}
+	s.fill(domain, &fi)
+	return fi.Attr
+}
+
+// Lookup says whether key is a file, a directory, or both. A marker key
+// (zero bytes, ending in "/") is never a file. ErrNotFound when neither.
+func (s *Space) Lookup(ctx context.Context, domain, key string) (LookupResult, error) {
+	if !s.noLookup.Load() {
+		r, err := s.b.Lookup(ctx, domain, key)
+		if err == nil {
+			if r.File != nil {
+				if IsMarker(key, r.File.Size) {
+					r.File = nil
+				} else {
+					s.fill(domain, r.File)
+				}
+			}
+			if r.File == nil && !r.Dir {
+				return r, fmt.Errorf("lookup %q: %w", key, ErrNotFound)
+			}
+			return r, nil
+		}
+		if !errors.Is(err, ErrUnsupported) {
+			return LookupResult{}, err
+		}
+		s.unsupported(&s.noLookup, "mogfs_lookup", err)
+	}
+	return s.lookupFallback(ctx, domain, key)
+}
+
+// lookupFallback asks file_info and list_keys at the same time.
+func (s *Space) lookupFallback(ctx context.Context, domain, key string) (LookupResult, error) {
+	var (
+		r       LookupResult
+		dirErr  error
+		wg      sync.WaitGroup
+		subKeys []string
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		subKeys, dirErr = s.b.ListKeys(ctx, domain, key+"/", "", 1)
+	}()
+	fi, err := s.b.FileInfo(ctx, domain, key)
+	wg.Wait()
+	switch {
+	case err == nil:
+		if !IsMarker(key, fi.Size) {
+			s.fill(domain, &fi)
+			r.File = &fi
+		}
+	case !errors.Is(err, ErrNotFound):
+		return r, err
+	}
+	if dirErr != nil {
+		return r, dirErr
+	}
+	r.Dir = len(subKeys) > 0
+	if r.File == nil && !r.Dir {
+		return r, fmt.Errorf("lookup %q: %w", key, ErrNotFound)
+	}
+	return r, nil
+}
+
+// SetAttr changes key's mtime and/or mode and returns the resulting
+// attributes (as far as known).
+func (s *Space) SetAttr(ctx context.Context, domain, key string, u AttrUpdate) error {
+	if !s.noSetAttr.Load() {
+		err := s.b.SetAttr(ctx, domain, key, u)
+		if err == nil || !errors.Is(err, ErrUnsupported) {
+			return err
+		}
+		s.unsupported(&s.noSetAttr, "mogfs_set_attr", err)
+	}
+	k := attrKey(domain, key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.attrs[k]
+	if !ok {
+		a = Attr{Mtime: s.Epoch, Mode: DefaultFileMode}
+		if strings.HasSuffix(key, "/") {
+			a.Mode = DefaultDirMode
+		}
+	}
+	if u.Mtime != nil {
+		a.Mtime = *u.Mtime
+	}
+	if u.Mode != nil {
+		a.Mode = *u.Mode & 0o7777
+	}
+	s.attrs[k] = a
+	return nil
+}
+
+// forget drops the in-memory attributes of key.
+func (s *Space) forget(domain, key string) {
+	if !s.noSetAttr.Load() {
+		return
+	}
+	s.mu.Lock()
+	delete(s.attrs, attrKey(domain, key))
+	s.mu.Unlock()
+}
+
+// move carries in-memory attributes over a rename.
+func (s *Space) move(domain, from, to string) {
+	if !s.noSetAttr.Load() {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.attrs, attrKey(domain, to))
+	if a, ok := s.attrs[attrKey(domain, from)]; ok {
+		delete(s.attrs, attrKey(domain, from))
+		s.attrs[attrKey(domain, to)] = a
+	}
+}
+
+// Remove deletes key. A key that is already gone is not an error.
+func (s *Space) Remove(ctx context.Context, domain, key string) error {
+	err := s.b.Delete(ctx, domain, key)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	s.forget(domain, key)
+	return nil
+}
+
+// Rename renames the file from to to. With replace an existing to is
+// replaced (atomically with mogfs_rename; on an original tracker by a
+// delete followed by the rename); without it ErrExists is returned.
+func (s *Space) Rename(ctx context.Context, domain, from, to string, replace bool) error {
+	if !replace {
+		if err := s.b.Rename(ctx, domain, from, to); err != nil {
+			return err
+		}
+		s.move(domain, from, to)
+		return nil
+	}
+	if !s.noRename.Load() {
+		err := s.b.RenameReplace(ctx, domain, from, to)
+		if err == nil {
+			s.move(domain, from, to)
+			return nil
+		}
+		if !errors.Is(err, ErrUnsupported) {
+			return err
+		}
+		s.unsupported(&s.noRename, "mogfs_rename", err)
+	}
+	err := s.b.Rename(ctx, domain, from, to)
+	if errors.Is(err, ErrExists) {
+		s.log.Info("replacing rename is not atomic on this tracker", "from", from, "to", to)
+		if err := s.b.Delete(ctx, domain, to); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		err = s.b.Rename(ctx, domain, from, to)
+	}
+	if err != nil {
+		return err
+	}
+	s.move(domain, from, to)
+	return nil
+}
+
+// RenameDir moves every key under the prefix from (ending in "/") to the
+// prefix to. The target must hold nothing but its marker (ErrNotEmpty).
+func (s *Space) RenameDir(ctx context.Context, domain, from, to string) error {
+	if from == "" || to == "" || !strings.HasSuffix(from, "/") || !strings.HasSuffix(to, "/") ||
+		strings.HasPrefix(to, from) {
+		return fmt.Errorf("rename %q to %q: %w", from, to, ErrInvalid)
+	}
+	if !s.noRenamePrefix.Load() {
+		_, err := s.b.RenamePrefix(ctx, domain, from, to)
+		if err == nil || !errors.Is(err, ErrUnsupported) {
+			return err
+		}
+		s.unsupported(&s.noRenamePrefix, "mogfs_rename_prefix", err)
+	}
+	empty, err := s.IsEmpty(ctx, domain, to)
+	if err != nil {
+		return err
+	}
+	if !empty {
+		return fmt.Errorf("rename %q to %q: %w", from, to, ErrNotEmpty)
+	}
+	if err := s.Remove(ctx, domain, to); err != nil {
+		return err
+	}
+	s.log.Info("directory rename is key by key on this tracker", "from", from, "to", to)
+	after := ""
+	for {
+		keys, err := s.b.ListKeys(ctx, domain, from, after, PageSize)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if !strings.HasPrefix(k, from) {
+				continue
+			}
+			nk := to + k[len(from):]
+			if err := s.b.Rename(ctx, domain, k, nk); err != nil {
+				return fmt.Errorf("rename %q to %q: %w", k, nk, err)
+			}
+			s.move(domain, k, nk)
+		}
+		if len(keys) < PageSize {
+			return nil
+		}
+		after = keys[len(keys)-1]
+	}
+}
+
+// Mkdir records the directory with this prefix by storing its marker key
+// (zero bytes), and gives it mode.
+func (s *Space) Mkdir(ctx context.Context, domain, prefix, class string, mode uint32) error {
+	if _, err := s.b.Store(ctx, domain, prefix, class, strings.NewReader(""), 0); err != nil {
+		return err
+	}
+	now := time.Now()
+	mode &= 0o7777
+	return s.SetAttr(ctx, domain, prefix, AttrUpdate{Mtime: &now, Mode: &mode})
+}
+
+// Rmdir removes the empty directory with this prefix (its marker).
+func (s *Space) Rmdir(ctx context.Context, domain, prefix string) error {
+	empty, err := s.IsEmpty(ctx, domain, prefix)
+	if err != nil {
+		return err
+	}
+	if !empty {
+		return fmt.Errorf("rmdir %q: %w", prefix, ErrNotEmpty)
+	}
+	return s.Remove(ctx, domain, prefix)
+}
+
+// Open returns key's paths for reading.
+func (s *Space) Open(ctx context.Context, domain, key string) (Remote, error) {
+	return s.b.Open(ctx, domain, key)
+}
+
+// Store uploads r under key (see Backend.Store).
+func (s *Space) Store(ctx context.Context, domain, key, class string, r io.Reader, size int64) (int64, error) {
+	return s.b.Store(ctx, domain, key, class, r, size)
+}
