@@ -5,11 +5,11 @@
 //
 // Output, as the original:
 //
-//	- file: /hello.jpg
-//	     class:              default
-//	  devcount:                    2
-//	  ...
-//	 - http://10.0.0.1:7500/dev1/0/000/000/0000000001.fid
+//   - file: /hello.jpg
+//     class:              default
+//     devcount:                    2
+//     ...
+//   - http://10.0.0.1:7500/dev1/0/000/000/0000000001.fid
 package mogfileinfo
 
 import (
