@@ -1,0 +1,35 @@
+// Package sqlstore is the tracker's metadata store over database/sql: one
+// Store type for MySQL/MariaDB (github.com/go-sql-driver/mysql) and SQLite
+// (modernc.org/sqlite), on the original MogileFS schema version 17. The
+// database stays usable by the original Perl tracker and a database made by
+// the original mogdbsetup is used as is: no column is ever added to an
+// original table.
+//
+// Dialect differences (time expression, INSERT IGNORE, FOR UPDATE, LIKE
+// case sensitivity, named locks, error classification) live in
+// dialect_mysql.go and dialect_sqlite.go. Deadlocks, lock waits and
+// SQLITE_BUSY/LOCKED are retried in one place (Store.write and Store.read),
+// classified by driver error codes only.
+//
+// SQLite: one dedicated writer connection (BEGIN IMMEDIATE, WAL,
+// synchronous=NORMAL, busy_timeout) plus a pool of read-only connections,
+// all statements prepared once per connection. Named locks use the
+// original's lock table (lockid = first 4 bytes of MD5(name) & 0x7fffffff,
+// hostname, pid, acquiredat; a row older than 3600 s or whose pid on this
+// host is gone is stale), so they work across processes on one file.
+//
+// MySQL: a connection pool with interpolated parameters; each held named
+// lock (GET_LOCK) pins its own connection until Unlock.
+//
+// Open never creates or changes a database; Setup creates the tables of a
+// fresh database and upgrades older schemas in place, as mogdbsetup does.
+//
+// Conventions beyond the store.Store doc comments: updates of a row that
+// does not exist (UpdateHost, SetDevice*, SetFileClass) give
+// store.ErrNotFound; deletes of namespace rows that do not exist
+// (DeleteDomain, DeleteClass, DeleteHost, DeleteSetting) succeed.
+// DiscardTempfile gives store.ErrNotFound and changes nothing when the
+// tempfile row is already gone (so a racing create_close is never undone).
+// CreateHost stores status "down" and http_port 7500 when they are unset;
+// CreateDevice stores weight 100 when Weight is 0.
+package sqlstore
