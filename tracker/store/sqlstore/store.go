@@ -195,9 +195,9 @@ func (s *Store) loadMinFID(ctx context.Context) error {
 // stmtCache renders query templates for the dialect and, when the dialect
 // wants it, keeps one prepared statement per query.
 type stmtCache struct {
-	db    *sql.DB
-	d     dialect
-	mu    sync.Mutex
+	db      *sql.DB
+	d       dialect
+	mu      sync.Mutex
 	text    map[string]string
 	stmts   map[string]*sql.Stmt
 	pending map[string]bool

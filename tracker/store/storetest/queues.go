@@ -27,7 +27,7 @@ func testQueues(t *testing.T, s store.Store) {
 			must(t, err)
 			must(t, s.Enqueue(ctx, q, store.QueueItem{FID: 10, FromDevID: 3, DevID: 4, Arg: "5,6", Flags: 1}, 0))
 			must(t, s.Enqueue(ctx, q, store.QueueItem{FID: 11}, -5))
-			must(t, s.Enqueue(ctx, q, store.QueueItem{FID: 12}, 3600)) // not due
+			must(t, s.Enqueue(ctx, q, store.QueueItem{FID: 12}, 3600))            // not due
 			must(t, s.Enqueue(ctx, q, store.QueueItem{FID: 10, FromDevID: 9}, 0)) // already queued: ignored
 			n, err := s.QueueLength(ctx, q)
 			must(t, err)
