@@ -1,0 +1,137 @@
+package gateway
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// fileMeta is what the trackers told about a key.
+type fileMeta struct {
+	fid      int64
+	size     int64
+	checksum string   // "MD5:<hex>", "SHA-1:<hex>", or "" when unknown
+	paths    []string // storage node URLs, best first; may be empty
+	etag     string
+}
+
+type cacheKey struct{ domain, key string }
+
+type cacheEntry struct {
+	m       *fileMeta
+	expires time.Time
+}
+
+// flight is one tracker lookup that concurrent requests for the same key
+// share.
+type flight struct {
+	done chan struct{}
+	m    *fileMeta
+	err  error
+}
+
+// metaCache keeps tracker answers for a short time and merges concurrent
+// lookups of one key into a single one. Only successful answers are kept.
+type metaCache struct {
+	ttl time.Duration // <= 0: nothing is kept
+	max int
+
+	mu      sync.Mutex
+	entries map[cacheKey]cacheEntry
+	flights map[cacheKey]*flight
+	// gen counts forget calls: a lookup that overlapped one is not
+	// kept, as it may have seen the state before the change.
+	gen uint64
+}
+
+func newMetaCache(ttl time.Duration, max int) *metaCache {
+	return &metaCache{ttl: ttl, max: max, entries: map[cacheKey]cacheEntry{}, flights: map[cacheKey]*flight{}}
+}
+
+// get returns the cached answer for k or calls lookup, once for all the
+// concurrent callers asking for k. lookup runs with a context detached from
+// any one caller's cancellation, bounded by timeout; a caller whose ctx
+// ends stops waiting. cached reports whether the answer came from the
+// cache (rather than from a lookup started for this call or joined).
+func (c *metaCache) get(ctx context.Context, k cacheKey, timeout time.Duration, lookup func(context.Context) (*fileMeta, error)) (m *fileMeta, cached bool, err error) {
+	c.mu.Lock()
+	if e, ok := c.entries[k]; ok {
+		if time.Now().Before(e.expires) {
+			c.mu.Unlock()
+			return e.m, true, nil
+		}
+		delete(c.entries, k)
+	}
+	f, joined := c.flights[k]
+	if !joined {
+		f = &flight{done: make(chan struct{})}
+		c.flights[k] = f
+		gen := c.gen
+		go c.run(context.WithoutCancel(ctx), k, f, gen, timeout, lookup)
+	}
+	c.mu.Unlock()
+	select {
+	case <-f.done:
+		return f.m, false, f.err
+	case <-ctx.Done():
+		return nil, false, ctx.Err()
+	}
+}
+
+func (c *metaCache) run(ctx context.Context, k cacheKey, f *flight, gen uint64, timeout time.Duration, lookup func(context.Context) (*fileMeta, error)) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	f.m, f.err = lookup(ctx)
+	c.mu.Lock()
+	if c.flights[k] == f {
+		delete(c.flights, k)
+	}
+	if f.err == nil && c.ttl > 0 && c.gen == gen {
+		c.makeRoom()
+		c.entries[k] = cacheEntry{m: f.m, expires: time.Now().Add(c.ttl)}
+	}
+	c.mu.Unlock()
+	close(f.done)
+}
+
+// makeRoom drops expired entries, and then arbitrary ones, when the cache
+// is full. Called with mu held.
+func (c *metaCache) makeRoom() {
+	if len(c.entries) < c.max {
+		return
+	}
+	now := time.Now()
+	for k, e := range c.entries {
+		if !now.Before(e.expires) {
+			delete(c.entries, k)
+		}
+	}
+	for k := range c.entries {
+		if len(c.entries) < c.max*9/10 {
+			break
+		}
+		delete(c.entries, k)
+	}
+}
+
+// forget drops what is known about k: after this gateway changed it, the
+// next request asks the trackers again. A lookup already running is left
+// to its callers, but new callers do not join it and its answer is not
+// kept.
+func (c *metaCache) forget(k cacheKey) {
+	c.mu.Lock()
+	c.gen++
+	delete(c.entries, k)
+	delete(c.flights, k)
+	c.mu.Unlock()
+}
+
+// drop removes k's entry if it is still m (after m's paths turned out to
+// be stale).
+func (c *metaCache) drop(k cacheKey, m *fileMeta) {
+	c.mu.Lock()
+	if e, ok := c.entries[k]; ok && e.m == m {
+		delete(c.entries, k)
+	}
+	c.mu.Unlock()
+}
