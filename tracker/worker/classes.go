@@ -1,0 +1,137 @@
+package worker
+
+import (
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+
+	"github.com/mogilefs-go/mogilefs/tracker/cluster"
+	"github.com/mogilefs-go/mogilefs/tracker/policy"
+	"github.com/mogilefs-go/mogilefs/tracker/store"
+)
+
+// classInfo is what the workers need of a file's class.
+type classInfo struct {
+	name     string
+	min      int // mindevcount
+	pol      policy.Policy
+	hashType store.HashType
+}
+
+// hashName is the class's hash algorithm name, "" for none.
+func (c classInfo) hashName() string {
+	if c.hashType == store.HashNone {
+		return ""
+	}
+	return cluster.HashName(c.hashType)
+}
+
+// policyCache keeps parsed replication policies by their string.
+type policyCache struct {
+	mu sync.Mutex
+	m  map[string]policy.Policy
+}
+
+func (pc *policyCache) get(s string, log *slog.Logger) policy.Policy {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if p, ok := pc.m[s]; ok {
+		return p
+	}
+	p, err := policy.Parse(s)
+	if err != nil {
+		// A bad string can only come from outside the tracker (create_class
+		// validates); keep the files safe with the default policy.
+		log.Error("worker: bad replication policy, using MultipleHosts()", "replpolicy", s, "err", err)
+		p = policy.MultipleHosts{}
+	}
+	if pc.m == nil {
+		pc.m = map[string]policy.Policy{}
+	}
+	if len(pc.m) > 1000 {
+		clear(pc.m)
+	}
+	pc.m[s] = p
+	return p
+}
+
+// classOf finds the class of f. A class the snapshot does not know (the
+// original dies on it) is taken as the domain's default class, else as a
+// MultipleHosts class of 2 copies.
+func (w *Workers) classOf(snap *cluster.Snapshot, f store.File) classInfo {
+	var cl *cluster.Class
+	if dom := snap.DomainByID(f.DomainID); dom != nil {
+		cl = dom.ClassByID(f.ClassID)
+		if cl == nil {
+			w.log.Warn("worker: file of unknown class, using the default class", "fid", f.FID, "dmid", f.DomainID, "classid", f.ClassID)
+			cl = dom.ClassByID(0)
+		}
+	}
+	if cl == nil {
+		return classInfo{name: "default", min: 2, pol: policy.MultipleHosts{}}
+	}
+	min := cl.MinDevCount
+	if min < 1 {
+		min = 1
+	}
+	return classInfo{
+		name:     cl.Name,
+		min:      min,
+		pol:      w.policies.get(cl.ReplPolicy, w.log),
+		hashType: cl.HashType,
+	}
+}
+
+// policyDevice is the policy's view of a device.
+func policyDevice(d *cluster.Device) policy.Device {
+	pd := policy.Device{
+		ID:           d.ID,
+		HostID:       d.HostID,
+		Status:       d.Status,
+		GetsNewFiles: d.ShouldGetReplicatedFiles(),
+	}
+	if d.Host != nil {
+		pd.HostStatus = d.Host.Status
+	}
+	if total, used, ok := d.Usage(); ok {
+		pd.MBTotal, pd.MBUsed = total, used
+	}
+	return pd
+}
+
+// PolicyDevices is the replication and rebalance policies' view of the
+// cluster's devices: the tracker's rebalance_test and rebalance_start use
+// it so they judge devices exactly as the workers do.
+func PolicyDevices(devs []*cluster.Device) []policy.Device {
+	out := make([]policy.Device, 0, len(devs))
+	for _, d := range devs {
+		out = append(out, policyDevice(d))
+	}
+	return out
+}
+
+// meetsPolicy is fsck's check: the devices listed (whatever their state,
+// as the original) satisfy the class policy exactly (happy, not too happy).
+func (w *Workers) meetsPolicy(snap *cluster.Snapshot, cls classInfo, fid int64, devids []int) bool {
+	var on []policy.Device
+	for _, id := range devids {
+		if d := snap.Device(id); d != nil {
+			on = append(on, policyDevice(d))
+		}
+	}
+	r := cls.pol.ReplicateTo(policy.Request{
+		FID:    fid,
+		On:     on,
+		All:    PolicyDevices(snap.Devices),
+		Failed: map[int]bool{},
+		Min:    cls.min,
+	})
+	return r.MeetsPolicy()
+}
+
+// shuffled returns a random permutation of ids.
+func shuffled[T any](s []T) []T {
+	out := append([]T(nil), s...)
+	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
+}

@@ -1,0 +1,176 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/mogilefs-go/mogilefs/tracker/cluster"
+	"github.com/mogilefs-go/mogilefs/tracker/store"
+)
+
+// tempfileBatch is how many stale tempfiles one pass reaps.
+const tempfileBatch = 50
+
+// runDelete is a delete worker: it works leased rows of file_to_delete2
+// and, between them, reaps stale tempfiles. When idle it pauses 1 s, then
+// a second longer each time up to DeleteMaxSleep.
+func (w *Workers) runDelete(ctx context.Context, wake <-chan struct{}) {
+	pause := time.Duration(0)
+	var lastTemp time.Time
+	for ctx.Err() == nil {
+		did := false
+		if time.Since(lastTemp) >= max(pause, time.Second) {
+			lastTemp = time.Now()
+			did = w.reapTempfiles(ctx)
+		}
+		for ctx.Err() == nil {
+			it, ok := w.delQ.pop()
+			if !ok {
+				break
+			}
+			w.deleteQueued(ctx, it)
+			did = true
+		}
+		if did {
+			pause = 0
+			continue
+		}
+		pause = min(pause+time.Second, w.cfg.DeleteMaxSleep)
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+		case <-wake:
+		case <-w.delQ.signal:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// deleteQueued removes every copy of one deleted fid (spec §4.3).
+func (w *Workers) deleteQueued(ctx context.Context, it store.QueueItem) {
+	fid := it.FID
+	log := w.log.With("fid", fid)
+	bg := context.WithoutCancel(ctx)
+	lock := fidLock(fid)
+	got, err := w.d.Store.Lock(ctx, lock, 1)
+	if err != nil || !got {
+		// Being replicated (or the database is unwell): try again soon.
+		if err := w.d.Store.Retry(bg, store.QueueDelete, fid, 1, nextFailCount(it.FailCount)); err != nil {
+			log.Error("delete: could not reschedule", "err", err)
+		}
+		return
+	}
+	defer w.unlock(lock)
+
+	if err := w.d.Store.DeleteChecksum(ctx, fid); err != nil && !errors.Is(err, store.ErrNotFound) {
+		log.Error("delete: removing checksum row", "err", err)
+		return
+	}
+	if td, ok := w.d.Store.(tempfileDeleter); ok {
+		if err := td.DeleteTempfile(ctx, fid); err != nil && !errors.Is(err, store.ErrNotFound) {
+			log.Error("delete: removing tempfile row", "err", err)
+			return
+		}
+	}
+	devids, err := w.d.Store.FileDevIDs(ctx, fid)
+	if err != nil {
+		log.Error("delete: listing copies", "err", err)
+		return
+	}
+	snap := w.d.Cluster.Snapshot()
+	left := len(devids)
+	var delay int64 = -1
+	for _, devid := range devids {
+		dev := snap.Device(devid)
+		if dev == nil {
+			// A device row that vanished: leave the row for an operator.
+			continue
+		}
+		switch {
+		case dev.State().Dead:
+		case !dev.ObservedWriteable():
+			delay = 60 * int64(10+it.FailCount)
+			continue
+		case !dev.CanDeleteFrom():
+			delay = 3600 * int64(1+it.FailCount)
+			continue
+		default:
+			url := dev.PutURL(fid, cluster.Zone{})
+			code, err := w.httpDelete(ctx, url)
+			if err != nil || !(code >= 200 && code <= 299 || code == 404) {
+				log.Warn("delete: unlink failed", "devid", devid, "url", url, "code", code, "err", err)
+				delay = 1800 * int64(1+it.FailCount)
+				continue
+			}
+		}
+		if err := w.d.Store.RemoveFileOn(ctx, fid, devid, true); err != nil {
+			log.Error("delete: removing file_on row", "devid", devid, "err", err)
+			return
+		}
+		left--
+	}
+	switch {
+	case left == 0:
+		if err := w.d.Store.Dequeue(bg, store.QueueDelete, fid); err != nil {
+			log.Error("delete: could not dequeue", "err", err)
+		}
+		log.Debug("deleted")
+	case delay >= 0:
+		if err := w.d.Store.Retry(bg, store.QueueDelete, fid, delay, nextFailCount(it.FailCount)); err != nil {
+			log.Error("delete: could not reschedule", "err", err)
+		}
+	}
+}
+
+// reapTempfiles turns uploads never closed into deletions, under the
+// tracker-wide lock "mgfs:tempfiles" (not waited for: one reaper at a time
+// is enough). It reports whether it found any.
+func (w *Workers) reapTempfiles(ctx context.Context) bool {
+	did := false
+	got, err := w.withLock(ctx, "mgfs:tempfiles", 0, func() error {
+		now, err := w.d.Store.Now(ctx)
+		if err != nil {
+			return err
+		}
+		old, err := w.d.Store.OldTempfiles(ctx, now-int64(w.cfg.TempfileTooOld/time.Second), tempfileBatch)
+		if err != nil {
+			return err
+		}
+		for _, t := range old {
+			_, err := w.d.Store.FileByFID(ctx, t.FID)
+			switch {
+			case err == nil:
+				// A real file owns this fid (a bug or race elsewhere):
+				// drop only the tempfile row, never the file.
+				td, ok := w.d.Store.(tempfileDeleter)
+				if !ok {
+					w.log.Warn("delete: stale tempfile of an existing file left alone", "fid", t.FID)
+					continue
+				}
+				if err := td.DeleteTempfile(ctx, t.FID); err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+				did = true
+			case errors.Is(err, store.ErrNotFound):
+				err := w.d.Store.DiscardTempfile(ctx, t.FID, t.DevIDs)
+				if errors.Is(err, store.ErrNotFound) {
+					continue // closed meanwhile
+				}
+				if err != nil {
+					return err
+				}
+				w.log.Debug("delete: reaped stale tempfile", "fid", t.FID, "devids", t.DevIDs)
+				did = true
+			default:
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		w.log.Error("delete: reaping tempfiles", "err", err)
+	}
+	return got && did
+}

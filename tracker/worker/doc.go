@@ -1,0 +1,33 @@
+// Package worker runs the tracker's background jobs, as the original
+// mogilefsd's child processes do, but as goroutines:
+//
+//   - job_master: leases due rows of the database queues (file_to_replicate,
+//     file_to_delete2, file_to_queue types 1 and 2) through Store.Grab and
+//     hands them to the workers below; on the tracker named by the fsck_host
+//     and rebal_host settings it also injects fsck and rebalance work.
+//   - replicate: copies a file (HTTP GET from a good copy, PUT to the
+//     device the class's replication policy picks, size and checksum
+//     checked) until the policy holds; also moves files for rebalance and
+//     drain, and sheds copies of over-replicated files.
+//   - delete: removes the copies of deleted files with HTTP DELETE, and
+//     turns uploads never closed (tempfiles older than an hour) into
+//     deletions.
+//   - reaper: for every device marked dead, queues its files for
+//     re-replication and forgets its file_on rows, a bounded number at a
+//     time.
+//   - fsck: checks each queued file (copies present with the right size,
+//     policy met, checksum right when the class has a hash type, devcount
+//     right), repairs what it can and logs the original event codes to
+//     fsck_log.
+//
+// Several trackers may share one database: leases (Store.Grab) keep two
+// trackers from taking the same queue row, and the named lock
+// "mgfs:fid:<fid>:replicate" keeps two workers off the same fid.
+//
+// Start runs the jobs with the counts of the configuration (the original's
+// replicate_jobs, delete_jobs, fsck_jobs, reaper_jobs and job_master);
+// Workers.Want changes a count at run time (the tracker's "!want"), and
+// Workers.Jobs reports them ("!jobs"). As in the original, replicate,
+// delete and fsck workers run only while a job_master is wanted, and no
+// worker starts before the monitor's first round.
+package worker

@@ -1,0 +1,501 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/mogilefs-go/mogilefs/tracker/cluster"
+	"github.com/mogilefs-go/mogilefs/tracker/nodeclient"
+	"github.com/mogilefs-go/mogilefs/tracker/store"
+)
+
+// Fsck event codes (fsck_log.evcode).
+const (
+	EvNoPaths      = "NOPA" // no file_on rows
+	EvPolicy       = "POVI" // replication policy violated
+	EvMissing      = "MISS" // a copy is missing (devid set)
+	EvBadLength    = "BLEN" // a copy has the wrong length (devid set)
+	EvCantFix      = "GONE" // no good copy anywhere
+	EvSearch       = "SRCH" // searching every device for a copy
+	EvFound        = "FOND" // the search found a copy
+	EvReplicate    = "REPL" // replication queued
+	EvBadCount     = "BCNT" // file.devcount corrected
+	EvBadChecksum  = "BSUM" // checksum mismatch
+	EvNoChecksum   = "NSUM" // missing checksum stored
+	EvMultiSum     = "MSUM" // copies disagree, no reference checksum
+	EvBadAlgorithm = "BALG" // stored checksum of another algorithm
+)
+
+// fsckOptions are the settings an fsck pass follows.
+type fsckOptions struct {
+	policyOnly bool   // fsck_opt_policy_only
+	checksum   string // fsck_checksum: "" (class), "off", "MD5" or "SHA-1"
+}
+
+// settingsCache keeps a fresh copy of server_settings for up to a second,
+// so fsck follows fsck_reset/fsck_start at once without a query per fid.
+type settingsCache struct {
+	mu   sync.Mutex
+	at   time.Time
+	vals map[string]string
+}
+
+func (w *Workers) freshSettings(ctx context.Context) (map[string]string, error) {
+	c := &w.settings
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.vals != nil && time.Since(c.at) < time.Second {
+		return c.vals, nil
+	}
+	v, err := w.d.Store.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.vals, c.at = v, time.Now()
+	return v, nil
+}
+
+func (w *Workers) fsckOpts(ctx context.Context) (fsckOptions, error) {
+	s, err := w.freshSettings(ctx)
+	if err != nil {
+		return fsckOptions{}, err
+	}
+	o := fsckOptions{policyOnly: s["fsck_opt_policy_only"] != "" && s["fsck_opt_policy_only"] != "0"}
+	switch v := s["fsck_checksum"]; v {
+	case "off", "MD5", "SHA-1":
+		o.checksum = v
+	}
+	return o, nil
+}
+
+// runFsck is an fsck worker.
+func (w *Workers) runFsck(ctx context.Context, wake <-chan struct{}) {
+	for ctx.Err() == nil {
+		it, ok := w.fsckQ.pop()
+		if !ok {
+			t := time.NewTimer(w.cfg.FsckIdle)
+			select {
+			case <-ctx.Done():
+			case <-wake:
+			case <-w.fsckQ.signal:
+			case <-t.C:
+			}
+			t.Stop()
+			continue
+		}
+		w.fsckQueued(ctx, it)
+	}
+}
+
+// fsckQueued checks one queued fid; the row is removed unless the check
+// stalled on an unreachable device (then the lease brings it back).
+func (w *Workers) fsckQueued(ctx context.Context, it store.QueueItem) {
+	log := w.log.With("fid", it.FID)
+	bg := context.WithoutCancel(ctx)
+	f, err := w.d.Store.FileByFID(ctx, it.FID)
+	if errors.Is(err, store.ErrNotFound) {
+		if err := w.d.Store.Dequeue(bg, store.QueueFsck, it.FID); err != nil {
+			log.Error("fsck: could not dequeue", "err", err)
+		}
+		return
+	}
+	if err != nil {
+		log.Error("fsck: loading file", "err", err)
+		return
+	}
+	// Never touch a fid whose upload is still open.
+	if _, err := w.d.Store.Tempfile(ctx, it.FID); err == nil {
+		log.Info("fsck: upload still open; checking later")
+		if err := w.d.Store.Retry(bg, store.QueueFsck, it.FID, 60, it.FailCount); err != nil {
+			log.Error("fsck: could not reschedule", "err", err)
+		}
+		return
+	} else if !errors.Is(err, store.ErrNotFound) {
+		log.Error("fsck: looking for an open upload", "err", err)
+		return
+	}
+	opts, err := w.fsckOpts(ctx)
+	if err != nil {
+		log.Error("fsck: reading settings", "err", err)
+		return
+	}
+	if !w.checkFID(ctx, f, opts) {
+		return // stalled: stays queued
+	}
+	if err := w.d.Store.Dequeue(bg, store.QueueFsck, it.FID); err != nil {
+		log.Error("fsck: could not dequeue", "err", err)
+	}
+}
+
+// fsckLog writes one fsck_log row (devid 0 = none).
+func (w *Workers) fsckLog(ctx context.Context, fid int64, code string, devid int) {
+	now, err := w.d.Store.Now(ctx)
+	if err == nil {
+		err = w.d.Store.AddFsckEvent(ctx, store.FsckEvent{UTime: now, FID: fid, EvCode: code, DevID: devid})
+	}
+	if err != nil {
+		w.log.Error("fsck: writing fsck_log", "fid", fid, "evcode", code, "devid", devid, "err", err)
+		return
+	}
+	w.log.Debug("fsck: event", "fid", fid, "evcode", code, "devid", devid)
+}
+
+// checkFID is the fast, lock-free check of one file; anything amiss goes
+// to fix. It returns false when the check stalled.
+func (w *Workers) checkFID(ctx context.Context, f store.File, opts fsckOptions) bool {
+	snap := w.d.Cluster.Snapshot()
+	cls := w.classOf(snap, f)
+	devids, err := w.d.Store.FileDevIDs(ctx, f.FID)
+	if err != nil {
+		w.log.Error("fsck: listing copies", "fid", f.FID, "err", err)
+		return false
+	}
+	fix := func(reason string, recheck func() bool) bool {
+		return w.fsckFix(ctx, f.FID, opts, reason, recheck)
+	}
+	if len(devids) == 0 {
+		return fix(EvNoPaths, func() bool {
+			ids, err := w.d.Store.FileDevIDs(ctx, f.FID)
+			return err == nil && len(ids) > 0
+		})
+	}
+	if !w.meetsPolicy(snap, cls, f.FID, devids) {
+		return fix(EvPolicy, func() bool {
+			ids, err := w.d.Store.FileDevIDs(ctx, f.FID)
+			return err == nil && w.meetsPolicy(w.d.Cluster.Snapshot(), cls, f.FID, ids)
+		})
+	}
+	w.maybeFixDevcount(ctx, snap, f, len(devids))
+	if cls.hashType != store.HashNone {
+		if _, err := w.d.Store.Checksum(ctx, f.FID); errors.Is(err, store.ErrNotFound) {
+			return fix("", nil)
+		} else if err != nil {
+			w.log.Error("fsck: reading checksum", "fid", f.FID, "err", err)
+			return false
+		}
+	}
+	if opts.policyOnly {
+		return true
+	}
+	if opts.checksum != "" && opts.checksum != "off" {
+		return fix("", nil)
+	}
+	stalled, needFix := w.checkSizes(ctx, snap, f, devids)
+	switch {
+	case stalled:
+		return false
+	case needFix:
+		return fix("", nil)
+	case cls.hashType != store.HashNone && opts.checksum != "off":
+		return fix("", nil)
+	}
+	return true
+}
+
+// checkSizes HEADs every copy in parallel. A copy on a dead device or with
+// the wrong size needs a fix; an unreachable live device stalls the check.
+func (w *Workers) checkSizes(ctx context.Context, snap *cluster.Snapshot, f store.File, devids []int) (stalled, needFix bool) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, id := range devids {
+		d := snap.Device(id)
+		if d == nil || d.State().Dead {
+			needFix = true
+			continue
+		}
+		if !d.ShouldReadFrom() {
+			w.connectivityProblem(d)
+			stalled = true
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := w.d.Nodes.Size(ctx, d.GetURL(f.FID, cluster.Zone{}))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case errors.Is(err, nodeclient.ErrMissing):
+				needFix = true
+			case err != nil:
+				w.connectivityProblem(d)
+				stalled = true
+			case n != f.Length:
+				needFix = true
+			}
+		}()
+	}
+	wg.Wait()
+	return stalled, needFix
+}
+
+func (w *Workers) connectivityProblem(d *cluster.Device) {
+	ip := ""
+	if d.Host != nil {
+		ip = d.Host.IP(cluster.Zone{})
+	}
+	w.log.Error(fmt.Sprintf("[fsck] Connectivity problem reaching device %d on host %s", d.ID, ip), "devid", d.ID)
+}
+
+// maybeFixDevcount corrects file.devcount (unless skip_devcount) and logs
+// BCNT when it was wrong.
+func (w *Workers) maybeFixDevcount(ctx context.Context, snap *cluster.Snapshot, f store.File, n int) {
+	if snap.SettingBool("skip_devcount") || f.DevCount == n {
+		return
+	}
+	w.fsckLog(ctx, f.FID, EvBadCount, 0)
+	if err := w.d.Store.UpdateDevcount(ctx, f.FID); err != nil {
+		w.log.Error("fsck: updating devcount", "fid", f.FID, "err", err)
+	}
+}
+
+// fsckFix is the slow path, under the fid's lock: re-check (recheck, if
+// given, logging reason when it still fails), then repair. It returns
+// false when it stalled.
+func (w *Workers) fsckFix(ctx context.Context, fid int64, opts fsckOptions, reason string, recheck func() bool) bool {
+	lock := fidLock(fid)
+	got, err := w.d.Store.Lock(ctx, lock, 1)
+	if err != nil || !got {
+		w.log.Warn("fsck stalled: failed to acquire lock", "fid", fid, "err", err)
+		return false
+	}
+	defer w.unlock(lock)
+	f, err := w.d.Store.FileByFID(ctx, fid)
+	if errors.Is(err, store.ErrNotFound) {
+		return true
+	}
+	if err != nil {
+		w.log.Error("fsck stalled", "fid", fid, "err", err)
+		return false
+	}
+	if recheck != nil {
+		if recheck() {
+			return true
+		}
+		w.fsckLog(ctx, fid, reason, 0)
+	}
+	fixed, err := w.fixFID(ctx, f, opts)
+	if err != nil {
+		w.log.Error("fsck stalled", "fid", fid, "err", err)
+		return false
+	}
+	if !fixed {
+		w.fsckLog(ctx, fid, EvCantFix, 0)
+	}
+	return true
+}
+
+// errUnreachable stalls a fix.
+var errUnreachable = errors.New("unreachable")
+
+// fixFID checks every copy (size, and digest when an algorithm applies),
+// searches every device when no copy is good, forgets bad copies,
+// reconciles checksums and queues replication when the policy is not met.
+// It returns false when no good copy exists anywhere, an error when a
+// device could not be reached.
+func (w *Workers) fixFID(ctx context.Context, f store.File, opts fsckOptions) (bool, error) {
+	snap := w.d.Cluster.Snapshot()
+	cls := w.classOf(snap, f)
+	devids, err := w.d.Store.FileDevIDs(ctx, f.FID)
+	if err != nil {
+		return false, err
+	}
+	alg := cls.hashName()
+	if alg == "" {
+		alg = opts.checksum
+	}
+	useAlg := alg != "" && alg != "off"
+	checked := map[int]bool{}
+	var good, bad []int
+	sums := map[string][]int{}
+	check := func(ids []int, desperate bool) error {
+		for _, id := range ids {
+			if checked[id] {
+				continue
+			}
+			checked[id] = true
+			d := snap.Device(id)
+			if d == nil || d.State().Dead {
+				bad = append(bad, id)
+				continue
+			}
+			if !d.ShouldReadFrom() {
+				w.connectivityProblem(d)
+				return fmt.Errorf("dev%d %w", id, errUnreachable)
+			}
+			size, err := w.d.Nodes.Size(ctx, d.GetURL(f.FID, cluster.Zone{}))
+			if errors.Is(err, nodeclient.ErrMissing) {
+				size, err = -1, nil
+			}
+			if err != nil {
+				w.connectivityProblem(d)
+				return fmt.Errorf("dev%d %w: %v", id, errUnreachable, err)
+			}
+			if size == f.Length {
+				if useAlg {
+					ip := d.Host.IP(cluster.Zone{})
+					sum, err := w.d.Nodes.Digest(ctx, ip, d.Path(f.FID), d.GetURL(f.FID, cluster.Zone{}), alg, "fsck", f.Length)
+					if errors.Is(err, nodeclient.ErrMissing) {
+						// Deleted right after the size check.
+						if !desperate {
+							w.fsckLog(ctx, f.FID, EvMissing, id)
+						}
+						bad = append(bad, id)
+						continue
+					}
+					if err != nil {
+						return fmt.Errorf("dev%d %w: %v", id, errUnreachable, err)
+					}
+					sums[string(sum)] = append(sums[string(sum)], id)
+				}
+				good = append(good, id)
+				if desperate {
+					return nil // one is enough
+				}
+				continue
+			}
+			// Searching, every device but one is expected to miss it.
+			if !desperate {
+				if size == -1 {
+					w.fsckLog(ctx, f.FID, EvMissing, id)
+				} else {
+					w.fsckLog(ctx, f.FID, EvBadLength, id)
+				}
+			}
+			bad = append(bad, id)
+		}
+		return nil
+	}
+	if err := check(devids, false); err != nil {
+		return false, err
+	}
+	skipDevcount := snap.SettingBool("skip_devcount")
+	if len(good) == 0 {
+		w.fsckLog(ctx, f.FID, EvSearch, 0)
+		var all []int
+		for _, d := range snap.Devices {
+			if !d.State().Dead {
+				all = append(all, d.ID)
+			}
+		}
+		if err := check(shuffled(all), true); err != nil {
+			return false, err
+		}
+		if len(good) == 0 {
+			if err := w.forgetCopies(ctx, f.FID, bad); err != nil {
+				return false, err
+			}
+			if !skipDevcount {
+				if err := w.d.Store.UpdateDevcount(ctx, f.FID); err != nil {
+					return false, err
+				}
+			}
+			return false, nil
+		}
+		if err := w.d.Store.AddFileOn(ctx, f.FID, good[0], skipDevcount); err != nil {
+			return false, err
+		}
+		w.fsckLog(ctx, f.FID, EvFound, 0)
+	}
+	if err := w.forgetCopies(ctx, f.FID, bad); err != nil {
+		return false, err
+	}
+	if useAlg {
+		if err := w.fixChecksums(ctx, f, cls, alg, opts, sums); err != nil {
+			return false, err
+		}
+	}
+	devids, err = w.d.Store.FileDevIDs(ctx, f.FID)
+	if err != nil {
+		return false, err
+	}
+	if !w.meetsPolicy(w.d.Cluster.Snapshot(), cls, f.FID, devids) {
+		if err := w.d.Store.Enqueue(ctx, store.QueueReplicate, store.QueueItem{FID: f.FID}, 1); err != nil {
+			return false, err
+		}
+		w.fsckLog(ctx, f.FID, EvReplicate, 0)
+		return true, nil
+	}
+	if f2, err := w.d.Store.FileByFID(ctx, f.FID); err == nil {
+		w.maybeFixDevcount(ctx, snap, f2, len(devids))
+	}
+	return true, nil
+}
+
+// forgetCopies drops file_on rows (devcount is fixed later, as in the
+// original).
+func (w *Workers) forgetCopies(ctx context.Context, fid int64, devids []int) error {
+	for _, id := range devids {
+		w.log.Info("fsck: removing file_on mapping", "fid", fid, "devid", id)
+		if err := w.d.Store.RemoveFileOn(ctx, fid, id, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fixChecksums reconciles the copies' digests with the stored checksum
+// (spec §4.5): one digest everywhere → compare (BSUM/BALG) or store it
+// for a class with a hash type (NSUM); several digests → keep the copies
+// matching the stored checksum and forget the others (replication then
+// restores them), else BSUM, or MSUM in fsck_checksum mode.
+func (w *Workers) fixChecksums(ctx context.Context, f store.File, cls classInfo, alg string, opts fsckOptions, sums map[string][]int) error {
+	var cur *store.Checksum
+	if c, err := w.d.Store.Checksum(ctx, f.FID); err == nil {
+		cur = &c
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	allBad := func() {
+		if cls.hashType == store.HashNone {
+			return
+		}
+		w.log.Error("fsck: all checksums bad", "fid", f.FID, "alg", alg, "digests", len(sums))
+		w.fsckLog(ctx, f.FID, EvBadChecksum, 0)
+	}
+	switch {
+	case len(sums) == 1:
+		var disk []byte
+		for k := range sums {
+			disk = []byte(k)
+		}
+		if cur != nil {
+			if !bytes.Equal(cur.Sum, disk) {
+				if alg != cluster.HashName(cur.HashType) {
+					w.fsckLog(ctx, f.FID, EvBadAlgorithm, 0)
+				} else {
+					w.fsckLog(ctx, f.FID, EvBadChecksum, 0)
+				}
+			}
+			return nil
+		}
+		if cls.hashType != store.HashNone {
+			w.fsckLog(ctx, f.FID, EvNoChecksum, 0)
+			return w.d.Store.SetChecksum(ctx, store.Checksum{FID: f.FID, HashType: cls.hashType, Sum: disk})
+		}
+	case cur != nil:
+		good := sums[string(cur.Sum)]
+		if len(good) == 0 {
+			allBad()
+			return nil
+		}
+		for k, ids := range sums {
+			if k == string(cur.Sum) {
+				continue
+			}
+			if err := w.forgetCopies(ctx, f.FID, ids); err != nil {
+				return err
+			}
+		}
+	case opts.checksum != "":
+		w.log.Error("fsck: copies have different checksums", "fid", f.FID, "alg", alg, "digests", len(sums))
+		w.fsckLog(ctx, f.FID, EvMultiSum, 0)
+	default:
+		allBad()
+	}
+	return nil
+}

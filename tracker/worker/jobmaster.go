@@ -1,0 +1,169 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"github.com/mogilefs-go/mogilefs/tracker/fsckstate"
+	"github.com/mogilefs-go/mogilefs/tracker/store"
+)
+
+// batchEnqueuer is an optional store method that queues many rows in one
+// statement (the original's enqueue_many_for_todo).
+type batchEnqueuer interface {
+	EnqueueMany(ctx context.Context, q store.Queue, items []store.QueueItem, delay int64) error
+}
+
+// enqueueMany queues items, in one statement when the store can.
+func (w *Workers) enqueueMany(ctx context.Context, q store.Queue, items []store.QueueItem, delay int64) error {
+	if be, ok := w.d.Store.(batchEnqueuer); ok {
+		return be.EnqueueMany(ctx, q, items, delay)
+	}
+	for _, it := range items {
+		if err := w.d.Store.Enqueue(ctx, q, it, delay); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// depthCheck is the original's queue_depth_check: with the local queue
+// empty, grow the fetch limit by 50 (up to maxLimit) and fetch; below 70%
+// of the limit, fetch; else wait.
+func depthCheck(depth, limit, maxLimit int) (bool, int) {
+	if depth == 0 {
+		if limit < maxLimit {
+			limit += 50
+		}
+		return true, limit
+	}
+	if float64(depth)/float64(limit) < 0.70 {
+		return true, limit
+	}
+	return false, limit
+}
+
+// runJobMaster leases due queue rows and hands them to the local workers;
+// on the tracker named by fsck_host / rebal_host it also injects fsck and
+// rebalance work. It goes round again at once when it fetched something,
+// else after JobMasterIdle.
+func (w *Workers) runJobMaster(ctx context.Context, wake <-chan struct{}) {
+	type queue struct {
+		q     store.Queue
+		local *workQueue
+		limit int
+	}
+	queues := []*queue{
+		{store.QueueReplicate, w.replQ, 100},
+		{store.QueueDelete, w.delQ, 100},
+		{store.QueueFsck, w.fsckQ, 100},
+		{store.QueueRebalance, w.rebalQ, 100},
+	}
+	for ctx.Err() == nil {
+		snap := w.d.Cluster.Snapshot()
+		maxLimit := settingInt(snap.Setting("internal_queue_limit"), 500)
+		me := w.cfg.Hostname
+		active := false
+		for _, q := range queues {
+			if ctx.Err() != nil {
+				return
+			}
+			switch {
+			case q.q == store.QueueFsck && me != "" && snap.Setting("fsck_host") == me:
+				if err := w.injectFsck(ctx); err != nil && ctx.Err() == nil {
+					w.log.Error("job_master: fsck injection", "err", err)
+				}
+			case q.q == store.QueueRebalance && me != "" && snap.Setting("rebal_host") == me:
+				if err := w.injectRebalance(ctx); err != nil && ctx.Err() == nil {
+					w.log.Error("job_master: rebalance injection", "err", err)
+				}
+			}
+			need, limit := depthCheck(q.local.len(), q.limit, maxLimit)
+			if !need {
+				continue
+			}
+			items, err := w.d.Store.Grab(ctx, q.q, limit)
+			if err != nil {
+				if ctx.Err() == nil {
+					w.log.Error("job_master: leasing queue rows", "queue", queueName(q.q), "err", err)
+				}
+				continue
+			}
+			if len(items) == 0 {
+				q.limit = 100
+				continue
+			}
+			q.limit = limit
+			q.local.push(items)
+			active = true
+		}
+		if !active && !sleep(ctx, wake, w.cfg.JobMasterIdle) {
+			return
+		}
+	}
+}
+
+// injectFsck queues the next queue_rate_for_fsck fids after
+// fsck_highest_fid_checked (up to fsck_fid_at_end) for fsck, unless the
+// fsck queue already holds queue_size_for_fsck rows; with none left it
+// ends the run (clears fsck_host, sets fsck_stop_time).
+func (w *Workers) injectFsck(ctx context.Context) error {
+	if err := fsckstate.Summarize(ctx, w.d.Store); err != nil {
+		w.log.Warn("job_master: summarizing fsck_log", "err", err)
+	}
+	snap := w.d.Cluster.Snapshot()
+	n, err := w.d.Store.QueueLength(ctx, store.QueueFsck)
+	if err != nil {
+		return err
+	}
+	if n >= int64(settingInt(snap.Setting("queue_size_for_fsck"), 20000)) {
+		return nil
+	}
+	settings, err := w.d.Store.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	if settings["fsck_host"] != w.cfg.Hostname {
+		return nil // stopped meanwhile
+	}
+	checked, _ := strconv.ParseInt(settings["fsck_highest_fid_checked"], 10, 64)
+	rate := settingInt(snap.Setting("queue_rate_for_fsck"), 1000)
+	var items []store.QueueItem
+	if atEnd, err := strconv.ParseInt(settings["fsck_fid_at_end"], 10, 64); err == nil {
+		files, err := w.d.Store.ListFiles(ctx, checked, rate)
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			if f.FID <= atEnd {
+				items = append(items, store.QueueItem{FID: f.FID})
+			}
+		}
+	}
+	if len(items) == 0 {
+		now, err := w.d.Store.Now(ctx)
+		if err != nil {
+			return err
+		}
+		if err := w.d.Store.SetSetting(ctx, "fsck_highest_fid_checked", strconv.FormatInt(checked, 10)); err != nil {
+			return err
+		}
+		// Last: scripts and tests take these as "injection done".
+		if err := w.d.Store.DeleteSetting(ctx, "fsck_host"); err != nil {
+			return err
+		}
+		if err := w.d.Store.SetSetting(ctx, "fsck_stop_time", strconv.FormatInt(now, 10)); err != nil {
+			return err
+		}
+		w.log.Info("fsck: every file queued; injection finished", "highest_fid", checked)
+		return nil
+	}
+	if err := w.enqueueMany(ctx, store.QueueFsck, items, 0); err != nil {
+		return err
+	}
+	last := items[len(items)-1].FID
+	return w.d.Store.SetSetting(ctx, "fsck_highest_fid_checked", strconv.FormatInt(last, 10))
+}
+
+var errNoDests = errors.New("rebalance cannot find suitable destination devices")

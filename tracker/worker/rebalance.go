@@ -1,0 +1,174 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mogilefs-go/mogilefs/tracker/policy"
+	"github.com/mogilefs-go/mogilefs/tracker/store"
+)
+
+// injectRebalance advances the rebalance run this tracker is the
+// rebal_host of (spec §4.7): unless the rebalance queue already holds
+// queue_size_for_rebal rows, it queues the next queue_rate_for_rebal fids
+// of the current source device (set to drain) with their shuffled
+// destinations; a source with no fids left (or at its limit) goes back to
+// alive unless leave_in_drain_mode; with no source left the run finishes.
+// rebal_signal=stop stops the run.
+//
+// Deviations, both so a stopped or failing run never strands a device or
+// loops: stopping puts the current source back to alive (the original's
+// bug leaves it in drain), and resuming sets it to drain again; a policy
+// that no longer parses ends the run instead of failing every second.
+func (w *Workers) injectRebalance(ctx context.Context) error {
+	snap := w.d.Cluster.Snapshot()
+	n, err := w.d.Store.QueueLength(ctx, store.QueueRebalance)
+	if err != nil {
+		return err
+	}
+	if n >= int64(settingInt(snap.Setting("queue_size_for_rebal"), 10000)) {
+		return nil
+	}
+	rate := settingInt(snap.Setting("queue_rate_for_rebal"), 500)
+	settings, err := w.d.Store.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	if settings["rebal_host"] != w.cfg.Hostname {
+		return nil // stopped meanwhile
+	}
+	now := time.Now().Unix() // the original keeps rebalance times in tracker time
+	end := func(st policy.RebalanceState) error {
+		if err := w.d.Store.SetSetting(ctx, "rebal_state", st.String()); err != nil {
+			return err
+		}
+		if err := w.d.Store.DeleteSetting(ctx, "rebal_signal"); err != nil {
+			return err
+		}
+		return w.d.Store.DeleteSetting(ctx, "rebal_host")
+	}
+	pol, err := policy.ParseRebalance(settings["rebal_policy"])
+	if err != nil {
+		w.log.Error("rebalance: stored policy does not parse; stopping the run", "err", err)
+		st, _ := policy.ParseRebalanceState(settings["rebal_state"])
+		st.TimeStopped = now
+		return end(st)
+	}
+	devs := PolicyDevices(snap.Devices)
+	var st policy.RebalanceState
+	if s := settings["rebal_state"]; s != "" {
+		if st, err = policy.ParseRebalanceState(s); err != nil {
+			w.log.Error("rebalance: stored state does not parse; stopping the run", "err", err)
+			return end(policy.RebalanceState{TimeStopped: now})
+		}
+	} else {
+		st = policy.NewRebalanceState(pol, devs, now)
+	}
+
+	if settings["rebal_signal"] == "stop" {
+		if st.SDevCurrent != 0 && !pol.LeaveInDrainMode {
+			if err := w.setDeviceStatus(ctx, st.SDevCurrent, "alive"); err != nil {
+				return err
+			}
+		}
+		st.TimeStopped = now
+		w.log.Info("rebalance: stopped", "state", st.String())
+		return end(st)
+	}
+
+	sdev, fresh, ok := st.Source(pol)
+	if !ok {
+		st.TimeFinished = now
+		if err := w.d.Store.SetSetting(ctx, "rebal_state", st.String()); err != nil {
+			return err
+		}
+		w.log.Info("rebalance: finished", "state", st.String())
+		return w.d.Store.DeleteSetting(ctx, "rebal_host")
+	}
+	if d := snap.Device(sdev); fresh || d == nil || d.Status != "drain" {
+		if err := w.setDeviceStatus(ctx, sdev, "drain"); err != nil {
+			return err
+		}
+	}
+	dests := pol.DestDevices(st, devs)
+	if len(dests) == 0 {
+		// Save the new source; try again next round (devices may come
+		// back). The original dies here, over and over.
+		if err := w.d.Store.SetSetting(ctx, "rebal_state", st.String()); err != nil {
+			return err
+		}
+		return fmt.Errorf("source dev%d: %w", sdev, errNoDests)
+	}
+
+	var fids []int64
+	if pol.FIDAge == "new" {
+		dl, ok := w.d.Store.(descLister)
+		if !ok {
+			return errors.New("rebalance fid_age=new needs a store that lists fids newest first")
+		}
+		fids, err = dl.FIDsOnDeviceDesc(ctx, sdev, st.SDevLastFID, rate)
+	} else {
+		fids, err = w.d.Store.FIDsOnDevice(ctx, sdev, st.SDevLastFID, rate)
+	}
+	if err != nil {
+		return err
+	}
+	if len(fids) == 0 || st.LimitReached(pol) {
+		done := st.FinishSource()
+		if !pol.LeaveInDrainMode {
+			if err := w.setDeviceStatus(ctx, done, "alive"); err != nil {
+				return err
+			}
+		}
+		w.log.Info("rebalance: source device done", "devid", done)
+		return w.d.Store.SetSetting(ctx, "rebal_state", st.String())
+	}
+	st.SDevLastFID = fids[len(fids)-1]
+
+	var items []store.QueueItem
+	for _, fid := range fids {
+		f, err := w.d.Store.FileByFID(ctx, fid)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // a deleted file awaiting its delete worker
+		}
+		if err != nil {
+			return err
+		}
+		if !st.Take(pol, f.Length) {
+			continue
+		}
+		items = append(items, store.QueueItem{
+			FID:   fid,
+			DevID: sdev,
+			Arg:   joinInts(pol.ChooseDests(dests, nil)),
+		})
+	}
+	st.TimeLatestRun = now
+	if len(items) == 0 {
+		st.EmptyRuns++
+		st.TimeLatestEmptyRun = now
+	} else if err := w.enqueueMany(ctx, store.QueueRebalance, items, 0); err != nil {
+		return err
+	}
+	return w.d.Store.SetSetting(ctx, "rebal_state", st.String())
+}
+
+func (w *Workers) setDeviceStatus(ctx context.Context, devid int, status string) error {
+	if err := w.d.Store.SetDeviceStatus(ctx, devid, status); err != nil {
+		return fmt.Errorf("set dev%d %s: %w", devid, status, err)
+	}
+	w.log.Info("rebalance: device status changed", "devid", devid, "status", status)
+	return nil
+}
+
+func joinInts(ids []int) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.Itoa(id)
+	}
+	return strings.Join(parts, ",")
+}

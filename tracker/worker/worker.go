@@ -1,0 +1,565 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/mogilefs-go/mogilefs/tracker/cluster"
+	"github.com/mogilefs-go/mogilefs/tracker/store"
+)
+
+// Store is the part of the metadata store the workers use (store.Store
+// has it all).
+type Store interface {
+	Now(ctx context.Context) (int64, error)
+	Settings(ctx context.Context) (map[string]string, error)
+	SetSetting(ctx context.Context, key, value string) error
+	DeleteSetting(ctx context.Context, key string) error
+	SetDeviceStatus(ctx context.Context, devid int, status string) error
+
+	Tempfile(ctx context.Context, fid int64) (store.Tempfile, error)
+	OldTempfiles(ctx context.Context, before int64, limit int) ([]store.Tempfile, error)
+	DiscardTempfile(ctx context.Context, fid int64, devids []int) error
+	FileByFID(ctx context.Context, fid int64) (store.File, error)
+	FileDevIDs(ctx context.Context, fid int64) ([]int, error)
+	ListFiles(ctx context.Context, after int64, limit int) ([]store.File, error)
+	MaxFID(ctx context.Context) (int64, error)
+	AddFileOn(ctx context.Context, fid int64, devid int, skipDevcount bool) error
+	RemoveFileOn(ctx context.Context, fid int64, devid int, skipDevcount bool) error
+	UpdateDevcount(ctx context.Context, fid int64) error
+	FIDsOnDevice(ctx context.Context, devid int, after int64, limit int) ([]int64, error)
+	Checksum(ctx context.Context, fid int64) (store.Checksum, error)
+	SetChecksum(ctx context.Context, c store.Checksum) error
+	DeleteChecksum(ctx context.Context, fid int64) error
+
+	Enqueue(ctx context.Context, q store.Queue, item store.QueueItem, delay int64) error
+	Grab(ctx context.Context, q store.Queue, limit int) ([]store.QueueItem, error)
+	Retry(ctx context.Context, q store.Queue, fid int64, delay int64, failCount int) error
+	Dequeue(ctx context.Context, q store.Queue, fid int64) error
+	QueueLength(ctx context.Context, q store.Queue) (int64, error)
+
+	AddFsckEvent(ctx context.Context, e store.FsckEvent) error
+	MaxFsckLogID(ctx context.Context) (int64, error)
+	FsckEventCounts(ctx context.Context, afterLogID, upTo int64) (map[string]int64, error)
+
+	Lock(ctx context.Context, name string, timeout int) (bool, error)
+	Unlock(ctx context.Context, name string) error
+}
+
+// Optional store methods, used when the store has them.
+type (
+	// tempfileDeleter removes a tempfile row (the tempfile reaper uses it
+	// for a tempfile whose fid is a real file).
+	tempfileDeleter interface {
+		DeleteTempfile(ctx context.Context, fid int64) error
+	}
+	// descLister pages a device's fids newest first (rebalance
+	// fid_age=new): fids on devid below before (0 = no bound).
+	descLister interface {
+		FIDsOnDeviceDesc(ctx context.Context, devid int, before int64, limit int) ([]int64, error)
+	}
+)
+
+// View is the tracker's cluster view (*cluster.Cluster).
+type View interface {
+	Snapshot() *cluster.Snapshot
+	WaitFirstRound(ctx context.Context) error
+}
+
+// Nodes talks to storage nodes (*nodeclient.Client). Size answers -1 and
+// an error wrapping nodeclient.ErrMissing for a missing file; so does
+// Digest.
+type Nodes interface {
+	Size(ctx context.Context, url string) (int64, error)
+	MkcolAll(ctx context.Context, devid int, base string, dirs []string) error
+	Digest(ctx context.Context, ip, uri, url, alg, reason string, size int64) ([]byte, error)
+}
+
+// Config is the tracker configuration the workers follow. Zero durations
+// take the original's values.
+type Config struct {
+	// Worker counts: replicate_jobs, delete_jobs, fsck_jobs, reaper_jobs
+	// and job_master (0 or 1). Zero means none; Defaults has the
+	// original's counts.
+	ReplicateJobs int
+	DeleteJobs    int
+	FsckJobs      int
+	ReaperJobs    int
+	JobMaster     int
+	// Hostname names this tracker in the fsck_host and rebal_host
+	// settings (the fsck/rebalance injection runs on the tracker named
+	// there).
+	Hostname string
+	// RebalanceIgnoreMissing: a rebalance source copy already gone (404)
+	// counts as deleted (rebalance_ignore_missing).
+	RebalanceIgnoreMissing bool
+	// ReplUseGetPort: replication reads sources on the get port
+	// (repl_use_get_port).
+	ReplUseGetPort bool
+	// TempfileTooOld is the age after which an unclosed upload is
+	// reaped (3600 s; T_TEMPFILE_TOO_OLD in the test suite).
+	TempfileTooOld time.Duration
+	// CopyTimeout is the I/O inactivity limit of a replication copy (45 s).
+	CopyTimeout time.Duration
+	// Timings, for tests; zero means the original's value.
+	JobMasterIdle    time.Duration // pause of an idle job master (1 s)
+	FsckIdle         time.Duration // pause of an idle fsck worker (2 s)
+	DeleteMaxSleep   time.Duration // longest pause of an idle delete worker (5 s)
+	ReaperScan       time.Duration // how often the reaper looks for dead devices (5 s)
+	ReaperStartDelay time.Duration // wait before reaping a newly dead device (16 s)
+	ReaperInterval   time.Duration // pause between reaping passes that found fids (5 s)
+	ReaperBackoffMin time.Duration // first back-off once a device looks empty (60 s)
+	ReaperBackoffMax time.Duration // reaping stops when the back-off passes this (7200 s)
+}
+
+// Defaults are the original's worker counts: one of each.
+func Defaults() Config {
+	return Config{ReplicateJobs: 1, DeleteJobs: 1, FsckJobs: 1, ReaperJobs: 1, JobMaster: 1}
+}
+
+func (c *Config) fill() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.TempfileTooOld, time.Hour)
+	def(&c.CopyTimeout, 45*time.Second)
+	def(&c.JobMasterIdle, time.Second)
+	def(&c.FsckIdle, 2*time.Second)
+	def(&c.DeleteMaxSleep, 5*time.Second)
+	def(&c.ReaperScan, 5*time.Second)
+	def(&c.ReaperStartDelay, 16*time.Second)
+	def(&c.ReaperInterval, 5*time.Second)
+	def(&c.ReaperBackoffMin, 60*time.Second)
+	def(&c.ReaperBackoffMax, 7200*time.Second)
+}
+
+// Deps is what the workers need from the tracker.
+type Deps struct {
+	Store   Store
+	Cluster View
+	Nodes   Nodes
+	// HTTP carries replication copies and deletes; nil gets a client of
+	// its own with keep-alive connections.
+	HTTP   *http.Client
+	Logger *slog.Logger
+	Config Config
+}
+
+// Job names, as "!want" and "!jobs" spell them.
+const (
+	JobJobMaster = "job_master"
+	JobReplicate = "replicate"
+	JobDelete    = "delete"
+	JobFsck      = "fsck"
+	JobReaper    = "reaper"
+)
+
+var jobOrder = []string{JobJobMaster, JobReplicate, JobDelete, JobFsck, JobReaper}
+
+// JobCount is one line of "!jobs".
+type JobCount struct {
+	Name    string
+	Count   int // goroutines running
+	Desired int
+}
+
+// Workers is the set of running background jobs of one tracker.
+type Workers struct {
+	d    Deps
+	cfg  Config
+	log  *slog.Logger
+	http *http.Client
+	ctx  context.Context
+	stop context.CancelFunc
+
+	replQ, delQ, fsckQ, rebalQ *workQueue
+
+	policies policyCache
+	settings settingsCache
+
+	mu     sync.Mutex
+	pools  map[string]*pool
+	closed bool
+	wg     sync.WaitGroup
+}
+
+type pool struct {
+	name    string
+	needsJM bool // runs only while a job_master is wanted
+	max     int
+	desired int
+	run     func(ctx context.Context, wake <-chan struct{})
+	live    []*runner
+}
+
+type runner struct {
+	cancel   context.CancelFunc
+	wake     chan struct{}
+	stopping bool
+}
+
+// Start starts the jobs and returns at once; workers wait for the
+// monitor's first round before they do anything. They run until ctx ends
+// or Stop is called.
+func Start(ctx context.Context, d Deps) (*Workers, error) {
+	if d.Store == nil || d.Cluster == nil || d.Nodes == nil {
+		return nil, errors.New("worker: Store, Cluster and Nodes are required")
+	}
+	cfg := d.Config
+	cfg.fill()
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	hc := d.HTTP
+	if hc == nil {
+		hc = newHTTPClient()
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	w := &Workers{
+		d: d, cfg: cfg, log: d.Logger, http: hc, ctx: wctx, stop: cancel,
+		replQ: newWorkQueue(), delQ: newWorkQueue(), fsckQ: newWorkQueue(), rebalQ: newWorkQueue(),
+	}
+	w.pools = map[string]*pool{
+		JobJobMaster: {name: JobJobMaster, max: 1, desired: clampJobs(cfg.JobMaster, 1), run: w.runJobMaster},
+		JobReplicate: {name: JobReplicate, needsJM: true, max: 500, desired: clampJobs(cfg.ReplicateJobs, 500), run: w.runReplicate},
+		JobDelete:    {name: JobDelete, needsJM: true, max: 500, desired: clampJobs(cfg.DeleteJobs, 500), run: w.runDelete},
+		JobFsck:      {name: JobFsck, needsJM: true, max: 500, desired: clampJobs(cfg.FsckJobs, 500), run: w.runFsck},
+		JobReaper:    {name: JobReaper, max: 500, desired: clampJobs(cfg.ReaperJobs, 500), run: w.runReaper},
+	}
+	w.mu.Lock()
+	for _, name := range jobOrder {
+		w.reconcileLocked(w.pools[name])
+	}
+	w.mu.Unlock()
+	go func() {
+		<-wctx.Done()
+		w.Stop()
+	}()
+	return w, nil
+}
+
+func clampJobs(n, limit int) int {
+	return min(max(n, 0), limit)
+}
+
+func newHTTPClient() *http.Client {
+	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Client{
+		Transport: &http.Transport{
+			DialContext:           d.DialContext,
+			MaxIdleConns:          256,
+			MaxIdleConnsPerHost:   32,
+			IdleConnTimeout:       25 * time.Second,
+			ResponseHeaderTimeout: 45 * time.Second,
+			DisableCompression:    true,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// Want sets how many goroutines do job (the tracker's "!want N job"):
+// job_master at most 1, the others at most 500.
+func (w *Workers) Want(job string, n int) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	p := w.pools[job]
+	if p == nil {
+		return fmt.Errorf("worker: unknown job %q", job)
+	}
+	if n < 0 || n > p.max {
+		return fmt.Errorf("worker: job %s takes 0 to %d workers, not %d", job, p.max, n)
+	}
+	p.desired = n
+	if w.closed {
+		return nil
+	}
+	if job == JobJobMaster {
+		for _, name := range jobOrder {
+			w.reconcileLocked(w.pools[name])
+		}
+	} else {
+		w.reconcileLocked(p)
+	}
+	return nil
+}
+
+// Jobs reports every job's running and desired counts, job_master first.
+func (w *Workers) Jobs() []JobCount {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]JobCount, 0, len(jobOrder))
+	for _, name := range jobOrder {
+		p := w.pools[name]
+		out = append(out, JobCount{Name: name, Count: len(p.live), Desired: p.desired})
+	}
+	return out
+}
+
+// Tell sends message to every goroutine of job (the tracker's "!to"):
+// ":wake_up" ends their pause at once, ":shutdown" stops them (they are
+// replaced while the job is still wanted). It returns how many got it.
+func (w *Workers) Tell(job, message string) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	p := w.pools[job]
+	if p == nil {
+		return 0, fmt.Errorf("worker: unknown job %q", job)
+	}
+	n := 0
+	for _, r := range p.live {
+		if r.stopping {
+			continue
+		}
+		switch message {
+		case ":wake_up":
+			select {
+			case r.wake <- struct{}{}:
+			default:
+			}
+		case ":shutdown":
+			r.stopping = true
+			r.cancel()
+		default:
+			return 0, fmt.Errorf("worker: unknown message %q", message)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Stop stops every job, waits for them, and gives the queue rows leased
+// but not yet worked on back to the database (due now) so another tracker
+// or the next run takes them at once.
+func (w *Workers) Stop() {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		w.wg.Wait()
+		return
+	}
+	w.closed = true
+	for _, p := range w.pools {
+		for _, r := range p.live {
+			r.stopping = true
+			r.cancel()
+		}
+	}
+	w.mu.Unlock()
+	w.stop()
+	w.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for q, wq := range map[store.Queue]*workQueue{
+		store.QueueReplicate: w.replQ, store.QueueDelete: w.delQ,
+		store.QueueFsck: w.fsckQ, store.QueueRebalance: w.rebalQ,
+	} {
+		for _, it := range wq.drain() {
+			if err := w.d.Store.Retry(ctx, q, it.FID, 0, it.FailCount); err != nil {
+				w.log.Warn("worker: could not return leased queue row", "queue", queueName(q), "fid", it.FID, "err", err)
+			}
+		}
+	}
+}
+
+func queueName(q store.Queue) string {
+	switch q {
+	case store.QueueReplicate:
+		return "file_to_replicate"
+	case store.QueueDelete:
+		return "file_to_delete2"
+	case store.QueueFsck:
+		return "fsck"
+	case store.QueueRebalance:
+		return "rebalance"
+	}
+	return "unknown"
+}
+
+func (w *Workers) target(p *pool) int {
+	if p.needsJM && w.pools[JobJobMaster].desired == 0 {
+		return 0
+	}
+	return p.desired
+}
+
+// reconcileLocked starts or stops goroutines of p to reach its target.
+func (w *Workers) reconcileLocked(p *pool) {
+	active := 0
+	for _, r := range p.live {
+		if !r.stopping {
+			active++
+		}
+	}
+	want := w.target(p)
+	for ; active < want; active++ {
+		w.startLocked(p)
+	}
+	for i := len(p.live) - 1; i >= 0 && active > want; i-- {
+		if r := p.live[i]; !r.stopping {
+			r.stopping = true
+			r.cancel()
+			active--
+		}
+	}
+	if have := len(p.live); have < p.desired {
+		w.log.Debug(fmt.Sprintf("Job %s has only %d, wants %d.", p.name, have, p.desired))
+	}
+}
+
+func (w *Workers) startLocked(p *pool) {
+	ctx, cancel := context.WithCancel(w.ctx)
+	r := &runner{cancel: cancel, wake: make(chan struct{}, 1)}
+	p.live = append(p.live, r)
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		crashed := w.runGuarded(ctx, p, r)
+		cancel()
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		p.live = slices.DeleteFunc(p.live, func(x *runner) bool { return x == r })
+		if w.closed {
+			return
+		}
+		w.log.Info(fmt.Sprintf("Job %s has only %d, wants %d, making %d.", p.name, len(p.live), w.target(p), max(w.target(p)-len(p.live), 0)))
+		if crashed {
+			// Restart after a pause so a persistent fault does not spin.
+			w.wg.Add(1)
+			go func() {
+				defer w.wg.Done()
+				select {
+				case <-time.After(time.Second):
+				case <-w.ctx.Done():
+					return
+				}
+				w.mu.Lock()
+				defer w.mu.Unlock()
+				if !w.closed {
+					w.reconcileLocked(p)
+				}
+			}()
+			return
+		}
+		w.reconcileLocked(p)
+	}()
+}
+
+// runGuarded runs one worker and turns a panic into a log line; it
+// reports whether the worker crashed.
+func (w *Workers) runGuarded(ctx context.Context, p *pool, r *runner) (crashed bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			w.log.Error("worker crashed", "job", p.name, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			crashed = true
+		}
+	}()
+	if err := w.d.Cluster.WaitFirstRound(ctx); err != nil {
+		return false
+	}
+	p.run(ctx, r.wake)
+	return false
+}
+
+// sleep pauses for d, or until ctx ends or a wake-up; it reports whether
+// ctx is still live.
+func sleep(ctx context.Context, wake <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-wake:
+	case <-t.C:
+	}
+	return ctx.Err() == nil
+}
+
+// workQueue is a job's local queue of leased rows.
+type workQueue struct {
+	mu     sync.Mutex
+	items  []store.QueueItem
+	signal chan struct{}
+}
+
+func newWorkQueue() *workQueue { return &workQueue{signal: make(chan struct{}, 1)} }
+
+func (q *workQueue) push(items []store.QueueItem) {
+	if len(items) == 0 {
+		return
+	}
+	q.mu.Lock()
+	q.items = append(q.items, items...)
+	q.mu.Unlock()
+	q.notify()
+}
+
+func (q *workQueue) notify() {
+	select {
+	case q.signal <- struct{}{}:
+	default:
+	}
+}
+
+func (q *workQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items)
+}
+
+func (q *workQueue) pop() (store.QueueItem, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.items) == 0 {
+		return store.QueueItem{}, false
+	}
+	it := q.items[0]
+	q.items[0] = store.QueueItem{}
+	q.items = q.items[1:]
+	if len(q.items) > 0 {
+		q.notify()
+	}
+	return it, true
+}
+
+func (q *workQueue) drain() []store.QueueItem {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := q.items
+	q.items = nil
+	return out
+}
+
+// withLock runs fn holding the named database lock (waiting up to timeout
+// seconds); got is false when the lock was not obtained.
+func (w *Workers) withLock(ctx context.Context, name string, timeout int, fn func() error) (got bool, err error) {
+	ok, err := w.d.Store.Lock(ctx, name, timeout)
+	if err != nil {
+		return false, fmt.Errorf("lock %s: %w", name, err)
+	}
+	if !ok {
+		return false, nil
+	}
+	defer w.unlock(name)
+	return true, fn()
+}
+
+// unlock releases a named lock even when the worker's context has ended.
+func (w *Workers) unlock(name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := w.d.Store.Unlock(ctx, name); err != nil {
+		w.log.Warn("worker: unlock failed", "lock", name, "err", err)
+	}
+}
+
+func fidLock(fid int64) string { return fmt.Sprintf("mgfs:fid:%d:replicate", fid) }
