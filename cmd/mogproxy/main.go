@@ -1,0 +1,50 @@
+// Command mogproxy is an HTTP gateway to MogileFS: GET, HEAD, PUT and
+// DELETE of /<domain>/<key>, optionally behind nginx with X-Accel-Redirect.
+// See docs/mogproxy.md.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/mogilefs-go/mogilefs/gateway"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, env{getenv: os.Getenv, etcConfig: systemConfig}))
+}
+
+// run is mogproxy's main; it returns the exit status: 0 after a clean
+// shutdown, 2 for bad options, 1 for any other failure.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, e env) int {
+	o, help, err := parseArgs(args, e)
+	if err != nil {
+		fmt.Fprintf(stderr, "mogproxy: %v\nRun 'mogproxy --help' for the options.\n", err)
+		return 2
+	}
+	if o.help {
+		fmt.Fprint(stdout, help)
+		return 0
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
+	o.cfg.Logger = log
+	g, err := gateway.New(o.cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "mogproxy: %v\n", err)
+		return 2
+	}
+	defer g.Close()
+	if err := g.Run(ctx); err != nil {
+		log.Error("mogproxy stopped", "err", err)
+		return 1
+	}
+	log.Info("mogproxy stopped")
+	return 0
+}
