@@ -1,0 +1,22 @@
+// Package mogstored is the MogileFS storage node: an HTTP server over a
+// docroot of device directories (docroot/dev<N>, one per disk), the usage
+// file the tracker's monitor reads from each device, and the management
+// side channel (size, MD5/SHA-1 digests for fsck and replication, the
+// watch utilization stream, shutdown). It is wire-compatible with the
+// original Perl mogstored 2.73 (Perlbal front end).
+//
+// HTTP (package httpd underneath; see handler for status codes): GET and
+// HEAD with single byte ranges, PUT into a temp file renamed into place
+// once the whole body arrived (fsync'd unless Config.Fsync is off), DELETE,
+// MKCOL answered 400 as the original does. Only /dev<N>/... paths of
+// existing device directories are served or written; names are limited to
+// [A-Za-z0-9_.-] segments without "..", and every access is resolved
+// beneath the docroot by the kernel (openat2 RESOLVE_BENEATH, or os.Root),
+// so no symlink can lead a read or write out of it.
+//
+// With Config.Server = "none" there is no HTTP server (an operator's
+// nginx serves the docroot, see package nginxconf); with "nginx" mogstored
+// runs nginx itself with a generated WebDAV configuration.
+//
+// Linux only: statfs, openat2, /proc/diskstats.
+package mogstored

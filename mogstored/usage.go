@@ -1,0 +1,241 @@
+package mogstored
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mogilefs-go/mogilefs/internal/nodeproto"
+)
+
+// usageWriter rewrites docroot/dev<N>/usage for every device directory,
+// from statfs(2), as the original's diskusage child does with df.
+type usageWriter struct {
+	root  *docRoot
+	devs  *deviceStates
+	viaDU bool
+	now   func() time.Time
+}
+
+// run refreshes the usage files at once and then every interval until ctx
+// is done.
+func (u *usageWriter) run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		u.refresh()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// refresh writes every device's usage file once and updates the device
+// states.
+func (u *usageWriter) refresh() {
+	ids, err := u.root.devices()
+	if err != nil {
+		u.devs.log.Error("cannot list devices", "docroot", u.root.path, "err", err)
+		return
+	}
+	present := map[int]bool{}
+	for _, id := range ids {
+		present[id] = true
+		if err := u.writeOne(id); err != nil {
+			switch {
+			case errors.Is(err, syscall.EROFS):
+				u.devs.set(id, devReadOnly, err)
+			case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+				u.devs.set(id, devFull, err)
+			case errors.Is(err, syscall.ENOENT):
+				present[id] = false
+			default:
+				u.devs.set(id, devIOError, err)
+			}
+		}
+	}
+	u.devs.forget(present)
+}
+
+// measure returns the usage of device devid without writing it.
+func (u *usageWriter) measure(dev *os.Root, devid int) (nodeproto.Usage, bool, error) {
+	dir := filepath.Join(u.root.path, "dev"+strconv.Itoa(devid))
+	d, err := dev.Open(".")
+	if err != nil {
+		return nodeproto.Usage{}, false, err
+	}
+	var sf syscall.Statfs_t
+	err = fstatfs(int(d.Fd()), &sf)
+	d.Close()
+	if err != nil {
+		return nodeproto.Usage{}, false, fmt.Errorf("statfs %s: %w", dir, err)
+	}
+	bs := uint64(sf.Bsize)
+	if sf.Frsize > 0 {
+		bs = uint64(sf.Frsize)
+	}
+	used := (sf.Blocks - sf.Bfree) * bs / 1024
+	avail := sf.Bavail * bs / 1024
+	mnt := findMount(dir)
+	disk := dir
+	if strings.HasSuffix(strings.TrimSuffix(mnt.point, "/"), "/dev"+strconv.Itoa(devid)) {
+		disk = mnt.point
+	}
+	us := nodeproto.Usage{
+		Available: avail,
+		Device:    mnt.source,
+		Disk:      disk,
+		Time:      u.now().Unix(),
+		Total:     used + avail,
+		Use:       nodeproto.UsePercent(used, avail),
+		Used:      used,
+	}
+	if u.viaDU {
+		if n, err := duKiB(dev); err == nil {
+			us.Used = n
+		}
+	}
+	return us, sf.Flags&stRdonly != 0, nil
+}
+
+const stRdonly = 0x1 // ST_RDONLY in statfs f_flags
+
+func (u *usageWriter) writeOne(devid int) error {
+	dev, err := u.root.device(devid)
+	if err != nil {
+		return err
+	}
+	defer dev.Close()
+	us, ro, err := u.measure(dev, devid)
+	if err != nil {
+		return err
+	}
+	if ro {
+		return fmt.Errorf("dev%d: %w", devid, syscall.EROFS)
+	}
+	// Write a temp file and rename it over the old one: a reader sees the
+	// old or the new file, never a mix (the original rewrote in place).
+	tmp := nodeproto.UsageFile + "." + strconv.Itoa(os.Getpid()) + ".tmp"
+	f, err := dev.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o644)
+	if err != nil {
+		return fmt.Errorf("dev%d: write usage: %w", devid, err)
+	}
+	_, err = f.Write(us.Format())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = dev.Rename(tmp, nodeproto.UsageFile)
+	}
+	if err != nil {
+		dev.Remove(tmp)
+		return fmt.Errorf("dev%d: write usage: %w", devid, err)
+	}
+	u.devs.set(devid, devOK, nil)
+	return nil
+}
+
+// duKiB is `du -k -s` of the device: allocated KiB of everything in it.
+func duKiB(dev *os.Root) (uint64, error) {
+	var total uint64
+	err := fs.WalkDir(dev.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // unreadable entries count as nothing, like du's warning
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			total += uint64(st.Blocks) * 512
+		}
+		return nil
+	})
+	return total / 1024, err
+}
+
+type mount struct{ point, source string }
+
+// findMount returns the mount holding dir: the longest mount point that is
+// a prefix of dir's real path, from /proc/self/mountinfo. Without
+// mountinfo it returns dir itself with an unknown source.
+func findMount(dir string) mount {
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		real = dir
+	}
+	best := mount{point: dir, source: "-"}
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return best
+	}
+	defer f.Close()
+	bestLen := -1
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		sep := -1
+		for i, x := range fields {
+			if x == "-" {
+				sep = i
+				break
+			}
+		}
+		if len(fields) < 5 || sep < 0 || sep+2 >= len(fields) {
+			continue
+		}
+		point := unescapeMount(fields[4])
+		if !pathHasPrefix(real, point) || len(point) < bestLen {
+			continue
+		}
+		bestLen = len(point)
+		best = mount{point: point, source: unescapeMount(fields[sep+2])}
+	}
+	return best
+}
+
+func pathHasPrefix(p, prefix string) bool {
+	if prefix == "/" {
+		return strings.HasPrefix(p, "/")
+	}
+	return p == prefix || strings.HasPrefix(p, prefix+"/")
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func fstatfs(fd int, st *syscall.Statfs_t) error {
+	for {
+		err := syscall.Fstatfs(fd, st)
+		if err != syscall.EINTR {
+			return err
+		}
+	}
+}
