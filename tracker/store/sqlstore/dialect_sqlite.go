@@ -141,8 +141,9 @@ func openSQLite(ctx context.Context, s *Store, create bool) error {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	if t.Memory() {
-		// An in-memory database lives in its one connection.
-		s.wdb, s.rdb = w, w
+		// An in-memory database lives in its one connection, which the
+		// writer owns: it does the reads too.
+		s.wdb = w
 	} else {
 		// WAL is switched on by Open, not by Setup: Setup must not write
 		// to a file it is about to refuse.
@@ -164,7 +165,7 @@ func openSQLite(ctx context.Context, s *Store, create bool) error {
 	}
 	if err := s.wdb.PingContext(ctx); err != nil {
 		s.wdb.Close()
-		if s.rdb != s.wdb {
+		if s.rdb != nil {
 			s.rdb.Close()
 		}
 		return fmt.Errorf("sqlstore: open %s: %w", t.Where(), err)

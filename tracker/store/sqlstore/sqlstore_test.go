@@ -32,6 +32,29 @@ func setupOpen(t *testing.T, cfg sqlstore.Config) *sqlstore.Store {
 	return s
 }
 
+func setupOpenB(b *testing.B, cfg sqlstore.Config) *sqlstore.Store {
+	b.Helper()
+	ctx := b.Context()
+	if err := sqlstore.Setup(ctx, cfg, sqlstore.SetupOptions{}); err != nil {
+		b.Fatalf("setup: %v", err)
+	}
+	s, err := sqlstore.Open(ctx, cfg)
+	if err != nil {
+		b.Fatalf("open: %v", err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+func sqliteConfigB(b *testing.B) sqlstore.Config {
+	return sqlstore.Config{DSN: mogtest.SQLiteDSN(b)}
+}
+
+func mysqlConfigB(b *testing.B) sqlstore.Config {
+	m := mogtest.NewMySQL(b)
+	return sqlstore.Config{DSN: m.DBIDSN, User: m.User, Password: m.Password}
+}
+
 func sqliteConfig(t *testing.T) sqlstore.Config {
 	return sqlstore.Config{DSN: mogtest.SQLiteDSN(t)}
 }

@@ -34,10 +34,11 @@ type Store struct {
 	cfg    Config
 	d      dialect
 	target Target
-	wdb    *sql.DB // write transactions (SQLite: one connection)
-	rdb    *sql.DB // reads (MySQL: the same pool as wdb)
+	wdb    *sql.DB // MySQL: the pool; SQLite: the writer's one connection
+	rdb    *sql.DB // reads; MySQL: wdb; in-memory SQLite: nil (the writer reads)
 	wcache *stmtCache
 	rcache *stmtCache
+	w      *writer // SQLite: the group-committing writer, once Open started it
 	log    *slog.Logger
 
 	hostname string
@@ -96,6 +97,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if t.Backend == SQLite {
+		w, err := startWriter(ctx, s)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.w = w
+	}
 	if err := s.loadMinFID(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -129,9 +138,8 @@ func openTarget(ctx context.Context, t Target, cfg Config, create bool) (*Store,
 	if err != nil {
 		return nil, err
 	}
-	s.wcache = newStmtCache(s.wdb, s.d)
-	s.rcache = s.wcache
-	if s.rdb != s.wdb {
+	s.wcache = newStmtCache(nil, s.d) // MySQL; SQLite writes go through the writer
+	if s.rdb != nil {
 		s.rcache = newStmtCache(s.rdb, s.d)
 	}
 	return s, nil
@@ -154,12 +162,14 @@ func (s *Store) Backend() Backend { return s.target.Backend }
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.d.releaseAll(s)
-		s.wcache.close()
-		if s.rcache != s.wcache {
+		if s.w != nil {
+			s.w.stop()
+		}
+		if s.rcache != nil {
 			s.rcache.close()
 		}
 		err := s.wdb.Close()
-		if s.rdb != s.wdb {
+		if s.rdb != nil && s.rdb != s.wdb {
 			if err2 := s.rdb.Close(); err == nil {
 				err = err2
 			}
@@ -192,19 +202,32 @@ func (s *Store) loadMinFID(ctx context.Context) error {
 
 // ---- statement plumbing ----
 
-// stmtCache renders query templates for the dialect and, when the dialect
-// wants it, keeps one prepared statement per query.
-type stmtCache struct {
-	db      *sql.DB
-	d       dialect
-	mu      sync.Mutex
-	text    map[string]string
-	stmts   map[string]*sql.Stmt
-	pending map[string]bool
+// execer is what runs SQL: a pool, a transaction or a pinned connection.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-func newStmtCache(db *sql.DB, d dialect) *stmtCache {
-	return &stmtCache{db: db, d: d, text: map[string]string{}, stmts: map[string]*sql.Stmt{}}
+// preparer makes prepared statements on a pool or a pinned connection.
+type preparer interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+// stmtCache renders query templates for the dialect and, when the dialect
+// wants it, keeps one prepared statement per template.
+type stmtCache struct {
+	prep  preparer // nil: never prepare
+	d     dialect
+	mu    sync.Mutex
+	text  map[string]string
+	stmts map[string]*sql.Stmt
+}
+
+func newStmtCache(prep preparer, d dialect) *stmtCache {
+	if !d.prepared() {
+		prep = nil
+	}
+	return &stmtCache{prep: prep, d: d, text: map[string]string{}, stmts: map[string]*sql.Stmt{}}
 }
 
 func (c *stmtCache) render(tmpl string) string {
@@ -218,32 +241,19 @@ func (c *stmtCache) render(tmpl string) string {
 	return q
 }
 
-// stmt returns the prepared statement for a template, or nil when the
-// dialect does not prepare or the statement is not prepared yet. Inside a
-// transaction nothing is prepared (on SQLite the one writer connection is
-// busy with the transaction); the template is remembered and prepared by
-// preparePending once the transaction is over.
-func (c *stmtCache) stmt(ctx context.Context, tmpl string, inTx bool) (*sql.Stmt, error) {
-	if !c.d.prepared() {
+// stmt returns the prepared statement of a template, or nil when this
+// cache does not prepare.
+func (c *stmtCache) stmt(ctx context.Context, tmpl string) (*sql.Stmt, error) {
+	if c.prep == nil {
 		return nil, nil
 	}
 	c.mu.Lock()
 	st, ok := c.stmts[tmpl]
-	if !ok && inTx {
-		if c.pending == nil {
-			c.pending = map[string]bool{}
-		}
-		c.pending[tmpl] = true
-	}
 	c.mu.Unlock()
-	if ok || inTx {
+	if ok {
 		return st, nil
 	}
-	return c.prepare(ctx, tmpl)
-}
-
-func (c *stmtCache) prepare(ctx context.Context, tmpl string) (*sql.Stmt, error) {
-	st, err := c.db.PrepareContext(ctx, c.render(tmpl))
+	st, err := c.prep.PrepareContext(ctx, c.render(tmpl))
 	if err != nil {
 		return nil, err
 	}
@@ -257,22 +267,6 @@ func (c *stmtCache) prepare(ctx context.Context, tmpl string) (*sql.Stmt, error)
 	return st, nil
 }
 
-// preparePending prepares the templates first seen inside a transaction.
-func (c *stmtCache) preparePending(ctx context.Context) {
-	c.mu.Lock()
-	if len(c.pending) == 0 {
-		c.mu.Unlock()
-		return
-	}
-	todo := c.pending
-	c.pending = nil
-	c.mu.Unlock()
-	for tmpl := range todo {
-		// A failure only means the statement runs unprepared next time.
-		c.prepare(ctx, tmpl)
-	}
-}
-
 func (c *stmtCache) close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -282,53 +276,39 @@ func (c *stmtCache) close() {
 	c.stmts = map[string]*sql.Stmt{}
 }
 
-// runner runs query templates in a transaction or on a pool.
+// runner runs query templates on an execer, through prepared statements
+// when its cache has them.
 type runner struct {
 	ctx   context.Context
-	tx    *sql.Tx // nil: autocommit on db
-	db    *sql.DB
+	ex    execer
 	cache *stmtCache
 }
 
 func (r *runner) exec(tmpl string, args ...any) (sql.Result, error) {
-	st, err := r.cache.stmt(r.ctx, tmpl, r.tx != nil)
+	st, err := r.cache.stmt(r.ctx, tmpl)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case st != nil && r.tx != nil:
-		return r.tx.StmtContext(r.ctx, st).ExecContext(r.ctx, args...)
-	case st != nil:
+	if st != nil {
 		return st.ExecContext(r.ctx, args...)
-	case r.tx != nil:
-		return r.tx.ExecContext(r.ctx, r.cache.render(tmpl), args...)
 	}
-	return r.db.ExecContext(r.ctx, r.cache.render(tmpl), args...)
+	return r.ex.ExecContext(r.ctx, r.cache.render(tmpl), args...)
 }
 
 // execDynamic runs a one-off statement (an IN list) without preparing it.
 func (r *runner) execDynamic(tmpl string, args ...any) (sql.Result, error) {
-	q := r.cache.d.replacer().Replace(tmpl)
-	if r.tx != nil {
-		return r.tx.ExecContext(r.ctx, q, args...)
-	}
-	return r.db.ExecContext(r.ctx, q, args...)
+	return r.ex.ExecContext(r.ctx, r.cache.d.replacer().Replace(tmpl), args...)
 }
 
 func (r *runner) query(tmpl string, args ...any) (*sql.Rows, error) {
-	st, err := r.cache.stmt(r.ctx, tmpl, r.tx != nil)
+	st, err := r.cache.stmt(r.ctx, tmpl)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case st != nil && r.tx != nil:
-		return r.tx.StmtContext(r.ctx, st).QueryContext(r.ctx, args...)
-	case st != nil:
+	if st != nil {
 		return st.QueryContext(r.ctx, args...)
-	case r.tx != nil:
-		return r.tx.QueryContext(r.ctx, r.cache.render(tmpl), args...)
 	}
-	return r.db.QueryContext(r.ctx, r.cache.render(tmpl), args...)
+	return r.ex.QueryContext(r.ctx, r.cache.render(tmpl), args...)
 }
 
 // row is a single-row result; Scan reports sql.ErrNoRows as is.
@@ -369,39 +349,47 @@ func affected(res sql.Result, err error) (int64, error) {
 
 const maxAttempts = 8
 
-// write runs fn in a write transaction (SQLite: BEGIN IMMEDIATE on the one
-// writer connection), committing if fn returns nil. Deadlocks, lock wait
-// timeouts and SQLITE_BUSY/LOCKED are retried here, and only here; fn must
-// therefore only set its results on success paths it recomputes.
+// write runs fn atomically: on SQLite as one step of a group-committed
+// write transaction on the one writer connection (see writer), on MySQL
+// in its own transaction. Deadlocks, lock wait timeouts and
+// SQLITE_BUSY/LOCKED are retried here, and only here; fn may run more than
+// once and must set its results afresh each time.
 func (s *Store) write(ctx context.Context, fn func(r *runner) error) error {
 	return s.retry(ctx, func() error {
+		if s.w != nil {
+			return s.w.do(ctx, fn)
+		}
 		tx, err := s.wdb.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
-		err = fn(&runner{ctx: ctx, tx: tx, db: s.wdb, cache: s.wcache})
-		if err != nil {
+		if err := fn(&runner{ctx: ctx, ex: tx, cache: s.wcache}); err != nil {
 			tx.Rollback()
-		} else {
-			err = tx.Commit()
+			return err
 		}
-		s.wcache.preparePending(ctx)
-		return err
+		return tx.Commit()
+	})
+}
+
+// autocommit runs fn's statements without a transaction of their own
+// (SQLite: still through the writer, which always batches).
+func (s *Store) autocommit(ctx context.Context, fn func(r *runner) error) error {
+	if s.w != nil {
+		return s.write(ctx, fn)
+	}
+	return s.retry(ctx, func() error {
+		return fn(&runner{ctx: ctx, ex: s.wdb, cache: s.wcache})
 	})
 }
 
 // read runs fn on the read pool without a transaction, with the same
-// retries as write.
+// retries as write. An in-memory SQLite database has only the writer.
 func (s *Store) read(ctx context.Context, fn func(r *runner) error) error {
+	if s.rdb == nil {
+		return s.write(ctx, fn)
+	}
 	return s.retry(ctx, func() error {
-		return fn(&runner{ctx: ctx, db: s.rdb, cache: s.rcache})
-	})
-}
-
-// autocommit runs fn on the writer pool without a transaction.
-func (s *Store) autocommit(ctx context.Context, fn func(r *runner) error) error {
-	return s.retry(ctx, func() error {
-		return fn(&runner{ctx: ctx, db: s.wdb, cache: s.wcache})
+		return fn(&runner{ctx: ctx, ex: s.rdb, cache: s.rcache})
 	})
 }
 

@@ -1,0 +1,160 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// writer owns the one SQLite writer connection and group-commits: it
+// takes every write waiting when it is free and runs them as steps of one
+// BEGIN IMMEDIATE transaction, each inside its own SAVEPOINT so a failing
+// step is undone alone. A commit then writes each changed page once per
+// batch instead of once per request, which is what makes thousands of
+// uploads per second possible on SQLite.
+type writer struct {
+	s     *Store
+	conn  *sql.Conn
+	cache *stmtCache
+	ops   chan *writeOp
+	done  chan struct{} // closed when the loop has exited
+	quit  chan struct{} // closed by stop
+}
+
+type writeOp struct {
+	ctx    context.Context
+	fn     func(r *runner) error
+	result chan error
+}
+
+// maxBatch bounds the steps of one transaction.
+const maxBatch = 256
+
+// stepTimeout bounds how long one batch's statements may run; ops' own
+// contexts are not used for statements, because interrupting a statement
+// inside a transaction would roll back the other steps of the batch.
+const stepTimeout = time.Minute
+
+var errClosed = errors.New("sqlstore: store is closed")
+
+func startWriter(ctx context.Context, s *Store) (*writer, error) {
+	conn, err := s.wdb.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: %s: writer connection: %w", s.target.Where(), err)
+	}
+	w := &writer{
+		s:     s,
+		conn:  conn,
+		cache: newStmtCache(conn, s.d),
+		ops:   make(chan *writeOp),
+		done:  make(chan struct{}),
+		quit:  make(chan struct{}),
+	}
+	go w.loop()
+	return w, nil
+}
+
+// do runs fn as one step of a write transaction and returns its error, or
+// the transaction's if the commit failed. Once accepted, a step always
+// runs to its end (even if ctx is cancelled meanwhile) so that the result
+// says what happened.
+func (w *writer) do(ctx context.Context, fn func(r *runner) error) error {
+	op := &writeOp{ctx: ctx, fn: fn, result: make(chan error, 1)}
+	select {
+	case w.ops <- op:
+	case <-w.quit:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-op.result
+}
+
+func (w *writer) stop() {
+	close(w.quit)
+	<-w.done
+}
+
+func (w *writer) loop() {
+	defer close(w.done)
+	defer func() {
+		w.cache.close()
+		w.conn.Close()
+	}()
+	batch := make([]*writeOp, 0, maxBatch)
+	for {
+		select {
+		case op := <-w.ops:
+			batch = append(batch[:0], op)
+		case <-w.quit:
+			return
+		}
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case op := <-w.ops:
+				batch = append(batch, op)
+			default:
+				break more
+			}
+		}
+		w.run(batch)
+	}
+}
+
+// run executes one batch and answers every op in it.
+func (w *writer) run(batch []*writeOp) {
+	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
+	defer cancel()
+	results := make([]error, len(batch))
+	err := w.runTx(ctx, batch, results)
+	for i, op := range batch {
+		if err != nil {
+			results[i] = err
+		}
+		op.result <- results[i]
+	}
+}
+
+// exec runs a transaction control statement, prepared once.
+func (w *writer) exec(ctx context.Context, q string) error {
+	st, err := w.cache.stmt(ctx, q)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx)
+	return err
+}
+
+func (w *writer) runTx(ctx context.Context, batch []*writeOp, results []error) (err error) {
+	if err := w.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			w.exec(ctx, "ROLLBACK")
+		}
+	}()
+	r := &runner{ctx: ctx, ex: w.conn, cache: w.cache}
+	for i, op := range batch {
+		if err := op.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if err := w.exec(ctx, "SAVEPOINT step"); err != nil {
+			return err
+		}
+		results[i] = op.fn(r)
+		if results[i] != nil {
+			if err := w.exec(ctx, "ROLLBACK TO step"); err != nil {
+				return fmt.Errorf("%w (undoing a failed step: %v)", err, results[i])
+			}
+		}
+		if err := w.exec(ctx, "RELEASE step"); err != nil {
+			return err
+		}
+	}
+	return w.exec(ctx, "COMMIT")
+}
