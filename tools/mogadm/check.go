@@ -63,7 +63,7 @@ func (t *tool) check(ctx context.Context) (okMsg, error) {
 			continue
 		}
 		u := "http://" + h.IP + ":" + strconv.Itoa(h.HTTPPort) + "/"
-		if _, err := httpGet(ctx, hc, u); err != nil {
+		if err := httpAnswers(ctx, hc, u); err != nil {
 			fmt.Fprintf(w, "REQUEST FAILURE FETCHING: %s\n", u)
 			continue
 		}
@@ -115,6 +115,26 @@ func (t *tool) check(ctx context.Context) (okMsg, error) {
 	}
 	fmt.Fprintf(w, "             total:%10.3f %10.3f %10.3f %6.2f%%\n", sumTotal, sumUsed, sumAvail, pct)
 	return "", nil
+}
+
+// httpAnswers checks that an HTTP server answers at u. Any answer below
+// 500 counts: Perlbal answers the docroot with 200, but nginx (403) and
+// other storage servers refuse a directory GET although they are fine.
+func httpAnswers(ctx context.Context, hc *http.Client, u string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode >= 500 {
+		return fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return nil
 }
 
 // httpGet returns the body of a 2xx answer.
