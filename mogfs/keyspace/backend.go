@@ -22,6 +22,8 @@ var (
 	// ErrInvalid: the tracker refused the arguments (bad_params, a key
 	// that would grow past 255 bytes, ...).
 	ErrInvalid = errors.New("invalid argument")
+	// ErrTooLong: a key would be longer than the tracker allows.
+	ErrTooLong = errors.New("key too long")
 	// ErrNoSpace: no storage device can take the file (no_devices).
 	ErrNoSpace = errors.New("no device to store the file")
 )

@@ -1,0 +1,287 @@
+package mogfs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/mogilefs-go/mogilefs/client"
+	"github.com/mogilefs-go/mogilefs/client/admin"
+	"github.com/mogilefs-go/mogilefs/mogfs/keyspace"
+)
+
+// ClientBackend implements keyspace.Backend with the project's client
+// library: the original commands through its methods, the mogfs commands
+// (docs/mogfs.md §8) through Client.Do.
+type ClientBackend struct {
+	c *client.Client
+
+	mu      sync.Mutex
+	domains map[string]*client.Client
+}
+
+var _ keyspace.Backend = (*ClientBackend)(nil)
+
+// NewClientBackend returns a backend over c (whatever its domain).
+func NewClientBackend(c *client.Client) *ClientBackend {
+	return &ClientBackend{c: c, domains: map[string]*client.Client{}}
+}
+
+func (b *ClientBackend) in(domain string) *client.Client {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c, ok := b.domains[domain]
+	if !ok {
+		c = b.c.WithDomain(domain)
+		b.domains[domain] = c
+	}
+	return c
+}
+
+// classify wraps a client error with the keyspace error it stands for.
+func classify(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var kind error
+	switch client.Code(err) {
+	case "unknown_key", "invalid_key", "unreg_domain", "domain_not_found", "none_match":
+		kind = keyspace.ErrNotFound
+	case "key_exists", "domain_exists":
+		kind = keyspace.ErrExists
+	case "dir_not_empty", "domain_has_files", "domain_has_classes", "domain_not_empty":
+		kind = keyspace.ErrNotEmpty
+	case "unknown_command":
+		kind = keyspace.ErrUnsupported
+	case "key_too_long":
+		kind = keyspace.ErrTooLong
+	case "bad_params", "no_key", "unreg_class", "class_not_found", "no_class":
+		kind = keyspace.ErrInvalid
+	case "no_devices":
+		kind = keyspace.ErrNoSpace
+	}
+	if kind == nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return fmt.Errorf("%s: %w: %w", op, kind, err)
+}
+
+// Domains implements keyspace.Backend.
+func (b *ClientBackend) Domains(ctx context.Context) ([]string, error) {
+	ds, err := b.c.Domains(ctx)
+	if err != nil {
+		return nil, classify("get_domains", err)
+	}
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.Name
+	}
+	return out, nil
+}
+
+// CreateDomain implements keyspace.Backend.
+func (b *ClientBackend) CreateDomain(ctx context.Context, domain string) error {
+	return classify("create_domain "+domain, admin.New(b.c).CreateDomain(ctx, domain))
+}
+
+// DeleteDomain implements keyspace.Backend.
+func (b *ClientBackend) DeleteDomain(ctx context.Context, domain string) error {
+	return classify("delete_domain "+domain, admin.New(b.c).DeleteDomain(ctx, domain))
+}
+
+// FileInfo implements keyspace.Backend.
+func (b *ClientBackend) FileInfo(ctx context.Context, domain, key string) (keyspace.FileInfo, error) {
+	fi, err := b.in(domain).FileInfo(ctx, key)
+	if err != nil {
+		return keyspace.FileInfo{}, classify("file_info "+strconv.Quote(key), err)
+	}
+	return keyspace.FileInfo{Key: key, Fid: fi.FID, Size: fi.Length, Class: fi.Class, DevCount: fi.DevCount, Checksum: fi.Checksum}, nil
+}
+
+// ListKeys implements keyspace.Backend.
+func (b *ClientBackend) ListKeys(ctx context.Context, domain, prefix, after string, limit int) ([]string, error) {
+	keys, _, err := b.in(domain).ListKeys(ctx, prefix, after, limit)
+	if client.IsNoneMatch(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, classify("list_keys "+strconv.Quote(prefix), err)
+	}
+	return keys, nil
+}
+
+type remote struct{ f *client.File }
+
+func (r remote) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	return r.f.ReadAtContext(ctx, p, off)
+}
+
+func (r remote) Paths() []string { return r.f.Paths() }
+
+// Open implements keyspace.Backend.
+func (b *ClientBackend) Open(ctx context.Context, domain, key string) (keyspace.Remote, error) {
+	c := b.in(domain)
+	paths, err := c.Paths(ctx, key, client.PathsOptions{Count: 3})
+	if err != nil {
+		return nil, classify("get_paths "+strconv.Quote(key), err)
+	}
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("get_paths %q: %w", key, client.ErrNoPaths)
+	}
+	return remote{c.FileFromPaths(key, paths, -1)}, nil
+}
+
+// Store implements keyspace.Backend.
+func (b *ClientBackend) Store(ctx context.Context, domain, key, class string, r io.Reader, size int64) (int64, error) {
+	n, err := b.in(domain).Store(ctx, key, class, r, size)
+	return n, classify("store", err)
+}
+
+// Delete implements keyspace.Backend.
+func (b *ClientBackend) Delete(ctx context.Context, domain, key string) error {
+	return classify("delete "+strconv.Quote(key), b.in(domain).Delete(ctx, key))
+}
+
+// Rename implements keyspace.Backend.
+func (b *ClientBackend) Rename(ctx context.Context, domain, from, to string) error {
+	return classify(fmt.Sprintf("rename %q to %q", from, to), b.in(domain).Rename(ctx, from, to))
+}
+
+// UpdateClass implements keyspace.Backend.
+func (b *ClientBackend) UpdateClass(ctx context.Context, domain, key, class string) error {
+	return classify("updateclass "+strconv.Quote(key), b.in(domain).UpdateClass(ctx, key, class))
+}
+
+// Usage implements keyspace.Backend: the devices that are not dead.
+func (b *ClientBackend) Usage(ctx context.Context) (keyspace.Usage, error) {
+	devs, err := admin.New(b.c).Devices(ctx)
+	if err != nil {
+		return keyspace.Usage{}, classify("get_devices", err)
+	}
+	var u keyspace.Usage
+	for _, d := range devs {
+		if d.Status == "dead" {
+			continue
+		}
+		u.TotalBytes += d.MBTotal << 20
+		free := d.MBFree
+		if free < 0 {
+			free = d.MBTotal - d.MBUsed
+		}
+		if free > 0 {
+			u.FreeBytes += free << 20
+		}
+	}
+	return u, nil
+}
+
+// fileFields reads the file fields of docs/mogfs.md §8.2 after prefix p.
+func fileFields(r map[string]string, p, key string) keyspace.FileInfo {
+	fi := keyspace.FileInfo{
+		Key:      key,
+		Fid:      atoi64(r[p+"fid"]),
+		Size:     atoi64(r[p+"size"]),
+		Class:    r[p+"class"],
+		DevCount: int(atoi64(r[p+"devcount"])),
+	}
+	fi.Attr = attrFields(r, p)
+	return fi
+}
+
+func attrFields(r map[string]string, p string) keyspace.Attr {
+	mt, okT := r[p+"mtime"]
+	md, okM := r[p+"mode"]
+	if !okT || !okM || mt == "" || md == "" {
+		return keyspace.Attr{}
+	}
+	return keyspace.Attr{
+		Set:   true,
+		Mtime: time.Unix(atoi64(mt), atoi64(r[p+"mtime_nsec"])),
+		Mode:  uint32(atoi64(md)) & 0o7777,
+	}
+}
+
+func atoi64(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}
+
+// Lookup implements keyspace.Backend with mogfs_lookup.
+func (b *ClientBackend) Lookup(ctx context.Context, domain, key string) (keyspace.LookupResult, error) {
+	r, err := b.c.Do(ctx, "mogfs_lookup", map[string]string{"domain": domain, "key": key})
+	if err != nil {
+		return keyspace.LookupResult{}, classify("mogfs_lookup "+strconv.Quote(key), err)
+	}
+	var out keyspace.LookupResult
+	if r["file"] == "1" {
+		fi := fileFields(r, "", key)
+		out.File = &fi
+	}
+	out.Dir = r["dir"] == "1"
+	out.DirAttr = attrFields(r, "dir_")
+	return out, nil
+}
+
+// ListDir implements keyspace.Backend with mogfs_list_dir.
+func (b *ClientBackend) ListDir(ctx context.Context, domain, prefix, after string, limit int) (keyspace.DirPage, error) {
+	args := map[string]string{"domain": domain, "prefix": prefix, "limit": strconv.Itoa(limit)}
+	if after != "" {
+		args["after"] = after
+	}
+	r, err := b.c.Do(ctx, "mogfs_list_dir", args)
+	if err != nil {
+		return keyspace.DirPage{}, classify("mogfs_list_dir "+strconv.Quote(prefix), err)
+	}
+	n := int(atoi64(r["entry_count"]))
+	page := keyspace.DirPage{Entries: make([]keyspace.DirEntry, 0, n), Next: r["next_after"]}
+	for i := 1; i <= n; i++ {
+		p := "entry_" + strconv.Itoa(i) + "_"
+		name := r[p+"name"]
+		switch r[p+"type"] {
+		case "d":
+			page.Entries = append(page.Entries, keyspace.DirEntry{Name: name, Dir: true,
+				Info: keyspace.FileInfo{Key: prefix + name + "/", Attr: attrFields(r, p)}})
+		case "f":
+			page.Entries = append(page.Entries, keyspace.DirEntry{Name: name, Info: fileFields(r, p, prefix+name), HasInfo: true})
+		default:
+			return keyspace.DirPage{}, fmt.Errorf("mogfs_list_dir %q: entry %d has type %q", prefix, i, r[p+"type"])
+		}
+	}
+	return page, nil
+}
+
+// SetAttr implements keyspace.Backend with mogfs_set_attr.
+func (b *ClientBackend) SetAttr(ctx context.Context, domain, key string, u keyspace.AttrUpdate) error {
+	args := map[string]string{"domain": domain, "key": key}
+	if u.Mtime != nil {
+		args["mtime"] = strconv.FormatInt(u.Mtime.Unix(), 10)
+		args["mtime_nsec"] = strconv.Itoa(u.Mtime.Nanosecond())
+	}
+	if u.Mode != nil {
+		args["mode"] = strconv.FormatUint(uint64(*u.Mode&0o7777), 10)
+	}
+	_, err := b.c.Do(ctx, "mogfs_set_attr", args)
+	return classify("mogfs_set_attr "+strconv.Quote(key), err)
+}
+
+// RenameReplace implements keyspace.Backend with mogfs_rename.
+func (b *ClientBackend) RenameReplace(ctx context.Context, domain, from, to string) error {
+	_, err := b.c.Do(ctx, "mogfs_rename", map[string]string{"domain": domain, "from_key": from, "to_key": to})
+	return classify(fmt.Sprintf("mogfs_rename %q to %q", from, to), err)
+}
+
+// RenamePrefix implements keyspace.Backend with mogfs_rename_prefix.
+func (b *ClientBackend) RenamePrefix(ctx context.Context, domain, from, to string) (int, error) {
+	r, err := b.c.Do(ctx, "mogfs_rename_prefix", map[string]string{"domain": domain, "from_prefix": from, "to_prefix": to})
+	if err != nil {
+		return 0, classify(fmt.Sprintf("mogfs_rename_prefix %q to %q", from, to), err)
+	}
+	return int(atoi64(r["count"])), nil
+}
+
+// isNoPaths reports a key without readable copies.
+func isNoPaths(err error) bool { return errors.Is(err, client.ErrNoPaths) }

@@ -1,0 +1,642 @@
+package mogfs
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/mogilefs-go/mogilefs/mogfs/keyspace"
+)
+
+// dirNode is a directory of a domain: the domain's top (key "") or a key
+// prefix.
+type dirNode struct {
+	fs.Inode
+	fsys *FS
+
+	mu   sync.Mutex
+	attr keyspace.Attr // the marker's attributes, or defaults
+	at   time.Time     // when attr was known
+}
+
+var (
+	_ fs.NodeLookuper       = (*dirNode)(nil)
+	_ fs.NodeOpendirHandler = (*dirNode)(nil)
+	_ fs.NodeGetattrer      = (*dirNode)(nil)
+	_ fs.NodeSetattrer      = (*dirNode)(nil)
+	_ fs.NodeCreater        = (*dirNode)(nil)
+	_ fs.NodeMkdirer        = (*dirNode)(nil)
+	_ fs.NodeRmdirer        = (*dirNode)(nil)
+	_ fs.NodeUnlinker       = (*dirNode)(nil)
+	_ fs.NodeRenamer        = (*dirNode)(nil)
+	_ fs.NodeStatfser       = (*dirNode)(nil)
+	_ fs.NodeSymlinker      = (*dirNode)(nil)
+	_ fs.NodeLinker         = (*dirNode)(nil)
+	_ fs.NodeMknoder        = (*dirNode)(nil)
+
+	_ fs.FileReaddirenter = (*dirHandle)(nil)
+	_ fs.FileLookuper     = (*dirHandle)(nil)
+	_ fs.FileSeekdirer    = (*dirHandle)(nil)
+	_ fs.FileReleasedirer = (*dirHandle)(nil)
+
+	_ fs.NodeGetattrer      = (*rootNode)(nil)
+	_ fs.NodeSetattrer      = (*rootNode)(nil)
+	_ fs.NodeLookuper       = (*rootNode)(nil)
+	_ fs.NodeOpendirHandler = (*rootNode)(nil)
+	_ fs.NodeMkdirer        = (*rootNode)(nil)
+	_ fs.NodeRmdirer        = (*rootNode)(nil)
+	_ fs.NodeCreater        = (*rootNode)(nil)
+	_ fs.NodeUnlinker       = (*rootNode)(nil)
+	_ fs.NodeRenamer        = (*rootNode)(nil)
+	_ fs.NodeStatfser       = (*rootNode)(nil)
+
+	_ fs.NodeGetattrer     = (*fileNode)(nil)
+	_ fs.NodeSetattrer     = (*fileNode)(nil)
+	_ fs.NodeOpener        = (*fileNode)(nil)
+	_ fs.NodeReader        = (*fileNode)(nil)
+	_ fs.NodeWriter        = (*fileNode)(nil)
+	_ fs.NodeFlusher       = (*fileNode)(nil)
+	_ fs.NodeFsyncer       = (*fileNode)(nil)
+	_ fs.NodeReleaser      = (*fileNode)(nil)
+	_ fs.NodeStatfser      = (*fileNode)(nil)
+	_ fs.NodeGetxattrer    = (*fileNode)(nil)
+	_ fs.NodeSetxattrer    = (*fileNode)(nil)
+	_ fs.NodeListxattrer   = (*fileNode)(nil)
+	_ fs.NodeRemovexattrer = (*fileNode)(nil)
+)
+
+func (d *dirNode) fill(out *fuse.Attr) {
+	d.mu.Lock()
+	a := d.attr
+	d.mu.Unlock()
+	out.Mode = syscall.S_IFDIR | a.Mode
+	out.Nlink = 1 // unknown number of subdirectories, as btrfs and cifs say
+	setTimes(out, a.Mtime)
+	d.fsys.setOwner(out)
+}
+
+func (d *dirNode) setAttr(a keyspace.Attr) {
+	d.mu.Lock()
+	d.attr, d.at = a, time.Now()
+	d.mu.Unlock()
+}
+
+// Getattr implements fs.NodeGetattrer.
+func (d *dirNode) Getattr(ctx context.Context, _ fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	d.mu.Lock()
+	fresh := time.Since(d.at) < d.fsys.cfg.TTL || d.at == farFuture
+	d.mu.Unlock()
+	if !fresh {
+		l, errno := d.fsys.locate(&d.Inode)
+		if errno != 0 {
+			return errno
+		}
+		if l.key == "" {
+			d.setAttr(d.fsys.space.DirAttr(l.domain, "", keyspace.Attr{}))
+		} else {
+			r, err := d.fsys.space.Lookup(bg(ctx), l.domain, l.key)
+			if err != nil {
+				return toErrno(d.fsys.log, "getattr", err, "domain", l.domain, "key", l.key)
+			}
+			if !r.Dir {
+				return syscall.ENOENT
+			}
+			d.setAttr(d.fsys.space.DirAttr(l.domain, l.prefix(), r.DirAttr))
+		}
+	}
+	d.fill(&out.Attr)
+	return 0
+}
+
+// Setattr implements fs.NodeSetattrer: mode and mtime go to the
+// directory's marker, which is created if the directory has none.
+func (d *dirNode) Setattr(ctx context.Context, _ fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	if d.fsys.cfg.ReadOnly {
+		return syscall.EROFS
+	}
+	if errno := d.fsys.checkOwner(in); errno != 0 {
+		return errno
+	}
+	var u keyspace.AttrUpdate
+	if m, ok := in.GetMode(); ok {
+		m &= 0o7777
+		u.Mode = &m
+	}
+	if t, ok := in.GetMTime(); ok {
+		u.Mtime = &t
+	}
+	if u.Mode != nil || u.Mtime != nil {
+		l, errno := d.fsys.locate(&d.Inode)
+		if errno != 0 {
+			return errno
+		}
+		if l.key == "" {
+			return syscall.EPERM // a domain's top directory has no marker
+		}
+		ctx = bg(ctx)
+		err := d.fsys.space.SetAttr(ctx, l.domain, l.prefix(), u)
+		if errors.Is(err, keyspace.ErrNotFound) {
+			// An implicit directory: give it a marker first.
+			d.mu.Lock()
+			mode := d.attr.Mode
+			d.mu.Unlock()
+			if u.Mode != nil {
+				mode = *u.Mode
+			}
+			if err = d.fsys.space.Mkdir(ctx, l.domain, l.prefix(), d.fsys.cfg.Class, mode); err == nil {
+				err = d.fsys.space.SetAttr(ctx, l.domain, l.prefix(), u)
+			}
+		}
+		if err != nil {
+			return toErrno(d.fsys.log, "setattr", err, "domain", l.domain, "key", l.prefix())
+		}
+		d.mu.Lock()
+		if u.Mode != nil {
+			d.attr.Mode = *u.Mode
+		}
+		if u.Mtime != nil {
+			d.attr.Mtime = *u.Mtime
+		}
+		d.at = time.Now()
+		d.mu.Unlock()
+	}
+	d.fill(&out.Attr)
+	return 0
+}
+
+// Statfs implements fs.NodeStatfser.
+func (d *dirNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	return d.fsys.statfs(ctx, out)
+}
+
+// dirChild returns the inode of the subdirectory name with attributes a.
+func (f *FS) dirChild(ctx context.Context, parent *fs.Inode, name string, a keyspace.Attr, out *fuse.EntryOut) *fs.Inode {
+	if ch := parent.GetChild(name); ch != nil {
+		if dn, ok := ch.Operations().(*dirNode); ok {
+			dn.setAttr(a)
+			dn.fill(&out.Attr)
+			return ch
+		}
+	}
+	dn := &dirNode{fsys: f, attr: a, at: time.Now()}
+	dn.fill(&out.Attr)
+	return parent.NewInode(ctx, dn, fs.StableAttr{Mode: syscall.S_IFDIR})
+}
+
+// fileChild returns the inode of the file name with metadata fi.
+func (f *FS) fileChild(ctx context.Context, parent *fs.Inode, name string, fi keyspace.FileInfo, out *fuse.EntryOut) *fs.Inode {
+	if ch := parent.GetChild(name); ch != nil {
+		if fn, ok := ch.Operations().(*fileNode); ok {
+			fn.update(fi)
+			fn.fill(&out.Attr)
+			return ch
+		}
+	}
+	fn := &fileNode{fsys: f, info: fi, at: time.Now()}
+	fn.fill(&out.Attr)
+	return parent.NewInode(ctx, fn, fs.StableAttr{Mode: syscall.S_IFREG})
+}
+
+// lookup finds name in the directory in at l's prefix.
+func (f *FS) lookup(ctx context.Context, dir *fs.Inode, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	cl, fileOnly, errno := f.child(dir, name)
+	if errno == syscall.EINVAL {
+		return nil, syscall.ENOENT // a bad escape names no key
+	}
+	if errno != 0 {
+		return nil, errno
+	}
+	r, err := f.space.Lookup(bg(ctx), cl.domain, cl.key)
+	if err != nil {
+		return nil, toErrno(f.log, "lookup", err, "domain", cl.domain, "key", cl.key)
+	}
+	switch {
+	case fileOnly:
+		if r.File == nil {
+			return nil, syscall.ENOENT
+		}
+		return f.fileChild(ctx, dir, name, *r.File, out), 0
+	case r.Dir:
+		return f.dirChild(ctx, dir, name, f.space.DirAttr(cl.domain, cl.key+"/", r.DirAttr), out), 0
+	default:
+		return f.fileChild(ctx, dir, name, *r.File, out), 0
+	}
+}
+
+// Lookup implements fs.NodeLookuper.
+func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return d.fsys.lookup(ctx, &d.Inode, name, out)
+}
+
+// OpendirHandle implements fs.NodeOpendirHandler.
+func (d *dirNode) OpendirHandle(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	l, errno := d.fsys.locate(&d.Inode)
+	if errno != 0 {
+		return nil, 0, errno
+	}
+	return &dirHandle{fsys: d.fsys, dir: &d.Inode, l: l}, 0, 0
+}
+
+// dirHandle streams one directory level page by page.
+type dirHandle struct {
+	fsys *FS
+	dir  *fs.Inode
+	l    loc
+
+	mu     sync.Mutex
+	lister *keyspace.Lister
+	pos    uint64 // entries produced, "." and ".." included
+	last   keyspace.DirEntry
+	name   string
+}
+
+func (h *dirHandle) reset() {
+	h.lister = h.fsys.space.List(h.l.domain, h.l.prefix())
+	h.pos = 0
+}
+
+// next produces the next entry, or nil at the end.
+func (h *dirHandle) next(ctx context.Context) (*fuse.DirEntry, syscall.Errno) {
+	if h.lister == nil {
+		h.reset()
+	}
+	h.pos++
+	switch h.pos {
+	case 1:
+		return &fuse.DirEntry{Name: ".", Mode: syscall.S_IFDIR}, 0
+	case 2:
+		return &fuse.DirEntry{Name: "..", Mode: syscall.S_IFDIR}, 0
+	}
+	for {
+		e, err := h.lister.Next(bg(ctx))
+		if err == io.EOF {
+			h.pos--
+			return nil, 0
+		}
+		if err != nil {
+			h.pos--
+			return nil, toErrno(h.fsys.log, "readdir", err, "domain", h.l.domain, "prefix", h.l.prefix())
+		}
+		name := keyspace.EncodeName(e.Name, e.Shadowed)
+		if len(name) > keyspace.MaxName {
+			h.fsys.log.Warn("key segment too long for a file name; skipped", "domain", h.l.domain, "prefix", h.l.prefix(), "segment", e.Name)
+			continue
+		}
+		h.last, h.name = e, name
+		mode := uint32(syscall.S_IFREG)
+		if e.Dir {
+			mode = syscall.S_IFDIR
+		}
+		return &fuse.DirEntry{Name: name, Mode: mode}, 0
+	}
+}
+
+// Readdirent implements fs.FileReaddirenter.
+func (h *dirHandle) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Errno) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.next(ctx)
+}
+
+// Seekdir implements fs.FileSeekdirer: the listing starts again and skips
+// off entries.
+func (h *dirHandle) Seekdir(ctx context.Context, off uint64) syscall.Errno {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.lister == nil || off < h.pos {
+		h.reset()
+	}
+	for h.pos < off {
+		e, errno := h.next(ctx)
+		if errno != 0 {
+			return errno
+		}
+		if e == nil {
+			break
+		}
+	}
+	return 0
+}
+
+// Lookup implements fs.FileLookuper: READDIRPLUS gets the attributes of
+// the entry just listed without a round trip. Entries of a list_keys
+// listing have none: the kernel then looks them up itself.
+func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	h.mu.Lock()
+	e, ename := h.last, h.name
+	h.mu.Unlock()
+	if name != ename {
+		return nil, syscall.ENOENT
+	}
+	if e.Dir {
+		return h.fsys.dirChild(ctx, h.dir, name, h.fsys.space.DirAttr(h.l.domain, e.Info.Key, e.Info.Attr), out), 0
+	}
+	if !e.HasInfo {
+		return nil, syscall.ENOENT
+	}
+	return h.fsys.fileChild(ctx, h.dir, name, e.Info, out), 0
+}
+
+// Releasedir implements fs.FileReleasedirer.
+func (h *dirHandle) Releasedir(ctx context.Context, flags uint32) {
+	h.mu.Lock()
+	h.lister = nil
+	h.mu.Unlock()
+}
+
+// Create implements fs.NodeCreater.
+func (d *dirNode) Create(ctx context.Context, name string, flags, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
+	return d.fsys.create(ctx, &d.Inode, name, flags, mode, out)
+}
+
+// Mkdir implements fs.NodeMkdirer: the directory's marker key is stored.
+func (d *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	f := d.fsys
+	if f.cfg.ReadOnly {
+		return nil, syscall.EROFS
+	}
+	cl, fileOnly, errno := f.child(&d.Inode, name)
+	if errno != 0 {
+		return nil, errno
+	}
+	if fileOnly {
+		return nil, syscall.EINVAL
+	}
+	prefix := cl.key + "/"
+	if len(prefix) > MaxKey {
+		return nil, syscall.ENAMETOOLONG
+	}
+	mode &= 0o7777
+	if err := f.space.Mkdir(bg(ctx), cl.domain, prefix, f.cfg.Class, mode); err != nil {
+		return nil, toErrno(f.log, "mkdir", err, "domain", cl.domain, "key", prefix)
+	}
+	return f.dirChild(ctx, &d.Inode, name, keyspace.Attr{Set: true, Mtime: time.Now(), Mode: mode}, out), 0
+}
+
+// Rmdir implements fs.NodeRmdirer.
+func (d *dirNode) Rmdir(ctx context.Context, name string) syscall.Errno {
+	f := d.fsys
+	if f.cfg.ReadOnly {
+		return syscall.EROFS
+	}
+	cl, fileOnly, errno := f.child(&d.Inode, name)
+	if errno != 0 {
+		return errno
+	}
+	if fileOnly {
+		return syscall.ENOTDIR
+	}
+	if err := f.space.Rmdir(bg(ctx), cl.domain, cl.key+"/"); err != nil {
+		return toErrno(f.log, "rmdir", err, "domain", cl.domain, "key", cl.key+"/")
+	}
+	return 0
+}
+
+// Unlink implements fs.NodeUnlinker.
+func (d *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
+	f := d.fsys
+	if f.cfg.ReadOnly {
+		return syscall.EROFS
+	}
+	cl, _, errno := f.child(&d.Inode, name)
+	if errno != 0 {
+		return errno
+	}
+	if err := f.space.Remove(bg(ctx), cl.domain, cl.key); err != nil {
+		return toErrno(f.log, "unlink", err, "domain", cl.domain, "key", cl.key)
+	}
+	return 0
+}
+
+// Rename implements fs.NodeRenamer.
+func (d *dirNode) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
+	return d.fsys.rename(ctx, &d.Inode, name, newParent.EmbeddedInode(), newName, flags)
+}
+
+func (f *FS) rename(ctx context.Context, from *fs.Inode, name string, to *fs.Inode, newName string, flags uint32) syscall.Errno {
+	if f.cfg.ReadOnly {
+		return syscall.EROFS
+	}
+	if flags&fs.RENAME_EXCHANGE != 0 {
+		return syscall.EINVAL
+	}
+	if _, ok := to.Operations().(*rootNode); ok {
+		return syscall.EPERM
+	}
+	src, srcFileOnly, errno := f.child(from, name)
+	if errno != 0 {
+		return errno
+	}
+	dst, dstFileOnly, errno := f.child(to, newName)
+	if errno != 0 {
+		return errno
+	}
+	if src.domain != dst.domain {
+		return syscall.EXDEV
+	}
+	ctx = bg(ctx)
+	node := from.GetChild(name)
+	isDir := node != nil && node.IsDir()
+	if node == nil && !srcFileOnly {
+		r, err := f.space.Lookup(ctx, src.domain, src.key)
+		if err != nil {
+			return toErrno(f.log, "rename", err, "domain", src.domain, "key", src.key)
+		}
+		isDir = r.Dir
+	}
+	if isDir {
+		if dstFileOnly {
+			return syscall.ENOTDIR
+		}
+		if err := f.space.RenameDir(ctx, src.domain, src.key+"/", dst.key+"/"); err != nil {
+			return toErrno(f.log, "rename directory", err, "domain", src.domain, "from", src.key, "to", dst.key)
+		}
+		return 0
+	}
+	var fn *fileNode
+	if node != nil {
+		fn, _ = node.Operations().(*fileNode)
+	}
+	err := f.space.Rename(ctx, src.domain, src.key, dst.key, flags&renameNoReplace == 0)
+	if errors.Is(err, keyspace.ErrNotFound) && fn != nil && fn.dirtyBuffer() {
+		// Created here and not committed yet: it is committed under
+		// its new name at close. An old key at the new name goes.
+		err = nil
+		if flags&renameNoReplace == 0 {
+			err = f.space.Remove(ctx, dst.domain, dst.key)
+		}
+	}
+	if err != nil {
+		return toErrno(f.log, "rename", err, "domain", src.domain, "from", src.key, "to", dst.key)
+	}
+	return 0
+}
+
+// Symlink implements fs.NodeSymlinker: not supported.
+func (d *dirNode) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return nil, syscall.EPERM
+}
+
+// Link implements fs.NodeLinker: not supported.
+func (d *dirNode) Link(ctx context.Context, target fs.InodeEmbedder, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return nil, syscall.EPERM
+}
+
+// Mknod implements fs.NodeMknoder: only regular files.
+func (d *dirNode) Mknod(ctx context.Context, name string, mode, dev uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return nil, syscall.EPERM
+}
+
+// rootNode is the root when no domain is given: one directory per domain.
+type rootNode struct {
+	fs.Inode
+	fsys *FS
+}
+
+// Getattr implements fs.NodeGetattrer.
+func (r *rootNode) Getattr(ctx context.Context, _ fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	out.Mode = syscall.S_IFDIR | 0o755
+	out.Nlink = 1
+	setTimes(&out.Attr, r.fsys.space.Epoch)
+	r.fsys.setOwner(&out.Attr)
+	return 0
+}
+
+// Setattr implements fs.NodeSetattrer: the list of domains has no
+// attributes of its own.
+func (r *rootNode) Setattr(ctx context.Context, _ fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	return syscall.EPERM
+}
+
+// Statfs implements fs.NodeStatfser.
+func (r *rootNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	return r.fsys.statfs(ctx, out)
+}
+
+func (r *rootNode) domainChild(ctx context.Context, name string, out *fuse.EntryOut) *fs.Inode {
+	return r.fsys.dirChild(ctx, &r.Inode, name, r.fsys.space.DirAttr("", "", keyspace.Attr{}), out)
+}
+
+// Lookup implements fs.NodeLookuper.
+func (r *rootNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	dom, _, err := keyspace.DecodeName(name)
+	if err != nil {
+		return nil, syscall.ENOENT
+	}
+	ds, err := r.fsys.space.Backend().Domains(bg(ctx))
+	if err != nil {
+		return nil, toErrno(r.fsys.log, "lookup domain", err, "domain", dom)
+	}
+	for _, d := range ds {
+		if d == dom {
+			return r.domainChild(ctx, name, out), 0
+		}
+	}
+	return nil, syscall.ENOENT
+}
+
+// OpendirHandle implements fs.NodeOpendirHandler: the domains, sorted.
+func (r *rootNode) OpendirHandle(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	ds, err := r.fsys.space.Backend().Domains(bg(ctx))
+	if err != nil {
+		return nil, 0, toErrno(r.fsys.log, "list domains", err)
+	}
+	sort.Strings(ds)
+	ents := []fuse.DirEntry{{Name: ".", Mode: syscall.S_IFDIR}, {Name: "..", Mode: syscall.S_IFDIR}}
+	for _, d := range ds {
+		ents = append(ents, fuse.DirEntry{Name: keyspace.EncodeName(d, false), Mode: syscall.S_IFDIR})
+	}
+	return &domainsHandle{r: r, ents: ents}, 0, 0
+}
+
+// domainsHandle lists the domains.
+type domainsHandle struct {
+	r    *rootNode
+	mu   sync.Mutex
+	ents []fuse.DirEntry
+	pos  int
+}
+
+var (
+	_ fs.FileReaddirenter = (*domainsHandle)(nil)
+	_ fs.FileSeekdirer    = (*domainsHandle)(nil)
+	_ fs.FileLookuper     = (*domainsHandle)(nil)
+)
+
+// Readdirent implements fs.FileReaddirenter.
+func (h *domainsHandle) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Errno) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.pos >= len(h.ents) {
+		return nil, 0
+	}
+	e := h.ents[h.pos]
+	h.pos++
+	return &e, 0
+}
+
+// Seekdir implements fs.FileSeekdirer.
+func (h *domainsHandle) Seekdir(ctx context.Context, off uint64) syscall.Errno {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.pos = int(min(off, uint64(len(h.ents))))
+	return 0
+}
+
+// Lookup implements fs.FileLookuper.
+func (h *domainsHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return h.r.domainChild(ctx, name, out), 0
+}
+
+// Mkdir implements fs.NodeMkdirer: create_domain.
+func (r *rootNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	if r.fsys.cfg.ReadOnly {
+		return nil, syscall.EROFS
+	}
+	dom, fileOnly, err := keyspace.DecodeName(name)
+	if err != nil || fileOnly {
+		return nil, syscall.EINVAL
+	}
+	if err := r.fsys.space.Backend().CreateDomain(bg(ctx), dom); err != nil {
+		return nil, toErrno(r.fsys.log, "create domain", err, "domain", dom)
+	}
+	return r.domainChild(ctx, name, out), 0
+}
+
+// Rmdir implements fs.NodeRmdirer: delete_domain.
+func (r *rootNode) Rmdir(ctx context.Context, name string) syscall.Errno {
+	if r.fsys.cfg.ReadOnly {
+		return syscall.EROFS
+	}
+	dom, _, err := keyspace.DecodeName(name)
+	if err != nil {
+		return syscall.ENOENT
+	}
+	if err := r.fsys.space.Backend().DeleteDomain(bg(ctx), dom); err != nil {
+		return toErrno(r.fsys.log, "delete domain", err, "domain", dom)
+	}
+	return 0
+}
+
+// Create implements fs.NodeCreater: no files among the domains.
+func (r *rootNode) Create(ctx context.Context, name string, flags, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
+	return nil, nil, 0, syscall.EPERM
+}
+
+// Unlink implements fs.NodeUnlinker.
+func (r *rootNode) Unlink(ctx context.Context, name string) syscall.Errno { return syscall.EPERM }
+
+// Rename implements fs.NodeRenamer: domains cannot be renamed.
+func (r *rootNode) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
+	return syscall.EPERM
+}
+
+// renameNoReplace is RENAME_NOREPLACE of renameat2(2).
+const renameNoReplace = 0x1

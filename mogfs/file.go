@@ -1,0 +1,534 @@
+package mogfs
+
+import (
+	"context"
+	"io"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/mogilefs-go/mogilefs/mogfs/keyspace"
+)
+
+// fileNode is a key.
+type fileNode struct {
+	fs.Inode
+	fsys *FS
+
+	mu   sync.Mutex
+	info keyspace.FileInfo // as the tracker said (Attr filled with defaults)
+	at   time.Time         // when info was known
+
+	// While the file is open for writing: the staged content, shared by
+	// every writing handle, and the attributes to record at commit.
+	buf      *keyspace.Buffer
+	writers  int
+	modified time.Time  // last local write
+	mtime    *time.Time // utimes while dirty: recorded after the commit
+}
+
+// handle is one open file description.
+type handle struct {
+	n      *fileNode
+	write  bool
+	append bool
+
+	mu     sync.Mutex
+	reader *keyspace.Reader
+}
+
+// update takes new metadata from the tracker and reports whether the
+// content changed (another fid or size).
+func (n *fileNode) update(fi keyspace.FileInfo) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	changed := fi.Fid != n.info.Fid || fi.Size != n.info.Size
+	n.info, n.at = fi, time.Now()
+	return changed
+}
+
+// buffer returns the write buffer, or nil.
+func (n *fileNode) buffer() *keyspace.Buffer {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.buf
+}
+
+func (n *fileNode) dirtyBuffer() bool {
+	b := n.buffer()
+	return b != nil && b.Dirty()
+}
+
+// fill writes the attributes: the staged content's while there is one.
+func (n *fileNode) fill(out *fuse.Attr) {
+	n.mu.Lock()
+	size, mtime, mode := n.info.Size, n.info.Attr.Mtime, n.info.Attr.Mode
+	if n.buf != nil && n.buf.Loaded() {
+		size = n.buf.Size()
+		if !n.modified.IsZero() {
+			mtime = n.modified
+		}
+	}
+	if n.mtime != nil {
+		mtime = *n.mtime
+	}
+	n.mu.Unlock()
+	out.Mode = syscall.S_IFREG | mode
+	out.Size = uint64(size)
+	out.Blocks = (out.Size + 511) / 512
+	out.Nlink = 1
+	setTimes(out, mtime)
+	n.fsys.setOwner(out)
+}
+
+// refresh asks the tracker for the file's metadata.
+func (n *fileNode) refresh(ctx context.Context) (changed bool, errno syscall.Errno) {
+	l, errno := n.fsys.locate(&n.Inode)
+	if errno != 0 {
+		return false, errno
+	}
+	r, err := n.fsys.space.Lookup(bg(ctx), l.domain, l.key)
+	if err != nil {
+		return false, toErrno(n.fsys.log, "lookup", err, "domain", l.domain, "key", l.key)
+	}
+	if r.File == nil {
+		return false, syscall.ENOENT
+	}
+	return n.update(*r.File), 0
+}
+
+// Getattr implements fs.NodeGetattrer.
+func (n *fileNode) Getattr(ctx context.Context, _ fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	n.mu.Lock()
+	local := n.buf != nil && n.buf.Loaded()
+	stale := time.Since(n.at) >= n.fsys.cfg.TTL
+	n.mu.Unlock()
+	if !local && stale {
+		if _, errno := n.refresh(ctx); errno != 0 {
+			return errno
+		}
+	}
+	n.fill(&out.Attr)
+	return 0
+}
+
+// Open implements fs.NodeOpener. Close-to-open consistency: the tracker
+// is asked for the current version, unless this mount is writing it.
+func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	write := flags&syscall.O_ACCMODE != syscall.O_RDONLY
+	if write && n.fsys.cfg.ReadOnly {
+		return nil, 0, syscall.EROFS
+	}
+	h := &handle{n: n, write: write, append: flags&syscall.O_APPEND != 0}
+	var fuseFlags uint32
+	if n.buffer() == nil {
+		changed, errno := n.refresh(ctx)
+		if errno != 0 {
+			return nil, 0, errno
+		}
+		if !changed {
+			fuseFlags |= fuse.FOPEN_KEEP_CACHE
+		} else if flags&syscall.O_TRUNC == 0 {
+			// The kernel's size may be old: make it ask again.
+			n.NotifyContent(-1, 0)
+		}
+	}
+	if write {
+		if errno := n.openWriter(ctx, flags&syscall.O_TRUNC != 0); errno != 0 {
+			return nil, 0, errno
+		}
+	}
+	return h, fuseFlags, 0
+}
+
+// openWriter attaches a writer to the shared buffer, making it if needed.
+func (n *fileNode) openWriter(ctx context.Context, trunc bool) syscall.Errno {
+	n.mu.Lock()
+	if n.buf == nil {
+		b, err := keyspace.NewBuffer(n.fsys.cfg.Spool, n.fsys.space, keyspace.Target{}, n.fsys.log)
+		if err != nil {
+			n.mu.Unlock()
+			return toErrno(n.fsys.log, "open for writing", err)
+		}
+		n.buf = b
+	}
+	n.writers++
+	b := n.buf
+	n.mu.Unlock()
+	if trunc {
+		if err := b.Truncate(ctx, 0); err != nil {
+			n.releaseWriter()
+			return toErrno(n.fsys.log, "truncate", err)
+		}
+		n.touch()
+	}
+	return 0
+}
+
+// releaseWriter detaches a writer; the last one drops the buffer.
+func (n *fileNode) releaseWriter() {
+	n.mu.Lock()
+	n.writers--
+	var b *keyspace.Buffer
+	if n.writers <= 0 {
+		b, n.buf, n.writers = n.buf, nil, 0
+		n.modified, n.mtime = time.Time{}, nil
+	}
+	n.mu.Unlock()
+	if b != nil {
+		if b.Dirty() {
+			t := b.Target()
+			n.fsys.log.Warn("changes dropped: last descriptor closed after a failed commit", "domain", t.Domain, "key", t.Key)
+		}
+		b.Close()
+	}
+}
+
+func (n *fileNode) touch() {
+	n.mu.Lock()
+	n.modified = time.Now()
+	n.mu.Unlock()
+}
+
+// load makes sure the buffer holds the file's content before it is
+// changed in place.
+func (n *fileNode) load(ctx context.Context, b *keyspace.Buffer) syscall.Errno {
+	if b.Loaded() {
+		return 0
+	}
+	l, errno := n.fsys.locate(&n.Inode)
+	if errno != 0 {
+		return errno
+	}
+	n.mu.Lock()
+	size := n.info.Size
+	n.mu.Unlock()
+	var src keyspace.Remote
+	if size > 0 {
+		r, err := n.fsys.space.Open(bg(ctx), l.domain, l.key)
+		if err != nil {
+			return toErrno(n.fsys.log, "open", err, "domain", l.domain, "key", l.key)
+		}
+		src = r
+	}
+	if err := b.Load(bg(ctx), src, size); err != nil {
+		return toErrno(n.fsys.log, "load for writing", err, "domain", l.domain, "key", l.key)
+	}
+	return 0
+}
+
+// Read implements fs.NodeReader.
+func (n *fileNode) Read(ctx context.Context, fh fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	if b := n.buffer(); b != nil && b.Loaded() {
+		m, err := b.ReadAt(dest, off)
+		if err != nil && err != io.EOF {
+			return nil, toErrno(n.fsys.log, "read spool", err)
+		}
+		return fuse.ReadResultData(dest[:m]), 0
+	}
+	h, ok := fh.(*handle)
+	if !ok {
+		return nil, syscall.EBADF
+	}
+	r, errno := h.openReader(ctx)
+	if errno != 0 || r == nil {
+		return fuse.ReadResultData(nil), errno
+	}
+	m, err := r.ReadAt(ctx, dest, off)
+	if err != nil && err != io.EOF {
+		l, _ := n.fsys.locate(&n.Inode)
+		return nil, toErrno(n.fsys.log, "read", err, "domain", l.domain, "key", l.key, "offset", off)
+	}
+	return fuse.ReadResultData(dest[:m]), 0
+}
+
+// openReader gets the file's paths on the first read (nil for an empty
+// file).
+func (h *handle) openReader(ctx context.Context) (*keyspace.Reader, syscall.Errno) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.reader != nil {
+		return h.reader, 0
+	}
+	n := h.n
+	n.mu.Lock()
+	size := n.info.Size
+	n.mu.Unlock()
+	if size == 0 {
+		return nil, 0
+	}
+	l, errno := n.fsys.locate(&n.Inode)
+	if errno != 0 {
+		return nil, errno
+	}
+	space := n.fsys.space
+	open := func(ctx context.Context) (keyspace.Remote, error) { return space.Open(ctx, l.domain, l.key) }
+	rm, err := open(bg(ctx))
+	if err != nil {
+		return nil, toErrno(n.fsys.log, "open", err, "domain", l.domain, "key", l.key)
+	}
+	h.reader = keyspace.NewReader(rm, size, open)
+	return h.reader, 0
+}
+
+// Write implements fs.NodeWriter.
+func (n *fileNode) Write(ctx context.Context, fh fs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
+	h, ok := fh.(*handle)
+	if !ok || !h.write {
+		return 0, syscall.EBADF
+	}
+	b := n.buffer()
+	if b == nil {
+		return 0, syscall.EBADF
+	}
+	if errno := n.load(ctx, b); errno != 0 {
+		return 0, errno
+	}
+	if h.append {
+		off = b.Size()
+	}
+	m, err := b.WriteAt(bg(ctx), data, off)
+	n.touch()
+	if err != nil {
+		return uint32(m), toErrno(n.fsys.log, "write", err, "key", b.Target().Key)
+	}
+	return uint32(m), 0
+}
+
+// commit uploads the staged content if it changed. A failed commit is EIO
+// and leaves the key as it was.
+func (n *fileNode) commit(ctx context.Context) syscall.Errno {
+	b := n.buffer()
+	if b == nil || !b.Dirty() {
+		return 0
+	}
+	l, errno := n.fsys.locate(&n.Inode)
+	if errno == syscall.ENOENT {
+		return 0 // unlinked while open: nothing to keep
+	}
+	if errno != 0 {
+		return errno
+	}
+	return n.commitBuffer(ctx, l, b)
+}
+
+func (n *fileNode) commitBuffer(ctx context.Context, l loc, b *keyspace.Buffer) syscall.Errno {
+	ctx = bg(ctx)
+	n.mu.Lock()
+	class := n.info.Class
+	mode := n.info.Attr.Mode
+	mtime := n.modified
+	if n.mtime != nil {
+		mtime = *n.mtime
+	}
+	n.mu.Unlock()
+	if class == "" || class == "default" {
+		class = n.fsys.cfg.Class
+	}
+	if mtime.IsZero() {
+		mtime = time.Now()
+	}
+	b.SetTarget(keyspace.Target{Domain: l.domain, Key: l.key, Class: class})
+	committed, err := b.Commit(ctx)
+	if err != nil {
+		n.fsys.log.Error("commit failed; the key keeps its previous content", "domain", l.domain, "key", l.key, "err", err)
+		return syscall.EIO
+	}
+	if !committed {
+		return 0
+	}
+	if err := n.fsys.space.SetAttr(ctx, l.domain, l.key, keyspace.AttrUpdate{Mtime: &mtime, Mode: &mode}); err != nil {
+		n.fsys.log.Warn("content committed but not its mtime and mode", "domain", l.domain, "key", l.key, "err", err)
+	}
+	n.mu.Lock()
+	n.info.Size = b.Size()
+	n.info.Fid = 0 // unknown until the next lookup
+	n.info.Attr.Mtime = mtime
+	n.info.Key = l.key
+	n.at = time.Now()
+	n.mtime = nil
+	n.mu.Unlock()
+	return 0
+}
+
+// Flush implements fs.NodeFlusher: close(2) commits.
+func (n *fileNode) Flush(ctx context.Context, fh fs.FileHandle) syscall.Errno {
+	if h, ok := fh.(*handle); !ok || !h.write {
+		return 0
+	}
+	return n.commit(ctx)
+}
+
+// Fsync implements fs.NodeFsyncer.
+func (n *fileNode) Fsync(ctx context.Context, fh fs.FileHandle, flags uint32) syscall.Errno {
+	return n.commit(ctx)
+}
+
+// Release implements fs.NodeReleaser.
+func (n *fileNode) Release(ctx context.Context, fh fs.FileHandle) syscall.Errno {
+	h, ok := fh.(*handle)
+	if !ok {
+		return 0
+	}
+	h.mu.Lock()
+	if h.reader != nil {
+		h.reader.Close()
+		h.reader = nil
+	}
+	h.mu.Unlock()
+	if h.write {
+		n.releaseWriter()
+	}
+	return 0
+}
+
+// Setattr implements fs.NodeSetattrer: truncate, chmod, utimes; chown only
+// to the mount's owner.
+func (n *fileNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	f := n.fsys
+	if errno := f.checkOwner(in); errno != 0 {
+		return errno
+	}
+	size, hasSize := in.GetSize()
+	mode, hasMode := in.GetMode()
+	mtime, hasMtime := in.GetMTime()
+	if f.cfg.ReadOnly && (hasSize || hasMode || hasMtime) {
+		return syscall.EROFS
+	}
+	if hasSize {
+		if errno := n.truncate(ctx, int64(size)); errno != 0 {
+			return errno
+		}
+	}
+	if hasMode || hasMtime {
+		var u keyspace.AttrUpdate
+		if hasMode {
+			m := mode & 0o7777
+			u.Mode = &m
+		}
+		if hasMtime {
+			u.Mtime = &mtime
+		}
+		if errno := n.setAttr(ctx, u); errno != 0 {
+			return errno
+		}
+	}
+	n.fill(&out.Attr)
+	return 0
+}
+
+// truncate changes the size: in the buffer of an open file (committed at
+// close), or at once for truncate(2) of a file nobody here writes.
+func (n *fileNode) truncate(ctx context.Context, size int64) syscall.Errno {
+	if b := n.buffer(); b != nil {
+		if size > 0 {
+			if errno := n.load(ctx, b); errno != 0 {
+				return errno
+			}
+		}
+		if err := b.Truncate(bg(ctx), size); err != nil {
+			return toErrno(n.fsys.log, "truncate", err)
+		}
+		n.touch()
+		return 0
+	}
+	l, errno := n.fsys.locate(&n.Inode)
+	if errno != 0 {
+		return errno
+	}
+	n.mu.Lock()
+	same := size == n.info.Size
+	n.mu.Unlock()
+	if same {
+		return 0
+	}
+	b, err := keyspace.NewBuffer(n.fsys.cfg.Spool, n.fsys.space, keyspace.Target{}, n.fsys.log)
+	if err != nil {
+		return toErrno(n.fsys.log, "truncate", err)
+	}
+	defer b.Close()
+	if size > 0 {
+		if errno := n.load(ctx, b); errno != 0 {
+			return errno
+		}
+	}
+	if err := b.Truncate(bg(ctx), size); err != nil {
+		return toErrno(n.fsys.log, "truncate", err)
+	}
+	n.mu.Lock()
+	n.modified = time.Now()
+	n.mu.Unlock()
+	errno = n.commitBuffer(ctx, l, b)
+	n.mu.Lock()
+	n.modified = time.Time{}
+	n.mu.Unlock()
+	return errno
+}
+
+// setAttr records mode and mtime: at once, or after the commit while the
+// file has uncommitted changes.
+func (n *fileNode) setAttr(ctx context.Context, u keyspace.AttrUpdate) syscall.Errno {
+	n.mu.Lock()
+	pending := n.buf != nil && n.buf.Dirty()
+	if pending {
+		if u.Mode != nil {
+			n.info.Attr.Mode = *u.Mode
+		}
+		if u.Mtime != nil {
+			t := *u.Mtime
+			n.mtime = &t
+		}
+	}
+	n.mu.Unlock()
+	if pending {
+		return 0
+	}
+	l, errno := n.fsys.locate(&n.Inode)
+	if errno != 0 {
+		return errno
+	}
+	if err := n.fsys.space.SetAttr(bg(ctx), l.domain, l.key, u); err != nil {
+		return toErrno(n.fsys.log, "setattr", err, "domain", l.domain, "key", l.key)
+	}
+	n.mu.Lock()
+	if u.Mode != nil {
+		n.info.Attr.Mode = *u.Mode
+	}
+	if u.Mtime != nil {
+		n.info.Attr.Mtime = *u.Mtime
+	}
+	n.mu.Unlock()
+	return 0
+}
+
+// Statfs implements fs.NodeStatfser.
+func (n *fileNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	return n.fsys.statfs(ctx, out)
+}
+
+// create makes a new file in dir: staged empty, committed at close.
+func (f *FS) create(ctx context.Context, dir *fs.Inode, name string, flags, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
+	if f.cfg.ReadOnly {
+		return nil, nil, 0, syscall.EROFS
+	}
+	cl, _, errno := f.child(dir, name)
+	if errno != 0 {
+		return nil, nil, 0, errno
+	}
+	if keyspace.IsMarker(cl.key, 0) {
+		return nil, nil, 0, syscall.EINVAL // an empty last segment: a directory marker
+	}
+	now := time.Now()
+	fn := &fileNode{fsys: f, at: now, modified: now,
+		info: keyspace.FileInfo{Key: cl.key, Class: f.cfg.Class, Attr: keyspace.Attr{Mtime: now, Mode: mode & 0o7777}}}
+	if errno := fn.openWriter(ctx, true); errno != 0 {
+		return nil, nil, 0, errno
+	}
+	fn.fill(&out.Attr)
+	in := dir.NewInode(ctx, fn, fs.StableAttr{Mode: syscall.S_IFREG})
+	h := &handle{n: fn, write: true, append: flags&syscall.O_APPEND != 0}
+	return in, h, 0, 0
+}

@@ -1,0 +1,252 @@
+package mogfs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/mogilefs-go/mogilefs/mogfs/keyspace"
+)
+
+// MaxKey is the longest key the tracker stores (file.dkey VARCHAR(255)).
+const MaxKey = 255
+
+// blockSize is st_blksize: tools such as cp size their I/O after it.
+const blockSize = 1 << 20
+
+// Config configures a filesystem.
+type Config struct {
+	// Space is the cluster's namespace; Spool stages writes.
+	Space *keyspace.Space
+	Spool *keyspace.Spool
+	// Domain is the domain shown at the root; "" shows every domain as a
+	// directory of the root.
+	Domain string
+	// Class is the class of new files ("" = the domain's default).
+	Class string
+	// TTL is how long the kernel caches attributes and entries.
+	TTL time.Duration
+	// UID and GID own every file.
+	UID, GID uint32
+	// ReadOnly refuses every change with EROFS.
+	ReadOnly bool
+	// Logger gets one line per failure; nil discards.
+	Logger *slog.Logger
+}
+
+// FS is a mounted view of a MogileFS cluster.
+type FS struct {
+	cfg   Config
+	space *keyspace.Space
+	log   *slog.Logger
+	root  fs.InodeEmbedder
+
+	statMu sync.Mutex
+	statAt time.Time
+	usage  keyspace.Usage
+}
+
+// New returns the filesystem of cfg.
+func New(cfg Config) (*FS, error) {
+	if cfg.Space == nil || cfg.Spool == nil {
+		return nil, errors.New("mogfs: Space and Spool are required")
+	}
+	f := &FS{cfg: cfg, space: cfg.Space, log: cfg.Logger}
+	if f.log == nil {
+		f.log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Domain == "" {
+		f.root = &rootNode{fsys: f}
+	} else {
+		f.root = &dirNode{fsys: f, attr: keyspace.Attr{Mtime: f.space.Epoch, Mode: keyspace.DefaultDirMode}, at: farFuture}
+	}
+	return f, nil
+}
+
+// farFuture marks attributes that never need refreshing.
+var farFuture = time.Unix(1<<40, 0)
+
+// Root returns the root node, for fs.Mount.
+func (f *FS) Root() fs.InodeEmbedder { return f.root }
+
+// Options returns the go-fuse options of the filesystem: cache timeouts
+// and the mount options tuned for throughput. mo carries the caller's
+// mount options (name, allow_other, debug, ...).
+func (f *FS) Options(mo fuse.MountOptions) *fs.Options {
+	ttl := f.cfg.TTL
+	mo.MaxWrite = 1 << 20
+	mo.MaxReadAhead = 1 << 20
+	if mo.MaxBackground == 0 {
+		mo.MaxBackground = 64
+	}
+	mo.ExtraCapabilities |= fuse.CAP_ATOMIC_O_TRUNC
+	mo.IgnoreSecurityLabels = true
+	if mo.Name == "" {
+		mo.Name = "mogfs"
+	}
+	hasDP := false
+	for _, o := range mo.Options {
+		hasDP = hasDP || o == "default_permissions"
+	}
+	if !hasDP {
+		mo.Options = append(mo.Options, "default_permissions")
+	}
+	if f.cfg.ReadOnly {
+		mo.Options = append(mo.Options, "ro")
+	}
+	o := &fs.Options{
+		MountOptions:    mo,
+		EntryTimeout:    &ttl,
+		AttrTimeout:     &ttl,
+		NegativeTimeout: &ttl,
+		UID:             f.cfg.UID,
+		GID:             f.cfg.GID,
+		NullPermissions: true,
+	}
+	if mo.Debug {
+		o.Logger = log.New(os.Stderr, "mogfs: ", 0)
+	}
+	return o
+}
+
+// Mount mounts f on dir and returns once the kernel answers requests.
+func (f *FS) Mount(dir string, mo fuse.MountOptions) (*fuse.Server, error) {
+	srv, err := fs.Mount(dir, f.root, f.Options(mo))
+	if err != nil {
+		return nil, fmt.Errorf("mount %s: %w", dir, err)
+	}
+	return srv, nil
+}
+
+// loc is where a node lives: a domain and a key (a directory's key has no
+// trailing "/"; a domain's top directory has key "").
+type loc struct {
+	domain, key string
+}
+
+// prefix is the key prefix of the keys inside the directory at l.
+func (l loc) prefix() string {
+	if l.key == "" {
+		return ""
+	}
+	return l.key + "/"
+}
+
+// locate finds where a node is from its place in the tree. A node that is
+// no longer in the tree (unlinked while open) gives ENOENT.
+func (f *FS) locate(in *fs.Inode) (loc, syscall.Errno) {
+	var names []string
+	for cur := in; !cur.IsRoot(); {
+		name, parent := cur.Parent()
+		if parent == nil {
+			return loc{}, syscall.ENOENT
+		}
+		names = append(names, name)
+		cur = parent
+	}
+	var l loc
+	if f.cfg.Domain != "" {
+		l.domain = f.cfg.Domain
+	} else {
+		if len(names) == 0 {
+			return loc{}, syscall.EPERM // the list of domains itself
+		}
+		d, _, err := keyspace.DecodeName(names[len(names)-1])
+		if err != nil {
+			return loc{}, syscall.EINVAL
+		}
+		l.domain = d
+		names = names[:len(names)-1]
+	}
+	var b strings.Builder
+	for i := len(names) - 1; i >= 0; i-- {
+		seg, _, err := keyspace.DecodeName(names[i])
+		if err != nil {
+			return loc{}, syscall.EINVAL
+		}
+		b.WriteString(seg)
+		if i > 0 {
+			b.WriteByte('/')
+		}
+	}
+	l.key = b.String()
+	return l, 0
+}
+
+// child returns the location of name in the directory d, and whether the
+// name is the file-only form.
+func (f *FS) child(d *fs.Inode, name string) (loc, bool, syscall.Errno) {
+	l, errno := f.locate(d)
+	if errno != 0 {
+		return loc{}, false, errno
+	}
+	seg, fileOnly, err := keyspace.DecodeName(name)
+	if err != nil {
+		return loc{}, false, syscall.EINVAL
+	}
+	k := l.prefix() + seg
+	if len(k) > MaxKey {
+		return loc{}, false, syscall.ENAMETOOLONG
+	}
+	return loc{domain: l.domain, key: k}, fileOnly, 0
+}
+
+// bg detaches a request's context from the kernel's interrupts (Go
+// programs are interrupted all the time by their runtime's SIGURG): an
+// operation that changes the cluster runs to its end or to the client's
+// own timeouts, never half way.
+func bg(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
+
+func (f *FS) setOwner(a *fuse.Attr) {
+	a.Owner = fuse.Owner{Uid: f.cfg.UID, Gid: f.cfg.GID}
+	a.Blksize = blockSize
+}
+
+func setTimes(a *fuse.Attr, t time.Time) {
+	a.SetTimes(&t, &t, &t)
+}
+
+// statfs fills out from the device totals, asked at most every few
+// seconds.
+func (f *FS) statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	f.statMu.Lock()
+	defer f.statMu.Unlock()
+	if time.Since(f.statAt) > 5*time.Second {
+		u, err := f.space.Backend().Usage(bg(ctx))
+		if err != nil {
+			return toErrno(f.log, "statfs", err)
+		}
+		f.usage, f.statAt = u, time.Now()
+	}
+	const bs = 4096
+	out.Bsize = bs
+	out.Frsize = bs
+	out.Blocks = uint64(f.usage.TotalBytes / bs)
+	out.Bfree = uint64(f.usage.FreeBytes / bs)
+	out.Bavail = out.Bfree
+	out.Files = 1 << 40
+	out.Ffree = 1 << 40
+	out.NameLen = keyspace.MaxName
+	return 0
+}
+
+// checkOwner refuses a chown to anyone but the mount's owner.
+func (f *FS) checkOwner(in *fuse.SetAttrIn) syscall.Errno {
+	if uid, ok := in.GetUID(); ok && uid != f.cfg.UID {
+		return syscall.EPERM
+	}
+	if gid, ok := in.GetGID(); ok && gid != f.cfg.GID {
+		return syscall.EPERM
+	}
+	return 0
+}
