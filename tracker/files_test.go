@@ -349,7 +349,7 @@ func testInfo(t *testing.T, c *mogtest.TrackerConn) {
 	if a["devpath_"+a["devids"]] == "" {
 		t.Fatalf("file_debug devpath: %v", a)
 	}
-	if a := ok(t, c, "file_debug fid=" + fid); a["fid_fid"] != fid {
+	if a := ok(t, c, "file_debug fid="+fid); a["fid_fid"] != fid {
 		t.Fatalf("file_debug by fid: %v", a)
 	}
 	if a := ok(t, c, "file_debug fid=99999999"); len(a) != 1 || a["checksum"] != "NONE" {
