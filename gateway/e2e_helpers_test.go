@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -185,6 +187,35 @@ func content(key string, n int) []byte {
 	return b
 }
 
+// secondCopy gives key a copy on a second device with the tracker's
+// httpcopy command (an operator's tool that copies between storage
+// nodes and records the copy), so that failover tests do not depend on
+// the replication worker's timing; then it waits until the tracker
+// reports both copies.
+func secondCopy(t *testing.T, cl *mogtest.Cluster, c *client.Client, key string) {
+	t.Helper()
+	fi, err := c.FileInfo(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.DevCount < 2 {
+		src := fi.DevIDs[0]
+		dst := 0
+		for _, n := range cl.Nodes {
+			for _, d := range n.DevIDs {
+				if dst == 0 && d != src && !slices.Contains(fi.DevIDs, d) {
+					dst = d
+				}
+			}
+		}
+		// A replication worker may have made the copy meanwhile:
+		// then httpcopy fails, and waitCopies below still sees two.
+		cl.Tracker.Conn(t).Do("httpcopy", map[string]string{
+			"sdevid": strconv.Itoa(src), "ddevid": strconv.Itoa(dst), "fid": strconv.FormatInt(fi.FID, 10)})
+	}
+	waitCopies(t, c, key, 2)
+}
+
 // waitCopies waits until the tracker reports at least n copies of key.
 func waitCopies(t *testing.T, c *client.Client, key string, n int) {
 	t.Helper()
@@ -201,3 +232,6 @@ func waitCopies(t *testing.T, c *client.Client, key string, n int) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// clientPaths asks for up to 3 paths, without verification.
+func clientPaths() client.PathsOptions { return client.PathsOptions{Count: 3} }
