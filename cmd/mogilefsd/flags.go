@@ -83,7 +83,6 @@ func parseFlags(args []string) (*options, error) {
 	if *workerport != 0 {
 		o.warnings = append(o.warnings, "The command line option --workerport is no longer needed (and has no necessary replacement)")
 	}
-	var err error
 	fs.Visit(func(f *pflag.Flag) {
 		origin := "--" + f.Name
 		set := func(key, v string) { o.cli[key] = tracker.Setting{Value: v, Origin: origin} }
@@ -120,16 +119,9 @@ func parseFlags(args []string) (*options, error) {
 				}
 				v = ""
 			}
-			if v == "" && f.Name != "dbpass" {
-				err = fmt.Errorf("%s needs a value", origin)
-				return
-			}
 			set(key[0], v)
 		}
 	})
-	if err != nil {
-		return nil, err
-	}
 	return o, nil
 }
 
