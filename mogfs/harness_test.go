@@ -1,0 +1,198 @@
+package mogfs_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mogilefs-go/mogilefs/client"
+	"github.com/mogilefs-go/mogilefs/internal/mogtest"
+)
+
+const fuseSuperMagic = 0x65735546
+
+// needFUSE skips, loudly, when /dev/fuse cannot be used, unless CI=true.
+func needFUSE(t *testing.T) {
+	t.Helper()
+	f, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
+	if err == nil {
+		f.Close()
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("/dev/fuse is not usable but CI=true: %v", err)
+	}
+	t.Skipf("SKIPPING mogfs mount test: /dev/fuse is not usable: %v", err)
+}
+
+// env is a cluster with one domain, and a client of it.
+type env struct {
+	cl     *mogtest.Cluster
+	domain string
+	c      *client.Client
+}
+
+func newEnv(t *testing.T, hosts int) *env {
+	t.Helper()
+	needFUSE(t)
+	cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Hosts: hosts, Domain: "fsdom", Classes: map[string]int{"one": 1}})
+	c, err := client.New(client.Config{Domain: "fsdom", Trackers: []string{cl.Tracker.Addr}, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &env{cl: cl, domain: "fsdom", c: c}
+}
+
+// isMounted reports whether dir is a FUSE mount.
+func isMounted(dir string) bool {
+	var st syscall.Statfs_t
+	return syscall.Statfs(dir, &st) == nil && st.Type == fuseSuperMagic
+}
+
+// waitMounted polls until dir is a FUSE mount, failing fast if the mogfs
+// process ends.
+func waitMounted(t *testing.T, dir string, p *mogtest.Proc) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !isMounted(dir) {
+		select {
+		case <-p.Exited():
+			t.Fatalf("mogfs exited before mounting:\n%s", p.Output())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not mounted after 60 s:\n%s", dir, p.Output())
+		}
+	}
+}
+
+// unmount unmounts dir (umount(2) as root, fusermount3 otherwise).
+func unmount(dir string) error {
+	if os.Geteuid() == 0 {
+		return syscall.Unmount(dir, 0)
+	}
+	out, err := exec.Command("fusermount3", "-u", dir).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("fusermount3 -u %s: %v: %s", dir, err, out)
+	}
+	return nil
+}
+
+// mountFG runs mogfs -f on a new directory and waits until it answers. At
+// cleanup it unmounts, and checks that the process ended cleanly and
+// reported no data race.
+func (e *env) mountFG(t *testing.T, args ...string) string {
+	t.Helper()
+	mnt := t.TempDir()
+	all := append([]string{"-f", "--trackers=" + e.cl.Tracker.Addr, "--cache-dir=" + t.TempDir()}, args...)
+	all = append(all, mnt)
+	p := mogtest.Start(t, mogtest.Binary(t, "mogfs"), all...)
+	waitMounted(t, mnt, p)
+	t.Cleanup(func() {
+		if err := unmountWait(mnt); err != nil {
+			t.Errorf("unmount: %v", err)
+		}
+		select {
+		case <-p.Exited():
+		case <-time.After(30 * time.Second):
+			t.Errorf("mogfs still running 30 s after unmount")
+		}
+		if err := p.Cmd.ProcessState; err != nil && !err.Success() {
+			t.Errorf("mogfs exited with %v:\n%s", err, p.Output())
+		}
+		if strings.Contains(p.Output(), "DATA RACE") {
+			t.Errorf("mogfs reported a data race:\n%s", p.Output())
+		}
+	})
+	return mnt
+}
+
+// unmountWait unmounts, retrying while the mount is busy (a process that
+// just exited may still hold it for a moment).
+func unmountWait(dir string) error {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if !isMounted(dir) {
+			return nil
+		}
+		err := unmount(dir)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// mogfsProcs lists the pids of processes whose command line mentions dir.
+func mogfsProcs(dir string) []int {
+	ents, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		if strings.Contains(string(b), dir) && strings.Contains(string(b), "mogfs") {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// waitNoProcess polls until no mogfs process mentions dir.
+func waitNoProcess(t *testing.T, dir string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		pids := mogfsProcs(dir)
+		if len(pids) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mogfs processes %v still running for %s", pids, dir)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// run runs a command and fails the test with its output if it fails.
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func ctx(t *testing.T) context.Context { return mogtest.Context(t) }
+
+// get reads a key through the client.
+func (e *env) get(t *testing.T, key string) []byte {
+	t.Helper()
+	b, err := e.c.GetBytes(ctx(t), key)
+	if err != nil {
+		t.Fatalf("get %q: %v", key, err)
+	}
+	return b
+}
+
+func (e *env) put(t *testing.T, key string, data []byte) {
+	t.Helper()
+	if _, err := e.c.StoreBytes(ctx(t), key, "", data); err != nil {
+		t.Fatalf("store %q: %v", key, err)
+	}
+}
