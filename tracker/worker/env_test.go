@@ -57,6 +57,7 @@ type env struct {
 	stream   int
 	hc       *http.Client
 	log      *slog.Logger
+	logs     *logWriter
 }
 
 type envOpts struct {
@@ -64,38 +65,54 @@ type envOpts struct {
 	hosts     [][]int // device ids per host
 	cfg       *worker.Config
 	noWorkers bool
-	hostname  string
+	// lateDevs have their directories made but no device row yet.
+	lateDevs []int
 }
 
 // logWriter sends log lines to the test log while the test runs (and
 // drops them after, when goroutines may still be winding down).
+// It also keeps the lines, for tests that wait for an event only the log
+// shows.
 type logWriter struct {
-	mu   sync.Mutex
-	t    testing.TB
-	done bool
+	mu      sync.Mutex
+	t       testing.TB
+	done    bool
+	verbose bool
+	lines   []string
 }
 
 func (l *logWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.done {
-		l.t.Log(strings.TrimRight(string(p), "\n"))
+	line := strings.TrimRight(string(p), "\n")
+	if len(l.lines) < 100000 {
+		l.lines = append(l.lines, line)
+	}
+	if !l.done && (l.verbose || strings.Contains(line, "level=ERROR") || strings.Contains(line, "level=WARN")) {
+		l.t.Log(line)
 	}
 	return len(p), nil
 }
 
-func testLogger(t testing.TB) *slog.Logger {
-	lw := &logWriter{t: t}
+func (l *logWriter) contains(s string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range l.lines {
+		if strings.Contains(line, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func testLogger(t testing.TB) (*slog.Logger, *logWriter) {
+	lw := &logWriter{t: t, verbose: os.Getenv("MOGTEST_VERBOSE") != ""}
 	t.Cleanup(func() {
 		lw.mu.Lock()
 		lw.done = true
 		lw.mu.Unlock()
 	})
-	level := slog.LevelWarn
-	if os.Getenv("MOGTEST_VERBOSE") != "" {
-		level = slog.LevelDebug
-	}
-	return slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: level}))
+	return slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelDebug})), lw
 }
 
 var ipMu sync.Mutex
@@ -133,7 +150,8 @@ func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	t.Cleanup(cancel)
-	e := &env{t: t, ctx: ctx, class: map[string]int{}, hc: &http.Client{Timeout: 30 * time.Second}, log: testLogger(t)}
+	e := &env{t: t, ctx: ctx, class: map[string]int{}, hc: &http.Client{Timeout: 30 * time.Second}}
+	e.log, e.logs = testLogger(t)
 	if o.mysql {
 		m := mogtest.NewMySQL(t)
 		e.cfg = sqlstore.Config{DSN: m.DBIDSN, User: m.User, Password: m.Password}
@@ -166,6 +184,9 @@ func newEnv(t testing.TB, o envOpts) *env {
 		}
 		n.hostid = h.ID
 		for _, d := range devids {
+			if slices.Contains(o.lateDevs, d) {
+				continue
+			}
 			if err := e.st.CreateDevice(ctx, store.Device{ID: d, HostID: h.ID, Status: "alive"}); err != nil {
 				t.Fatal(err)
 			}

@@ -36,12 +36,19 @@ type fsckOptions struct {
 	checksum   string // fsck_checksum: "" (class), "off", "MD5" or "SHA-1"
 }
 
-// settingsCache keeps a fresh copy of server_settings for up to a second,
+// settingsCache keeps a fresh copy of server_settings for up to a second
+// (and no longer than until the job master hands out a new fsck batch),
 // so fsck follows fsck_reset/fsck_start at once without a query per fid.
 type settingsCache struct {
 	mu   sync.Mutex
 	at   time.Time
 	vals map[string]string
+}
+
+func (c *settingsCache) invalidate() {
+	c.mu.Lock()
+	c.vals = nil
+	c.mu.Unlock()
 }
 
 func (w *Workers) freshSettings(ctx context.Context) (map[string]string, error) {

@@ -95,6 +95,11 @@ func (w *Workers) runJobMaster(ctx context.Context, wake <-chan struct{}) {
 				continue
 			}
 			q.limit = limit
+			if q.q == store.QueueFsck && q.local.len() == 0 {
+				// A new batch: let the fsck workers see settings changed
+				// since the last one (fsck_reset --policy-only, ...).
+				w.settings.invalidate()
+			}
 			q.local.push(items)
 			active = true
 		}

@@ -169,7 +169,7 @@ var jobOrder = []string{JobJobMaster, JobReplicate, JobDelete, JobFsck, JobReape
 // JobCount is one line of "!jobs".
 type JobCount struct {
 	Name    string
-	Count   int // goroutines running
+	Count   int // goroutines running (not counting those winding down)
 	Desired int
 }
 
@@ -300,7 +300,13 @@ func (w *Workers) Jobs() []JobCount {
 	out := make([]JobCount, 0, len(jobOrder))
 	for _, name := range jobOrder {
 		p := w.pools[name]
-		out = append(out, JobCount{Name: name, Count: len(p.live), Desired: p.desired})
+		n := 0
+		for _, r := range p.live {
+			if !r.stopping {
+				n++
+			}
+		}
+		out = append(out, JobCount{Name: name, Count: n, Desired: p.desired})
 	}
 	return out
 }
@@ -315,24 +321,27 @@ func (w *Workers) Tell(job, message string) (int, error) {
 	if p == nil {
 		return 0, fmt.Errorf("worker: unknown job %q", job)
 	}
+	if message != ":wake_up" && message != ":shutdown" {
+		return 0, fmt.Errorf("worker: unknown message %q", message)
+	}
 	n := 0
 	for _, r := range p.live {
 		if r.stopping {
 			continue
 		}
-		switch message {
-		case ":wake_up":
+		if message == ":wake_up" {
 			select {
 			case r.wake <- struct{}{}:
 			default:
 			}
-		case ":shutdown":
+		} else {
 			r.stopping = true
 			r.cancel()
-		default:
-			return 0, fmt.Errorf("worker: unknown message %q", message)
 		}
 		n++
+	}
+	if message == ":shutdown" && !w.closed {
+		w.reconcileLocked(p)
 	}
 	return n, nil
 }
