@@ -99,7 +99,7 @@ func ReadConfigFiles(files []string, mustExist string) (map[string]string, error
 			if errors.Is(err, fs.ErrNotExist) && fn != mustExist {
 				continue
 			}
-			return nil, fmt.Errorf("unable to open %s: %w", fn, err)
+			return nil, FileFail("unable to open "+fn, err)
 		}
 		m, err := ParseConfig(f)
 		f.Close()
