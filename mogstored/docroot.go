@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -81,7 +82,36 @@ func (d *docRoot) openRead(rel string) (roFile, error) {
 // write happens relative to it, so a device directory that vanishes is
 // never recreated by a write.
 func (d *docRoot) device(devid int) (*os.Root, error) {
-	return d.root.OpenRoot("dev" + strconv.Itoa(devid))
+	name := "dev" + strconv.Itoa(devid)
+	r, err := d.root.OpenRoot(name)
+	if err != nil && !errors.Is(err, syscall.ENOENT) && !errors.Is(err, syscall.ENOTDIR) && d.escapes(name) {
+		return nil, &os.PathError{Op: "open", Path: name, Err: syscall.EXDEV}
+	}
+	return r, err
+}
+
+// escapes reports whether resolving rel (docroot-relative) would leave
+// the docroot through a symlink; it tells such refusals, which os.Root
+// reports with an unexported error, from other failures. Without openat2
+// any symlink on the way counts.
+func (d *docRoot) escapes(rel string) bool {
+	if d.openat2 {
+		fd, err := openBeneath(d.fd, rel, oPath)
+		if err == nil {
+			syscall.Close(fd)
+		}
+		return isEscape(err)
+	}
+	p := ""
+	for seg := range strings.SplitSeq(rel, "/") {
+		p = path.Join(p, seg)
+		if st, err := d.root.Lstat(p); err != nil {
+			return false
+		} else if st.Mode()&os.ModeSymlink != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // devices lists the dev<N> directories of the docroot, by devid.

@@ -83,10 +83,8 @@ func (h *handler) get(w *httpd.ResponseWriter, r *httpd.Request) {
 	}
 	f, err := h.root.openRead(np.rel)
 	if err != nil {
-		code := errorStatus(err, 404)
-		if code == 403 && isEscape(err) {
-			h.log.Warn("refused a path leaving the docroot", "path", r.Path, "remote", r.RemoteAddr.String())
-		} else if code == 500 {
+		code := h.status(err, np.rel, 404)
+		if code == 500 {
 			h.log.Error("open failed", "path", r.Path, "device", np.devid, "err", err)
 		}
 		simple(w, code, "")
@@ -249,6 +247,19 @@ func contentType(name string) string {
 	return "text/plain"
 }
 
+// status is errorStatus, also telling a path refused for leaving the
+// docroot (403, logged) from an unexplained failure (500).
+func (h *handler) status(err error, rel string, missing int) int {
+	code := errorStatus(err, missing)
+	if code == 500 && h.root.escapes(rel) {
+		code = 403
+	}
+	if code == 403 && (isEscape(err) || h.root.escapes(rel)) {
+		h.log.Warn("refused a path leaving the docroot", "path", "/"+rel, "err", err)
+	}
+	return code
+}
+
 // errorStatus maps a file-system error to a status code; missing is the
 // code for "does not exist".
 func errorStatus(err error, missing int) int {
@@ -284,7 +295,7 @@ func (h *handler) delete(w *httpd.ResponseWriter, r *httpd.Request) {
 	}
 	dev, err := h.root.device(np.devid)
 	if err != nil {
-		simple(w, errorStatus(err, 404), "")
+		simple(w, h.status(err, np.rel, 404), "")
 		return
 	}
 	defer dev.Close()
@@ -297,7 +308,7 @@ func (h *handler) delete(w *httpd.ResponseWriter, r *httpd.Request) {
 		err = dev.Remove(np.sub)
 	}
 	if err != nil {
-		code := errorStatus(err, 404)
+		code := h.status(err, np.rel, 404)
 		if code != 404 {
 			h.log.Warn("DELETE failed", "path", r.Path, "device", np.devid, "err", err)
 			h.devs.noteError(np.devid, err)

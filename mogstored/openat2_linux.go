@@ -12,6 +12,7 @@ const (
 	resolveNoMagic = 0x02
 	resolveBeneath = 0x08
 	openHowSize    = 24
+	oPath          = 0x200000 // O_PATH
 )
 
 type openHow struct {

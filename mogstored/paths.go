@@ -23,6 +23,9 @@ var (
 
 // parseNodePath checks the decoded request path p.
 func parseNodePath(p string) (nodePath, error) {
+	if p == "/" {
+		return nodePath{}, errNotDevice
+	}
 	if len(p) < 2 || p[0] != '/' || strings.Contains(p, "..") {
 		return nodePath{}, errBadPath
 	}

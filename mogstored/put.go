@@ -55,7 +55,7 @@ func (h *handler) put(w *httpd.ResponseWriter, r *httpd.Request) {
 	}
 	dev, err := h.root.device(np.devid)
 	if err != nil {
-		code := errorStatus(err, 404)
+		code := h.status(err, np.rel, 404)
 		if code == 404 {
 			simple(w, 404, "Base directory does not exist")
 		} else {
@@ -83,13 +83,20 @@ func (h *handler) put(w *httpd.ResponseWriter, r *httpd.Request) {
 		h.putFailed(w, r, np, err, "create")
 		return
 	}
-	ok := false
-	defer func() {
-		if !ok {
+	// discard drops the temp file; every failure does it before
+	// answering, so a client that sees an error sees no leftovers.
+	closed, kept := false, false
+	discard := func() {
+		if !closed {
 			f.Close()
-			dev.Remove(tmpPath)
+			closed = true
 		}
-	}()
+		if !kept {
+			dev.Remove(tmpPath)
+			kept = true
+		}
+	}
+	defer discard()
 
 	var md5h hash.Hash
 	want := r.Header("Content-MD5")
@@ -104,6 +111,7 @@ func (h *handler) put(w *httpd.ResponseWriter, r *httpd.Request) {
 	}
 	n, err := copyBody(dst, r.Body, *bp)
 	if err != nil {
+		discard()
 		var rerr *readError
 		switch {
 		case errors.As(err, &rerr) && httpd.IsTimeout(rerr.err):
@@ -122,13 +130,15 @@ func (h *handler) put(w *httpd.ResponseWriter, r *httpd.Request) {
 	}
 	if h.fsync {
 		if err := f.Sync(); err != nil {
+			discard()
 			h.putFailed(w, r, np, err, "fsync")
 			return
 		}
 	}
-	if err := f.Close(); err != nil {
-		ok = true // closed; only the temp file is left to remove
-		dev.Remove(tmpPath)
+	err = f.Close()
+	closed = true
+	if err != nil {
+		discard()
 		h.putFailed(w, r, np, err, "close")
 		return
 	}
@@ -138,20 +148,18 @@ func (h *handler) put(w *httpd.ResponseWriter, r *httpd.Request) {
 		actual = strings.TrimRight(actual, "=")
 		expect := strings.TrimRight(strings.TrimSpace(want), "=")
 		if actual != expect {
-			ok = true
-			dev.Remove(tmpPath)
+			discard()
 			simple(w, 400, "Content-MD5 mismatch, expected: "+expect+" actual: "+actual)
 			return
 		}
 		status = 201
 	}
 	if err := dev.Rename(tmpPath, np.sub); err != nil {
-		ok = true
-		dev.Remove(tmpPath)
+		discard()
 		h.putFailed(w, r, np, err, "rename")
 		return
 	}
-	ok = true
+	kept = true
 	if h.fsync {
 		if err := syncDir(dev, dir); err != nil {
 			h.putFailed(w, r, np, err, "fsync directory")
@@ -163,7 +171,7 @@ func (h *handler) put(w *httpd.ResponseWriter, r *httpd.Request) {
 }
 
 func (h *handler) putFailed(w *httpd.ResponseWriter, r *httpd.Request, np nodePath, err error, op string) {
-	code := errorStatus(err, 404)
+	code := h.status(err, np.rel, 404)
 	if errors.Is(err, syscall.ENOTDIR) {
 		code = 409 // a path component is a file
 	}

@@ -114,10 +114,13 @@ func (s *Server) Run(ctx context.Context) error {
 		wg.Wait()
 	}()
 	fatal := make(chan error, 3)
+	// Usage files exist before the first request is served: the tracker's
+	// monitor reads them first thing.
+	s.usage.refresh()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		s.usage.run(bg, s.cfg.UsageInterval)
+		s.usage.loop(bg, s.cfg.UsageInterval)
 	}()
 	if s.iow != nil {
 		wg.Add(1)

@@ -25,18 +25,17 @@ type usageWriter struct {
 	now   func() time.Time
 }
 
-// run refreshes the usage files at once and then every interval until ctx
-// is done.
-func (u *usageWriter) run(ctx context.Context, interval time.Duration) {
+// loop refreshes the usage files every interval until ctx is done.
+func (u *usageWriter) loop(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		u.refresh()
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		u.refresh()
 	}
 }
 
