@@ -126,6 +126,25 @@ func ParseDSN(dsn, user, pass string) (Target, error) {
 		if cfg.DBName == "" {
 			return Target{}, fmt.Errorf("database DSN %q: no database name", dsn)
 		}
+		if !validDBName(cfg.DBName) {
+			return Target{}, fmt.Errorf("database DSN %q: bad database name %q (letters, digits, _, $ and - only)", dsn, cfg.DBName)
+		}
+		switch cfg.Net {
+		case "tcp", "tcp6":
+			h, p, err := net.SplitHostPort(cfg.Addr)
+			if _, ok := validHost(h); err != nil || !ok {
+				return Target{}, fmt.Errorf("database DSN %q: bad address %q", dsn, cfg.Addr)
+			}
+			if n, err := parsePort(p); err != nil || n == 0 {
+				return Target{}, fmt.Errorf("database DSN %q: bad port in %q", dsn, cfg.Addr)
+			}
+		case "unix":
+			if cfg.Addr == "" {
+				return Target{}, fmt.Errorf("database DSN %q: no socket path", dsn)
+			}
+		default:
+			return Target{}, fmt.Errorf("database DSN %q: unsupported network %q", dsn, cfg.Net)
+		}
 		return Target{Backend: MySQL, MySQL: ourMySQLOptions(cfg)}, nil
 	}
 	switch {
@@ -167,7 +186,7 @@ func parseDBIMySQL(dsn, rest, user, pass string) (Target, error) {
 			case "database", "db", "dbname":
 				database = v
 			case "host", "hostname":
-				host = strings.Trim(v, "[]")
+				host = v
 			case "port":
 				port = v
 			case "mysql_socket":
@@ -193,8 +212,15 @@ func parseDBIMySQL(dsn, rest, user, pass string) (Target, error) {
 	if database == "" {
 		return Target{}, fmt.Errorf("database DSN %q: no database name", dsn)
 	}
-	if strings.ContainsAny(database, "/\\`'\" ") {
-		return Target{}, fmt.Errorf("database DSN %q: bad database name %q", dsn, database)
+	if !validDBName(database) {
+		return Target{}, fmt.Errorf("database DSN %q: bad database name %q (letters, digits, _, $ and - only)", dsn, database)
+	}
+	if host != "" {
+		h, ok := validHost(host)
+		if !ok {
+			return Target{}, fmt.Errorf("database DSN %q: bad host %q", dsn, host)
+		}
+		host = h
 	}
 	if port != "" {
 		if n, err := parsePort(port); err != nil || n == 0 {
@@ -224,6 +250,39 @@ func parseDBIMySQL(dsn, rest, user, pass string) (Target, error) {
 		cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(host, port)
 	}
 	return Target{Backend: MySQL, MySQL: ourMySQLOptions(cfg)}, nil
+}
+
+// validDBName accepts the database names MySQL takes unquoted, plus '-'.
+func validDBName(name string) bool {
+	if len(name) > 64 {
+		return false
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '$' || c == '-') {
+			return false
+		}
+	}
+	return name != ""
+}
+
+// validHost checks a host name or IP address (an IPv6 address may be in
+// brackets) and returns it without brackets.
+func validHost(h string) (string, bool) {
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		h = h[1 : len(h)-1]
+	}
+	if strings.Contains(h, ":") {
+		return h, net.ParseIP(h) != nil
+	}
+	if h == "" || len(h) > 255 {
+		return h, false
+	}
+	for _, c := range h {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return h, false
+		}
+	}
+	return h, true
 }
 
 // nextDBIItem splits off the next ';'/':'-separated item; a "[...]" part
