@@ -24,7 +24,7 @@ import (
 	"github.com/mogilefs-go/mogilefs/internal/wire"
 )
 
-func newClient(t *testing.T, domain string, trackers ...string) *client.Client {
+func newClient(t testing.TB, domain string, trackers ...string) *client.Client {
 	t.Helper()
 	c, err := client.New(client.Config{Domain: domain, Trackers: trackers, Timeout: 30 * time.Second})
 	if err != nil {
