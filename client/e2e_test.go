@@ -21,7 +21,6 @@ import (
 	"github.com/mogilefs-go/mogilefs/client"
 	"github.com/mogilefs-go/mogilefs/client/admin"
 	"github.com/mogilefs-go/mogilefs/internal/mogtest"
-	"github.com/mogilefs-go/mogilefs/internal/wire"
 )
 
 func newClient(t testing.TB, domain string, trackers ...string) *client.Client {
@@ -265,6 +264,16 @@ func TestClientEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("AdminStats", func(t *testing.T) {
+		stats, err := admin.New(c).Stats(ctx)
+		if err != nil || len(stats) == 0 || stats[0].Name != "uptime" {
+			t.Fatalf("Stats = %v, %v", stats, err)
+		}
+		if _, err := c.AdminCommand(ctx, "noop"); err == nil {
+			t.Fatal("a query accepted as an admin command")
+		}
+	})
+
 	t.Run("ChecksumClass", func(t *testing.T) {
 		adm := admin.New(c)
 		if err := adm.CreateClass(ctx, "files", "md5", admin.ClassArgs{MinDevCount: 1, HashType: "MD5"}); err != nil {
@@ -475,5 +484,4 @@ func TestStorageFailover(t *testing.T) {
 	if err == nil {
 		t.Fatal("upload with every node down succeeded")
 	}
-	_ = wire.Escape
 }

@@ -148,6 +148,23 @@ func testTools(t *testing.T, topts mogtest.TrackerOptions) {
 		if got, _ := os.ReadFile(out); !bytes.Equal(got, content) {
 			t.Fatalf("fetched %d bytes, want %d", len(got), len(content))
 		}
+		// Replacing a file keeps its permissions; a symbolic link is
+		// written through.
+		os.Chmod(out, 0o600)
+		link := filepath.Join(dir, "link")
+		os.WriteFile(filepath.Join(dir, "linked"), []byte("old"), 0o640)
+		os.Symlink("linked", link)
+		x.ok(mogfetch.Main, "--key=/fstab.txt", "--file="+out)
+		x.ok(mogfetch.Main, "--key=/fstab.txt", "--file="+link)
+		if st, _ := os.Stat(out); st.Mode().Perm() != 0o600 {
+			t.Fatalf("mode after refetch: %v", st.Mode())
+		}
+		if st, _ := os.Lstat(link); st.Mode()&os.ModeSymlink == 0 {
+			t.Fatal("the symbolic link was replaced")
+		}
+		if got, _ := os.ReadFile(filepath.Join(dir, "linked")); !bytes.Equal(got, content) {
+			t.Fatal("fetch through a symbolic link did not write its target")
+		}
 		if got := x.ok(mogfetch.Main, "--trackers="+tr, "--domain=files", "--key=/fstab.txt", "--file=-"); got != string(content) {
 			t.Fatalf("fetch to stdout: %d bytes", len(got))
 		}

@@ -137,12 +137,20 @@ func fetchFailure(err error) error {
 // renames it over path. On any failure the temporary file is removed and
 // path is untouched.
 func writeAtomically(env *cli.Env, path string, r *client.Reader) (err error) {
+	// Write through a symbolic link, as opening the path would.
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return cli.FileFail("Could not open "+path, &os.PathError{Op: "open", Path: path, Err: syscall.EISDIR})
+	var keepMode os.FileMode
+	if st, err := os.Stat(path); err == nil {
+		if st.IsDir() {
+			return cli.FileFail("Could not open "+path, &os.PathError{Op: "open", Path: path, Err: syscall.EISDIR})
+		}
+		keepMode = st.Mode().Perm()
 	}
 	var tmp *os.File
 	for i := 0; ; i++ {
@@ -166,6 +174,12 @@ func writeAtomically(env *cli.Env, path string, r *client.Reader) (err error) {
 		return fetchFailure(rerr)
 	} else if werr != nil {
 		return cli.FileFail("Error writing "+path, werr)
+	}
+	if keepMode != 0 {
+		// Replacing an existing file keeps its permissions.
+		if err := tmp.Chmod(keepMode); err != nil {
+			return cli.FileFail("Error writing "+path, err)
+		}
 	}
 	if err := tmp.Sync(); err != nil {
 		return cli.FileFail("Error writing "+path, err)
