@@ -40,6 +40,9 @@ func (g *Gateway) accel(w http.ResponseWriter, r *http.Request, rec *request, m 
 	}
 	rec.url = paths[0]
 	h := w.Header()
+	// nginx keeps some headers of this answer (Content-Type among
+	// them) and adds the node's: Accept-Ranges would come twice.
+	h.Del("Accept-Ranges")
 	h.Set(HeaderAccelRedirect, target)
 	h.Set(HeaderReproxyURL, strings.Join(paths, " "))
 	if len(paths) > 1 {

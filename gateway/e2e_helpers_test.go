@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -235,3 +236,10 @@ func waitCopies(t *testing.T, c *client.Client, key string, n int) {
 
 // clientPaths asks for up to 3 paths, without verification.
 func clientPaths() client.PathsOptions { return client.PathsOptions{Count: 3} }
+
+func writeFileT(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

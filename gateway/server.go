@@ -197,11 +197,16 @@ func (g *Gateway) logRequest(rec *request, sw *statusWriter) {
 	if rec.err == nil && !g.cfg.LogRequests {
 		return
 	}
+	status := sw.status()
+	if sw.code == 0 && rec.r.Context().Err() != nil {
+		// Nothing was answered: the client had gone (nginx's 499).
+		status = statusClientGone
+	}
 	attrs := []slog.Attr{
 		slog.String("method", rec.r.Method),
 		slog.String("domain", rec.domain),
 		slog.String("key", rec.key),
-		slog.Int("status", sw.status()),
+		slog.Int("status", status),
 		slog.Int64("bytes", sw.n),
 		slog.Duration("elapsed", time.Since(rec.start)),
 		slog.String("remote", rec.r.RemoteAddr),
@@ -216,12 +221,16 @@ func (g *Gateway) logRequest(rec *request, sw *statusWriter) {
 	if rec.err != nil {
 		attrs = append(attrs, slog.String("err", rec.err.Error()))
 		level, msg = slog.LevelWarn, "request failed"
-		if sw.status() >= 500 {
+		if status >= 500 && status != statusClientGone {
 			level = slog.LevelError
 		}
 	}
 	g.log.LogAttrs(context.Background(), level, msg, attrs...)
 }
+
+// statusClientGone is logged for a request whose client went away
+// before it was answered, as nginx does.
+const statusClientGone = 499
 
 // statusWriter records the status and the number of body bytes written.
 type statusWriter struct {
