@@ -146,7 +146,7 @@ func (w *writer) runTx(ctx context.Context, batch []*writeOp, results []error) (
 		if err := w.exec(ctx, "SAVEPOINT step"); err != nil {
 			return err
 		}
-		results[i] = op.fn(r)
+		results[i] = runStep(op.fn, r)
 		if results[i] != nil {
 			if err := w.exec(ctx, "ROLLBACK TO step"); err != nil {
 				return fmt.Errorf("%w (undoing a failed step: %v)", err, results[i])
@@ -157,4 +157,15 @@ func (w *writer) runTx(ctx context.Context, batch []*writeOp, results []error) (
 		}
 	}
 	return w.exec(ctx, "COMMIT")
+}
+
+// runStep runs one step; a panic in it fails that step instead of taking
+// the writer, and with it every other caller, down.
+func runStep(fn func(r *runner) error, r *runner) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("sqlstore: write step panicked: %v", p)
+		}
+	}()
+	return fn(r)
 }
