@@ -399,7 +399,7 @@ func (n *fileNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAt
 		return syscall.EROFS
 	}
 	if hasSize {
-		if errno := n.truncate(ctx, int64(size)); errno != 0 {
+		if errno := n.truncate(ctx, fh, int64(size)); errno != 0 {
 			return errno
 		}
 	}
@@ -420,9 +420,9 @@ func (n *fileNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAt
 	return 0
 }
 
-// truncate changes the size: in the buffer of an open file (committed at
-// close), or at once for truncate(2) of a file nobody here writes.
-func (n *fileNode) truncate(ctx context.Context, size int64) syscall.Errno {
+// truncate changes the size. ftruncate(2) (fh set) changes the buffer of
+// the open file, committed at close; truncate(2) takes effect at once.
+func (n *fileNode) truncate(ctx context.Context, fh fs.FileHandle, size int64) syscall.Errno {
 	if b := n.buffer(); b != nil {
 		if size > 0 {
 			if errno := n.load(ctx, b); errno != 0 {
@@ -433,6 +433,9 @@ func (n *fileNode) truncate(ctx context.Context, size int64) syscall.Errno {
 			return toErrno(n.fsys.log, "truncate", err)
 		}
 		n.touch()
+		if fh == nil {
+			return n.commit(ctx)
+		}
 		return 0
 	}
 	l, errno := n.fsys.locate(&n.Inode)

@@ -269,7 +269,7 @@ func mount(o *Options, logger *slog.Logger, logw io.Writer) (*mounted, error) {
 		}
 		return nil, fmt.Errorf("mount on %s does not answer: %v", dir, err)
 	}
-	logger.Info("mounted", "mountpoint", dir, "trackers", fsname, "domain", o.Domain, "native_commands", space.Native())
+	logger.Info("mounted", "mountpoint", dir, "trackers", fsname, "domain", o.Domain)
 	return &mounted{srv: srv, client: c, dir: dir, log: logger}, nil
 }
 

@@ -1,0 +1,207 @@
+package mogfs_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mogilefs-go/mogilefs/internal/mogtest"
+)
+
+// prng is a reproducible stream of pseudo-random bytes.
+type prng struct{ r *rand.ChaCha8 }
+
+func newPRNG(seed byte) *prng {
+	var s [32]byte
+	s[0] = seed
+	return &prng{rand.NewChaCha8(s)}
+}
+
+func (p *prng) Read(b []byte) (int, error) { return p.r.Read(b) }
+
+// TestDDGiB writes 1 GiB through the mount with dd and reads it back with
+// dd, comparing SHA-256 digests.
+func TestDDGiB(t *testing.T) {
+	e := newEnv(t, 2)
+	mnt := e.mountFG(t, "--domain="+e.domain, "--class=one")
+	const size = 1 << 30
+	path := filepath.Join(mnt, "big.bin")
+
+	wantH := sha256.New()
+	in := io.TeeReader(io.LimitReader(newPRNG(7), size), wantH)
+	w := exec.Command("dd", "of="+path, "bs=1M", "iflag=fullblock", "status=none")
+	w.Stdin = in
+	start := time.Now()
+	if out, err := w.CombinedOutput(); err != nil {
+		t.Fatalf("dd write: %v\n%s", err, out)
+	}
+	wdur := time.Since(start)
+
+	st, err := os.Stat(path)
+	if err != nil || st.Size() != size {
+		t.Fatalf("stat after dd: %v, %v", st, err)
+	}
+	r := exec.Command("dd", "if="+path, "bs=1M", "status=none")
+	gotH := sha256.New()
+	r.Stdout = gotH
+	var stderr bytes.Buffer
+	r.Stderr = &stderr
+	start = time.Now()
+	if err := r.Run(); err != nil {
+		t.Fatalf("dd read: %v\n%s", err, stderr.String())
+	}
+	rdur := time.Since(start)
+	if !bytes.Equal(gotH.Sum(nil), wantH.Sum(nil)) {
+		t.Fatal("SHA-256 of the file read back differs from what was written")
+	}
+	fi, err := e.c.FileInfo(ctx(t), "big.bin")
+	if err != nil || fi.Length != size {
+		t.Fatalf("file_info big.bin = %+v, %v", fi, err)
+	}
+	t.Logf("1 GiB: write %v (%.0f MiB/s), read %v (%.0f MiB/s)", wdur, 1024/wdur.Seconds(), rdur, 1024/rdur.Seconds())
+}
+
+// TestAppendAndRandomWrites appends to an existing key with >> and
+// changes bytes in the middle of a file opened without O_TRUNC.
+func TestAppendAndRandomWrites(t *testing.T) {
+	e := newEnv(t, 2)
+	e.put(t, "log.txt", []byte("line 1\n"))
+	mnt := e.mountFG(t, "--domain="+e.domain)
+	path := filepath.Join(mnt, "log.txt")
+
+	run(t, "sh", "-c", "echo 'line 2' >> "+path+" && echo 'line 3' >> "+path)
+	if got := string(e.get(t, "log.txt")); got != "line 1\nline 2\nline 3\n" {
+		t.Fatalf("after appends the key holds %q", got)
+	}
+
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("LINE"), 7); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 21)
+	if n, err := f.ReadAt(buf, 0); n != 21 || string(buf) != "line 1\nLINE 2\nline 3\n" {
+		t.Fatalf("read back on the writing descriptor: %q, %v", buf[:n], err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if got := string(e.get(t, "log.txt")); got != "line 1\nLINE 2\nline 3\n" {
+		t.Fatalf("after a write in the middle the key holds %q", got)
+	}
+
+	// O_APPEND from Go, and truncate(2) by path.
+	f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("tail")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, 6); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(e.get(t, "log.txt")); got != "line 1" {
+		t.Fatalf("after truncate the key holds %q", got)
+	}
+	if got, err := os.ReadFile(path); err != nil || string(got) != "line 1" {
+		t.Fatalf("read through the mount after truncate: %q, %v", got, err)
+	}
+}
+
+// TestConcurrentWriters runs two processes writing different files at
+// the same time.
+func TestConcurrentWriters(t *testing.T) {
+	e := newEnv(t, 2)
+	mnt := e.mountFG(t, "--domain="+e.domain)
+	const size = 24 << 20
+	var wg sync.WaitGroup
+	sums := make([][]byte, 2)
+	errs := make([]error, 2)
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			h := sha256.New()
+			cmd := exec.Command("dd", "of="+filepath.Join(mnt, fmt.Sprintf("w%d.bin", i)), "bs=128k", "iflag=fullblock", "status=none")
+			cmd.Stdin = io.TeeReader(io.LimitReader(newPRNG(byte(10+i)), size), h)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				errs[i] = fmt.Errorf("dd %d: %v: %s", i, err, out)
+			}
+			sums[i] = h.Sum(nil)
+		}(i)
+	}
+	wg.Wait()
+	for i := 0; i < 2; i++ {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		got := sha256.Sum256(e.get(t, fmt.Sprintf("w%d.bin", i)))
+		if !bytes.Equal(got[:], sums[i]) {
+			t.Errorf("w%d.bin differs", i)
+		}
+	}
+}
+
+// TestStorageDown: with every storage node down, close() of a written
+// file returns EIO and the key keeps its previous content.
+func TestStorageDown(t *testing.T) {
+	e := newEnv(t, 2)
+	e.put(t, "keep.txt", []byte("old content"))
+	mnt := e.mountFG(t, "--domain="+e.domain)
+	path := filepath.Join(mnt, "keep.txt")
+	if got, err := os.ReadFile(path); err != nil || string(got) != "old content" {
+		t.Fatalf("read before: %q, %v", got, err)
+	}
+
+	var restart [][]string
+	for _, n := range e.cl.Nodes {
+		restart = append(restart, n.Proc.Cmd.Args)
+		n.Proc.Kill()
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("new content that must not land")); err != nil {
+		t.Fatalf("write (to the spool) failed: %v", err)
+	}
+	err = f.Close()
+	if !errors.Is(err, syscall.EIO) {
+		t.Fatalf("close with every storage node down = %v, want EIO", err)
+	}
+	// A new file fails the same way and does not appear.
+	err = os.WriteFile(filepath.Join(mnt, "new.txt"), []byte("x"), 0o644)
+	if !errors.Is(err, syscall.EIO) {
+		t.Fatalf("writing a new file with every storage node down = %v, want EIO", err)
+	}
+
+	for _, args := range restart {
+		p := mogtest.Start(t, args[0], args[1:]...)
+		_ = p
+	}
+	for _, n := range e.cl.Nodes {
+		mogtest.WaitPort(t, fmt.Sprintf("%s:%d", n.IP, n.HTTPPort), 30*time.Second)
+	}
+	if got := string(e.get(t, "keep.txt")); got != "old content" {
+		t.Fatalf("after the failed commit the key holds %q", got)
+	}
+	if _, err := e.c.FileInfo(ctx(t), "new.txt"); err == nil {
+		t.Fatal("new.txt exists after its commit failed")
+	}
+}
