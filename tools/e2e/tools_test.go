@@ -418,6 +418,13 @@ func testMogadm(t *testing.T, x *h, cl *mogtest.Cluster) {
 		t.Fatalf("device next = %q", got)
 	}
 	x.fails(1, "Failure deleting host: host_not_empty", adm, "host", "delete", "store3")
+	// Without --ip the name is resolved.
+	x.ok(adm, "host", "add", "localhost", "--port=7555")
+	if got := x.ok(adm, "host", "list"); !strings.Contains(got, "localhost [4]: down\n  IP:       127.0.0.1:7555\n") {
+		t.Fatalf("host added by name:\n%s", got)
+	}
+	x.ok(adm, "host", "delete", "localhost")
+	x.fails(1, "does not resolve to an IP address", adm, "host", "add", "no-such-host.invalid")
 	x.ok(adm, "host", "add", "store4", "--ip=127.0.0.4")
 	x.ok(adm, "host", "delete", "store4")
 	x.fails(1, "Failure deleting host: unknown_host", adm, "host", "delete", "store4")

@@ -134,7 +134,7 @@ func Main(ctx context.Context, env *cli.Env, args []string) int {
 	}
 	if len(t.trackers) == 0 {
 		if !probe(ctx, localTracker) {
-			fmt.Fprint(env.Stderr, msgNoTrackers)
+			fmt.Fprintln(env.Stderr, msgNoTrackers)
 			return cli.ExitFail
 		}
 		t.trackers = []string{localTracker}

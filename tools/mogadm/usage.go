@@ -228,20 +228,9 @@ func printCommandHelp(w io.Writer, cmd, vb string) {
 
 // Messages printed for whole-tool failures.
 const (
-	msgNoTrackers = `mogadm needs to know where the trackers are. Give them on the command line:
-
-    mogadm --trackers=10.0.0.1:7001,10.0.0.2:7001 ...
-
-or in ~/.mogilefs.conf or /etc/mogilefs/mogilefs.conf:
-
-    trackers = 10.0.0.1:7001, 10.0.0.2:7001
-`
-	msgNoHosts   = "Could not get the host list from the tracker(s)."
-	msgNoDevices = "The tracker(s) know no devices."
-	msgNoDomains = "Could not get the domain list from the tracker(s)."
-	msgNoIP      = `The host name does not resolve to an IP address and no --ip was given. Either
-make the name resolve, or give the address:
-
-    mogadm host add <hostname> --ip=<ipaddr> [...]
-`
+	msgNoTrackers = "No trackers configured and none answers at 127.0.0.1:7001: give --trackers=host:port,... or set 'trackers = host:port, ...' in ~/.mogilefs.conf or /etc/mogilefs/mogilefs.conf"
+	msgNoHosts    = "Could not get the host list from the tracker(s)."
+	msgNoDevices  = "The tracker(s) know no devices."
+	msgNoDomains  = "Could not get the domain list from the tracker(s)."
+	msgNoIP       = "The host name does not resolve to an IP address: give one with --ip=<ipaddr>"
 )
