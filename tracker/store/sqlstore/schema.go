@@ -395,97 +395,64 @@ func ddlColumns(create string) []string {
 	return out
 }
 
-// upgrade runs the original's in-place upgrades; each checks first.
-func (s *Store) upgrade(ctx context.Context, run func(string) error) error {
-	b := s.target.Backend
-	colType := func(table, col string) (string, error) {
-		return columnType(ctx, s.wdb, b, table, col)
+// upgradeStep is one of the original's in-place upgrades: it runs when
+// need says so for the current type of table.col ("" when missing).
+type upgradeStep struct {
+	table, col string
+	need       func(typ string) bool
+	stmts      []string
+}
+
+func missing(typ string) bool { return typ == "" }
+
+func lacksWord(w string) func(string) bool {
+	re := regexp.MustCompile(`\b` + w + `\b`)
+	return func(t string) bool { return !re.MatchString(strings.ToLower(t)) }
+}
+
+// upgradeSteps lists a backend's upgrades in the original's order. The
+// original upgrades SQLite databases only by the two class columns.
+func upgradeSteps(b Backend) []upgradeStep {
+	replpolicy := upgradeStep{"class", "replpolicy", missing, []string{"ALTER TABLE class ADD COLUMN replpolicy VARCHAR(255)"}}
+	hashtype := upgradeStep{"class", "hashtype", missing, []string{"ALTER TABLE class ADD COLUMN hashtype TINYINT UNSIGNED"}}
+	if b == SQLite {
+		return []upgradeStep{replpolicy, hashtype}
 	}
-	addIfMissing := func(table, col string, stmts ...string) error {
-		t, err := colType(table, col)
-		if err != nil || t != "" {
+	isMedium := func(t string) bool { return strings.Contains(strings.ToLower(t), "mediumint") }
+	return []upgradeStep{
+		{"host", "http_get_port", missing, []string{"ALTER TABLE host ADD COLUMN http_get_port MEDIUMINT UNSIGNED AFTER http_port"}},
+		{"host", "altip", missing, []string{
+			"ALTER TABLE host ADD COLUMN altip VARCHAR(15) AFTER hostip",
+			"ALTER TABLE host ADD COLUMN altmask VARCHAR(18) AFTER altip",
+			"ALTER TABLE host ADD UNIQUE altip (altip)"}},
+		{"device", "mb_asof", missing, []string{"ALTER TABLE device ADD COLUMN mb_asof INT UNSIGNED AFTER mb_used"}},
+		{"device", "weight", missing, []string{"ALTER TABLE device ADD COLUMN weight MEDIUMINT DEFAULT 100 AFTER status"}},
+		{"device", "status", lacksWord("readonly"), []string{"ALTER TABLE device MODIFY COLUMN status ENUM('alive','dead','down','readonly')"}},
+		{"device", "status", lacksWord("drain"), []string{"ALTER TABLE device MODIFY COLUMN status ENUM('alive','dead','down','readonly','drain')"}},
+		replpolicy,
+		{"server_settings", "value", lacksWord("text"), []string{"ALTER TABLE server_settings MODIFY COLUMN value TEXT"}},
+		{"file_to_queue", "arg", missing, []string{"ALTER TABLE file_to_queue ADD COLUMN arg TEXT"}},
+		{"device", "mb_total", isMedium, []string{"ALTER TABLE device MODIFY COLUMN mb_total INT UNSIGNED"}},
+		{"device", "mb_used", isMedium, []string{"ALTER TABLE device MODIFY COLUMN mb_used INT UNSIGNED"}},
+		hashtype,
+		{"host", "status", lacksWord("readonly"), []string{"ALTER TABLE host MODIFY COLUMN status ENUM('alive','dead','down','readonly')"}},
+	}
+}
+
+// upgrade runs the in-place upgrades; each checks its column first.
+func (s *Store) upgrade(ctx context.Context, run func(string) error) error {
+	for _, step := range upgradeSteps(s.target.Backend) {
+		typ, err := columnType(ctx, s.wdb, s.target.Backend, step.table, step.col)
+		if err != nil {
 			return err
 		}
-		for _, q := range stmts {
+		if !step.need(typ) {
+			continue
+		}
+		for _, q := range step.stmts {
 			if err := run(q); err != nil {
 				return err
 			}
-		}
-		return nil
-	}
-	modifyUnless := func(table, col string, ok func(typ string) bool, q string) error {
-		t, err := colType(table, col)
-		if err != nil || ok(strings.ToLower(t)) {
-			return err
-		}
-		return run(q)
-	}
-	hasWord := func(w string) func(string) bool {
-		re := regexp.MustCompile(`\b` + w + `\b`)
-		return func(t string) bool { return re.MatchString(t) }
-	}
-	if b == SQLite {
-		// The original upgrades SQLite only by these two columns.
-		if err := addIfMissing("class", "replpolicy", "ALTER TABLE class ADD COLUMN replpolicy VARCHAR(255)"); err != nil {
-			return err
-		}
-		return addIfMissing("class", "hashtype", "ALTER TABLE class ADD COLUMN hashtype TINYINT UNSIGNED")
-	}
-	steps := []func() error{
-		func() error {
-			return addIfMissing("host", "http_get_port", "ALTER TABLE host ADD COLUMN http_get_port MEDIUMINT UNSIGNED AFTER http_port")
-		},
-		func() error {
-			return addIfMissing("host", "altip",
-				"ALTER TABLE host ADD COLUMN altip VARCHAR(15) AFTER hostip",
-				"ALTER TABLE host ADD COLUMN altmask VARCHAR(18) AFTER altip",
-				"ALTER TABLE host ADD UNIQUE altip (altip)")
-		},
-		func() error {
-			return addIfMissing("device", "mb_asof", "ALTER TABLE device ADD COLUMN mb_asof INT UNSIGNED AFTER mb_used")
-		},
-		func() error {
-			return addIfMissing("device", "weight", "ALTER TABLE device ADD COLUMN weight MEDIUMINT DEFAULT 100 AFTER status")
-		},
-		func() error {
-			return modifyUnless("device", "status", hasWord("readonly"),
-				"ALTER TABLE device MODIFY COLUMN status ENUM('alive','dead','down','readonly')")
-		},
-		func() error {
-			return modifyUnless("device", "status", hasWord("drain"),
-				"ALTER TABLE device MODIFY COLUMN status ENUM('alive','dead','down','readonly','drain')")
-		},
-		func() error {
-			return addIfMissing("class", "replpolicy", "ALTER TABLE class ADD COLUMN replpolicy VARCHAR(255)")
-		},
-		func() error {
-			return modifyUnless("server_settings", "value", func(t string) bool { return strings.Contains(t, "text") },
-				"ALTER TABLE server_settings MODIFY COLUMN value TEXT")
-		},
-		func() error {
-			return addIfMissing("file_to_queue", "arg", "ALTER TABLE file_to_queue ADD COLUMN arg TEXT")
-		},
-		func() error {
-			for _, col := range []string{"mb_total", "mb_used"} {
-				err := modifyUnless("device", col, func(t string) bool { return !strings.Contains(t, "mediumint") },
-					"ALTER TABLE device MODIFY COLUMN "+col+" INT UNSIGNED")
-				if err != nil {
-					return err
-				}
-			}
-			return nil
-		},
-		func() error {
-			return addIfMissing("class", "hashtype", "ALTER TABLE class ADD COLUMN hashtype TINYINT UNSIGNED")
-		},
-		func() error {
-			return modifyUnless("host", "status", hasWord("readonly"),
-				"ALTER TABLE host MODIFY COLUMN status ENUM('alive','dead','down','readonly')")
-		},
-	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			return err
 		}
 	}
 	return nil

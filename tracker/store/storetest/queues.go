@@ -20,107 +20,120 @@ func fidsOf(items []store.QueueItem) []int64 {
 }
 
 func testQueues(t *testing.T, s store.Store) {
-	ctx := ctxT(t)
 	for _, q := range []store.Queue{store.QueueReplicate, store.QueueDelete, store.QueueFsck, store.QueueRebalance} {
 		t.Run(fmt.Sprint("queue", int(q)), func(t *testing.T) {
-			now, err := s.Now(ctx)
-			must(t, err)
-			must(t, s.Enqueue(ctx, q, store.QueueItem{FID: 10, FromDevID: 3, DevID: 4, Arg: "5,6", Flags: 1}, 0))
-			must(t, s.Enqueue(ctx, q, store.QueueItem{FID: 11}, -5))
-			must(t, s.Enqueue(ctx, q, store.QueueItem{FID: 12}, 3600))            // not due
-			must(t, s.Enqueue(ctx, q, store.QueueItem{FID: 10, FromDevID: 9}, 0)) // already queued: ignored
-			n, err := s.QueueLength(ctx, q)
-			must(t, err)
-			if n != 3 {
-				t.Fatalf("queue length %d, want 3", n)
-			}
-			got, err := s.Grab(ctx, q, 10)
-			must(t, err)
-			if !slices.Equal(fidsOf(got), []int64{10, 11}) {
-				t.Fatalf("grabbed %+v, want fids 10 and 11", got)
-			}
-			for _, it := range got {
-				if it.FID != 10 {
-					continue
-				}
-				switch q {
-				case store.QueueReplicate:
-					if it.FromDevID != 3 || it.Flags != 1 || it.NextTry != 0 {
-						t.Fatalf("replicate item %+v", it)
-					}
-				case store.QueueDelete:
-					if it.NextTry < now || it.NextTry > now+5 {
-						t.Fatalf("delete item %+v (now %d)", it, now)
-					}
-				default:
-					if it.DevID != 4 || it.Arg != "5,6" || it.Flags != 1 {
-						t.Fatalf("queue item %+v", it)
-					}
-				}
-			}
-			// Leased: not handed out again.
-			again, err := s.Grab(ctx, q, 10)
-			must(t, err)
-			if len(again) != 0 {
-				t.Fatalf("leased rows grabbed again: %+v", again)
-			}
-			dbg, err := s.FileDebug(ctx, 10)
-			must(t, err)
-			var row *store.QueueItem
-			switch q {
-			case store.QueueReplicate:
-				row = dbg.Replicate
-			case store.QueueDelete:
-				row = dbg.Delete
-			case store.QueueFsck:
-				row = dbg.Fsck
-			case store.QueueRebalance:
-				row = dbg.Rebalance
-			}
-			if row == nil || row.NextTry < now+990 || row.NextTry > now+1010 {
-				t.Fatalf("leased row %+v, want nexttry about now+1000 (now %d)", row, now)
-			}
-			// Retry makes it due again with the new failcount.
-			must(t, s.Retry(ctx, q, 10, 0, 4))
-			got, err = s.Grab(ctx, q, 10)
-			must(t, err)
-			if len(got) != 1 || got[0].FID != 10 || got[0].FailCount != 4 {
-				t.Fatalf("after retry grabbed %+v", got)
-			}
-			must(t, s.Retry(ctx, q, 11, store.EndOfTime, 1))
-			dbg, err = s.FileDebug(ctx, 11)
-			must(t, err)
-			if q == store.QueueReplicate && dbg.Replicate.NextTry != store.EndOfTime {
-				t.Fatalf("retry at end of time: nexttry %d", dbg.Replicate.NextTry)
-			}
-			must(t, s.Retry(ctx, q, 999, 0, 1)) // not queued: no error
-			must(t, s.Dequeue(ctx, q, 10))
-			must(t, s.Dequeue(ctx, q, 11))
-			must(t, s.Dequeue(ctx, q, 10))
-			n, err = s.QueueLength(ctx, q)
-			must(t, err)
-			if n != 1 {
-				t.Fatalf("queue length %d after dequeues, want 1", n)
-			}
-			must(t, s.Dequeue(ctx, q, 12))
-			// Limit and order: oldest nexttry first.
-			for fid := int64(20); fid < 25; fid++ {
-				must(t, s.Enqueue(ctx, q, store.QueueItem{FID: fid}, 0))
-			}
-			got, err = s.Grab(ctx, q, 2)
-			must(t, err)
-			if len(got) != 2 {
-				t.Fatalf("grab limit 2 gave %d", len(got))
-			}
-			rest, err := s.Grab(ctx, q, 100)
-			must(t, err)
-			if len(rest) != 3 {
-				t.Fatalf("rest %d", len(rest))
-			}
-			for fid := int64(20); fid < 25; fid++ {
-				must(t, s.Dequeue(ctx, q, fid))
-			}
+			testQueueLease(t, s, q)
+			testQueueRetry(t, s, q)
 		})
+	}
+}
+
+// queueRow returns fid's row in q as FileDebug shows it.
+func queueRow(t *testing.T, s store.Store, q store.Queue, fid int64) *store.QueueItem {
+	t.Helper()
+	dbg, err := s.FileDebug(ctxT(t), fid)
+	must(t, err)
+	switch q {
+	case store.QueueReplicate:
+		return dbg.Replicate
+	case store.QueueDelete:
+		return dbg.Delete
+	case store.QueueFsck:
+		return dbg.Fsck
+	}
+	return dbg.Rebalance
+}
+
+// testQueueLease: Enqueue, due rows only, the 1000 s lease.
+func testQueueLease(t *testing.T, s store.Store, q store.Queue) {
+	ctx := ctxT(t)
+	now, err := s.Now(ctx)
+	must(t, err)
+	must(t, s.Enqueue(ctx, q, store.QueueItem{FID: 10, FromDevID: 3, DevID: 4, Arg: "5,6", Flags: 1}, 0))
+	must(t, s.Enqueue(ctx, q, store.QueueItem{FID: 11}, -5))
+	must(t, s.Enqueue(ctx, q, store.QueueItem{FID: 12}, 3600))            // not due
+	must(t, s.Enqueue(ctx, q, store.QueueItem{FID: 10, FromDevID: 9}, 0)) // already queued: ignored
+	n, err := s.QueueLength(ctx, q)
+	must(t, err)
+	if n != 3 {
+		t.Fatalf("queue length %d, want 3", n)
+	}
+	got, err := s.Grab(ctx, q, 10)
+	must(t, err)
+	if !slices.Equal(fidsOf(got), []int64{10, 11}) {
+		t.Fatalf("grabbed %+v, want fids 10 and 11", got)
+	}
+	for _, it := range got {
+		if it.FID != 10 {
+			continue
+		}
+		switch q {
+		case store.QueueReplicate:
+			if it.FromDevID != 3 || it.Flags != 1 || it.NextTry != 0 {
+				t.Fatalf("replicate item %+v", it)
+			}
+		case store.QueueDelete:
+			if it.NextTry < now || it.NextTry > now+5 {
+				t.Fatalf("delete item %+v (now %d)", it, now)
+			}
+		default:
+			if it.DevID != 4 || it.Arg != "5,6" || it.Flags != 1 {
+				t.Fatalf("queue item %+v", it)
+			}
+		}
+	}
+	// Leased: not handed out again.
+	again, err := s.Grab(ctx, q, 10)
+	must(t, err)
+	if len(again) != 0 {
+		t.Fatalf("leased rows grabbed again: %+v", again)
+	}
+	row := queueRow(t, s, q, 10)
+	if row == nil || row.NextTry < now+990 || row.NextTry > now+1010 {
+		t.Fatalf("leased row %+v, want nexttry about now+1000 (now %d)", row, now)
+	}
+}
+
+// testQueueRetry: Retry, Dequeue, limits.
+func testQueueRetry(t *testing.T, s store.Store, q store.Queue) {
+	ctx := ctxT(t)
+	// Retry makes it due again with the new failcount.
+	must(t, s.Retry(ctx, q, 10, 0, 4))
+	got, err := s.Grab(ctx, q, 10)
+	must(t, err)
+	if len(got) != 1 || got[0].FID != 10 || got[0].FailCount != 4 {
+		t.Fatalf("after retry grabbed %+v", got)
+	}
+	must(t, s.Retry(ctx, q, 11, store.EndOfTime, 1))
+	if row := queueRow(t, s, q, 11); row == nil || row.NextTry != store.EndOfTime || row.FailCount != 1 {
+		t.Fatalf("retry at end of time: %+v", row)
+	}
+	must(t, s.Retry(ctx, q, 999, 0, 1)) // not queued: no error
+	must(t, s.Dequeue(ctx, q, 10))
+	must(t, s.Dequeue(ctx, q, 11))
+	must(t, s.Dequeue(ctx, q, 10))
+	n, err := s.QueueLength(ctx, q)
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("queue length %d after dequeues, want 1", n)
+	}
+	must(t, s.Dequeue(ctx, q, 12))
+	// Limit and order: oldest nexttry first.
+	for fid := int64(20); fid < 25; fid++ {
+		must(t, s.Enqueue(ctx, q, store.QueueItem{FID: fid}, 0))
+	}
+	got, err = s.Grab(ctx, q, 2)
+	must(t, err)
+	if len(got) != 2 {
+		t.Fatalf("grab limit 2 gave %d", len(got))
+	}
+	rest, err := s.Grab(ctx, q, 100)
+	must(t, err)
+	if len(rest) != 3 {
+		t.Fatalf("rest %d", len(rest))
+	}
+	for fid := int64(20); fid < 25; fid++ {
+		must(t, s.Dequeue(ctx, q, fid))
 	}
 }
 
