@@ -20,7 +20,8 @@ const (
 	DefaultTimeout        = 3 * time.Second // the original's reply timeout
 	DefaultConnectTimeout = 1 * time.Second
 	DefaultDeadRetry      = 5 * time.Second // the original's dead-tracker back-off
-	DefaultNodeTimeout    = 10 * time.Second
+	DefaultNodeConnect    = 3 * time.Second // the original's storage connect timeout
+	DefaultNodeTimeout    = 30 * time.Second
 	DefaultMaxIdle        = 16
 	DefaultTrackerPort    = "7001"
 )
@@ -41,9 +42,14 @@ type Config struct {
 	DeadRetry time.Duration
 	// MaxIdlePerTracker is the number of idle connections kept per tracker.
 	MaxIdlePerTracker int
-	// NodeTimeout bounds connecting to a storage node and waiting for its
-	// response headers (DefaultNodeTimeout). Transfers themselves are
-	// bounded by the caller's context.
+	// NodeConnectTimeout bounds connecting to a storage node
+	// (DefaultNodeConnect); a node that does not answer in time is
+	// skipped like one that refuses.
+	NodeConnectTimeout time.Duration
+	// NodeTimeout bounds the wait for a storage node's response headers
+	// once the request is sent (DefaultNodeTimeout; an upload's
+	// includes the node's fsync). Transfers themselves are bounded by the
+	// caller's context.
 	NodeTimeout time.Duration
 	// HTTPClient talks to the storage nodes. Nil means a client of its own
 	// with keep-alive and a large idle pool per host.
@@ -109,7 +115,7 @@ func New(cfg Config) (*Client, error) {
 	if c.http == nil {
 		c.ownHTTP = &http.Transport{
 			Proxy:                 nil,
-			DialContext:           (&net.Dialer{Timeout: c.nodeTimeout, KeepAlive: 30 * time.Second}).DialContext,
+			DialContext:           (&net.Dialer{Timeout: orDefault(cfg.NodeConnectTimeout, DefaultNodeConnect), KeepAlive: 30 * time.Second}).DialContext,
 			MaxIdleConns:          4096,
 			MaxIdleConnsPerHost:   1024,
 			IdleConnTimeout:       25 * time.Second, // below mogstored's 30 s keep-alive

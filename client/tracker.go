@@ -277,7 +277,13 @@ func (c *Client) tryTracker(ctx context.Context, t *tracker, timeout time.Durati
 		var stale bool
 		line, sent, stale, err = tc.roundTrip(ctx, tc.buf, deadline)
 		if err == nil {
-			t.putIdle(tc, c.maxIdle)
+			if tc.br.Buffered() == 0 {
+				t.putIdle(tc, c.maxIdle)
+			} else {
+				// More than one reply line arrived: the stream is out
+				// of step, never use it again.
+				tc.nc.Close()
+			}
 			return line, true, nil
 		}
 		tc.nc.Close()
