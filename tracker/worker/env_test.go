@@ -58,6 +58,8 @@ type env struct {
 	hc       *http.Client
 	log      *slog.Logger
 	logs     *logWriter
+	// runTimeout bounds a whole fsck run.
+	runTimeout time.Duration
 }
 
 type envOpts struct {
@@ -148,10 +150,18 @@ func fastConfig() worker.Config {
 
 func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	limit := 4 * time.Minute
+	if _, ok := t.(*testing.B); ok {
+		limit = 40 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	t.Cleanup(cancel)
 	e := &env{t: t, ctx: ctx, class: map[string]int{}, hc: &http.Client{Timeout: 30 * time.Second}}
 	e.log, e.logs = testLogger(t)
+	e.runTimeout = time.Minute
+	if _, ok := t.(*testing.B); ok {
+		e.runTimeout = 30 * time.Minute
+	}
 	if o.mysql {
 		m := mogtest.NewMySQL(t)
 		e.cfg = sqlstore.Config{DSN: m.DBIDSN, User: m.User, Password: m.Password}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/mogilefs-go/mogilefs/tracker/fsckstate"
 	"github.com/mogilefs-go/mogilefs/tracker/store"
@@ -60,6 +61,7 @@ func (w *Workers) runJobMaster(ctx context.Context, wake <-chan struct{}) {
 		{store.QueueFsck, w.fsckQ, 100},
 		{store.QueueRebalance, w.rebalQ, 100},
 	}
+	var lastSummary time.Time
 	for ctx.Err() == nil {
 		snap := w.d.Cluster.Snapshot()
 		maxLimit := settingInt(snap.Setting("internal_queue_limit"), 500)
@@ -71,6 +73,12 @@ func (w *Workers) runJobMaster(ctx context.Context, wake <-chan struct{}) {
 			}
 			switch {
 			case q.q == store.QueueFsck && me != "" && snap.Setting("fsck_host") == me:
+				if time.Since(lastSummary) >= time.Second {
+					lastSummary = time.Now()
+					if err := fsckstate.Summarize(ctx, w.d.Store); err != nil && ctx.Err() == nil {
+						w.log.Warn("job_master: summarizing fsck_log", "err", err)
+					}
+				}
 				if err := w.injectFsck(ctx); err != nil && ctx.Err() == nil {
 					w.log.Error("job_master: fsck injection", "err", err)
 				}
@@ -78,6 +86,11 @@ func (w *Workers) runJobMaster(ctx context.Context, wake <-chan struct{}) {
 				if err := w.injectRebalance(ctx); err != nil && ctx.Err() == nil {
 					w.log.Error("job_master: rebalance injection", "err", err)
 				}
+			}
+			if !w.consumed(q.q) {
+				// Nobody here works this queue: leave its rows to other
+				// trackers rather than lease them for nothing.
+				continue
 			}
 			need, limit := depthCheck(q.local.len(), q.limit, maxLimit)
 			if !need {
@@ -109,14 +122,26 @@ func (w *Workers) runJobMaster(ctx context.Context, wake <-chan struct{}) {
 	}
 }
 
-// injectFsck queues the next queue_rate_for_fsck fids after
+// consumed reports whether a local worker takes rows of q.
+func (w *Workers) consumed(q store.Queue) bool {
+	job := JobReplicate
+	switch q {
+	case store.QueueDelete:
+		job = JobDelete
+	case store.QueueFsck:
+		job = JobFsck
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.target(w.pools[job]) > 0
+}
+
+// injectFsck (after summarizing fsck_log at most once a second) queues
+// the next queue_rate_for_fsck fids after
 // fsck_highest_fid_checked (up to fsck_fid_at_end) for fsck, unless the
 // fsck queue already holds queue_size_for_fsck rows; with none left it
 // ends the run (clears fsck_host, sets fsck_stop_time).
 func (w *Workers) injectFsck(ctx context.Context) error {
-	if err := fsckstate.Summarize(ctx, w.d.Store); err != nil {
-		w.log.Warn("job_master: summarizing fsck_log", "err", err)
-	}
 	snap := w.d.Cluster.Snapshot()
 	n, err := w.d.Store.QueueLength(ctx, store.QueueFsck)
 	if err != nil {

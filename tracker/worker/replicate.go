@@ -262,8 +262,10 @@ func (w *Workers) replicate(ctx context.Context, fid int64, o replOpts) (res rep
 				return replResult{code: replWouldWorsen}, unlock
 			}
 			ddevid = rr.Ideal[i]
-		} else if len(rr.Desperate) > 0 {
-			ddevid = rr.Desperate[0]
+		} else if i := slices.IndexFunc(rr.Desperate, func(id int) bool { return !o.mask[id] }); i >= 0 {
+			// (The original takes the first desperate device even when
+			// it is the masked copy, and then fails the fid.)
+			ddevid = rr.Desperate[i]
 		} else {
 			break
 		}

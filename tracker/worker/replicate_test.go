@@ -174,3 +174,71 @@ func TestReplicationTooHappy(t *testing.T) {
 		}
 	}
 }
+
+// kill -9 of a storage node: its files keep their rows and a readable copy
+// elsewhere, new files are replicated among the nodes left, and once the
+// node is back the files written meanwhile are untouched.
+func TestNodeKilled(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{hosts: [][]int{{1}, {2}, {3}}})
+	data := map[int64][]byte{}
+	var old []int64
+	for i := range 10 {
+		b := []byte(fmt.Sprintf("before the crash %d", i))
+		fid := e.upload(fmt.Sprintf("old%d", i), "2copies", b, 1+i%3, false)
+		data[fid] = b
+		old = append(old, fid)
+	}
+	e.waitCopies(old, data, 2, 30*time.Second)
+	before := map[int64][]int{}
+	for _, fid := range old {
+		before[fid] = e.devids(fid)
+	}
+
+	victim := e.hosts[0]
+	if err := victim.proc.Cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("dev1 seen unreachable", 30*time.Second, func() (bool, string) {
+		return !e.cl.Snapshot().Device(1).ShouldReadFrom(), ""
+	})
+	var fresh []int64
+	for i := range 10 {
+		b := []byte(fmt.Sprintf("after the crash %d", i))
+		fid := e.upload(fmt.Sprintf("new%d", i), "2copies", b, 2+i%2, false)
+		data[fid] = b
+		fresh = append(fresh, fid)
+	}
+	e.waitCopies(fresh, data, 2, 30*time.Second)
+	for _, fid := range fresh {
+		if slices.Contains(e.devids(fid), 1) {
+			t.Errorf("fid %d copied to the dead node", fid)
+		}
+	}
+	for _, fid := range old {
+		if ids := e.devids(fid); !slices.Equal(ids, before[fid]) {
+			t.Errorf("fid %d: copies %v changed to %v while a node was down", fid, before[fid], ids)
+		}
+		readable := false
+		for _, d := range before[fid] {
+			if d == 1 {
+				continue
+			}
+			resp, err := e.hc.Get(e.url(d, fid))
+			if err == nil {
+				got := make([]byte, len(data[fid])+1)
+				n, _ := resp.Body.Read(got)
+				resp.Body.Close()
+				readable = resp.StatusCode == 200 && bytes.Equal(got[:n], data[fid])
+			}
+		}
+		if !readable {
+			t.Errorf("fid %d has no readable copy while dev1 is down", fid)
+		}
+	}
+
+	// The node comes back with its disk: everything is as before.
+	e.startNode(victim, victim.proc.Cmd.Path)
+	e.waitWriteable(e.cl)
+	e.waitCopies(old, data, 2, 30*time.Second)
+}

@@ -290,7 +290,47 @@ func (w *Workers) Want(job string, n int) error {
 	} else {
 		w.reconcileLocked(p)
 	}
+	w.returnIdleLeasesLocked()
 	return nil
+}
+
+// returnIdleLeasesLocked gives back the leased rows of every local queue
+// no worker will take any more (due now, so another tracker, or this one
+// later, takes them at once instead of after the lease).
+func (w *Workers) returnIdleLeasesLocked() {
+	for job, qs := range map[string][]struct {
+		q  store.Queue
+		wq *workQueue
+	}{
+		JobReplicate: {{store.QueueReplicate, w.replQ}, {store.QueueRebalance, w.rebalQ}},
+		JobDelete:    {{store.QueueDelete, w.delQ}},
+		JobFsck:      {{store.QueueFsck, w.fsckQ}},
+	} {
+		if w.target(w.pools[job]) > 0 {
+			continue
+		}
+		for _, q := range qs {
+			items := q.wq.drain()
+			if len(items) == 0 {
+				continue
+			}
+			w.wg.Add(1)
+			go func() {
+				defer w.wg.Done()
+				w.returnLeases(q.q, items)
+			}()
+		}
+	}
+}
+
+func (w *Workers) returnLeases(q store.Queue, items []store.QueueItem) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), 10*time.Second)
+	defer cancel()
+	for _, it := range items {
+		if err := w.d.Store.Retry(ctx, q, it.FID, 0, it.FailCount); err != nil {
+			w.log.Warn("worker: could not return leased queue row", "queue", queueName(q), "fid", it.FID, "err", err)
+		}
+	}
 }
 
 // Jobs reports every job's running and desired counts, job_master first.
@@ -366,17 +406,11 @@ func (w *Workers) Stop() {
 	w.mu.Unlock()
 	w.stop()
 	w.wg.Wait()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	for q, wq := range map[store.Queue]*workQueue{
 		store.QueueReplicate: w.replQ, store.QueueDelete: w.delQ,
 		store.QueueFsck: w.fsckQ, store.QueueRebalance: w.rebalQ,
 	} {
-		for _, it := range wq.drain() {
-			if err := w.d.Store.Retry(ctx, q, it.FID, 0, it.FailCount); err != nil {
-				w.log.Warn("worker: could not return leased queue row", "queue", queueName(q), "fid", it.FID, "err", err)
-			}
-		}
+		w.returnLeases(q, wq.drain())
 	}
 }
 
