@@ -238,3 +238,35 @@ func TestNginxTrackerDeletesThroughNginx(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestServerNginx: mogstored --server=nginx runs nginx itself with a
+// generated WebDAV configuration, and stops it when it stops.
+func TestServerNginx(t *testing.T) {
+	mogtest.NginxBinary(t)
+	m := mogtest.StartMogstored(t, mogtest.MogstoredOptions{Server: "nginx", Devices: 2})
+	p := "/dev2/0/000/000/0000000005.fid"
+	if code, _ := do(t, "PUT", m.URL(p), "served by nginx"); code != 201 {
+		t.Fatalf("PUT: %d\n%s", code, m.Output())
+	}
+	if code, got := do(t, "GET", m.URL(p), ""); code != 200 || got != "served by nginx" {
+		t.Fatalf("GET: %d %q", code, got)
+	}
+	if code, _ := do(t, "GET", m.URL("/dev1/usage"), ""); code != 200 {
+		t.Fatalf("usage: %d", code)
+	}
+	b, err := os.ReadFile(filepath.Join(m.DocRoot, ".tmp", "nginx.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err := m.Stop(20 * time.Second); err != nil {
+		t.Fatalf("stop: %v\n%s", err, m.Output())
+	}
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+		t.Fatalf("nginx (pid %d) still running after mogstored stopped", pid)
+	}
+	if c, err := net.DialTimeout("tcp", m.HTTPAddr, time.Second); err == nil {
+		c.Close()
+		t.Fatal("HTTP port still open")
+	}
+}
