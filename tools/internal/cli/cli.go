@@ -51,5 +51,10 @@ func OSEnv() *Env {
 func Run(main func(ctx context.Context, env *Env, args []string) int) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// After the first signal, a second one kills the process as usual.
+		<-ctx.Done()
+		stop()
+	}()
 	return main(ctx, OSEnv(), os.Args[1:])
 }
