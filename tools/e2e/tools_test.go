@@ -274,7 +274,7 @@ func testTools(t *testing.T, topts mogtest.TrackerOptions) {
 		if r := x.run(mogupload.Main); r.code != 0 || !strings.HasPrefix(r.out, "Usage: mogupload --trackers=host") {
 			t.Fatalf("no args: %s", r)
 		}
-		if r := x.run(mogfetch.Main, "--bogus=1"); r.code != 0 || !strings.Contains(r.err, "bogus") || !strings.HasPrefix(r.out, "Usage: mogfetch") {
+		if r := x.run(mogfetch.Main, "--bogus=1"); r.code != 0 || r.err != "Unknown option: bogus\n" || !strings.HasPrefix(r.out, "Usage: mogfetch") {
 			t.Fatalf("unknown option: %s", r)
 		}
 		x.fails(255, "Error opening MogileFS file: unreg_domain Domain name invalid/not found", mogupload.Main, "--domain=nope", "--key=k", "--file="+src)

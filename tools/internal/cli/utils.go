@@ -54,7 +54,7 @@ func (u *Utils) Parse(args []string) (code int, done bool) {
 		return ExitOK, true
 	}
 	if err := u.Flags.Parse(NormalizeArgs(u.Flags, args)); err != nil {
-		fmt.Fprintln(u.Env.Stderr, oneLine(err.Error()))
+		fmt.Fprintln(u.Env.Stderr, getoptMessage(err))
 		u.PrintUsage()
 		return ExitOK, true
 	}
@@ -103,4 +103,17 @@ func Require(opt, val string) error {
 		return Fail(ExitDie, errors.New("missing option"), "Must specify --%s", opt)
 	}
 	return nil
+}
+
+// getoptMessage words a flag parsing error as Getopt::Long does
+// ("Unknown option: bogus").
+func getoptMessage(err error) string {
+	msg := oneLine(err.Error())
+	if name, ok := strings.CutPrefix(msg, "unknown flag: "); ok {
+		return "Unknown option: " + strings.TrimLeft(name, "-")
+	}
+	if name, ok := strings.CutPrefix(msg, "unknown shorthand flag: "); ok {
+		return "Unknown option: " + strings.TrimLeft(strings.SplitN(name, " ", 2)[0], "'-")
+	}
+	return msg
 }
