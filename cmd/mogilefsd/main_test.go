@@ -167,6 +167,19 @@ func TestSignals(t *testing.T) {
 		t.Fatalf("shutdown took %v", time.Since(t0))
 	}
 
+	// !shutdown stops the tracker too.
+	tr2 := mogtest.StartTracker(t, mogtest.TrackerOptions{})
+	c2 := tr2.Conn(t)
+	c2.Write([]byte("!shutdown now\r\n"))
+	select {
+	case <-tr2.Proc.Exited():
+	case <-time.After(10 * time.Second):
+		t.Fatal("tracker did not exit after !shutdown")
+	}
+	if st := tr2.Proc.Cmd.ProcessState; !st.Success() {
+		t.Fatalf("exit status after !shutdown: %v", st)
+	}
+
 	// --daemonize with a pidfile.
 	dsn := mogtest.SQLiteDSN(t)
 	mogtest.SetupSchema(t, dsn, "", "")
