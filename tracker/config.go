@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -56,6 +57,14 @@ type Config struct {
 	FakeUtilization map[int]string
 
 	Logger *slog.Logger
+
+	// Background, if set, starts the background jobs (replication,
+	// deletion, fsck, reaper, job master). Run calls it once the
+	// database checks passed and the monitor runs, with the Server for
+	// Cluster, Nodes, FIDCache, Logger and AddJob; at shutdown Run calls
+	// the returned stop function (which must wait for the jobs to end)
+	// after the last command has answered and before the monitor stops.
+	Background func(ctx context.Context, s *Server) (stop func(), err error)
 }
 
 // DefaultConfig returns the original's defaults.

@@ -204,6 +204,21 @@ func (s *Server) Run(ctx context.Context) error {
 		s.mon.Run(monCtx)
 	}()
 
+	stopBackground := func() {}
+	if s.cfg.Background != nil {
+		bstop, err := s.cfg.Background(monCtx, s)
+		if err != nil {
+			for _, l := range ls {
+				l.Close()
+			}
+			monStop()
+			<-monDone
+			return fmt.Errorf("tracker: start background jobs: %w", err)
+		}
+		if bstop != nil {
+			stopBackground = bstop
+		}
+	}
 	for _, l := range ls {
 		s.log.Info("listening", "addr", l.Addr().String())
 		go s.acceptLoop(l)
@@ -220,6 +235,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.connMu.Unlock()
 	s.connWG.Wait()
+	stopBackground()
 	monStop()
 	<-monDone
 	s.nodes.Close()
@@ -257,10 +273,16 @@ func (s *Server) acceptLoop(l net.Listener) {
 		s.connMu.Unlock()
 		go func() {
 			defer s.connWG.Done()
+			defer func() {
+				if p := recover(); p != nil {
+					s.log.Error("connection handler crashed", "client", c.ip, "panic", p)
+					c.nc.Close()
+				}
+				s.connMu.Lock()
+				delete(s.conns, c)
+				s.connMu.Unlock()
+			}()
 			c.serve()
-			s.connMu.Lock()
-			delete(s.conns, c)
-			s.connMu.Unlock()
 		}()
 	}
 }
