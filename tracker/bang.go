@@ -209,3 +209,7 @@ func isValidJob(j string) bool {
 	}
 	return false
 }
+
+// CountStat adds n to a !stats counter (e.g. "work_queue_for_replicate"
+// from the job master, "work_sent_to_delete" from a worker pool).
+func (s *Server) CountStat(name string, n int64) { s.stats.add(name, n) }

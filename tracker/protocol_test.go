@@ -2,6 +2,7 @@ package tracker_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"strings"
@@ -72,6 +73,34 @@ func TestProtocol(t *testing.T) {
 		wantErr(t, c, "\x00\x01\x02", "unknown_command", "")
 		if r := raw(t, c, "noop a=\x00\xff"); r != "OK " {
 			t.Fatalf("binary args: %q", r)
+		}
+	})
+
+	t.Run("random junk", func(t *testing.T) {
+		// Random lines (no "!", which could shut the tracker down): each
+		// gets exactly one reply line and the connection stays usable.
+		j := tr.Conn(t)
+		r := rand.New(rand.NewPCG(1, 2))
+		cmds := []string{"", "get_paths ", "create_open ", "create_close ", "list_keys ", "set_state ", "file_debug "}
+		for i := 0; i < 500; i++ {
+			b := make([]byte, r.IntN(200))
+			for k := range b {
+				b[k] = byte(r.IntN(256))
+				if b[k] == '\n' || b[k] == '\r' || b[k] == '!' {
+					b[k] = 'x'
+				}
+			}
+			line := strings.TrimLeft(cmds[r.IntN(len(cmds))]+string(b), " \t\f\v\x00")
+			if strings.TrimSpace(line) == "" || line[0] == '!' {
+				continue
+			}
+			reply := raw(t, j, line)
+			if !hasPrefix(reply, "OK ") && !hasPrefix(reply, "ERR ") {
+				t.Fatalf("%q: reply %q", line, reply)
+			}
+		}
+		if r := raw(t, j, "noop"); r != "OK " {
+			t.Fatalf("after junk: %q", r)
 		}
 	})
 

@@ -78,6 +78,10 @@ func TestConfigErrors(t *testing.T) {
 		if !strings.Contains(out, "mogilefsd cannot be run as root") {
 			t.Errorf("root without user: %q", out)
 		}
+		out = runFail(t, "--skipconfig", "--dsn="+dsn, "--user=no_such_user_here")
+		if !strings.Contains(out, "user no_such_user_here") {
+			t.Errorf("unknown user: %q", out)
+		}
 	}
 }
 
