@@ -484,6 +484,15 @@ func testMogadm(t *testing.T, x *h, cl *mogtest.Cluster) {
 	}
 	x.fails(1, "bad_rebal_pol", adm, "rebalance", "policy", "--options=no_such_key=1")
 	x.ok(adm, "rebalance", "reset")
+	x.fails(1, "no_rebal_state", adm, "rebalance", "status")
+	// A policy that selects no source device, so that nothing moves.
+	x.ok(adm, "rebalance", "policy", "--options=from_devices=9 to_devices=2")
+	x.ok(adm, "rebalance", "start")
+	if got := x.ok(adm, "rebalance", "status"); !strings.HasPrefix(got, "Rebalance is running\nRebalance status:\n") || !strings.Contains(got, "             time_started = ") {
+		t.Fatalf("rebalance status:\n%s", got)
+	}
+	x.fails(1, "rebal_running", adm, "rebalance", "start")
+	x.ok(adm, "rebalance", "stop")
 
 	x.fails(1, "mogadm stats is deprecated by new 'mogstats' utility", adm, "stats")
 	if r := x.run(adm); r.code != 1 || !strings.HasPrefix(r.out, "Usage:  (enter any command prefix") {
