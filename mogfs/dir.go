@@ -98,7 +98,7 @@ func (d *dirNode) Getattr(ctx context.Context, _ fs.FileHandle, out *fuse.AttrOu
 		if errno != 0 {
 			return errno
 		}
-		if l.key == "" {
+		if l.top {
 			d.setAttr(d.fsys.space.DirAttr(l.domain, "", keyspace.Attr{}))
 		} else {
 			r, err := d.fsys.space.Lookup(bg(ctx), l.domain, l.key)
@@ -137,7 +137,7 @@ func (d *dirNode) Setattr(ctx context.Context, _ fs.FileHandle, in *fuse.SetAttr
 		if errno != 0 {
 			return errno
 		}
-		if l.key == "" {
+		if l.top {
 			return syscall.EPERM // a domain's top directory has no marker
 		}
 		ctx = bg(ctx)

@@ -129,14 +129,17 @@ func (f *FS) Mount(dir string, mo fuse.MountOptions) (*fuse.Server, error) {
 }
 
 // loc is where a node lives: a domain and a key (a directory's key has no
-// trailing "/"; a domain's top directory has key "").
+// trailing "/"). top marks a domain's top directory, whose key is "" and
+// prefix "" (the empty segment at the top, keys "/...", also has key ""
+// but prefix "/").
 type loc struct {
 	domain, key string
+	top         bool
 }
 
 // prefix is the key prefix of the keys inside the directory at l.
 func (l loc) prefix() string {
-	if l.key == "" {
+	if l.top {
 		return ""
 	}
 	return l.key + "/"
@@ -168,6 +171,7 @@ func (f *FS) locate(in *fs.Inode) (loc, syscall.Errno) {
 		l.domain = d
 		names = names[:len(names)-1]
 	}
+	l.top = len(names) == 0
 	var b strings.Builder
 	for i := len(names) - 1; i >= 0; i-- {
 		seg, _, err := keyspace.DecodeName(names[i])

@@ -101,6 +101,18 @@ func (s *Space) DirAttr(domain, prefix string, a Attr) Attr {
 // Lookup says whether key is a file, a directory, or both. A marker key
 // (zero bytes, ending in "/") is never a file. ErrNotFound when neither.
 func (s *Space) Lookup(ctx context.Context, domain, key string) (LookupResult, error) {
+	if key == "" {
+		// The empty segment at the top of a domain: keys starting with
+		// "/" make it a directory; no key is empty.
+		keys, err := s.b.ListKeys(ctx, domain, "/", "", 1)
+		if err != nil {
+			return LookupResult{}, err
+		}
+		if len(keys) == 0 {
+			return LookupResult{}, fmt.Errorf("lookup %q: %w", key, ErrNotFound)
+		}
+		return LookupResult{Dir: true}, nil
+	}
 	if !s.noLookup.Load() {
 		r, err := s.b.Lookup(ctx, domain, key)
 		if err == nil {
