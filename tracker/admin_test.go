@@ -54,6 +54,7 @@ func testDomains(t *testing.T, c *mogtest.TrackerConn) {
 		t.Fatalf("create_domain reply: %v", a)
 	}
 	wantErr(t, c, "create_domain domain=dom.a", "domain_exists", "That domain already exists")
+	wantErr(t, c, "create_domain domain="+strings.Repeat("d", 256), "failure", "Domain name longer than 255 bytes")
 	cls := domainClasses(t, c, "dom.a")
 	if d := cls["default"]; d == nil || d["mindevcount"] != "2" || d["replpolicy"] != "MultipleHosts()" || d["hashtype"] != "NONE" {
 		t.Fatalf("implicit default class: %v", cls)
@@ -167,6 +168,9 @@ func testHosts(t *testing.T, c *mogtest.TrackerConn) {
 		t.Fatalf("h1: %v", h)
 	}
 	wantErr(t, c, "update_host host=nope&status=alive", "host_not_found", "Host not found")
+	ok(t, c, "create_host host=h2&ip=10.1.0.2&port=7500")
+	wantErr(t, c, "update_host host=h2&ip=10.1.0.1", "dup", "")
+	ok(t, c, "delete_host host=h2")
 	wantErr(t, c, "update_host host=h1&status=bogus", "unknown_state", "")
 	ok(t, c, "update_host host=h1&status=readonly&getport=7600&altip=10.2.0.1&altmask=10.3.0.0/16")
 	h = hostsByName(t, c, "hostid="+hid)["h1"]

@@ -52,6 +52,7 @@ func testCreateOpen(t *testing.T, c *mogtest.TrackerConn, cl *mogtest.Cluster) {
 	wantErr(t, c, "create_open domain=nope&key=a", "unreg_domain", "")
 	wantErr(t, c, "create_open domain=files&key=a&class=nope", "unreg_class", "")
 	wantErr(t, c, "create_open domain=files&key=a&size=1000000000000000", "no_devices", "No devices found to store file")
+	wantErr(t, c, "create_open domain=files&key="+strings.Repeat("k", 256), "db", "Key longer than 255 bytes")
 	a := ok(t, c, "create_open domain=files&key=a")
 	if a["fid"] == "" || a["devid"] == "" {
 		t.Fatalf("create_open: %v", a)
@@ -456,4 +457,10 @@ func testEditFile(t *testing.T, c *mogtest.TrackerConn) {
 	}
 	wantErr(t, c, "edit_file domain=files&key=nope", "unknown_key", "")
 	wantErr(t, c, "edit_file domain=files", "no_key", "")
+	// The file's only copy moved to the new fid: updateclass finds no
+	// device.
+	wantErr(t, c, "updateclass domain=files&key=ed&class=two", "no_devices", "No devices found to store file")
+	wantErr(t, c, "httpcopy sdevid=1&ddevid=999&fid="+fid, "copy_err", "")
+	wantErr(t, c, "file_debug key=x", "no_domain", "")
+	wantErr(t, c, "file_debug domain=nope&key=x", "unreg_domain", "")
 }
