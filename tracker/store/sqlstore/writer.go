@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 )
 
@@ -91,6 +92,19 @@ func (w *writer) loop() {
 		case <-w.quit:
 			return
 		}
+		batch = w.gather(batch)
+		w.run(batch)
+	}
+}
+
+// gather adds the steps that are waiting to the batch. Before each look it
+// yields, so that callers whose steps just finished can submit their next
+// ones and join this batch instead of waiting a whole commit; it stops
+// when a look finds nothing new.
+func (w *writer) gather(batch []*writeOp) []*writeOp {
+	for len(batch) < maxBatch {
+		runtime.Gosched()
+		n := len(batch)
 	more:
 		for len(batch) < maxBatch {
 			select {
@@ -100,8 +114,11 @@ func (w *writer) loop() {
 				break more
 			}
 		}
-		w.run(batch)
+		if len(batch) == n {
+			return batch
+		}
 	}
+	return batch
 }
 
 // run executes one batch and answers every op in it.
