@@ -205,3 +205,24 @@ func TestStorageDown(t *testing.T) {
 		t.Fatal("new.txt exists after its commit failed")
 	}
 }
+
+// TestCloseToOpen: a second mount that has the file's attributes and
+// pages cached sees the new content as soon as the writer's close
+// returned, whatever the cache time.
+func TestCloseToOpen(t *testing.T) {
+	e := newEnv(t, 1)
+	e.put(t, "c2o.txt", []byte("version one"))
+	a := e.mountFG(t, "--domain="+e.domain, "--ttl=1h")
+	b := e.mountFG(t, "--domain="+e.domain, "--ttl=1h")
+	if got, err := os.ReadFile(filepath.Join(b, "c2o.txt")); err != nil || string(got) != "version one" {
+		t.Fatalf("b reads %q, %v", got, err)
+	}
+	for i, v := range []string{"version two, longer than the first", "v3", "version four"} {
+		if err := os.WriteFile(filepath.Join(a, "c2o.txt"), []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := os.ReadFile(filepath.Join(b, "c2o.txt")); err != nil || string(got) != v {
+			t.Fatalf("round %d: b reads %q, %v; want %q", i, got, err, v)
+		}
+	}
+}

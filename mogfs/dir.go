@@ -199,6 +199,9 @@ func (f *FS) fileChild(ctx context.Context, parent *fs.Inode, name string, fi ke
 			return ch
 		}
 	}
+	// Inodes live as long as the kernel caches them (an ls -lR of a big
+	// domain makes many): keep only what later calls need.
+	fi.Key, fi.Checksum = "", ""
 	fn := &fileNode{fsys: f, info: fi, at: time.Now()}
 	fn.fill(&out.Attr)
 	return parent.NewInode(ctx, fn, fs.StableAttr{Mode: syscall.S_IFREG})
@@ -336,10 +339,18 @@ func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 		return nil, syscall.ENOENT
 	}
 	if e.Dir {
-		return h.fsys.dirChild(ctx, h.dir, name, h.fsys.space.DirAttr(h.l.domain, e.Info.Key, e.Info.Attr), out), 0
+		return h.fsys.dirChild(ctx, h.dir, name, h.fsys.space.DirAttr(h.l.domain, h.l.prefix()+e.Name+"/", e.Info.Attr), out), 0
 	}
 	if !e.HasInfo {
-		return nil, syscall.ENOENT
+		// A list_keys listing: the entry is known to be a file (and,
+		// unless shadowed, no directory), so file_info alone tells the
+		// rest.
+		key := h.l.prefix() + e.Name
+		fi, err := h.fsys.space.FileInfo(bg(ctx), h.l.domain, key)
+		if err != nil {
+			return nil, toErrno(h.fsys.log, "lookup", err, "domain", h.l.domain, "key", key)
+		}
+		e.Info = fi
 	}
 	return h.fsys.fileChild(ctx, h.dir, name, e.Info, out), 0
 }

@@ -347,7 +347,6 @@ func (n *fileNode) commitBuffer(ctx context.Context, l loc, b *keyspace.Buffer) 
 	n.info.Size = b.Size()
 	n.info.Fid = 0 // unknown until the next lookup
 	n.info.Attr.Mtime = mtime
-	n.info.Key = l.key
 	n.at = time.Now()
 	n.mtime = nil
 	n.mu.Unlock()

@@ -99,3 +99,32 @@ func TestTreeCopy(t *testing.T) {
 		t.Errorf("keys left after rm -r: %v", keys)
 	}
 }
+
+// TestModes: directories and files show their modes, whether made here
+// (mkdir, create) or by another client.
+func TestModes(t *testing.T) {
+	e := newEnv(t, 1)
+	e.put(t, "implicit/file", []byte("x"))
+	mnt := e.mountFG(t, "--domain="+e.domain)
+	for p, want := range map[string]os.FileMode{"implicit": os.ModeDir | 0o755, "implicit/file": 0o644} {
+		st, err := os.Stat(filepath.Join(mnt, p))
+		if err != nil || st.Mode() != want {
+			t.Errorf("%s: mode %v, %v; want %v", p, st.Mode(), err, want)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(mnt, "made"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(mnt, "made/f"), nil, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	// ls -l of the parent lists them with their modes (readdirplus).
+	out := run(t, "ls", "-l", mnt)
+	if !strings.Contains(out, "drwx------") || !strings.Contains(out, "drwxr-xr-x") {
+		t.Errorf("ls -l shows:\n%s", out)
+	}
+	out = run(t, "ls", "-l", filepath.Join(mnt, "made"))
+	if !strings.Contains(out, "-rw-r-----") {
+		t.Errorf("ls -l made shows:\n%s", out)
+	}
+}

@@ -159,7 +159,7 @@ func (l *Lister) fetchKeys(ctx context.Context) ([]DirEntry, error) {
 		}
 		rest := k[len(l.prefix):]
 		if i := strings.IndexByte(rest, '/'); i >= 0 {
-			out = append(out, DirEntry{Name: rest[:i], Dir: true})
+			out = append(out, DirEntry{Name: rest[:i], Dir: true, Info: FileInfo{Key: l.prefix + rest[:i] + "/"}})
 			l.skip = l.prefix + rest[:i] + "/"
 			continue
 		}

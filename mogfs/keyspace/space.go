@@ -170,6 +170,17 @@ func (s *Space) lookupFallback(ctx context.Context, domain, key string) (LookupR
 	return r, nil
 }
 
+// FileInfo is file_info of key, with its attributes completed (from the
+// in-memory table or the defaults: file_info carries none).
+func (s *Space) FileInfo(ctx context.Context, domain, key string) (FileInfo, error) {
+	fi, err := s.b.FileInfo(ctx, domain, key)
+	if err != nil {
+		return fi, err
+	}
+	s.fill(domain, &fi)
+	return fi, nil
+}
+
 // SetAttr changes key's mtime and/or mode and returns the resulting
 // attributes (as far as known).
 func (s *Space) SetAttr(ctx context.Context, domain, key string, u AttrUpdate) error {
