@@ -249,6 +249,14 @@ func TestPut(t *testing.T) {
 	if b, _ := os.ReadFile(n.path(p)); string(b) != "second" {
 		t.Fatalf("after a refused PUT the file is %q", b)
 	}
+	// A partial PUT (Content-Range) is refused rather than taken for the
+	// whole file.
+	if code, _, _ := do(t, "PUT", n.url+p, strings.NewReader("xx"), "Content-Range", "bytes 0-1/6"); code != 400 {
+		t.Fatalf("PUT with Content-Range: %d", code)
+	}
+	if b, _ := os.ReadFile(n.path(p)); string(b) != "second" {
+		t.Fatalf("after a partial PUT the file is %q", b)
+	}
 	// Empty body, chunked body, a file directly in the device directory.
 	if code, _, _ := do(t, "PUT", n.url+"/dev1/empty", strings.NewReader("")); code != 200 {
 		t.Fatalf("empty PUT: %d", code)
@@ -513,6 +521,29 @@ func TestDiskFull(t *testing.T) {
 	}
 	if code, _, _ := do(t, "PUT", n.url+"/dev1/big", strings.NewReader(big)); code != 200 {
 		t.Fatalf("other device: %d", code)
+	}
+	// Fill it up: the usage file is still rewritten (in place) and says so.
+	n.srv.usage.refresh()
+	f, err := os.Create(n.path("/dev2/filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := f.Write(make([]byte, 4096)); err != nil {
+			break
+		}
+	}
+	f.Close()
+	n.srv.usage.refresh()
+	b, _ := os.ReadFile(n.path("/dev2/usage"))
+	if !strings.Contains(string(b), "available: 0\n") {
+		t.Fatalf("usage of a full device:\n%s", b)
+	}
+	if st := n.srv.devs.get(2); st != devFull {
+		t.Errorf("dev2 state %q", st)
+	}
+	if left := tempFiles(t, n.docroot); len(left) > 0 {
+		t.Fatalf("temp files left: %v", left)
 	}
 }
 

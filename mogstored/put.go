@@ -53,6 +53,12 @@ func (h *handler) put(w *httpd.ResponseWriter, r *httpd.Request) {
 		simple(w, 400, "Does not meet minimum directory requirement")
 		return
 	}
+	if r.Header("Content-Range") != "" {
+		// A partial PUT would be taken for the whole file and destroy
+		// the rest of it; RFC 9110 14.5 says answer 400.
+		simple(w, 400, "Content-Range is not supported")
+		return
+	}
 	dev, err := h.root.device(np.devid)
 	if err != nil {
 		code := h.status(err, np.rel, 404)
@@ -182,8 +188,10 @@ func (h *handler) putFailed(w *httpd.ResponseWriter, r *httpd.Request, np nodePa
 		return
 	case 507:
 		h.log.Warn("PUT failed: device full", "path", r.Path, "device", np.devid, "op", op, "err", err)
-	default:
+	case 500:
 		h.log.Error("PUT failed", "path", r.Path, "device", np.devid, "op", op, "err", err)
+	default:
+		h.log.Warn("PUT refused", "path", r.Path, "device", np.devid, "op", op, "status", code, "err", err)
 	}
 	h.devs.noteError(np.devid, err)
 	if !r.BodyDone() {

@@ -40,7 +40,7 @@ func (u *usageWriter) loop(ctx context.Context, interval time.Duration) {
 }
 
 // refresh writes every device's usage file once and updates the device
-// states.
+// states: missing, read-only, full (no space available) or ok.
 func (u *usageWriter) refresh() {
 	ids, err := u.root.devices()
 	if err != nil {
@@ -50,17 +50,14 @@ func (u *usageWriter) refresh() {
 	present := map[int]bool{}
 	for _, id := range ids {
 		present[id] = true
-		if err := u.writeOne(id); err != nil {
-			switch {
-			case errors.Is(err, syscall.EROFS):
-				u.devs.set(id, devReadOnly, err)
-			case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
-				u.devs.set(id, devFull, err)
-			case errors.Is(err, syscall.ENOENT):
-				present[id] = false
-			default:
-				u.devs.set(id, devIOError, err)
-			}
+		state, err := u.writeOne(id)
+		switch {
+		case errors.Is(err, syscall.ENOENT):
+			present[id] = false
+		case err != nil && state == devOK:
+			u.devs.set(id, devIOError, err)
+		default:
+			u.devs.set(id, state, err)
 		}
 	}
 	u.devs.forget(present)
@@ -109,39 +106,77 @@ func (u *usageWriter) measure(dev *os.Root, devid int) (nodeproto.Usage, bool, e
 
 const stRdonly = 0x1 // ST_RDONLY in statfs f_flags
 
-func (u *usageWriter) writeOne(devid int) error {
+// writeOne writes the usage file of one device and says what state the
+// device is in.
+func (u *usageWriter) writeOne(devid int) (string, error) {
 	dev, err := u.root.device(devid)
 	if err != nil {
-		return err
+		return devOK, err
 	}
 	defer dev.Close()
 	us, ro, err := u.measure(dev, devid)
 	if err != nil {
-		return err
+		return devOK, err
 	}
 	if ro {
-		return fmt.Errorf("dev%d: %w", devid, syscall.EROFS)
+		return devReadOnly, fmt.Errorf("dev%d: %w", devid, syscall.EROFS)
+	}
+	state := devOK
+	if us.Available == 0 {
+		state = devFull
 	}
 	// Write a temp file and rename it over the old one: a reader sees the
-	// old or the new file, never a mix (the original rewrote in place).
+	// old or the new file, never a mix.
+	data := us.Format()
 	tmp := nodeproto.UsageFile + "." + strconv.Itoa(os.Getpid()) + ".tmp"
-	f, err := dev.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o644)
-	if err != nil {
-		return fmt.Errorf("dev%d: write usage: %w", devid, err)
-	}
-	_, err = f.Write(us.Format())
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	err = writeFile(dev, tmp, data)
 	if err == nil {
 		err = dev.Rename(tmp, nodeproto.UsageFile)
 	}
 	if err != nil {
 		dev.Remove(tmp)
-		return fmt.Errorf("dev%d: write usage: %w", devid, err)
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+			// No room for a new file: rewrite the old one in place, as the
+			// original always did; its blocks are already allocated.
+			err = rewriteInPlace(dev, nodeproto.UsageFile, data)
+		}
 	}
-	u.devs.set(devid, devOK, nil)
-	return nil
+	if err != nil {
+		if errors.Is(err, syscall.EROFS) {
+			state = devReadOnly
+		}
+		return state, fmt.Errorf("dev%d: write usage: %w", devid, err)
+	}
+	return state, nil
+}
+
+func writeFile(dev *os.Root, name string, data []byte) error {
+	f, err := dev.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// rewriteInPlace overwrites name from its start and cuts it to the new
+// length (the original's way).
+func rewriteInPlace(dev *os.Root, name string, data []byte) error {
+	f, err := dev.OpenFile(name, os.O_WRONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteAt(data, 0)
+	if err == nil {
+		err = f.Truncate(int64(len(data)))
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // duKiB is `du -k -s` of the device: allocated KiB of everything in it.
