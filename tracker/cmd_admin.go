@@ -136,6 +136,7 @@ func (s *Server) cmdSleep(ctx context.Context, r *request) reply {
 	select {
 	case <-t.C:
 	case <-ctx.Done():
+	case <-s.stopping: // shutting down: do not hold it up
 	}
 	return okReply(nil)
 }

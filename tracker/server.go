@@ -44,10 +44,11 @@ type Server struct {
 	watchers *watchers
 	jobs     *jobRegistry
 
-	connMu  sync.Mutex
-	conns   map[*conn]struct{}
-	connWG  sync.WaitGroup
-	closing atomic.Bool
+	connMu   sync.Mutex
+	conns    map[*conn]struct{}
+	connWG   sync.WaitGroup
+	closing  atomic.Bool
+	stopping chan struct{} // closed at shutdown: ends sleep commands
 
 	listenMu  sync.Mutex
 	listeners []net.Listener
@@ -88,6 +89,7 @@ func New(cfg Config, st store.Store) (*Server, error) {
 		slots:    newSlots(cfg.QueryJobs),
 		watchers: w,
 		conns:    map[*conn]struct{}{},
+		stopping: make(chan struct{}),
 	}
 	s.nodes = nodeclient.New(nodeclient.Options{
 		ConnTimeout: cfg.ConnTimeout,
@@ -226,6 +228,7 @@ func (s *Server) Run(ctx context.Context) error {
 	<-ctx.Done()
 	s.log.Info("shutting down: finishing commands in flight")
 	s.closing.Store(true)
+	close(s.stopping)
 	for _, l := range ls {
 		l.Close()
 	}
