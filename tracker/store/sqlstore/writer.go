@@ -145,7 +145,27 @@ func (w *writer) exec(ctx context.Context, q string) error {
 	return err
 }
 
-func (w *writer) runTx(ctx context.Context, batch []*writeOp, results []error) (err error) {
+// errStepFailed makes runTx take the careful path.
+var errStepFailed = errors.New("a step failed")
+
+// runTx runs the batch in one transaction. Steps rarely fail, so it first
+// runs them without savepoints; if one fails, that attempt is rolled back
+// and the batch runs again with a savepoint around each step, so that the
+// failed step is undone alone. Every step must tolerate running twice,
+// which write's retry contract already demands.
+func (w *writer) runTx(ctx context.Context, batch []*writeOp, results []error) error {
+	err := w.attempt(ctx, batch, results, false)
+	if err == errStepFailed && len(batch) > 1 {
+		clear(results)
+		err = w.attempt(ctx, batch, results, true)
+	}
+	if err == errStepFailed {
+		return nil // the one step's own error is its result
+	}
+	return err
+}
+
+func (w *writer) attempt(ctx context.Context, batch []*writeOp, results []error, savepoints bool) (err error) {
 	if err := w.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return err
 	}
@@ -158,6 +178,12 @@ func (w *writer) runTx(ctx context.Context, batch []*writeOp, results []error) (
 	for i, op := range batch {
 		if err := op.ctx.Err(); err != nil {
 			results[i] = err
+			continue
+		}
+		if !savepoints {
+			if results[i] = runStep(op.fn, r); results[i] != nil {
+				return errStepFailed
+			}
 			continue
 		}
 		if err := w.exec(ctx, "SAVEPOINT step"); err != nil {
