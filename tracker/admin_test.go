@@ -13,6 +13,9 @@ import (
 // their ERR paths on SQLite and MariaDB.
 func TestAdmin(t *testing.T) {
 	forBackends(t, func(t *testing.T, o mogtest.TrackerOptions) {
+		// No job master: no replication, deletion or fsck/rebalance runs
+		// behind the test's back.
+		o.Args = append(o.Args, "--no-job_master")
 		cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Tracker: o, Hosts: 2})
 		c := cl.Tracker.Conn(t)
 		t.Run("domains", func(t *testing.T) { testDomains(t, c) })

@@ -20,6 +20,9 @@ import (
 // SQLite and MariaDB.
 func TestFiles(t *testing.T) {
 	forBackends(t, func(t *testing.T, o mogtest.TrackerOptions) {
+		// No job master: no replication, deletion or fsck/rebalance runs
+		// behind the test's back.
+		o.Args = append(o.Args, "--no-job_master")
 		o.Env = []string{"TESTING=1", "T_FAKE_IO_DEV1=95", "T_FAKE_IO_DEV2=5"}
 		cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Tracker: o, Hosts: 2, Domain: "files",
 			Classes: map[string]int{"two": 2}})

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -163,8 +164,12 @@ func TestProtocol(t *testing.T) {
 		if !slices.Equal(lines, []string{"ERROR: usage: !to <jobclass> <message>"}) {
 			t.Fatalf("!to: %q", lines)
 		}
-		lines, _ = c.Bang("!to replicate :wake_up")
+		lines, _ = c.Bang("!to nosuchjob :wake_up")
 		if !slices.Equal(lines, []string{"Message sent to 0 children."}) {
+			t.Fatalf("!to: %q", lines)
+		}
+		lines, _ = c.Bang("!to replicate :wake_up")
+		if len(lines) != 1 || !regexp.MustCompile(`^Message sent to \d+ children\.$`).MatchString(lines[0]) {
 			t.Fatalf("!to: %q", lines)
 		}
 		lines, _ = c.Bang("!queue")

@@ -87,6 +87,10 @@ func run(args []string) error {
 		return fmt.Errorf("unable to establish connection with your MogileFS database (run mogdbsetup if it is not set up): %w", err)
 	}
 	defer st.Close()
+	if cfg.Hostname, err = os.Hostname(); err != nil {
+		return fmt.Errorf("hostname: %w", err)
+	}
+	cfg.Background = background(cfg, st)
 	srv, err := tracker.New(cfg, st)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -96,7 +97,7 @@ func TestConfigFile(t *testing.T) {
 	// listen without a port takes conf_port; "key value" works as
 	// "key = value"; ignored keys are named in a warning.
 	conf := writeConf(t, "# test\ndb_dsn = "+dsn+"\nlisten 127.0.0.1\nconf_port = "+strconv.Itoa(port)+
-		"\nquery_jobs = 3\nreplicate_jobs = 4\nmax_disk_age = 9\nnode_timeout = 1.5\n"+user)
+		"\nquery_jobs = 3\nmax_handles = 4\nmax_disk_age = 9\nnode_timeout = 1.5\nreplicate_jobs = 2\n"+user)
 	p := mogtest.Start(t, mogtest.Binary(t, "mogilefsd"), "--config="+conf, "--bogus-flag")
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	p.WaitPort(t, addr, 30*time.Second)
@@ -112,10 +113,11 @@ func TestConfigFile(t *testing.T) {
 	if !strings.Contains(strings.Join(lines, "\n"), "queryworker count 3") {
 		t.Fatalf("!jobs: %q", lines)
 	}
+	waitJobs(t, c, "replicate count 2", true)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		out := p.Output()
-		if strings.Contains(out, `config line 6: setting \"replicate_jobs\" is accepted but has no effect`) &&
+		if strings.Contains(out, `config line 6: setting \"max_handles\" is accepted but has no effect`) &&
 			strings.Contains(out, `setting \"max_disk_age\" is accepted but has no effect`) &&
 			strings.Contains(out, "Unknown option: bogus-flag") {
 			if strings.Contains(out, `\"node_timeout\" is accepted`) {
@@ -141,6 +143,51 @@ func TestConfigFile(t *testing.T) {
 	defer c2.Close()
 	if lines, _ := c2.Bang("!jobs"); !strings.Contains(strings.Join(lines, "\n"), "queryworker count 2") {
 		t.Fatalf("!jobs: %q", lines)
+	}
+}
+
+// waitJobs polls !jobs until line is (or is not) listed.
+func waitJobs(t *testing.T, c *mogtest.TrackerConn, line string, present bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		lines, err := c.Bang("!jobs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(lines, line) == present {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("!jobs: %q; want %q present=%v", lines, line, present)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestJobMaster is the original's t/80-job_master.t: with
+// --no-job_master no fsck, delete or replicate workers run; "!want 1
+// job_master" starts them and "!want 0 job_master" stops them.
+func TestJobMaster(t *testing.T) {
+	tr := mogtest.StartTracker(t, mogtest.TrackerOptions{Args: []string{"--no-job_master"}})
+	c := tr.Conn(t)
+	jm := []string{"fsck", "delete", "replicate"}
+	waitJobs(t, c, "queryworker count 20", true)
+	for _, j := range jm {
+		waitJobs(t, c, j+" count 1", false)
+	}
+	if lines, _ := c.Bang("!want 1 job_master"); !slices.Equal(lines, []string{"Now desiring 1 children doing 'job_master'."}) {
+		t.Fatalf("!want: %q", lines)
+	}
+	for _, j := range append(jm, "job_master") {
+		waitJobs(t, c, j+" count 1", true)
+	}
+	if lines, _ := c.Bang("!to replicate :wake_up"); !slices.Equal(lines, []string{"Message sent to 1 children."}) {
+		t.Fatalf("!to: %q", lines)
+	}
+	c.Bang("!want 0 job_master")
+	for _, j := range jm {
+		waitJobs(t, c, j+" count 1", false)
 	}
 }
 
