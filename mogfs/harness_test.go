@@ -91,6 +91,13 @@ func unmount(dir string) error {
 // reported no data race.
 func (e *env) mountFG(t *testing.T, args ...string) string {
 	t.Helper()
+	mnt, _ := e.mountProc(t, args...)
+	return mnt
+}
+
+// mountProc is mountFG that also returns the mogfs process.
+func (e *env) mountProc(t *testing.T, args ...string) (string, *mogtest.Proc) {
+	t.Helper()
 	mnt := t.TempDir()
 	all := append([]string{"-f", "--trackers=" + e.cl.Tracker.Addr, "--cache-dir=" + t.TempDir()}, args...)
 	all = append(all, mnt)
@@ -112,7 +119,7 @@ func (e *env) mountFG(t *testing.T, args ...string) string {
 			t.Errorf("mogfs reported a data race:\n%s", p.Output())
 		}
 	})
-	return mnt
+	return mnt, p
 }
 
 // unmountWait unmounts, retrying while the mount is busy (a process that

@@ -1,6 +1,7 @@
 package keyspace
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,11 @@ import (
 // StreamThreshold is the size a file written sequentially from empty must
 // reach before its upload starts while it is still being written.
 const StreamThreshold = 8 << 20
+
+// MemoryLimit is the size up to which a Buffer keeps its content in
+// memory; a larger content moves to a spool file. Small files so cost no
+// file system operation on the spool.
+const MemoryLimit = 512 << 10
 
 // errStreamAborted ends an upload whose data was overwritten after it was
 // sent (or whose key changed): the upload is then never committed.
@@ -28,10 +34,11 @@ type Storer interface {
 	Store(ctx context.Context, domain, key, class string, r io.Reader, size int64) (int64, error)
 }
 
-// Buffer is the staged content of one file being written: a spool file
-// holding the whole new content, committed as a new version of the key by
-// Commit (create_open, PUT, create_close), so that a failed commit leaves
-// the key's previous content as it was.
+// Buffer is the staged content of one file being written: the whole new
+// content, in memory up to MemoryLimit and in a spool file beyond,
+// committed as a new version of the key by Commit (create_open, PUT,
+// create_close), so that a failed commit leaves the key's previous content
+// as it was. Both count against the Spool's bound.
 //
 // A file written sequentially from empty (cp, tar, dd) starts uploading
 // once it reaches StreamThreshold, from the spool, while the writer goes
@@ -49,7 +56,8 @@ type Buffer struct {
 
 	mu       sync.Mutex // guards what follows
 	cond     *sync.Cond
-	f        *os.File
+	mem      []byte   // the content while f is nil
+	f        *os.File // the spool file, once the content outgrew memory
 	size     int64
 	reserved int64
 	dirty    bool
@@ -76,16 +84,60 @@ type stream struct {
 // untouched buffer commits nothing; call Truncate(0) for a file created or
 // opened with O_TRUNC, which must be committed even if left empty.
 func NewBuffer(sp *Spool, st Storer, target Target, log *slog.Logger) (*Buffer, error) {
-	f, err := sp.create()
-	if err != nil {
-		return nil, err
-	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	b := &Buffer{sp: sp, st: st, log: log, f: f, target: target}
+	b := &Buffer{sp: sp, st: st, log: log, target: target}
 	b.cond = sync.NewCond(&b.mu)
 	return b, nil
+}
+
+// spill moves the content to a spool file if it will grow past
+// MemoryLimit. Called with busy held (so mem does not change under it).
+func (b *Buffer) spill(end int64) error {
+	b.mu.Lock()
+	need := b.f == nil && end > MemoryLimit
+	mem := b.mem
+	b.mu.Unlock()
+	if !need {
+		return nil
+	}
+	f, err := b.sp.create()
+	if err != nil {
+		return err
+	}
+	if len(mem) > 0 {
+		if _, err := f.WriteAt(mem, 0); err != nil {
+			f.Close()
+			return fmt.Errorf("spool: %w", err)
+		}
+	}
+	b.mu.Lock()
+	b.f, b.mem = f, nil
+	b.mu.Unlock()
+	return nil
+}
+
+// writeAt writes p at off into memory or the spool file. Called with busy.
+func (b *Buffer) writeAt(p []byte, off int64) (int, error) {
+	b.mu.Lock()
+	f := b.f
+	if f == nil {
+		if end := off + int64(len(p)); end > int64(len(b.mem)) {
+			if end > int64(cap(b.mem)) {
+				grown := make([]byte, end, max(end, 2*int64(cap(b.mem))))
+				copy(grown, b.mem)
+				b.mem = grown
+			} else {
+				b.mem = b.mem[:end]
+			}
+		}
+		n := copy(b.mem[off:], p)
+		b.mu.Unlock()
+		return n, nil
+	}
+	b.mu.Unlock()
+	return f.WriteAt(p, off)
 }
 
 // Loaded reports whether the buffer holds the file's content (it was
@@ -140,6 +192,9 @@ func (b *Buffer) Load(ctx context.Context, src Remote, size int64) error {
 	if err := b.grow(ctx, size); err != nil {
 		return err
 	}
+	if err := b.spill(size); err != nil {
+		return err
+	}
 	buf := make([]byte, 1<<20)
 	for off := int64(0); off < size; {
 		n := int64(len(buf))
@@ -148,7 +203,7 @@ func (b *Buffer) Load(ctx context.Context, src Remote, size int64) error {
 		}
 		m, err := src.ReadAt(ctx, buf[:n], off)
 		if m > 0 {
-			if _, werr := b.f.WriteAt(buf[:m], off); werr != nil {
+			if _, werr := b.writeAt(buf[:m], off); werr != nil {
 				return fmt.Errorf("spool: %w", werr)
 			}
 			off += int64(m)
@@ -191,13 +246,32 @@ func (b *Buffer) Truncate(ctx context.Context, size int64) error {
 	if err := b.grow(ctx, size); err != nil {
 		return err
 	}
+	if err := b.spill(size); err != nil {
+		return err
+	}
 	b.mu.Lock()
 	if b.stream != nil && size < b.stream.readEnd {
 		b.abortLocked()
 	}
+	f := b.f
+	if f == nil {
+		if size <= int64(cap(b.mem)) {
+			old := len(b.mem)
+			b.mem = b.mem[:size]
+			if int(size) > old {
+				clear(b.mem[old:])
+			}
+		} else {
+			grown := make([]byte, size)
+			copy(grown, b.mem)
+			b.mem = grown
+		}
+	}
 	b.mu.Unlock()
-	if err := b.f.Truncate(size); err != nil {
-		return fmt.Errorf("spool: %w", err)
+	if f != nil {
+		if err := f.Truncate(size); err != nil {
+			return fmt.Errorf("spool: %w", err)
+		}
 	}
 	b.mu.Lock()
 	if size == 0 && b.stream == nil {
@@ -224,6 +298,9 @@ func (b *Buffer) WriteAt(ctx context.Context, p []byte, off int64) (int, error) 
 	if err := b.grow(ctx, end); err != nil {
 		return 0, err
 	}
+	if err := b.spill(end); err != nil {
+		return 0, err
+	}
 	b.mu.Lock()
 	if !b.loaded {
 		b.mu.Unlock()
@@ -234,7 +311,7 @@ func (b *Buffer) WriteAt(ctx context.Context, p []byte, off int64) (int, error) 
 	}
 	appending := off == b.size
 	b.mu.Unlock()
-	n, err := b.f.WriteAt(p, off)
+	n, err := b.writeAt(p, off)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if e := off + int64(n); e > b.size {
@@ -259,15 +336,21 @@ func (b *Buffer) WriteAt(ctx context.Context, p []byte, off int64) (int, error) 
 // ReadAt reads the staged content.
 func (b *Buffer) ReadAt(p []byte, off int64) (int, error) {
 	b.mu.Lock()
-	size := b.size
-	b.mu.Unlock()
+	size, f := b.size, b.f
 	if off >= size {
+		b.mu.Unlock()
 		return 0, io.EOF
 	}
 	if rem := size - off; int64(len(p)) > rem {
 		p = p[:rem]
 	}
-	n, err := b.f.ReadAt(p, off)
+	if f == nil {
+		n := copy(p, b.mem[off:])
+		b.mu.Unlock()
+		return n, nil
+	}
+	b.mu.Unlock()
+	n, err := f.ReadAt(p, off)
 	if err == io.EOF && n == len(p) {
 		err = nil // a hole at the end of the spool file
 	}
@@ -334,8 +417,12 @@ func (r *streamReader) Read(p []byte) (int, error) {
 		p = p[:rem]
 	}
 	s.readEnd = off + int64(len(p))
+	f := b.f
 	b.mu.Unlock()
-	n, err := b.f.ReadAt(p, off)
+	if f == nil {
+		return 0, errStreamAborted // cannot happen: streams start past MemoryLimit
+	}
+	n, err := f.ReadAt(p, off)
 	if err == io.EOF && n < len(p) {
 		clear(p[n:]) // bytes Truncate added past the file's end
 		n, err = len(p), nil
@@ -385,7 +472,15 @@ func (b *Buffer) Commit(ctx context.Context) (bool, error) {
 			b.log.Warn("streamed upload failed; uploading the spool file again", "key", t.Key, "domain", t.Domain, "err", s.err)
 		}
 	}
-	if _, err := b.st.Store(ctx, t.Domain, t.Key, t.Class, io.NewSectionReader(b.f, 0, size), size); err != nil {
+	b.mu.Lock()
+	var src io.Reader
+	if b.f != nil {
+		src = io.NewSectionReader(b.f, 0, size)
+	} else {
+		src = bytes.NewReader(b.mem[:size])
+	}
+	b.mu.Unlock()
+	if _, err := b.st.Store(ctx, t.Domain, t.Key, t.Class, src, size); err != nil {
 		return false, err
 	}
 	b.mu.Lock()
@@ -412,10 +507,13 @@ func (b *Buffer) Close() error {
 	}
 	b.busy.Lock()
 	defer b.busy.Unlock()
-	err := b.f.Close()
+	var err error
+	if b.f != nil {
+		err = b.f.Close()
+	}
 	b.mu.Lock()
 	r := b.reserved
-	b.reserved = 0
+	b.reserved, b.mem = 0, nil
 	b.mu.Unlock()
 	b.sp.release(r)
 	return err
