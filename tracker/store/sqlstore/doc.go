@@ -19,7 +19,14 @@
 // host is gone is stale), so they work across processes on one file.
 //
 // MySQL: a connection pool with interpolated parameters; each held named
-// lock (GET_LOCK) pins its own connection until Unlock.
+// lock (GET_LOCK) pins its own connection until Unlock. The connection
+// character set is that of file.dkey, so keys are stored as the exact
+// bytes the client sent: with the usual latin1 tables any byte string
+// round-trips (as with the original tracker on a latin1 client library),
+// with utf8mb4 tables keys must be valid UTF-8. (An original tracker whose
+// client library defaults to utf8mb4, as DBD::mysql on libmariadb does,
+// converts non-ASCII keys into latin1 columns instead; ASCII keys are the
+// same either way.)
 //
 // Open never creates or changes a database; Setup creates the tables of a
 // fresh database and upgrades older schemas in place, as mogdbsetup does.
@@ -29,7 +36,9 @@
 // store.ErrNotFound; deletes of namespace rows that do not exist
 // (DeleteDomain, DeleteClass, DeleteHost, DeleteSetting) succeed.
 // DiscardTempfile gives store.ErrNotFound and changes nothing when the
-// tempfile row is already gone (so a racing create_close is never undone).
+// tempfile row is already gone (so a racing create_close is never undone),
+// and only removes the row when its fid is a live file (as the original's
+// tempfile reaper does).
 // CreateHost stores status "down" and http_port 7500 when they are unset;
 // CreateDevice stores weight 100 when Weight is 0.
 package sqlstore

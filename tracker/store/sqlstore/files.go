@@ -215,6 +215,8 @@ func (s *Store) CommitFile(ctx context.Context, f store.CloseFile) (int64, error
 }
 
 // DiscardTempfile turns an upload that will not be kept into a deletion.
+// A tempfile row whose fid is a live file (a stale duplicate) is only
+// removed: the file is not queued for deletion.
 func (s *Store) DiscardTempfile(ctx context.Context, fid int64, devids []int) error {
 	err := s.write(ctx, func(r *runner) error {
 		n, err := affected(r.exec("DELETE FROM tempfile WHERE fid = ?", fid))
@@ -223,6 +225,9 @@ func (s *Store) DiscardTempfile(ctx context.Context, fid int64, devids []int) er
 		}
 		if n == 0 {
 			return store.ErrNotFound
+		}
+		if live, err := r.exists("SELECT 1 FROM file WHERE fid = ?", fid); err != nil || live {
+			return err
 		}
 		for _, dev := range devids {
 			if _, err := r.exec("{ignore} INTO file_on (fid, devid) VALUES (?, ?)", fid, dev); err != nil {

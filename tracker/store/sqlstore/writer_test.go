@@ -81,3 +81,33 @@ func TestWriterStepIsolation(t *testing.T) {
 		t.Errorf("%d good files, want %d", good, want)
 	}
 }
+
+// TestDiscardLiveTempfile: a stale tempfile row for a fid that is a live
+// file (the reaper finds it) is removed without queueing the file for
+// deletion.
+func TestDiscardLiveTempfile(t *testing.T) {
+	ctx := testCtx(t)
+	dsn := mogtest.SQLiteDSN(t)
+	s := setupOpen(t, sqlstore.Config{DSN: dsn})
+	db, _ := openRawSQLite(t, dsn)
+	fid, err := s.RegisterTempfile(ctx, store.Tempfile{DomainID: 1, Key: "live", DevIDs: []int{1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CommitFile(ctx, store.CloseFile{FID: fid, DevID: 1, DomainID: 1, Key: "live"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("INSERT INTO tempfile (fid, createtime, classid, dmid, dkey, devids) VALUES (?, 0, 0, 1, 'live', '2')", fid); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DiscardTempfile(ctx, fid, []int{2}); err != nil {
+		t.Fatal(err)
+	}
+	dbg, err := s.FileDebug(ctx, fid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dbg.File == nil || dbg.Tempfile != nil || dbg.Delete != nil || len(dbg.DevIDs) != 1 || dbg.DevIDs[0] != 1 {
+		t.Fatalf("live file after discarding its stale tempfile row: %+v", dbg)
+	}
+}
