@@ -19,6 +19,7 @@ type cacheKey struct{ domain, key string }
 
 type cacheEntry struct {
 	m       *fileMeta
+	refresh time.Time // from then on, a hit also starts a new lookup
 	expires time.Time
 }
 
@@ -53,10 +54,21 @@ func newMetaCache(ttl time.Duration, max int) *metaCache {
 // any one caller's cancellation, bounded by timeout; a caller whose ctx
 // ends stops waiting. cached reports whether the answer came from the
 // cache (rather than from a lookup started for this call or joined).
+//
+// A key that is read often never waits for the trackers: a hit in the
+// second half of an entry's life starts a lookup in the background, whose
+// answer replaces the entry before it expires. No answer older than the
+// TTL is ever used.
 func (c *metaCache) get(ctx context.Context, k cacheKey, timeout time.Duration, lookup func(context.Context) (*fileMeta, error)) (m *fileMeta, cached bool, err error) {
 	c.mu.Lock()
 	if e, ok := c.entries[k]; ok {
-		if time.Now().Before(e.expires) {
+		now := time.Now()
+		if now.Before(e.expires) {
+			if !now.Before(e.refresh) {
+				if _, running := c.flights[k]; !running {
+					c.start(ctx, k, timeout, lookup)
+				}
+			}
 			c.mu.Unlock()
 			return e.m, true, nil
 		}
@@ -64,10 +76,7 @@ func (c *metaCache) get(ctx context.Context, k cacheKey, timeout time.Duration, 
 	}
 	f, joined := c.flights[k]
 	if !joined {
-		f = &flight{done: make(chan struct{})}
-		c.flights[k] = f
-		gen := c.gen
-		go c.run(context.WithoutCancel(ctx), k, f, gen, timeout, lookup)
+		f = c.start(ctx, k, timeout, lookup)
 	}
 	c.mu.Unlock()
 	select {
@@ -76,6 +85,14 @@ func (c *metaCache) get(ctx context.Context, k cacheKey, timeout time.Duration, 
 	case <-ctx.Done():
 		return nil, false, ctx.Err()
 	}
+}
+
+// start runs a lookup for k in the background. Called with mu held.
+func (c *metaCache) start(ctx context.Context, k cacheKey, timeout time.Duration, lookup func(context.Context) (*fileMeta, error)) *flight {
+	f := &flight{done: make(chan struct{})}
+	c.flights[k] = f
+	go c.run(context.WithoutCancel(ctx), k, f, c.gen, timeout, lookup)
+	return f
 }
 
 func (c *metaCache) run(ctx context.Context, k cacheKey, f *flight, gen uint64, timeout time.Duration, lookup func(context.Context) (*fileMeta, error)) {
@@ -88,7 +105,8 @@ func (c *metaCache) run(ctx context.Context, k cacheKey, f *flight, gen uint64, 
 	}
 	if f.err == nil && c.ttl > 0 && c.gen == gen {
 		c.makeRoom()
-		c.entries[k] = cacheEntry{m: f.m, expires: time.Now().Add(c.ttl)}
+		now := time.Now()
+		c.entries[k] = cacheEntry{m: f.m, refresh: now.Add(c.ttl / 2), expires: now.Add(c.ttl)}
 	}
 	c.mu.Unlock()
 	close(f.done)

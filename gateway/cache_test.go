@@ -56,8 +56,23 @@ func TestCacheMergesConcurrentLookups(t *testing.T) {
 	}
 }
 
+// entry returns k's cache entry, if any.
+func (c *metaCache) entry(k cacheKey) (cacheEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[k]
+	return e, ok
+}
+
+// waitUntil waits for the wall clock to pass t.
+func waitUntil(t time.Time) {
+	if d := time.Until(t); d > 0 {
+		<-time.After(d)
+	}
+}
+
 func TestCacheExpiresAndForgets(t *testing.T) {
-	c := newMetaCache(50*time.Millisecond, 100)
+	c := newMetaCache(100*time.Millisecond, 100)
 	k := cacheKey{"d", "k"}
 	var fid atomic.Int64
 	lookup := func(ctx context.Context) (*fileMeta, error) {
@@ -73,23 +88,51 @@ func TestCacheExpiresAndForgets(t *testing.T) {
 	if m, cached, _ := c.get(ctx, k, time.Second, lookup); m.fid != 2 || cached {
 		t.Fatalf("after forget: fid %d cached=%v, want a fresh lookup", m.fid, cached)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		m, cached, _ := c.get(ctx, k, time.Second, lookup)
-		if !cached {
-			if m.fid != 3 {
-				t.Fatalf("after expiry: fid %d, want 3", m.fid)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("entry never expired")
-		}
-		time.Sleep(10 * time.Millisecond)
+	// Unread until it expires: the next get waits for a new lookup.
+	e, _ := c.entry(k)
+	waitUntil(e.expires)
+	if m, cached, _ := c.get(ctx, k, time.Second, lookup); m.fid != 3 || cached {
+		t.Fatalf("after expiry: fid %d cached=%v, want a fresh lookup", m.fid, cached)
 	}
 	// Another key is independent.
 	if m, _, _ := c.get(ctx, cacheKey{"d", "other"}, time.Second, lookup); m.fid != 4 {
 		t.Fatalf("other key: fid %d", m.fid)
+	}
+}
+
+// A key read in the second half of its entry's life is looked up again
+// in the background: readers get the cached answer at once, and the new
+// one replaces it before it expires.
+func TestCacheRefreshAhead(t *testing.T) {
+	c := newMetaCache(time.Second, 100)
+	k := cacheKey{"d", "k"}
+	var fid atomic.Int64
+	lookup := func(ctx context.Context) (*fileMeta, error) {
+		return &fileMeta{fid: fid.Add(1)}, nil
+	}
+	ctx := context.Background()
+	c.get(ctx, k, time.Second, lookup)
+	e, _ := c.entry(k)
+	waitUntil(e.refresh)
+	m, cached, _ := c.get(ctx, k, time.Second, lookup)
+	if m.fid != 1 || !cached {
+		t.Fatalf("hit after the refresh time: fid %d cached=%v, want the cached fid 1 at once", m.fid, cached)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if e2, ok := c.entry(k); ok && e2.m.fid == 2 {
+			if !e2.expires.After(e.expires) {
+				t.Errorf("refreshed entry expires %v, not after %v", e2.expires, e.expires)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no refresh in the background")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if m, cached, _ := c.get(ctx, k, time.Second, lookup); m.fid != 2 || !cached {
+		t.Errorf("after the refresh: fid %d cached=%v", m.fid, cached)
 	}
 }
 
@@ -178,5 +221,42 @@ func TestCacheDisabled(t *testing.T) {
 	c.get(context.Background(), cacheKey{"d", "k"}, time.Second, f)
 	if calls.Load() != 2 {
 		t.Errorf("disabled cache: %d lookups, want 2", calls.Load())
+	}
+}
+
+func TestContentCache(t *testing.T) {
+	c := newContentCache(100, 40)
+	if c.wants(41) || !c.wants(40) || !c.wants(0) {
+		t.Fatal("wants: per-file limit")
+	}
+	c.put(1, make([]byte, 40))
+	c.put(2, make([]byte, 40))
+	if _, ok := c.get(1, 40); !ok { // 1 is now the most recent
+		t.Fatal("fid 1 missing")
+	}
+	c.put(3, make([]byte, 40)) // over budget: the least recent (2) goes
+	if _, ok := c.get(2, 40); ok {
+		t.Error("fid 2 kept over the budget")
+	}
+	if _, ok := c.get(1, 40); !ok {
+		t.Error("fid 1 evicted although recently used")
+	}
+	if _, ok := c.get(3, 39); ok {
+		t.Error("served a cached fid with another length")
+	}
+	if _, ok := c.get(3, 40); ok {
+		t.Error("entry with a wrong length was kept")
+	}
+	c.put(4, make([]byte, 41)) // too large: ignored
+	if _, ok := c.get(4, 41); ok {
+		t.Error("kept a file over the per-file limit")
+	}
+	if c.bytes > 100 {
+		t.Errorf("%d bytes kept, budget 100", c.bytes)
+	}
+	off := newContentCache(-1, 40)
+	off.put(1, []byte("x"))
+	if _, ok := off.get(1, 1); ok || off.wants(1) {
+		t.Error("disabled cache keeps files")
 	}
 }

@@ -19,6 +19,8 @@ const (
 	DefaultMaxURLBytes    = 8 << 10
 	DefaultMaxHeaderBytes = 32 << 10
 	DefaultShutdownWait   = 10 * time.Second
+	DefaultContentCache   = 64 << 20
+	DefaultContentMaxFile = 64 << 10
 )
 
 // Config configures a Gateway.
@@ -53,6 +55,16 @@ type Config struct {
 	CacheTTL time.Duration
 	// CacheEntries bounds the number of cached keys.
 	CacheEntries int
+	// ContentCacheBytes is the memory kept for the content of small
+	// files, by fid (DefaultContentCache); negative disables it. A fid's
+	// content never changes, so this cache is never stale; which fid a
+	// key names still comes from the trackers within CacheTTL. A file
+	// served from it needs no storage node (it is served even while its
+	// nodes are down).
+	ContentCacheBytes int64
+	// ContentCacheMaxFile is the largest file kept there
+	// (DefaultContentMaxFile).
+	ContentCacheMaxFile int64
 
 	// TrackerTimeout bounds a tracker reply (DefaultTrackerTimeout).
 	TrackerTimeout time.Duration
@@ -105,6 +117,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.CacheEntries <= 0 {
 		cfg.CacheEntries = DefaultCacheEntries
+	}
+	if cfg.ContentCacheBytes == 0 {
+		cfg.ContentCacheBytes = DefaultContentCache
+	}
+	if cfg.ContentCacheMaxFile <= 0 {
+		cfg.ContentCacheMaxFile = DefaultContentMaxFile
 	}
 	if cfg.TrackerTimeout <= 0 {
 		cfg.TrackerTimeout = DefaultTrackerTimeout

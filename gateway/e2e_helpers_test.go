@@ -243,3 +243,9 @@ func writeFileT(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func clientFor(cl *mogtest.Cluster, domain string) (*client.Client, error) {
+	return client.New(client.Config{Domain: domain, Trackers: []string{cl.Tracker.Addr}})
+}

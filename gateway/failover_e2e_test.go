@@ -43,7 +43,7 @@ func TestFailover(t *testing.T) {
 
 	small := content("small", 50000)
 	big := content("big", 48<<20)
-	for key, data := range map[string][]byte{"small": small, "big": big, "gone": small} {
+	for key, data := range map[string][]byte{"small": small, "big": big, "gone": small, "unread": small} {
 		if r := do(t, hc, "PUT", gw.URL+"/files/"+key, bytes.NewReader(data)); r.status != 201 {
 			t.Fatalf("PUT %s: %v", key, r)
 		}
@@ -116,20 +116,38 @@ func TestFailover(t *testing.T) {
 		}
 	}
 
-	// No copy reachable: 503, and the failure is logged with the key.
+	// No copy reachable: 503 for a file never read (so not in the
+	// memory cache of small files) and for one too large for it, and the
+	// failure is logged with the key.
 	for _, n := range cl.Nodes {
 		n.Proc.Kill()
 	}
-	for _, m := range []string{"GET", "HEAD"} {
-		r := do(t, hc, m, gw.URL+"/files/small", nil)
-		if r.status != http.StatusServiceUnavailable {
-			t.Errorf("%s with every node down: %v", m, r)
+	for _, key := range []string{"unread", "big"} {
+		for _, m := range []string{"GET", "HEAD"} {
+			r := do(t, hc, m, gw.URL+"/files/"+key, nil)
+			if r.status != http.StatusServiceUnavailable {
+				t.Errorf("%s %s with every node down: %v", m, key, r)
+			}
 		}
 	}
 	rec := gw.Log.wait(t, 10*time.Second, func(r map[string]string) bool {
-		return r["key"] == "small" && r["status"] == "503"
+		return r["key"] == "unread" && r["status"] == "503"
 	})
-	if rec["level"] != "ERROR" || !strings.Contains(rec["err"], "small") || rec["fid"] == "" {
+	if rec["level"] != "ERROR" || !strings.Contains(rec["err"], "unread") || rec["fid"] == "" {
 		t.Errorf("503 log line: %v", rec)
+	}
+	// A small file read before is still served, from memory: its fid's
+	// content cannot have changed, and the tracker still names that fid.
+	if r := do(t, hc, "GET", gw.URL+"/files/small", nil); r.status != 200 || !bytes.Equal(r.body, small) {
+		t.Errorf("cached small file with every node down: %v", r)
+	}
+	if r := do(t, hc, "GET", gw.URL+"/files/small", nil, "Range", "bytes=49990-"); r.status != 206 || !bytes.Equal(r.body, small[49990:]) {
+		t.Errorf("cached small file, Range: %v", r)
+	}
+
+	// Without the memory cache, every read needs a copy.
+	nocache := startGateway(t, cl.Tracker.Addr, gateway.Config{ContentCacheBytes: -1})
+	if r := do(t, hc, "GET", nocache.URL+"/files/small", nil); r.status != http.StatusServiceUnavailable {
+		t.Errorf("small file without the memory cache, every node down: %v", r)
 	}
 }

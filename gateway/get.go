@@ -47,11 +47,94 @@ func (g *Gateway) serveGet(w http.ResponseWriter, r *http.Request, rec *request)
 		g.accel(w, r, rec, m, p)
 		return
 	}
+	if g.content.wants(m.size) && m.fid > 0 {
+		data, ok := g.content.get(m.fid, m.size)
+		if !ok && r.Method == http.MethodGet {
+			if m, data, err = g.fetchSmall(ctx, c, rec, k, m, cached); err != nil {
+				g.fail(w, rec, err)
+				return
+			}
+			g.content.put(m.fid, data)
+			ok = true
+		}
+		if ok {
+			if rec.url == "" {
+				rec.url = "memory"
+			}
+			serveBytes(w, r, m, p, data)
+			return
+		}
+	}
 	if r.Method == http.MethodHead {
 		g.serveHead(w, r, rec, c, k, m, cached, p)
 		return
 	}
 	g.stream(w, r, rec, c, k, m, cached, p)
+}
+
+// fetchSmall reads a whole small file into memory, with failover.
+func (g *Gateway) fetchSmall(ctx context.Context, c *client.Client, rec *request, k cacheKey, m *fileMeta, cached bool) (*fileMeta, []byte, error) {
+	data := make([]byte, m.size)
+	if m.size == 0 {
+		return m, data, nil
+	}
+	m, rd, err := g.openFirst(ctx, c, rec, k, m, cached, 0, m.size)
+	if err != nil {
+		return m, nil, err
+	}
+	defer rd.Close()
+	if _, err := io.ReadFull(rd, data); err != nil {
+		var fe *client.FetchError
+		if errors.As(err, &fe) {
+			g.health.failed(fe.Errs)
+		}
+		return m, nil, fmt.Errorf("reading fid %d: %w", m.fid, err)
+	}
+	g.health.failed(rd.Failed())
+	return m, data, nil
+}
+
+// serveBytes answers a GET or HEAD from the file's content in memory.
+func serveBytes(w http.ResponseWriter, r *http.Request, m *fileMeta, p plan, data []byte) {
+	h := w.Header()
+	body := r.Method != http.MethodHead
+	switch {
+	case len(p.ranges) > 1:
+		ctype := h.Get("Content-Type")
+		boundary := multipart.NewWriter(io.Discard).Boundary()
+		h.Set("Content-Type", "multipart/byteranges; boundary="+boundary)
+		h.Set("Content-Length", strconv.FormatInt(multipartSize(p.ranges, ctype, m.size, boundary), 10))
+		w.WriteHeader(http.StatusPartialContent)
+		if !body {
+			return
+		}
+		mw := multipart.NewWriter(w)
+		mw.SetBoundary(boundary)
+		for _, ra := range p.ranges {
+			pw, err := mw.CreatePart(partHeader(ra, ctype, m.size))
+			if err != nil {
+				return
+			}
+			if _, err := pw.Write(data[ra.start : ra.start+ra.length]); err != nil {
+				return
+			}
+		}
+		mw.Close()
+	case len(p.ranges) == 1:
+		ra := p.ranges[0]
+		h.Set("Content-Range", ra.contentRange(m.size))
+		h.Set("Content-Length", strconv.FormatInt(ra.length, 10))
+		w.WriteHeader(http.StatusPartialContent)
+		if body {
+			w.Write(data[ra.start : ra.start+ra.length])
+		}
+	default:
+		h.Set("Content-Length", strconv.Itoa(len(data)))
+		w.WriteHeader(http.StatusOK)
+		if body {
+			w.Write(data)
+		}
+	}
 }
 
 // sizeFromNode learns the length of a file from a storage node (HEAD with

@@ -23,6 +23,7 @@ type Gateway struct {
 	clients   sync.Map // domain -> *client.Client sharing base's connections
 	transport *http.Transport
 	cache     *metaCache
+	content   *contentCache
 	health    *hostHealth
 	bufs      sync.Pool // *[]byte copy buffers
 }
@@ -54,8 +55,11 @@ func New(cfg Config) (*Gateway, error) {
 		Domain:      cfg.Domain,
 		Timeout:     cfg.TrackerTimeout,
 		NodeTimeout: cfg.NodeTimeout,
-		HTTPClient:  &http.Client{Transport: tr},
-		Logger:      cfg.Logger,
+		// Lookups come in bursts (two tracker calls each): keep enough
+		// connections open that a burst does not mean reconnecting.
+		MaxIdlePerTracker: 128,
+		HTTPClient:        &http.Client{Transport: tr},
+		Logger:            cfg.Logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
@@ -67,6 +71,7 @@ func New(cfg Config) (*Gateway, error) {
 		base:      base,
 		transport: tr,
 		cache:     newMetaCache(cfg.CacheTTL, cfg.CacheEntries),
+		content:   newContentCache(cfg.ContentCacheBytes, cfg.ContentCacheMaxFile),
 		health:    newHostHealth(5 * time.Second),
 	}
 	g.bufs.New = func() any { b := make([]byte, copyBufSize); return &b }
@@ -220,9 +225,13 @@ func (g *Gateway) logRequest(rec *request, sw *statusWriter) {
 	level, msg := slog.LevelInfo, "request"
 	if rec.err != nil {
 		attrs = append(attrs, slog.String("err", rec.err.Error()))
-		level, msg = slog.LevelWarn, "request failed"
-		if status >= 500 && status != statusClientGone {
-			level = slog.LevelError
+		switch {
+		case status == statusClientGone:
+			msg = "request abandoned by the client"
+		case status >= 500:
+			level, msg = slog.LevelError, "request failed"
+		default:
+			level, msg = slog.LevelWarn, "request failed"
 		}
 	}
 	g.log.LogAttrs(context.Background(), level, msg, attrs...)

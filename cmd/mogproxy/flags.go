@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/pflag"
 
 	"github.com/mogilefs-go/mogilefs/client"
@@ -49,6 +50,7 @@ func parseArgs(args []string, e env) (*options, string, error) {
 	var (
 		o                                 options
 		trackers, keyFrom, conf, logLevel string
+		contentCache, contentMaxFile      string
 	)
 	fl.StringVar(&trackers, "trackers", "", "comma-separated tracker host:port list (port 7001 if omitted)")
 	fl.StringVar(&o.cfg.Listen, "listen", gateway.DefaultListen, "address to listen on")
@@ -62,6 +64,8 @@ func parseArgs(args []string, e env) (*options, string, error) {
 	fl.BoolVar(&o.cfg.ReadOnly, "readonly", false, "refuse PUT and DELETE")
 	fl.DurationVar(&o.cfg.CacheTTL, "cache-ttl", gateway.DefaultCacheTTL, "how long a key's paths are reused (negative: never)")
 	fl.IntVar(&o.cfg.CacheEntries, "cache-entries", gateway.DefaultCacheEntries, "maximum number of cached keys")
+	fl.StringVar(&contentCache, "content-cache", humanize.IBytes(gateway.DefaultContentCache), "memory for the content of small files (0: none)")
+	fl.StringVar(&contentMaxFile, "content-cache-max-file", humanize.IBytes(gateway.DefaultContentMaxFile), "largest file kept in memory")
 	fl.DurationVar(&o.cfg.TrackerTimeout, "tracker-timeout", gateway.DefaultTrackerTimeout, "tracker reply timeout")
 	fl.DurationVar(&o.cfg.ConnectTimeout, "connect-timeout", gateway.DefaultConnectTimeout, "storage node connect timeout")
 	fl.DurationVar(&o.cfg.NodeTimeout, "node-timeout", gateway.DefaultNodeTimeout, "storage node response header timeout")
@@ -103,10 +107,28 @@ func parseArgs(args []string, e env) (*options, string, error) {
 		return nil, help, err
 	}
 	o.cfg.KeyFrom = kf
+	if o.cfg.ContentCacheBytes, err = parseSize("content-cache", contentCache); err != nil {
+		return nil, help, err
+	}
+	if o.cfg.ContentCacheBytes == 0 {
+		o.cfg.ContentCacheBytes = -1 // none
+	}
+	if o.cfg.ContentCacheMaxFile, err = parseSize("content-cache-max-file", contentMaxFile); err != nil {
+		return nil, help, err
+	}
 	if err := o.logLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		return nil, help, fmt.Errorf("--log-level: %w", err)
 	}
 	return &o, help, nil
+}
+
+// parseSize reads a byte count such as "64MiB", "64MB" or "65536".
+func parseSize(name, v string) (int64, error) {
+	n, err := humanize.ParseBytes(v)
+	if err != nil || n > 1<<50 {
+		return 0, fmt.Errorf("--%s: %q is not a size such as 64MiB", name, v)
+	}
+	return int64(n), nil
 }
 
 // configFiles lists the configuration files, most important first: the

@@ -92,6 +92,8 @@ func TestParseArgsErrors(t *testing.T) {
 		{"--trackers=h", "--config", dir + "/missing.conf"},
 		{"--trackers=h", "--config", writeFile(t, dir, "bad.conf", "cache_ttl = soon\n")},
 		{"--trackers=h", "--log-level=loud"},
+		{"--trackers=h", "--content-cache=lots"},
+		{"--trackers=h", "--content-cache=-5"},
 	} {
 		if _, _, err := parseArgs(args, e); err == nil {
 			t.Errorf("parseArgs(%q): no error", args)
@@ -100,6 +102,17 @@ func TestParseArgsErrors(t *testing.T) {
 	o, _, err := parseArgs([]string{"--trackers=h", "--domain=files", "--readonly"}, e)
 	if err != nil || o.cfg.Trackers[0] != "h:7001" || o.cfg.Domain != "files" || !o.cfg.ReadOnly {
 		t.Errorf("parseArgs: %+v %v", o, err)
+	}
+	if o.cfg.ContentCacheBytes != gateway.DefaultContentCache || o.cfg.ContentCacheMaxFile != gateway.DefaultContentMaxFile {
+		t.Errorf("content cache defaults: %d %d", o.cfg.ContentCacheBytes, o.cfg.ContentCacheMaxFile)
+	}
+	o, _, err = parseArgs([]string{"--trackers=h", "--content-cache=0"}, e)
+	if err != nil || o.cfg.ContentCacheBytes >= 0 {
+		t.Errorf("--content-cache=0: %d %v", o.cfg.ContentCacheBytes, err)
+	}
+	o, _, err = parseArgs([]string{"--trackers=h", "--content-cache=1GB", "--content-cache-max-file=1MiB"}, e)
+	if err != nil || o.cfg.ContentCacheBytes != 1e9 || o.cfg.ContentCacheMaxFile != 1<<20 {
+		t.Errorf("--content-cache=1GB: %d %d %v", o.cfg.ContentCacheBytes, o.cfg.ContentCacheMaxFile, err)
 	}
 }
 
