@@ -16,8 +16,11 @@ import (
 // mysqlDialect: go-sql-driver/mysql, one pool, GET_LOCK named locks each
 // on a pinned connection.
 type mysqlDialect struct {
-	mu   sync.Mutex
-	held map[string]*sql.Conn
+	// locks is a pool of its own for the connections pinned by held
+	// locks, so that lock holders can never starve the query pool.
+	locks *sql.DB
+	mu    sync.Mutex
+	held  map[string]*sql.Conn
 }
 
 func (*mysqlDialect) backend() Backend { return MySQL }
@@ -66,7 +69,8 @@ func (*mysqlDialect) keyMatch(prefix string, caseSensitive bool) (string, []any)
 }
 
 func openMySQL(ctx context.Context, s *Store) error {
-	s.d = &mysqlDialect{held: map[string]*sql.Conn{}}
+	d := &mysqlDialect{held: map[string]*sql.Conn{}}
+	s.d = d
 	cfg := s.target.MySQL.Clone()
 	// Use the connection character set of the file table's keys so key
 	// bytes are stored and compared exactly as the original tracker's
@@ -80,6 +84,14 @@ func openMySQL(ctx context.Context, s *Store) error {
 	if err != nil {
 		return err
 	}
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		db.Close()
+		return fmt.Errorf("sqlstore: %s: %w", s.target.Where(), err)
+	}
+	d.locks = sql.OpenDB(conn)
+	d.locks.SetMaxIdleConns(4)
+	d.locks.SetConnMaxLifetime(time.Hour)
 	s.wdb, s.rdb = db, db
 	return nil
 }
@@ -130,7 +142,7 @@ func (d *mysqlDialect) lock(ctx context.Context, s *Store, name string, timeout 
 	if name == "" {
 		return false, errors.New("sqlstore: empty lock name")
 	}
-	conn, err := s.wdb.Conn(ctx)
+	conn, err := d.locks.Conn(ctx)
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: lock %q: %w", name, err)
 	}
@@ -181,6 +193,7 @@ func (d *mysqlDialect) releaseAll(s *Store) {
 	for _, n := range names {
 		d.unlock(ctx, s, n)
 	}
+	d.locks.Close()
 }
 
 // clearFsckLog uses TRUNCATE as the original does on MySQL (it also

@@ -328,6 +328,37 @@ func testLocks(t *testing.T, s store.Store) {
 	}
 }
 
+// testManyLocks: holding many locks at once (one per replicating fid)
+// does not starve the store of connections for its queries.
+func testManyLocks(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	const n = 100
+	for i := 0; i < n; i++ {
+		ok, err := s.Lock(ctx, fmt.Sprintf("mgfs:fid:%d:replicate", i), 0)
+		must(t, err)
+		if !ok {
+			t.Fatalf("lock %d not taken", i)
+		}
+	}
+	for i := 0; i < 10; i++ {
+		commitFile(t, s, 1, 0, fmt.Sprint("while-locked-", i), 1)
+	}
+	for i := 0; i < n; i++ {
+		must(t, s.Unlock(ctx, fmt.Sprintf("mgfs:fid:%d:replicate", i)))
+	}
+	s2 := reopen(t, s)
+	if s2 == nil {
+		return
+	}
+	for i := 0; i < n; i += 10 {
+		ok, err := s2.Lock(ctx, fmt.Sprintf("mgfs:fid:%d:replicate", i), 0)
+		must(t, err)
+		if !ok {
+			t.Fatalf("released lock %d not free for another tracker", i)
+		}
+	}
+}
+
 // allocate registers n tempfiles from each of workers goroutines on each
 // store and checks every fid is distinct.
 func allocate(t *testing.T, stores []store.Store, workers, n int) {

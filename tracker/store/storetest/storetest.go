@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ReplicateNow", testReplicateNow},
 		{"FsckLog", testFsckLog},
 		{"Locks", testLocks},
+		{"ManyLocks", testManyLocks},
 		{"ConcurrentFIDs", testConcurrentFIDs},
 		{"ConcurrentGrab", testConcurrentGrab},
 		{"TwoTrackers", testTwoTrackers},
