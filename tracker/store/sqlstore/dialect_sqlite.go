@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -105,7 +106,7 @@ func sqliteDSN(t Target, create, readOnly bool) string {
 		}
 		base, _, _ = strings.Cut(t.Path, "?")
 	default:
-		base = "file:" + (&url.URL{Path: t.Path}).EscapedPath()
+		base = "file:" + (&url.URL{Path: filepath.Clean(t.Path)}).EscapedPath()
 		if !create {
 			q.Set("mode", "rw")
 		}

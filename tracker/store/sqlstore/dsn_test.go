@@ -1,7 +1,9 @@
 package sqlstore
 
 import (
+	"context"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -165,4 +167,34 @@ func FuzzParseDSN(f *testing.F) {
 		}
 		_ = tg.Where()
 	})
+}
+
+// Odd SQLite file names reach the file they name, and a doubled leading
+// slash is not taken for a URI authority.
+func TestSQLiteOddPaths(t *testing.T) {
+	dir := t.TempDir()
+	names := []string{"a b.db", "q?x.db", "h#x.db", "p%41.db", "semi;colon.db", "ü.db"}
+	for _, name := range names {
+		path := dir + "/" + name
+		for _, dsn := range []string{"DBI:SQLite:" + path, "DBI:SQLite:/" + path} {
+			if err := Setup(context.Background(), Config{DSN: dsn}, SetupOptions{}); err != nil {
+				t.Fatalf("%s: %v", dsn, err)
+			}
+			s, err := Open(context.Background(), Config{DSN: dsn})
+			if err != nil {
+				t.Fatalf("%s: %v", dsn, err)
+			}
+			s.Close()
+		}
+		if _, err := os.Stat(path); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		base := strings.TrimSuffix(strings.TrimSuffix(e.Name(), "-wal"), "-shm")
+		if !slices.Contains(names, base) {
+			t.Errorf("stray file %q", e.Name())
+		}
+	}
 }
