@@ -211,10 +211,9 @@ func testTools(t *testing.T, topts mogtest.TrackerOptions) {
 			t.Fatalf("mogfileinfo:\n%s", info)
 		}
 		c := newClient(t, tr)
-		fi, err := c.FileInfo(x.ctx, "/fstab.txt")
-		if err != nil {
-			t.Fatal(err)
-		}
+		// The default class keeps two copies: wait for replication so
+		// that devcount is stable.
+		fi := waitCopies(t, x.ctx, c, "/fstab.txt", 2)
 		fid := strconv.FormatInt(fi.FID, 10)
 
 		dbg := x.ok(mogfiledebug.Main, "--key=/fstab.txt")
@@ -336,9 +335,17 @@ func testTools(t *testing.T, topts mogtest.TrackerOptions) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, n := range cl.Nodes {
-			n.Proc.Kill()
+		// One node down: the other copy serves the fetch.
+		waitCopies(t, x.ctx, c, "/fstab.txt", 2)
+		cl.Nodes[0].Proc.Kill()
+		got := filepath.Join(dir, "from-survivor")
+		if r := x.run(mogfetch.Main, "--key=/fstab.txt", "--file="+got); r.code != 0 || (r.err != "" && !strings.HasPrefix(r.err, "Warning: could not fetch from http://"+cl.Nodes[0].IP)) {
+			t.Fatalf("fetch with one node down: %s", r)
 		}
+		if b, _ := os.ReadFile(got); !bytes.Equal(b, content) {
+			t.Fatal("fetch with one node down: content differs")
+		}
+		cl.Nodes[1].Proc.Kill()
 		r := x.fails(1, "Got errors while trying to fetch: http://", mogfetch.Main, "--key=/fstab.txt", "--file="+out)
 		if strings.Count(r.err, "\n") != 1 {
 			t.Fatalf("want one line: %q", r.err)
@@ -353,6 +360,29 @@ func testTools(t *testing.T, topts mogtest.TrackerOptions) {
 			t.Fatalf("failed upload changed the key: %+v -> %+v, %v", before, after, err)
 		}
 	})
+}
+
+// waitCopies waits until key has n copies that get_paths names.
+func waitCopies(t *testing.T, ctx context.Context, c *client.Client, key string, n int) *client.FileInfo {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		fi, err := c.FileInfo(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths, err := c.Paths(ctx, key, client.PathsOptions{Count: n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.DevCount == n && len(paths) == n {
+			return fi
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: devcount %d, paths %v after 60 s; want %d copies", key, fi.DevCount, paths, n)
+		}
+		time.Sleep(100 * time.Millisecond) // polling the replication state
+	}
 }
 
 func newClient(t *testing.T, tracker string) *client.Client {
