@@ -50,6 +50,9 @@ upstream mogproxy {
 }
 server {
     listen {{LISTEN}};
+    # A second error_page (in @mogilefs_next) needs this.
+    recursive_error_pages on;
+
     location / {
         proxy_pass http://mogproxy;
         proxy_http_version 1.1;
@@ -68,8 +71,6 @@ server {
         set $mogilefs_next  $upstream_http_x_mogilefs_next_url;
         proxy_pass http://$mogilefs_host$mogilefs_path;
         include {{ACCEL_COMMON}};
-        # A second error_page (in @mogilefs_next) needs this here.
-        recursive_error_pages on;
         error_page 404 500 502 503 504 = @mogilefs_next;
     }
     location @mogilefs_next {
@@ -152,6 +153,22 @@ func TestNginxAccelRedirect(t *testing.T) {
 		}
 	}
 	nginxCommon(t, cl, gw, ng)
+
+	// Every node is dead now: for a file with two copies nginx tries
+	// both, then answers 503.
+	before := len(ng.Proc.Output())
+	if r := do(t, hc, "GET", ng.URL("/files/two.bin"), nil); r.status != 503 {
+		t.Errorf("GET of a file with two dead copies: %v", r)
+	}
+	// nginx logged both failed connects (the log reaches us through a
+	// pipe: wait for it).
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(ng.Proc.Output()[before:], "connect() failed") < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("nginx did not try both copies:\n%s", ng.Proc.Output()[before:])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // nginxCommon is what both set-ups must do.
