@@ -159,6 +159,8 @@ func testHosts(t *testing.T, c *mogtest.TrackerConn) {
 	wantErr(t, c, "create_host host=h1&port=7500", "no_ip", "IP required to create host")
 	wantErr(t, c, "create_host host=h1&ip=10.1.0.1", "no_port", "Port required to create host")
 	wantErr(t, c, "create_host host=h1&ip=10.1.0.1&port=7500&status=bogus", "unknown_state", "Invalid/unknown state")
+	wantErr(t, c, "create_host host=h1&ip=::1&port=7500", "failure", "Invalid IP address ::1")
+	wantErr(t, c, "create_host host=h1&ip=10.1.0.1&port=99999", "failure", "Invalid port 99999")
 	a := ok(t, c, "create_host host=h1&ip=10.1.0.1&port=7500")
 	if a["hostname"] != "h1" || a["hostid"] == "" {
 		t.Fatalf("create_host reply: %v", a)

@@ -54,7 +54,13 @@ func (s *Server) AddJob(name string, j Job) {
 
 type queryJob struct{ s *Server }
 
+// Running is 0 until the monitor's first round: like the original, which
+// starts its query workers only then (tests wait for "queryworker count"
+// before "!want").
 func (q queryJob) Running() int {
+	if q.s.cl.RoundsCompleted() == 0 {
+		return 0
+	}
 	_, _, _, limit := q.s.slots.state()
 	return limit
 }
@@ -97,108 +103,128 @@ var (
 )
 
 // bang answers an admin ("!") command: lines joined by "\r\n", then ".".
+// The word is matched as a prefix (except "stats"), in the original's
+// order.
 func (s *Server) bang(c *conn, cmd, args string) string {
 	var out []string
 	switch {
 	case cmd == "stats":
-		waiting, running, idle, _ := s.slots.state()
-		out = append(out,
-			"uptime "+strconv.FormatInt(int64(time.Since(s.start)/time.Second), 10),
-			"pending_queries "+strconv.Itoa(waiting),
-			"processing_queries "+strconv.Itoa(running),
-			"bored_queryworkers "+strconv.Itoa(idle))
-		st := s.stats.snapshot()
-		keys := make([]string, 0, len(st))
-		for k := range st {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			out = append(out, k+" "+strconv.FormatInt(st[k], 10))
-		}
+		out = s.bangStats()
 	case strings.HasPrefix(cmd, "shutdown"):
 		s.log.Info("User requested shutdown: " + args)
 		s.requestShutdown()
 	case strings.HasPrefix(cmd, "jobs"):
-		s.jobs.mu.Lock()
-		names := make([]string, 0, len(s.jobs.jobs))
-		for n := range s.jobs.jobs {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		pid := strconv.Itoa(os.Getpid())
-		for _, n := range names {
-			j := s.jobs.jobs[n]
-			running := j.Running()
-			if running <= 0 {
-				continue
-			}
-			out = append(out,
-				n+" count "+strconv.Itoa(running),
-				n+" desired "+strconv.Itoa(j.Desired()),
-				n+" pids "+pid)
-		}
-		s.jobs.mu.Unlock()
+		out = s.bangJobs()
 	case strings.HasPrefix(cmd, "want"):
-		m := wantRe.FindStringSubmatch(args)
-		if m == nil {
-			out = append(out, "ERROR: usage: !want <count> <jobclass>")
-			break
-		}
-		count, err := strconv.Atoi(m[1])
-		if err != nil || count > 500 {
-			count = 500
-		}
-		job := m[2]
-		switch {
-		case s.cl.RoundsCompleted() == 0:
-			out = append(out, "ERROR: Monitor has not completed initial run yet\n")
-		case !isValidJob(job):
-			out = append(out, fmt.Sprintf("ERROR: Invalid class '%s'.  Valid classes: %s", job, strings.Join(validJobs, ", ")))
-		default:
-			if !((job == "job_master" || job == "monitor") && count > 1) {
-				s.jobs.mu.Lock()
-				if j, ok := s.jobs.jobs[job]; ok {
-					j.SetDesired(count)
-				} else {
-					s.jobs.want[job] = count
-				}
-				s.jobs.mu.Unlock()
-			}
-			out = append(out, fmt.Sprintf("Now desiring %d children doing '%s'.", count, job))
-		}
+		out = []string{s.bangWant(args)}
 	case strings.HasPrefix(cmd, "to"):
-		m := toRe.FindStringSubmatch(args)
-		if m == nil {
-			out = append(out, "ERROR: usage: !to <jobclass> <message>")
-			break
-		}
-		n := 0
-		s.jobs.mu.Lock()
-		if j, ok := s.jobs.jobs[m[1]]; ok {
-			if mr, ok := j.(interface{ Message(string) int }); ok {
-				n = mr.Message(m[2])
-			}
-		}
-		s.jobs.mu.Unlock()
-		out = append(out, fmt.Sprintf("Message sent to %d children.", n))
+		out = []string{s.bangTo(args)}
 	case strings.HasPrefix(cmd, "queue") || strings.HasPrefix(cmd, "pend"):
-		out = append(out, s.slots.waiting()...)
+		out = s.slots.waiting()
 	case strings.HasPrefix(cmd, "watch"):
 		if s.watchers.toggle(c) {
-			out = append(out, "Added you to watcher list.")
+			out = []string{"Added you to watcher list."}
 		} else {
-			out = append(out, "Removed you from watcher list.")
+			out = []string{"Removed you from watcher list."}
 		}
 	case strings.HasPrefix(cmd, "recent"):
-		out = append(out, s.recent.list()...)
+		out = s.recent.list()
 	case strings.HasPrefix(cmd, "version"):
-		out = append(out, Version)
+		out = []string{Version}
 	default:
 		return bangHelp + ".\r\n"
 	}
 	out = append(out, ".", "")
 	return strings.Join(out, "\r\n")
+}
+
+func (s *Server) bangStats() []string {
+	waiting, running, idle, _ := s.slots.state()
+	out := []string{
+		"uptime " + strconv.FormatInt(int64(time.Since(s.start)/time.Second), 10),
+		"pending_queries " + strconv.Itoa(waiting),
+		"processing_queries " + strconv.Itoa(running),
+		"bored_queryworkers " + strconv.Itoa(idle),
+	}
+	st := s.stats.snapshot()
+	keys := make([]string, 0, len(st))
+	for k := range st {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out = append(out, k+" "+strconv.FormatInt(st[k], 10))
+	}
+	return out
+}
+
+func (s *Server) bangJobs() []string {
+	s.jobs.mu.Lock()
+	defer s.jobs.mu.Unlock()
+	names := make([]string, 0, len(s.jobs.jobs))
+	for n := range s.jobs.jobs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	pid := strconv.Itoa(os.Getpid())
+	var out []string
+	for _, n := range names {
+		j := s.jobs.jobs[n]
+		running := j.Running()
+		if running <= 0 {
+			continue
+		}
+		out = append(out,
+			n+" count "+strconv.Itoa(running),
+			n+" desired "+strconv.Itoa(j.Desired()),
+			n+" pids "+pid)
+	}
+	return out
+}
+
+func (s *Server) bangWant(args string) string {
+	m := wantRe.FindStringSubmatch(args)
+	if m == nil {
+		return "ERROR: usage: !want <count> <jobclass>"
+	}
+	count, err := strconv.Atoi(m[1])
+	if err != nil || count > 500 {
+		count = 500
+	}
+	job := m[2]
+	switch {
+	case s.cl.RoundsCompleted() == 0:
+		return "ERROR: Monitor has not completed initial run yet\n"
+	case !isValidJob(job):
+		return fmt.Sprintf("ERROR: Invalid class '%s'.  Valid classes: %s", job, strings.Join(validJobs, ", "))
+	}
+	// job_master and monitor silently stay at one at most.
+	if !((job == "job_master" || job == "monitor") && count > 1) {
+		s.jobs.mu.Lock()
+		if j, ok := s.jobs.jobs[job]; ok {
+			j.SetDesired(count)
+		} else {
+			s.jobs.want[job] = count
+		}
+		s.jobs.mu.Unlock()
+	}
+	return fmt.Sprintf("Now desiring %d children doing '%s'.", count, job)
+}
+
+func (s *Server) bangTo(args string) string {
+	m := toRe.FindStringSubmatch(args)
+	if m == nil {
+		return "ERROR: usage: !to <jobclass> <message>"
+	}
+	n := 0
+	s.jobs.mu.Lock()
+	if j, ok := s.jobs.jobs[m[1]]; ok {
+		if mr, ok := j.(interface{ Message(string) int }); ok {
+			n = mr.Message(m[2])
+		}
+	}
+	s.jobs.mu.Unlock()
+	return fmt.Sprintf("Message sent to %d children.", n)
 }
 
 func isValidJob(j string) bool {

@@ -2,10 +2,10 @@ package tracker_test
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -65,46 +65,104 @@ func BenchmarkGetPathsNoverify(b *testing.B) {
 	})
 }
 
+// BenchmarkCreateOpenClose measures the tracker's side of uploads:
+// create_open for b.N keys over 16 connections (timed), the PUTs to the
+// storage nodes (not timed: their speed is the storage node's), then the
+// b.N create_close calls (timed, each with its HEAD size check and
+// commit). pairs/s = b.N / (open time + close time).
 func BenchmarkCreateOpenClose(b *testing.B) {
+	benchBackends(b, func(b *testing.B, o mogtest.TrackerOptions) {
+		cl := mogtest.StartCluster(b, mogtest.ClusterOptions{Tracker: o, Hosts: 2, Domain: "bench"})
+		body := []byte("0123456789abcdef")
+		opens := make([]wire.Args, b.N)
+		b.ResetTimer()
+		tOpen := parallel(b, cl.Tracker.Addr, b.N, func(tc *mogtest.TrackerConn, i int) error {
+			a, err := tc.Do("create_open", wire.Args{"domain": "bench", "key": "k" + strconv.Itoa(i)})
+			opens[i] = a
+			return err
+		})
+		b.StopTimer()
+		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+		parallel(b, cl.Tracker.Addr, b.N, func(_ *mogtest.TrackerConn, i int) error {
+			resp, err := hc.Do(mustReq("PUT", opens[i]["path"], body))
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return nil
+		})
+		b.StartTimer()
+		tClose := parallel(b, cl.Tracker.Addr, b.N, func(tc *mogtest.TrackerConn, i int) error {
+			a := opens[i]
+			_, err := tc.Do("create_close", wire.Args{"domain": "bench", "key": "k" + strconv.Itoa(i), "fid": a["fid"],
+				"devid": a["devid"], "path": a["path"], "size": strconv.Itoa(len(body))})
+			return err
+		})
+		b.ReportMetric(float64(b.N)/(tOpen+tClose).Seconds(), "pairs/s")
+		b.ReportMetric(float64(b.N)/tOpen.Seconds(), "opens/s")
+		b.ReportMetric(float64(b.N)/tClose.Seconds(), "closes/s")
+	})
+}
+
+// BenchmarkUploadEndToEnd is create_open, PUT and create_close in a row
+// on 16 connections: bounded by the storage node's PUT rate.
+func BenchmarkUploadEndToEnd(b *testing.B) {
 	benchBackends(b, func(b *testing.B, o mogtest.TrackerOptions) {
 		cl := mogtest.StartCluster(b, mogtest.ClusterOptions{Tracker: o, Hosts: 2, Domain: "bench"})
 		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 		body := []byte("0123456789abcdef")
-		var n, seq atomic.Int64
-		b.SetParallelism((benchConns + 1) / 2)
 		b.ResetTimer()
-		t0 := time.Now()
-		b.RunParallel(func(pb *testing.PB) {
-			tc, err := mogtest.DialTracker(cl.Tracker.Addr)
+		d := parallel(b, cl.Tracker.Addr, b.N, func(tc *mogtest.TrackerConn, i int) error {
+			key := "k" + strconv.Itoa(i)
+			a, err := tc.Do("create_open", wire.Args{"domain": "bench", "key": key})
+			if err != nil {
+				return err
+			}
+			resp, err := hc.Do(mustReq("PUT", a["path"], body))
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			_, err = tc.Do("create_close", wire.Args{"domain": "bench", "key": key, "fid": a["fid"],
+				"devid": a["devid"], "path": a["path"], "size": strconv.Itoa(len(body))})
+			return err
+		})
+		b.ReportMetric(float64(b.N)/d.Seconds(), "uploads/s")
+	})
+}
+
+// parallel runs f for i in [0, n) on benchConns connections and returns
+// the time it took.
+func parallel(b *testing.B, addr string, n int, f func(tc *mogtest.TrackerConn, i int) error) time.Duration {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for g := 0; g < benchConns; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tc, err := mogtest.DialTracker(addr)
 			if err != nil {
 				b.Error(err)
 				return
 			}
 			defer tc.Close()
-			for pb.Next() {
-				key := fmt.Sprintf("k%d", seq.Add(1))
-				a, err := tc.Do("create_open", wire.Args{"domain": "bench", "key": key})
-				if err != nil {
-					b.Errorf("create_open: %v", err)
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
 					return
 				}
-				resp, err := hc.Do(mustReq("PUT", a["path"], body))
-				if err != nil {
-					b.Errorf("PUT: %v", err)
+				if err := f(tc, i); err != nil {
+					b.Error(err)
 					return
 				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if _, err := tc.Do("create_close", wire.Args{"domain": "bench", "key": key, "fid": a["fid"],
-					"devid": a["devid"], "path": a["path"], "size": strconv.Itoa(len(body))}); err != nil {
-					b.Errorf("create_close: %v", err)
-					return
-				}
-				n.Add(1)
 			}
-		})
-		b.ReportMetric(float64(n.Load())/time.Since(t0).Seconds(), "pairs/s")
-	})
+		}()
+	}
+	wg.Wait()
+	return time.Since(t0)
 }
 
 func mustReq(method, url string, body []byte) *http.Request {

@@ -391,7 +391,7 @@ func (s *Server) cmdCreateHost(ctx context.Context, r *request, update bool) rep
 		return errReply("failure", "Host name longer than 40 bytes")
 	}
 	if v, ok := r.args["ip"]; ok {
-		if net.ParseIP(v) == nil || len(v) > 15 {
+		if !validIPv4(v) {
 			return errReply("failure", "Invalid IP address "+v)
 		}
 		h.IP = v
@@ -411,7 +411,7 @@ func (s *Server) cmdCreateHost(ctx context.Context, r *request, update bool) rep
 		h.HTTPGetPort = p
 	}
 	if v, ok := r.args["altip"]; ok {
-		if v != "" && (net.ParseIP(v) == nil || len(v) > 15) {
+		if v != "" && !validIPv4(v) {
 			return errReply("failure", "Invalid IP address "+v)
 		}
 		h.AltIP = v
@@ -442,6 +442,12 @@ func (s *Server) cmdCreateHost(ctx context.Context, r *request, update bool) rep
 		s.log.Info("host created", "host", name, "hostid", h.ID)
 	}
 	return s.refreshed(ctx, r, wire.Args{"hostid": strconv.Itoa(h.ID), "hostname": name, "host": name})
+}
+
+// validIPv4: the schema's host columns hold dotted IPv4 addresses.
+func validIPv4(v string) bool {
+	ip := net.ParseIP(v)
+	return ip != nil && ip.To4() != nil && len(v) <= 15 && strings.Count(v, ".") == 3
 }
 
 func (s *Server) cmdDeleteHost(ctx context.Context, r *request) reply {

@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -157,136 +158,40 @@ func KnownConfigKey(key string) bool { _, ok := configKeys[key]; return ok }
 // key or a bad value is an error naming its line (or option); keys that
 // are accepted without effect come back as warnings naming them.
 func ParseConfig(file []conffile.Entry, cli map[string]Setting) (Config, []string, error) {
-	merged := map[string]Setting{}
-	for _, e := range file {
-		if _, ok := configKeys[e.Key]; !ok {
-			return Config{}, nil, fmt.Errorf("config line %d: unknown setting %q", e.Line, e.Key)
-		}
-		if e.Value == "" {
-			return Config{}, nil, fmt.Errorf("config line %d: no value for %q", e.Line, e.Key)
-		}
-		merged[e.Key] = Setting{Value: e.Value, Origin: fmt.Sprintf("config line %d", e.Line)}
-	}
-	for k, s := range cli {
-		if _, ok := configKeys[k]; !ok {
-			return Config{}, nil, fmt.Errorf("%s: unknown setting %q", s.Origin, k)
-		}
-		merged[k] = s
+	merged, err := mergeSettings(file, cli)
+	if err != nil {
+		return Config{}, nil, err
 	}
 	cfg := DefaultConfig()
 	var warnings []string
+	confPort := 7001
+	var listen []string
 	keys := make([]string, 0, len(merged))
 	for k := range merged {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	confPort := 7001
-	var listen []string
 	for _, k := range keys {
 		s := merged[k]
 		spec := configKeys[k]
-		v := strings.TrimSpace(s.Value)
-		bad := func(why string) error {
-			return fmt.Errorf("%s: bad value %q for %s: %s", s.Origin, s.Value, k, why)
-		}
-		var (
-			n   int64
-			b   bool
-			dur time.Duration
-		)
-		switch spec.kind {
-		case kindBool:
-			var ok bool
-			if b, ok = parseBool(v); !ok {
-				return Config{}, nil, bad("want 0 or 1")
-			}
-		case kindUint:
-			x, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || x < spec.min {
-				return Config{}, nil, bad(fmt.Sprintf("want a whole number >= %d", spec.min))
-			}
-			n = x
-		case kindPort:
-			x, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || x < 1 || x > 65535 {
-				return Config{}, nil, bad("want a port number")
-			}
-			n = x
-		case kindSeconds:
-			x, err := strconv.ParseFloat(v, 64)
-			if err != nil || x <= 0 || x > 86400 {
-				return Config{}, nil, bad("want seconds > 0")
-			}
-			dur = time.Duration(x * float64(time.Second))
-		case kindListen:
-			for _, a := range strings.Split(v, ",") {
-				a = strings.TrimSpace(a)
-				if a == "" {
-					continue
-				}
-				if err := checkListen(a); err != nil {
-					return Config{}, nil, bad(err.Error())
-				}
-				listen = append(listen, a)
-			}
-			if len(listen) == 0 {
-				return Config{}, nil, bad("no address")
-			}
+		v, err := parseSetting(spec, s.Value)
+		if err != nil {
+			return Config{}, nil, fmt.Errorf("%s: bad value %q for %s: %w", s.Origin, s.Value, k, err)
 		}
 		if spec.ignored != "" {
 			warnings = append(warnings, fmt.Sprintf("%s: setting %q is accepted but has no effect: %s", s.Origin, k, spec.ignored))
 		}
 		switch k {
-		case "daemonize":
-			cfg.Daemonize = b
-		case "db_dsn":
-			cfg.DBDSN = v
-		case "db_user":
-			cfg.DBUser = v
-		case "db_pass":
-			cfg.DBPass = s.Value
 		case "conf_port":
-			confPort = int(n)
+			confPort = int(v.n)
+		case "listen":
+			listen = v.list
 		case "query_jobs":
 			if _, legacy := merged["listener_jobs"]; !legacy {
-				cfg.QueryJobs = int(n)
+				cfg.QueryJobs = int(v.n)
 			}
-		case "listener_jobs":
-			cfg.QueryJobs = int(n)
-		case "delete_jobs":
-			cfg.DeleteJobs = int(n)
-		case "replicate_jobs":
-			cfg.ReplicateJobs = int(n)
-		case "fsck_jobs":
-			cfg.FsckJobs = int(n)
-		case "reaper_jobs":
-			cfg.ReaperJobs = int(n)
-		case "job_master":
-			cfg.JobMaster = b
-		case "min_free_space":
-			cfg.MinFreeSpaceMB = n
-		case "debug":
-			cfg.Debug = int(n)
-		case "pidfile":
-			cfg.PIDFile = v
-		case "mogstored_stream_port":
-			cfg.MogstoredStreamPort = int(n)
-		case "default_mindevcount":
-			cfg.DefaultMinDevCount = int(n)
-		case "node_timeout":
-			cfg.NodeTimeout = dur
-		case "conn_timeout":
-			cfg.ConnTimeout = dur
-		case "conn_pool_size":
-			cfg.ConnPoolSize = int(n)
-		case "rebalance_ignore_missing":
-			cfg.RebalanceIgnoreMissing = b
-		case "repl_use_get_port":
-			cfg.ReplUseGetPort = b
-		case "no_schema_check":
-			cfg.NoSchemaCheck = b
-		case "user":
-			cfg.User = v
+		default:
+			applySetting(&cfg, k, v)
 		}
 	}
 	if len(listen) == 0 {
@@ -300,6 +205,132 @@ func ParseConfig(file []conffile.Entry, cli map[string]Setting) (Config, []strin
 		cfg.Listen = append(cfg.Listen, a)
 	}
 	return cfg, warnings, nil
+}
+
+// mergeSettings checks the keys and lets the command line override the
+// file.
+func mergeSettings(file []conffile.Entry, cli map[string]Setting) (map[string]Setting, error) {
+	merged := map[string]Setting{}
+	for _, e := range file {
+		if _, ok := configKeys[e.Key]; !ok {
+			return nil, fmt.Errorf("config line %d: unknown setting %q", e.Line, e.Key)
+		}
+		if e.Value == "" {
+			return nil, fmt.Errorf("config line %d: no value for %q", e.Line, e.Key)
+		}
+		merged[e.Key] = Setting{Value: e.Value, Origin: fmt.Sprintf("config line %d", e.Line)}
+	}
+	for k, s := range cli {
+		if _, ok := configKeys[k]; !ok {
+			return nil, fmt.Errorf("%s: unknown setting %q", s.Origin, k)
+		}
+		merged[k] = s
+	}
+	return merged, nil
+}
+
+// value is a parsed setting.
+type value struct {
+	raw  string // as given (db_pass keeps its spaces)
+	str  string // trimmed
+	n    int64
+	b    bool
+	dur  time.Duration
+	list []string
+}
+
+func parseSetting(spec keySpec, raw string) (value, error) {
+	v := value{raw: raw, str: strings.TrimSpace(raw)}
+	switch spec.kind {
+	case kindBool:
+		var ok bool
+		if v.b, ok = parseBool(v.str); !ok {
+			return v, errors.New("want 0 or 1")
+		}
+	case kindUint:
+		x, err := strconv.ParseInt(v.str, 10, 64)
+		if err != nil || x < spec.min {
+			return v, fmt.Errorf("want a whole number >= %d", spec.min)
+		}
+		v.n = x
+	case kindPort:
+		x, err := strconv.ParseInt(v.str, 10, 64)
+		if err != nil || x < 1 || x > 65535 {
+			return v, errors.New("want a port number")
+		}
+		v.n = x
+	case kindSeconds:
+		x, err := strconv.ParseFloat(v.str, 64)
+		if err != nil || x <= 0 || x > 86400 {
+			return v, errors.New("want seconds > 0")
+		}
+		v.dur = time.Duration(x * float64(time.Second))
+	case kindListen:
+		for _, a := range strings.Split(v.str, ",") {
+			a = strings.TrimSpace(a)
+			if a == "" {
+				continue
+			}
+			if err := checkListen(a); err != nil {
+				return v, err
+			}
+			v.list = append(v.list, a)
+		}
+		if len(v.list) == 0 {
+			return v, errors.New("no address")
+		}
+	}
+	return v, nil
+}
+
+// applySetting stores a parsed value in its Config field.
+func applySetting(cfg *Config, key string, v value) {
+	switch key {
+	case "daemonize":
+		cfg.Daemonize = v.b
+	case "db_dsn":
+		cfg.DBDSN = v.str
+	case "db_user":
+		cfg.DBUser = v.str
+	case "db_pass":
+		cfg.DBPass = v.raw
+	case "listener_jobs":
+		cfg.QueryJobs = int(v.n)
+	case "delete_jobs":
+		cfg.DeleteJobs = int(v.n)
+	case "replicate_jobs":
+		cfg.ReplicateJobs = int(v.n)
+	case "fsck_jobs":
+		cfg.FsckJobs = int(v.n)
+	case "reaper_jobs":
+		cfg.ReaperJobs = int(v.n)
+	case "job_master":
+		cfg.JobMaster = v.b
+	case "min_free_space":
+		cfg.MinFreeSpaceMB = v.n
+	case "debug":
+		cfg.Debug = int(v.n)
+	case "pidfile":
+		cfg.PIDFile = v.str
+	case "mogstored_stream_port":
+		cfg.MogstoredStreamPort = int(v.n)
+	case "default_mindevcount":
+		cfg.DefaultMinDevCount = int(v.n)
+	case "node_timeout":
+		cfg.NodeTimeout = v.dur
+	case "conn_timeout":
+		cfg.ConnTimeout = v.dur
+	case "conn_pool_size":
+		cfg.ConnPoolSize = int(v.n)
+	case "rebalance_ignore_missing":
+		cfg.RebalanceIgnoreMissing = v.b
+	case "repl_use_get_port":
+		cfg.ReplUseGetPort = v.b
+	case "no_schema_check":
+		cfg.NoSchemaCheck = v.b
+	case "user":
+		cfg.User = v.str
+	}
 }
 
 func checkListen(a string) error {
