@@ -205,7 +205,7 @@ end
 	if *bigMiB > 0 {
 		scenarios = append(scenarios, scenario{fmt.Sprintf("GET %d MiB file", *bigMiB), "MiB/s", []target{mg, ngx},
 			func(t target) []string {
-				return []string{"-t1", "-c1", "-d" + dur.String(), "http://" + t.addr + bigPath}
+				return []string{"-t1", "-c1", "-d" + dur.String(), "--timeout", "120s", "http://" + t.addr + bigPath}
 			}})
 	}
 	scenarios = append(scenarios,
@@ -215,6 +215,7 @@ end
 			}})
 
 	results := map[string][]float64{}
+	ratios := map[string][]float64{} // per round, against nginx in the same round
 	for _, s := range scenarios {
 		for _, t := range s.targets {
 			fmt.Printf("# %s / %s: wrk %s\n", s.name, t.name, strings.Join(s.args(t), " "))
@@ -222,6 +223,8 @@ end
 	}
 	for r := 1; r <= *rounds; r++ {
 		for _, s := range scenarios {
+			got := map[string]float64{}
+			var base float64
 			for _, t := range s.targets {
 				v, note, err := wrk(s.args(t), s.unit)
 				if err != nil {
@@ -229,30 +232,32 @@ end
 				}
 				key := s.name + "\x00" + t.name
 				results[key] = append(results[key], v)
+				got[key] = v
+				if isNginx(t.name) {
+					base = v
+				}
 				fmt.Printf("round %d  %-22s %-22s %10.0f %s %s\n", r, s.name, t.name, v, s.unit, note)
+			}
+			for k, v := range got {
+				if base > 0 {
+					ratios[k] = append(ratios[k], v/base)
+				}
 			}
 		}
 	}
 	fmt.Printf("\n# medians of %d rounds, %s each; load now: %s\n", *rounds, dur, loadavg())
-	fmt.Printf("%-24s %-22s %12s %8s\n", "scenario", "server", "median", "vs nginx")
+	fmt.Printf("# \"vs nginx\" is the median of the per-round ratios (each round runs both back to back)\n")
+	fmt.Printf("%-24s %-22s %12s %10s\n", "scenario", "server", "median", "vs nginx")
 	for _, s := range scenarios {
-		var base float64
 		for _, t := range s.targets {
-			if t.name == "nginx" || strings.HasPrefix(t.name, "nginx ") {
-				base = median(results[s.name+"\x00"+t.name])
-			}
-		}
-		for _, t := range s.targets {
-			m := median(results[s.name+"\x00"+t.name])
-			ratio := ""
-			if base > 0 {
-				ratio = fmt.Sprintf("%.2fx", m/base)
-			}
-			fmt.Printf("%-24s %-22s %10.0f %s %8s\n", s.name, t.name, m, s.unit, ratio)
+			key := s.name + "\x00" + t.name
+			fmt.Printf("%-24s %-22s %10.0f %s %9.2fx\n", s.name, t.name, median(results[key]), s.unit, median(ratios[key]))
 		}
 	}
 	return nil
 }
+
+func isNginx(name string) bool { return name == "nginx" || strings.HasPrefix(name, "nginx ") }
 
 func wrk(args []string, unit string) (float64, string, error) {
 	out, err := exec.Command("wrk", args...).CombinedOutput()
