@@ -296,6 +296,12 @@ func testGetPaths(t *testing.T, c *mogtest.TrackerConn, cl *mogtest.Cluster) {
 	if !found {
 		t.Fatalf("zone=alt: %v", o)
 	}
+	// A client inside altmask gets the altip without asking.
+	ok(t, c, "update_host host=store1&altmask=127.0.0.0/8")
+	o = ok(t, c, "create_open domain=files&key=alt&multi_dest=1")
+	if !strings.HasPrefix(o["path_1"], "http://10.9.9.9:") && !strings.HasPrefix(o["path_2"], "http://10.9.9.9:") {
+		t.Fatalf("altmask: %v", o)
+	}
 	ok(t, c, "update_host host=store1&altip=&altmask=")
 }
 
