@@ -123,7 +123,7 @@ func (r remote) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 func (r remote) Paths() []string { return r.f.Paths() }
 
 // Open implements keyspace.Backend.
-func (b *ClientBackend) Open(ctx context.Context, domain, key string) (keyspace.Remote, error) {
+func (b *ClientBackend) Open(ctx context.Context, domain, key string, size int64) (keyspace.Remote, error) {
 	c := b.in(domain)
 	paths, err := c.Paths(ctx, key, client.PathsOptions{Count: 3})
 	if err != nil {
@@ -132,7 +132,7 @@ func (b *ClientBackend) Open(ctx context.Context, domain, key string) (keyspace.
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("get_paths %q: %w", key, client.ErrNoPaths)
 	}
-	return remote{c.FileFromPaths(key, paths, -1)}, nil
+	return remote{c.FileFromPaths(key, paths, size)}, nil
 }
 
 // Store implements keyspace.Backend.

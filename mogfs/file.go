@@ -208,7 +208,7 @@ func (n *fileNode) load(ctx context.Context, b *keyspace.Buffer) syscall.Errno {
 	n.mu.Unlock()
 	var src keyspace.Remote
 	if size > 0 {
-		r, err := n.fsys.space.Open(bg(ctx), l.domain, l.key)
+		r, err := n.fsys.space.Open(bg(ctx), l.domain, l.key, size)
 		if err != nil {
 			return toErrno(n.fsys.log, "open", err, "domain", l.domain, "key", l.key)
 		}
@@ -265,7 +265,7 @@ func (h *handle) openReader(ctx context.Context) (*keyspace.Reader, syscall.Errn
 		return nil, errno
 	}
 	space := n.fsys.space
-	open := func(ctx context.Context) (keyspace.Remote, error) { return space.Open(ctx, l.domain, l.key) }
+	open := func(ctx context.Context) (keyspace.Remote, error) { return space.Open(ctx, l.domain, l.key, size) }
 	rm, err := open(bg(ctx))
 	if err != nil {
 		return nil, toErrno(n.fsys.log, "open", err, "domain", l.domain, "key", l.key)

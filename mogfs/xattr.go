@@ -51,7 +51,7 @@ func (n *fileNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint
 	}
 	ctx = bg(ctx)
 	if attr == xattrPaths {
-		r, err := n.fsys.space.Open(ctx, l.domain, l.key)
+		r, err := n.fsys.space.Open(ctx, l.domain, l.key, -1)
 		if err != nil {
 			return 0, toErrno(n.fsys.log, "getxattr", err, "domain", l.domain, "key", l.key)
 		}

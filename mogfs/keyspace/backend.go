@@ -114,8 +114,9 @@ type Backend interface {
 	FileInfo(ctx context.Context, domain, key string) (FileInfo, error)
 	// ListKeys is list_keys; none_match is an empty result.
 	ListKeys(ctx context.Context, domain, prefix, after string, limit int) ([]string, error)
-	// Open asks for key's paths (get_paths).
-	Open(ctx context.Context, domain, key string) (Remote, error)
+	// Open asks for key's paths (get_paths). size is the file's length
+	// if known, else -1.
+	Open(ctx context.Context, domain, key string, size int64) (Remote, error)
 	// Store uploads r (size bytes, -1 unknown) under key and commits it
 	// with create_close only if every byte arrived.
 	Store(ctx context.Context, domain, key, class string, r io.Reader, size int64) (int64, error)

@@ -354,8 +354,8 @@ func (s *Space) Rmdir(ctx context.Context, domain, prefix string) error {
 }
 
 // Open returns key's paths for reading.
-func (s *Space) Open(ctx context.Context, domain, key string) (Remote, error) {
-	return s.b.Open(ctx, domain, key)
+func (s *Space) Open(ctx context.Context, domain, key string, size int64) (Remote, error) {
+	return s.b.Open(ctx, domain, key, size)
 }
 
 // Store uploads r under key (see Backend.Store).
