@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -257,6 +258,74 @@ func TestGateway(t *testing.T) {
 		}
 	})
 
+	t.Run("ConcurrentReadersAndWriters", func(t *testing.T) {
+		// Writers replace a key with whole versions; readers must
+		// always get one whole version (or 404 before the first).
+		versions := map[string]bool{}
+		var bodies [][]byte
+		for i := range 4 {
+			b := content(fmt.Sprint("cv", i), 20000+i*30000) // some kept in memory, some not
+			bodies = append(bodies, b)
+			versions[string(b)] = true
+		}
+		u := gw.URL + "/files/concurrent"
+		errs := make(chan error, 100)
+		var writers, readers sync.WaitGroup
+		for w := range 2 {
+			writers.Add(1)
+			go func() {
+				defer writers.Done()
+				for i := range 6 {
+					req, _ := http.NewRequest("PUT", u, bytes.NewReader(bodies[(w+i)%len(bodies)]))
+					r, err := hc.Do(req)
+					if err != nil {
+						errs <- err
+						return
+					}
+					r.Body.Close()
+					if r.StatusCode != 201 {
+						errs <- fmt.Errorf("PUT: %d", r.StatusCode)
+					}
+				}
+			}()
+		}
+		done := make(chan struct{})
+		for range 4 {
+			readers.Add(1)
+			go func() {
+				defer readers.Done()
+				for {
+					select {
+					case <-done:
+						return
+					default:
+					}
+					r, err := hc.Get(u)
+					if err != nil {
+						errs <- err
+						return
+					}
+					b, err := io.ReadAll(r.Body)
+					r.Body.Close()
+					if r.StatusCode == 404 {
+						continue
+					}
+					if err != nil || r.StatusCode != 200 || !versions[string(b)] {
+						errs <- fmt.Errorf("GET: %d, %d bytes, %v: not a whole version", r.StatusCode, len(b), err)
+						return
+					}
+				}
+			}()
+		}
+		writers.Wait()
+		close(done)
+		readers.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+	})
+
 	t.Run("ChunkedAndEmpty", func(t *testing.T) {
 		data := content("chunked", 300000)
 		req, _ := http.NewRequest("PUT", gw.URL+"/files/chunked", io.NopCloser(bytes.NewReader(data)))
@@ -277,6 +346,32 @@ func TestGateway(t *testing.T) {
 		}
 		if g := do(t, hc, "GET", gw.URL+"/files/empty", nil); g.status != 200 || len(g.body) != 0 || g.header.Get("Content-Length") != "0" {
 			t.Errorf("empty GET: %v", g)
+		}
+	})
+
+	t.Run("ExpectContinue", func(t *testing.T) {
+		tr := &http.Transport{Proxy: nil, ExpectContinueTimeout: 30 * time.Second}
+		ec := &http.Client{Transport: tr}
+		data := content("expect", 2<<20)
+		// The body is sent only after "100 Continue".
+		if r := do(t, ec, "PUT", gw.URL+"/files/expect", bytes.NewReader(data), "Expect", "100-continue"); r.status != 201 {
+			t.Fatalf("PUT with Expect: %v", r)
+		}
+		if got, err := files.GetBytes(ctx, "expect"); err != nil || !bytes.Equal(got, data) {
+			t.Errorf("Expect upload: %d bytes, %v", len(got), err)
+		}
+		// A refused upload gets its answer without the body being
+		// asked for.
+		c, err := net.Dial("tcp", gw.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "PUT /nosuchdomain/k HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\nExpect: 100-continue\r\n\r\n")
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil || resp.StatusCode != 404 {
+			t.Errorf("refused Expect upload: %v %v", resp, err)
 		}
 	})
 
@@ -324,6 +419,21 @@ func TestGateway(t *testing.T) {
 		}
 		if r := do(t, hc, "GET", gw.URL+"/files/x", nil, "X-Big", strings.Repeat("h", gateway.DefaultMaxHeaderBytes)); r.status != http.StatusRequestHeaderFieldsTooLarge {
 			t.Errorf("big header: %v", r)
+		}
+		// Keys longer than MogileFS stores: refused before the body.
+		longKey := gw.URL + "/files/" + strings.Repeat("k", gateway.MaxKeyBytes+1)
+		if r := do(t, hc, "PUT", longKey, strings.NewReader("x")); r.status != 400 || !strings.Contains(string(r.body), "255") {
+			t.Errorf("PUT of a 256-byte key: %v", r)
+		}
+		if r := do(t, hc, "GET", longKey, nil); r.status != 404 {
+			t.Errorf("GET of a 256-byte key: %v", r)
+		}
+		maxKey := strings.Repeat("k", gateway.MaxKeyBytes)
+		if r := do(t, hc, "PUT", gw.URL+"/files/"+maxKey, strings.NewReader("x")); r.status != 201 {
+			t.Errorf("PUT of a 255-byte key: %v", r)
+		}
+		if got, err := files.GetBytes(ctx, maxKey); err != nil || string(got) != "x" {
+			t.Errorf("255-byte key: %q %v", got, err)
 		}
 		// And the gateway still serves.
 		if r := do(t, hc, "PUT", gw.URL+"/files/after-limits", strings.NewReader("ok")); r.status != 201 {

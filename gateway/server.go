@@ -28,6 +28,10 @@ type Gateway struct {
 	bufs      sync.Pool // *[]byte copy buffers
 }
 
+// MaxKeyBytes is the longest key MogileFS stores (file.dkey is
+// VARCHAR(255)).
+const MaxKeyBytes = 255
+
 // copyBufSize is the size of the pooled buffers bodies are copied with.
 const copyBufSize = 64 << 10
 
@@ -135,6 +139,17 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusBadRequest
 		}
 		textError(sw, status, err.Error())
+		return
+	}
+	if len(key) > MaxKeyBytes {
+		// No such key can exist (the schema's dkey is 255 bytes wide).
+		rec.err = fmt.Errorf("key of %d bytes exceeds %d", len(key), MaxKeyBytes)
+		status := http.StatusNotFound
+		if r.Method == http.MethodPut {
+			status = http.StatusBadRequest
+			closeAfter(sw, r)
+		}
+		textError(sw, status, fmt.Sprintf("key longer than %d bytes", MaxKeyBytes))
 		return
 	}
 	switch r.Method {
