@@ -48,6 +48,7 @@ func main() {
 type target struct {
 	name string
 	addr string
+	pid  int // the server process; with its children, what CPU time is counted for
 }
 
 type scenario struct {
@@ -167,7 +168,7 @@ end
 	}
 	confPath := filepath.Join(ngxTmp, "nginx.conf")
 	os.WriteFile(confPath, []byte(conf), 0o644)
-	stop, err := start(ctx, filepath.Join(tmp, "nginx.log"), ngxAddr, ngxBin, "-p", ngxTmp, "-e", filepath.Join(ngxTmp, "error.log"),
+	stop, ngxPID, err := start(ctx, filepath.Join(tmp, "nginx.log"), ngxAddr, ngxBin, "-p", ngxTmp, "-e", filepath.Join(ngxTmp, "error.log"),
 		"-c", confPath, "-g", "daemon off;")
 	if err != nil {
 		return err
@@ -175,21 +176,22 @@ end
 	defer stop()
 
 	// mogstored, fsync on and off.
-	mogAddr, mogNoSync := freeAddr(), freeAddr()
-	for _, inst := range []struct {
-		addr  string
-		extra string
-	}{{mogAddr, "--fsync"}, {mogNoSync, "--nofsync"}} {
-		stop, err := start(ctx, filepath.Join(tmp, "mogstored"+inst.extra+".log"), inst.addr, mog, "--skipconfig", "--docroot="+root, "--httplisten="+inst.addr,
-			"--mgmtlisten="+freeAddr(), inst.extra)
+	mg := target{name: "mogstored", addr: freeAddr()}
+	mgNoSync := target{name: "mogstored --nofsync", addr: freeAddr()}
+	for _, inst := range []*target{&mg, &mgNoSync} {
+		extra := "--fsync"
+		if inst == &mgNoSync {
+			extra = "--nofsync"
+		}
+		stop, pid, err := start(ctx, filepath.Join(tmp, "mogstored"+extra+".log"), inst.addr, mog, "--skipconfig",
+			"--docroot="+root, "--httplisten="+inst.addr, "--mgmtlisten="+freeAddr(), extra)
 		if err != nil {
 			return err
 		}
 		defer stop()
+		inst.pid = pid
 	}
-
-	ngx := target{"nginx", ngxAddr}
-	mg := target{"mogstored", mogAddr}
+	ngx := target{name: "nginx", addr: ngxAddr, pid: ngxPID}
 	wrkBase := func(t target, extra ...string) []string {
 		a := []string{"-t" + strconv.Itoa(*threads), "-c" + strconv.Itoa(*conns), "-d" + dur.String()}
 		return append(a, extra...)
@@ -209,13 +211,14 @@ end
 			}})
 	}
 	scenarios = append(scenarios,
-		scenario{"PUT 4 KiB", "req/s", []target{mg, {"mogstored --nofsync", mogNoSync}, {"nginx (no fsync)", ngxAddr}},
+		scenario{"PUT 4 KiB", "req/s", []target{mg, mgNoSync, {name: "nginx (no fsync)", addr: ngxAddr, pid: ngxPID}},
 			func(t target) []string {
 				return append(wrkBase(t, "-s", putLua), "http://"+t.addr, "--", strings.Fields(t.name)[0])
 			}})
 
 	results := map[string][]float64{}
 	ratios := map[string][]float64{} // per round, against nginx in the same round
+	costs := map[string][]float64{}  // server CPU per request (or per GiB)
 	for _, s := range scenarios {
 		for _, t := range s.targets {
 			fmt.Printf("# %s / %s: wrk %s\n", s.name, t.name, strings.Join(s.args(t), " "))
@@ -226,17 +229,30 @@ end
 			got := map[string]float64{}
 			var base float64
 			for _, t := range s.targets {
-				v, note, err := wrk(s.args(t), s.unit)
+				cpu0 := cpuTime(t.pid)
+				res, err := wrk(s.args(t), s.unit)
 				if err != nil {
 					return fmt.Errorf("%s / %s: %w", s.name, t.name, err)
 				}
+				cpu := cpuTime(t.pid) - cpu0
 				key := s.name + "\x00" + t.name
+				v := res.rate
 				results[key] = append(results[key], v)
 				got[key] = v
 				if isNginx(t.name) {
 					base = v
 				}
-				fmt.Printf("round %d  %-22s %-22s %10.0f %s %s\n", r, s.name, t.name, v, s.unit, note)
+				var cost string
+				if s.unit == "req/s" && res.requests > 0 {
+					c := cpu.Seconds() * 1e6 / float64(res.requests)
+					costs[key] = append(costs[key], c)
+					cost = fmt.Sprintf("%6.1f µs CPU/req", c)
+				} else if res.mib > 0 {
+					c := cpu.Seconds() * 1024 / res.mib
+					costs[key] = append(costs[key], c)
+					cost = fmt.Sprintf("%6.2f s CPU/GiB", c)
+				}
+				fmt.Printf("round %d  %-22s %-22s %10.0f %s %s %s\n", r, s.name, t.name, v, s.unit, cost, res.note)
 			}
 			for k, v := range got {
 				if base > 0 {
@@ -247,11 +263,17 @@ end
 	}
 	fmt.Printf("\n# medians of %d rounds, %s each; load now: %s\n", *rounds, dur, loadavg())
 	fmt.Printf("# \"vs nginx\" is the median of the per-round ratios (each round runs both back to back)\n")
-	fmt.Printf("%-24s %-22s %12s %10s\n", "scenario", "server", "median", "vs nginx")
+	fmt.Printf("# server CPU (user+system, all threads and worker processes) per request, or per GiB sent\n")
+	fmt.Printf("%-24s %-22s %12s %10s %16s\n", "scenario", "server", "median", "vs nginx", "server CPU")
 	for _, s := range scenarios {
 		for _, t := range s.targets {
 			key := s.name + "\x00" + t.name
-			fmt.Printf("%-24s %-22s %10.0f %s %9.2fx\n", s.name, t.name, median(results[key]), s.unit, median(ratios[key]))
+			unit := "µs/req"
+			if s.unit != "req/s" {
+				unit = "s/GiB"
+			}
+			fmt.Printf("%-24s %-22s %10.0f %s %9.2fx %10.2f %s\n", s.name, t.name, median(results[key]), s.unit,
+				median(ratios[key]), median(costs[key]), unit)
 		}
 	}
 	return nil
@@ -259,34 +281,94 @@ end
 
 func isNginx(name string) bool { return name == "nginx" || strings.HasPrefix(name, "nginx ") }
 
-func wrk(args []string, unit string) (float64, string, error) {
+type wrkResult struct {
+	rate     float64 // req/s or MiB/s
+	requests int64
+	mib      float64 // data read
+	note     string  // errors wrk reported
+}
+
+var (
+	countRe = regexp.MustCompile(`(\d+) requests in [0-9.]+\w+, ([0-9.]+)([KMG]?B) read`)
+)
+
+func toMiB(v float64, unit string) float64 {
+	switch unit {
+	case "B":
+		return v / (1 << 20)
+	case "KB":
+		return v / (1 << 10)
+	case "GB":
+		return v * (1 << 10)
+	}
+	return v
+}
+
+func wrk(args []string, unit string) (wrkResult, error) {
 	out, err := exec.Command("wrk", args...).CombinedOutput()
 	if err != nil {
-		return 0, "", fmt.Errorf("wrk %v: %w\n%s", args, err, out)
+		return wrkResult{}, fmt.Errorf("wrk %v: %w\n%s", args, err, out)
 	}
-	note := strings.Join(errRe.FindAllString(string(out), -1), "; ")
+	var r wrkResult
+	r.note = strings.Join(errRe.FindAllString(string(out), -1), "; ")
+	if m := countRe.FindSubmatch(out); m != nil {
+		r.requests, _ = strconv.ParseInt(string(m[1]), 10, 64)
+		v, _ := strconv.ParseFloat(string(m[2]), 64)
+		r.mib = toMiB(v, string(m[3]))
+	}
 	if unit == "req/s" {
 		m := reqRe.FindSubmatch(out)
 		if m == nil {
-			return 0, "", fmt.Errorf("no Requests/sec in\n%s", out)
+			return r, fmt.Errorf("no Requests/sec in\n%s", out)
 		}
-		v, _ := strconv.ParseFloat(string(m[1]), 64)
-		return v, note, nil
+		r.rate, _ = strconv.ParseFloat(string(m[1]), 64)
+		return r, nil
 	}
 	m := xferRe.FindSubmatch(out)
 	if m == nil {
-		return 0, "", fmt.Errorf("no Transfer/sec in\n%s", out)
+		return r, fmt.Errorf("no Transfer/sec in\n%s", out)
 	}
 	v, _ := strconv.ParseFloat(string(m[1]), 64)
-	switch string(m[2]) {
-	case "B":
-		v /= 1 << 20
-	case "KB":
-		v /= 1 << 10
-	case "GB":
-		v *= 1 << 10
+	r.rate = toMiB(v, string(m[2]))
+	return r, nil
+}
+
+// cpuTime is the user+system time of pid and its child processes (nginx's
+// workers), from /proc.
+func cpuTime(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
 	}
-	return v, note, nil
+	tick := 100.0 // USER_HZ on Linux
+	var total float64
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		st := string(b)
+		i := strings.LastIndexByte(st, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(st[i+1:]) // f[0] = state, f[1] = ppid, f[11] = utime, f[12] = stime
+		if len(f) < 13 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		if p != pid && ppid != pid {
+			continue
+		}
+		u, _ := strconv.ParseFloat(f[11], 64)
+		sy, _ := strconv.ParseFloat(f[12], 64)
+		total += u + sy
+	}
+	return time.Duration(total / tick * float64(time.Second))
 }
 
 func median(v []float64) float64 {
@@ -331,7 +413,7 @@ func freeAddr() string {
 
 // start runs a server (output to logPath) and waits for addr to answer;
 // stop ends it with SIGTERM (nginx's master then stops its workers).
-func start(ctx context.Context, logPath, addr, bin string, args ...string) (func(), error) {
+func start(ctx context.Context, logPath, addr, bin string, args ...string) (func(), int, error) {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	if log, err := os.Create(logPath); err == nil {
 		cmd.Stdout, cmd.Stderr = log, log
@@ -340,7 +422,7 @@ func start(ctx context.Context, logPath, addr, bin string, args ...string) (func
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	stop := func() {
 		cmd.Process.Signal(syscall.SIGTERM)
@@ -351,11 +433,11 @@ func start(ctx context.Context, logPath, addr, bin string, args ...string) (func
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return stop, nil
+			return stop, cmd.Process.Pid, nil
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return nil, fmt.Errorf("%s did not answer on %s", bin, addr)
+			return nil, 0, fmt.Errorf("%s did not answer on %s", bin, addr)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
