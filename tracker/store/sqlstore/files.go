@@ -11,11 +11,14 @@ import (
 	"github.com/mogilefs-go/mogilefs/tracker/store"
 )
 
-// RegisterTempfile inserts the tempfile row of a create_open.
+// RegisterTempfile inserts the tempfile row of a create_open. Like the
+// original it needs no transaction of its own (on MySQL that saves two
+// round trips per upload): each statement is atomic and a fid is only
+// returned once its row is in and checked.
 func (s *Store) RegisterTempfile(ctx context.Context, t store.Tempfile) (int64, error) {
 	devids := joinInts(t.DevIDs)
 	var fid int64
-	err := s.write(ctx, func(r *runner) error {
+	err := s.autocommit(ctx, func(r *runner) error {
 		fid = 0
 		if t.FID > 0 {
 			inFile, err := r.exists("SELECT 1 FROM file WHERE fid = ?", t.FID)
@@ -164,6 +167,13 @@ func (s *Store) OldTempfiles(ctx context.Context, before int64, limit int) ([]st
 }
 
 // CommitFile does create_close's database work in one transaction.
+//
+// The key is looked up without a locking read: on MySQL a locking read of
+// a key that does not exist yet takes a gap lock, and concurrent closes of
+// neighbouring keys then deadlock each other. Two closes of the same key
+// at once are settled by the unique key instead: the loser gets a
+// duplicate error, reads the winner's row with a locking read (a record
+// lock only) and replaces it like any older file.
 func (s *Store) CommitFile(ctx context.Context, f store.CloseFile) (int64, error) {
 	var replaced int64
 	err := s.write(ctx, func(r *runner) error {
@@ -175,26 +185,36 @@ func (s *Store) CommitFile(ctx context.Context, f store.CloseFile) (int64, error
 		if n == 0 {
 			return store.ErrNotFound
 		}
-		var old int64
-		err = r.queryRow("SELECT fid FROM file WHERE dmid = ? AND dkey = ?{forupdate}", f.DomainID, f.Key).Scan(&old)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
-			return err
-		case old == f.FID:
-			return store.ErrFIDExists
-		default:
-			if _, err := r.exec("DELETE FROM file WHERE fid = ?", old); err != nil {
+		lookup := "SELECT fid FROM file WHERE dmid = ? AND dkey = ?"
+		for try := 0; ; try++ {
+			old, err := r.replaceKey(lookup, f)
+			if err != nil {
 				return err
 			}
-			if _, err := r.exec("{ignore} INTO file_to_delete2 (fid, nexttry) VALUES (?, {now})", old); err != nil {
+			if old != 0 {
+				replaced = old
+			}
+			_, err = r.exec("INSERT INTO file (fid, dmid, dkey, length, classid, devcount) VALUES (?, ?, ?, ?, ?, 1)",
+				f.FID, f.DomainID, f.Key, f.Length, f.ClassID)
+			if err == nil {
+				break
+			}
+			if !s.dup(err) || try >= maxIDTries {
 				return err
 			}
-			replaced = old
-		}
-		if _, err := r.exec("REPLACE INTO file (fid, dmid, dkey, length, classid, devcount) VALUES (?, ?, ?, ?, ?, 1)",
-			f.FID, f.DomainID, f.Key, f.Length, f.ClassID); err != nil {
-			return err
+			if taken, err := r.exists("SELECT 1 FROM file WHERE fid = ?", f.FID); err != nil || taken {
+				if err != nil {
+					return err
+				}
+				// The fid itself already has a file row (an explicit
+				// fid): overwrite it, as the original's REPLACE does.
+				if _, err := r.exec("REPLACE INTO file (fid, dmid, dkey, length, classid, devcount) VALUES (?, ?, ?, ?, ?, 1)",
+					f.FID, f.DomainID, f.Key, f.Length, f.ClassID); err != nil {
+					return err
+				}
+				break
+			}
+			lookup = "SELECT fid FROM file WHERE dmid = ? AND dkey = ?{forupdate}"
 		}
 		if _, err := r.exec("{ignore} INTO file_on (fid, devid) VALUES (?, ?)", f.FID, f.DevID); err != nil {
 			return err
@@ -212,6 +232,28 @@ func (s *Store) CommitFile(ctx context.Context, f store.CloseFile) (int64, error
 		return 0, fmt.Errorf("sqlstore: commit fid %d key %q: %w", f.FID, f.Key, err)
 	}
 	return replaced, nil
+}
+
+// replaceKey removes the file that has f's key, if any, and queues its
+// fid for deletion; it returns that fid (0 for none).
+func (r *runner) replaceKey(lookup string, f store.CloseFile) (int64, error) {
+	var old int64
+	err := r.queryRow(lookup, f.DomainID, f.Key).Scan(&old)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, nil
+	case err != nil:
+		return 0, err
+	case old == f.FID:
+		return 0, store.ErrFIDExists
+	}
+	if _, err := r.exec("DELETE FROM file WHERE fid = ?", old); err != nil {
+		return 0, err
+	}
+	if _, err := r.exec("{ignore} INTO file_to_delete2 (fid, nexttry) VALUES (?, {now})", old); err != nil {
+		return 0, err
+	}
+	return old, nil
 }
 
 // DiscardTempfile turns an upload that will not be kept into a deletion.

@@ -402,6 +402,50 @@ func allocate(t *testing.T, stores []store.Store, workers, n int) {
 	}
 }
 
+// testSameKeyRace: many create_closes of one key at once (from two
+// trackers when possible). One file wins; every other fid is queued for
+// deletion, so no upload is orphaned.
+func testSameKeyRace(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	stores := []store.Store{s}
+	if s2 := reopen(t, s); s2 != nil {
+		stores = append(stores, s2)
+	}
+	const n = 24
+	fids := make([]int64, n)
+	for i := range fids {
+		fid, err := s.RegisterTempfile(ctx, store.Tempfile{DomainID: 1, Key: "hot", DevIDs: []int{1}})
+		must(t, err)
+		fids[i] = fid
+	}
+	var wg sync.WaitGroup
+	for i, fid := range fids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := stores[i%len(stores)]
+			if _, err := st.CommitFile(ctx, store.CloseFile{FID: fid, DevID: 1, DomainID: 1, Key: "hot", Length: int64(i)}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	f, err := s.FileByKey(ctx, 1, "hot")
+	must(t, err)
+	queued, err := s.QueueLength(ctx, store.QueueDelete)
+	must(t, err)
+	if queued != n-1 {
+		t.Fatalf("%d fids queued for deletion, want %d", queued, n-1)
+	}
+	for _, fid := range fids {
+		dbg, err := s.FileDebug(ctx, fid)
+		must(t, err)
+		if (fid == f.FID) == (dbg.Delete != nil) || (fid == f.FID) != (dbg.File != nil) {
+			t.Fatalf("fid %d (winner %d): file %v, queued for deletion %v", fid, f.FID, dbg.File != nil, dbg.Delete != nil)
+		}
+	}
+}
+
 func testConcurrentFIDs(t *testing.T, s store.Store) {
 	allocate(t, []store.Store{s}, 8, 40)
 }

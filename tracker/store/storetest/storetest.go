@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ManyLocks", testManyLocks},
 		{"ConcurrentFIDs", testConcurrentFIDs},
 		{"ConcurrentGrab", testConcurrentGrab},
+		{"SameKeyRace", testSameKeyRace},
 		{"TwoTrackers", testTwoTrackers},
 	}
 	for _, tc := range tests {
