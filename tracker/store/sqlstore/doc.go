@@ -11,9 +11,14 @@
 // SQLITE_BUSY/LOCKED are retried in one place (Store.write and Store.read),
 // classified by driver error codes only.
 //
-// SQLite: one dedicated writer connection (BEGIN IMMEDIATE, WAL,
-// synchronous=NORMAL, busy_timeout) plus a pool of read-only connections,
-// all statements prepared once per connection. Named locks use the
+// SQLite: one writer goroutine owns the one writer connection (BEGIN
+// IMMEDIATE, WAL, synchronous=NORMAL, busy_timeout) and group-commits: the
+// writes waiting when it is free run as steps of one transaction (see
+// writer.go), which is what allows many thousand uploads per second. Reads
+// use a pool of read-only connections. Statements are prepared once per
+// connection. An in-memory database (":memory:") lives in the writer's
+// connection, which then serves reads too; Open gives it the schema.
+// Named locks use the
 // original's lock table (lockid = first 4 bytes of MD5(name) & 0x7fffffff,
 // hostname, pid, acquiredat; a row older than 3600 s or whose pid on this
 // host is gone is stale), so they work across processes on one file.
@@ -30,6 +35,9 @@
 //
 // Open never creates or changes a database; Setup creates the tables of a
 // fresh database and upgrades older schemas in place, as mogdbsetup does.
+//
+// Store also implements storetest.Reopener (Reopen opens a second Store
+// on the same database, as a second tracker would).
 //
 // Conventions beyond the store.Store doc comments: updates of a row that
 // does not exist (UpdateHost, SetDevice*, SetFileClass) give
