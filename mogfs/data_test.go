@@ -7,15 +7,18 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/mogilefs-go/mogilefs/internal/mogtest"
+	"github.com/mogilefs-go/mogilefs/internal/wire"
 )
 
 // prng is a reproducible stream of pseudo-random bytes.
@@ -223,6 +226,67 @@ func TestCloseToOpen(t *testing.T) {
 		}
 		if got, err := os.ReadFile(filepath.Join(b, "c2o.txt")); err != nil || string(got) != v {
 			t.Fatalf("round %d: b reads %q, %v; want %q", i, got, err, v)
+		}
+	}
+}
+
+// TestOver4GiB reads a file longer than 4 GiB at offsets past 4 GiB. The
+// file is registered the real way (create_open, a file at the returned
+// path on the storage node's disk, create_close), but written sparse on
+// the node's disk rather than sent over HTTP, to keep the test fast.
+func TestOver4GiB(t *testing.T) {
+	e := newEnv(t, 1)
+	c := e.cl.Tracker.Conn(t)
+	open := c.MustDo(t, "create_open", wire.Args{"domain": e.domain, "key": "huge.bin", "class": "one"})
+	u, err := url.Parse(open["path"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := filepath.Join(e.cl.Nodes[0].DocRoot, filepath.FromSlash(u.Path))
+	const size = 5<<30 + 12345
+	marks := map[int64]string{0: "start", 4<<30 - 3: "across 4 GiB", 4<<30 + 1<<20: "past 4 GiB", size - 7: "the end"}
+	if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(local, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	for off, m := range marks {
+		if _, err := f.WriteAt([]byte(m), off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Close()
+	t.Cleanup(func() { os.Remove(local) })
+	c.MustDo(t, "create_close", wire.Args{"domain": e.domain, "key": "huge.bin", "fid": open["fid"],
+		"devid": open["devid"], "path": open["path"], "size": strconv.FormatInt(size, 10)})
+
+	mnt := e.mountFG(t, "--domain="+e.domain)
+	st, err := os.Stat(filepath.Join(mnt, "huge.bin"))
+	if err != nil || st.Size() != size {
+		t.Fatalf("stat: %v, %v", st, err)
+	}
+	rf, err := os.Open(filepath.Join(mnt, "huge.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rf.Close()
+	for off, m := range marks {
+		buf := make([]byte, len(m)+2)
+		n, err := rf.ReadAt(buf, off)
+		if off+int64(len(buf)) > size {
+			if err != io.EOF || n != len(m) {
+				t.Errorf("read at %d: %d, %v; want %d bytes and EOF", off, n, err, len(m))
+			}
+		} else if err != nil {
+			t.Errorf("read at %d: %v", off, err)
+		}
+		if string(buf[:len(m)]) != m {
+			t.Errorf("at %d read %q, want %q", off, buf[:len(m)], m)
 		}
 	}
 }

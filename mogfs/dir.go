@@ -195,6 +195,9 @@ func (f *FS) fileChild(ctx context.Context, parent *fs.Inode, name string, fi ke
 	if ch := parent.GetChild(name); ch != nil {
 		if fn, ok := ch.Operations().(*fileNode); ok {
 			fn.update(fi)
+			fn.mu.Lock()
+			fn.looked = true
+			fn.mu.Unlock()
 			fn.fill(&out.Attr)
 			return ch
 		}
@@ -202,7 +205,7 @@ func (f *FS) fileChild(ctx context.Context, parent *fs.Inode, name string, fi ke
 	// Inodes live as long as the kernel caches them (an ls -lR of a big
 	// domain makes many): keep only what later calls need.
 	fi.Key, fi.Checksum = "", ""
-	fn := &fileNode{fsys: f, info: fi, at: time.Now()}
+	fn := &fileNode{fsys: f, info: fi, at: time.Now(), looked: true}
 	fn.fill(&out.Attr)
 	return parent.NewInode(ctx, fn, fs.StableAttr{Mode: syscall.S_IFREG})
 }

@@ -13,6 +13,10 @@ import (
 	"github.com/mogilefs-go/mogilefs/mogfs/keyspace"
 )
 
+// openFresh is how old the metadata of a lookup may be for the open that
+// follows it to use it without asking the tracker again.
+const openFresh = 50 * time.Millisecond
+
 // fileNode is a key.
 type fileNode struct {
 	fs.Inode
@@ -21,6 +25,11 @@ type fileNode struct {
 	mu   sync.Mutex
 	info keyspace.FileInfo // as the tracker said (Attr filled with defaults)
 	at   time.Time         // when info was known
+	// changed: the last update brought another version (fid or size);
+	// the next open must not keep the kernel's page cache.
+	changed bool
+	// looked: info comes from a lookup no open has used yet.
+	looked bool
 
 	// While the file is open for writing: the staged content, shared by
 	// every writing handle, and the attributes to record at commit.
@@ -47,6 +56,7 @@ func (n *fileNode) update(fi keyspace.FileInfo) bool {
 	defer n.mu.Unlock()
 	changed := fi.Fid != n.info.Fid || fi.Size != n.info.Size
 	n.info, n.at = fi, time.Now()
+	n.changed = n.changed || changed
 	return changed
 }
 
@@ -124,17 +134,27 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	}
 	h := &handle{n: n, write: write, append: flags&syscall.O_APPEND != 0}
 	var fuseFlags uint32
+	n.mu.Lock()
+	fresh := n.looked && time.Since(n.at) < openFresh
+	n.looked = false
+	n.mu.Unlock()
 	if n.buffer() == nil {
-		changed, errno := n.refresh(ctx)
-		if errno != 0 {
-			return nil, 0, errno
+		if !fresh {
+			changed, errno := n.refresh(ctx)
+			if errno != 0 {
+				return nil, 0, errno
+			}
+			if changed && flags&syscall.O_TRUNC == 0 {
+				// The kernel's size may be old: make it ask again.
+				n.NotifyContent(-1, 0)
+			}
 		}
-		if !changed {
+		n.mu.Lock()
+		if !n.changed {
 			fuseFlags |= fuse.FOPEN_KEEP_CACHE
-		} else if flags&syscall.O_TRUNC == 0 {
-			// The kernel's size may be old: make it ask again.
-			n.NotifyContent(-1, 0)
 		}
+		n.changed = false
+		n.mu.Unlock()
 	}
 	if write {
 		if errno := n.openWriter(ctx, flags&syscall.O_TRUNC != 0); errno != 0 {
