@@ -64,14 +64,30 @@ var (
 	errRe  = regexp.MustCompile(`(Non-2xx or 3xx responses|Socket errors):[^\n]*`)
 )
 
+// options are the command-line flags.
+type options struct {
+	rounds, files, bigMiB, threads, conns int
+	dur                                   time.Duration
+	keep                                  bool
+}
+
+// fixture is the docroot with its files and the wrk scripts.
+type fixture struct {
+	tmp, root        string
+	paths            []string // the 4 KiB files
+	bigPath          string   // "" without a large file
+	multiLua, putLua string
+}
+
 func run() error {
-	rounds := flag.Int("rounds", 3, "rounds of every scenario")
-	dur := flag.Duration("duration", 10*time.Second, "length of each wrk run")
-	nfiles := flag.Int("files", 1000, "number of 4 KiB files")
-	bigMiB := flag.Int("big", 1024, "size of the large file in MiB (0: skip)")
-	threads := flag.Int("t", 2, "wrk threads")
-	conns := flag.Int("c", 16, "wrk connections")
-	keep := flag.Bool("keep", false, "keep the temp dir")
+	var o options
+	flag.IntVar(&o.rounds, "rounds", 3, "rounds of every scenario")
+	flag.DurationVar(&o.dur, "duration", 10*time.Second, "length of each wrk run")
+	flag.IntVar(&o.files, "files", 1000, "number of 4 KiB files")
+	flag.IntVar(&o.bigMiB, "big", 1024, "size of the large file in MiB (0: skip)")
+	flag.IntVar(&o.threads, "t", 2, "wrk threads")
+	flag.IntVar(&o.conns, "c", 16, "wrk connections")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir")
 	flag.Parse()
 
 	for _, bin := range []string{"wrk", "nginx"} {
@@ -85,58 +101,81 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if !*keep {
+	if !o.keep {
 		defer os.RemoveAll(tmp)
 	}
-	root := filepath.Join(tmp, "docroot")
-	dev := filepath.Join(root, "dev1")
-	if err := os.MkdirAll(dev, 0o755); err != nil {
+	fmt.Printf("# machine: %d CPUs, %s; load: %s\n", runtime.NumCPU(), runtime.Version(), loadavg())
+	fx, err := makeFixture(tmp, o)
+	if err != nil {
 		return err
 	}
-	fmt.Printf("# machine: %d CPUs, %s; load: %s\n", runtime.NumCPU(), runtime.Version(), loadavg())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	servers, stop, err := startServers(ctx, fx)
+	defer stop()
+	if err != nil {
+		return err
+	}
+	scenarios := makeScenarios(o, fx, servers)
+	for _, s := range scenarios {
+		for _, t := range s.targets {
+			fmt.Printf("# %s / %s: wrk %s\n", s.name, t.name, strings.Join(s.args(t), " "))
+		}
+	}
+	res, err := measure(o, scenarios)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\n# medians of %d rounds, %s each; load now: %s\n", o.rounds, o.dur, loadavg())
+	res.report(scenarios)
+	return nil
+}
 
-	mog := filepath.Join(tmp, "mogstored")
-	build := exec.Command("go", "build", "-o", mog, "./cmd/mogstored")
+// makeFixture builds mogstored and fills the docroot.
+func makeFixture(tmp string, o options) (*fixture, error) {
+	fx := &fixture{tmp: tmp, root: filepath.Join(tmp, "docroot")}
+	if err := os.MkdirAll(filepath.Join(fx.root, "dev1"), 0o755); err != nil {
+		return nil, err
+	}
+	build := exec.Command("go", "build", "-o", filepath.Join(tmp, "mogstored"), "./cmd/mogstored")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
-		return fmt.Errorf("go build (run from the module root): %w", err)
+		return nil, fmt.Errorf("go build (run from the module root): %w", err)
 	}
-
-	// Files.
 	small := make([]byte, 4096)
 	rng := rand.NewChaCha8([32]byte{1})
-	var paths []string
-	for i := 1; i <= *nfiles; i++ {
+	for i := 1; i <= o.files; i++ {
 		p := nodeproto.FIDPath(1, int64(i))
 		rng.Read(small)
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755); err != nil {
-			return err
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(fx.root, p)), 0o755); err != nil {
+			return nil, err
 		}
-		if err := os.WriteFile(filepath.Join(root, p), small, 0o644); err != nil {
-			return err
+		if err := os.WriteFile(filepath.Join(fx.root, p), small, 0o644); err != nil {
+			return nil, err
 		}
-		paths = append(paths, p)
+		fx.paths = append(fx.paths, p)
 	}
 	pathList := filepath.Join(tmp, "paths.txt")
-	os.WriteFile(pathList, []byte(strings.Join(paths, "\n")+"\n"), 0o644)
-	bigPath := "/dev1/big/big.bin"
-	if *bigMiB > 0 {
-		if err := writeBig(filepath.Join(root, bigPath), *bigMiB, rng); err != nil {
-			return err
+	if err := os.WriteFile(pathList, []byte(strings.Join(fx.paths, "\n")+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	if o.bigMiB > 0 {
+		fx.bigPath = "/dev1/big/big.bin"
+		if err := writeBig(filepath.Join(fx.root, fx.bigPath), o.bigMiB, rng); err != nil {
+			return nil, err
 		}
 	}
-	multiLua := filepath.Join(tmp, "multi.lua")
-	os.WriteFile(multiLua, []byte(`local paths = {}
-for l in io.lines("`+pathList+`") do paths[#paths + 1] = l end
+	fx.multiLua = filepath.Join(tmp, "multi.lua")
+	fx.putLua = filepath.Join(tmp, "put.lua")
+	for p, text := range map[string]string{fx.multiLua: `local paths = {}
+for l in io.lines("` + pathList + `") do paths[#paths + 1] = l end
 local i = math.random(#paths)
 request = function()
   i = i + 1
   if i > #paths then i = 1 end
   return wrk.format("GET", paths[i])
 end
-`), 0o644)
-	putLua := filepath.Join(tmp, "put.lua")
-	os.WriteFile(putLua, []byte(`local body = string.rep("x", 4096)
+`, fx.putLua: `local body = string.rep("x", 4096)
 local n = 0
 local prefix = ""
 init = function(args)
@@ -147,136 +186,163 @@ request = function()
   n = n + 1
   return wrk.format("PUT", "/dev1/put/" .. prefix .. "/" .. n .. ".fid", nil, body)
 end
-`), 0o644)
+`} {
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return fx, nil
+}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+// servers are the processes under test.
+type servers struct{ nginx, mog, mogNoSync target }
 
-	// nginx.
+// startServers starts nginx (nginxconf, WebDAV on dev1) and mogstored
+// with fsync on and off, all on the same docroot.
+func startServers(ctx context.Context, fx *fixture) (servers, func(), error) {
+	var stops []func()
+	stopAll := func() {
+		for _, f := range stops {
+			f()
+		}
+	}
+	var sv servers
 	ngxBin := "/usr/sbin/nginx"
 	if p, err := exec.LookPath("nginx"); err == nil {
 		ngxBin = p
 	}
-	ngxTmp := filepath.Join(tmp, "nginx")
+	ngxTmp := filepath.Join(fx.tmp, "nginx")
 	os.MkdirAll(ngxTmp, 0o755)
 	v, _ := exec.Command(ngxBin, "-V").CombinedOutput()
-	ngxAddr := freeAddr()
-	conf, err := nginxconf.Generate(nginxconf.Options{Listen: ngxAddr, DocRoot: root, Devices: []int{1},
+	sv.nginx = target{name: "nginx", addr: freeAddr()}
+	conf, err := nginxconf.Generate(nginxconf.Options{Listen: sv.nginx.addr, DocRoot: fx.root, Devices: []int{1},
 		TempDir: ngxTmp, RunAsRoot: os.Geteuid() == 0, Modules: string(v)})
 	if err != nil {
-		return err
+		return sv, stopAll, err
 	}
 	confPath := filepath.Join(ngxTmp, "nginx.conf")
-	os.WriteFile(confPath, []byte(conf), 0o644)
-	stop, ngxPID, err := start(ctx, filepath.Join(tmp, "nginx.log"), ngxAddr, ngxBin, "-p", ngxTmp, "-e", filepath.Join(ngxTmp, "error.log"),
-		"-c", confPath, "-g", "daemon off;")
-	if err != nil {
-		return err
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		return sv, stopAll, err
 	}
-	defer stop()
-
-	// mogstored, fsync on and off.
-	mg := target{name: "mogstored", addr: freeAddr()}
-	mgNoSync := target{name: "mogstored --nofsync", addr: freeAddr()}
-	for _, inst := range []*target{&mg, &mgNoSync} {
+	stop, pid, err := start(ctx, filepath.Join(fx.tmp, "nginx.log"), sv.nginx.addr, ngxBin, "-p", ngxTmp,
+		"-e", filepath.Join(ngxTmp, "error.log"), "-c", confPath, "-g", "daemon off;")
+	if err != nil {
+		return sv, stopAll, err
+	}
+	stops = append(stops, stop)
+	sv.nginx.pid = pid
+	sv.mog = target{name: "mogstored", addr: freeAddr()}
+	sv.mogNoSync = target{name: "mogstored --nofsync", addr: freeAddr()}
+	for _, inst := range []*target{&sv.mog, &sv.mogNoSync} {
 		extra := "--fsync"
-		if inst == &mgNoSync {
+		if inst == &sv.mogNoSync {
 			extra = "--nofsync"
 		}
-		stop, pid, err := start(ctx, filepath.Join(tmp, "mogstored"+extra+".log"), inst.addr, mog, "--skipconfig",
-			"--docroot="+root, "--httplisten="+inst.addr, "--mgmtlisten="+freeAddr(), extra)
+		stop, pid, err := start(ctx, filepath.Join(fx.tmp, "mogstored"+extra+".log"), inst.addr,
+			filepath.Join(fx.tmp, "mogstored"), "--skipconfig", "--docroot="+fx.root, "--httplisten="+inst.addr,
+			"--mgmtlisten="+freeAddr(), extra)
 		if err != nil {
-			return err
+			return sv, stopAll, err
 		}
-		defer stop()
+		stops = append(stops, stop)
 		inst.pid = pid
 	}
-	ngx := target{name: "nginx", addr: ngxAddr, pid: ngxPID}
-	wrkBase := func(t target, extra ...string) []string {
-		a := []string{"-t" + strconv.Itoa(*threads), "-c" + strconv.Itoa(*conns), "-d" + dur.String()}
+	return sv, stopAll, nil
+}
+
+func makeScenarios(o options, fx *fixture, sv servers) []scenario {
+	base := func(extra ...string) []string {
+		a := []string{"-t" + strconv.Itoa(o.threads), "-c" + strconv.Itoa(o.conns), "-d" + o.dur.String()}
 		return append(a, extra...)
 	}
-	scenarios := []scenario{
-		{"GET 4 KiB, one file", "req/s", []target{mg, ngx}, func(t target) []string {
-			return append(wrkBase(t), "http://"+t.addr+paths[0])
+	out := []scenario{
+		{"GET 4 KiB, one file", "req/s", []target{sv.mog, sv.nginx}, func(t target) []string {
+			return append(base(), "http://"+t.addr+fx.paths[0])
 		}},
-		{fmt.Sprintf("GET 4 KiB, %d files", len(paths)), "req/s", []target{mg, ngx}, func(t target) []string {
-			return append(wrkBase(t, "-s", multiLua), "http://"+t.addr)
+		{fmt.Sprintf("GET 4 KiB, %d files", len(fx.paths)), "req/s", []target{sv.mog, sv.nginx}, func(t target) []string {
+			return append(base("-s", fx.multiLua), "http://"+t.addr)
 		}},
 	}
-	if *bigMiB > 0 {
-		scenarios = append(scenarios, scenario{fmt.Sprintf("GET %d MiB file", *bigMiB), "MiB/s", []target{mg, ngx},
+	if fx.bigPath != "" {
+		out = append(out, scenario{fmt.Sprintf("GET %d MiB file", o.bigMiB), "MiB/s", []target{sv.mog, sv.nginx},
 			func(t target) []string {
-				return []string{"-t1", "-c1", "-d" + dur.String(), "--timeout", "120s", "http://" + t.addr + bigPath}
+				return []string{"-t1", "-c1", "-d" + o.dur.String(), "--timeout", "120s", "http://" + t.addr + fx.bigPath}
 			}})
 	}
-	scenarios = append(scenarios,
-		scenario{"PUT 4 KiB", "req/s", []target{mg, mgNoSync, {name: "nginx (no fsync)", addr: ngxAddr, pid: ngxPID}},
-			func(t target) []string {
-				return append(wrkBase(t, "-s", putLua), "http://"+t.addr, "--", strings.Fields(t.name)[0])
-			}})
+	ngxPut := sv.nginx
+	ngxPut.name = "nginx (no fsync)"
+	return append(out, scenario{"PUT 4 KiB", "req/s", []target{sv.mog, sv.mogNoSync, ngxPut},
+		func(t target) []string {
+			return append(base("-s", fx.putLua), "http://"+t.addr, "--", strings.Fields(t.name)[0])
+		}})
+}
 
-	results := map[string][]float64{}
-	ratios := map[string][]float64{} // per round, against nginx in the same round
-	costs := map[string][]float64{}  // server CPU per request (or per GiB)
-	for _, s := range scenarios {
-		for _, t := range s.targets {
-			fmt.Printf("# %s / %s: wrk %s\n", s.name, t.name, strings.Join(s.args(t), " "))
-		}
-	}
-	for r := 1; r <= *rounds; r++ {
+// results are the measurements, keyed by scenario and server.
+type results struct {
+	rates  map[string][]float64
+	ratios map[string][]float64 // per round, against nginx in the same round
+	costs  map[string][]float64 // server CPU per request (or per GiB)
+}
+
+func key(s scenario, t target) string { return s.name + "\x00" + t.name }
+
+// measure runs every scenario against every server, round after round.
+func measure(o options, scenarios []scenario) (*results, error) {
+	res := &results{rates: map[string][]float64{}, ratios: map[string][]float64{}, costs: map[string][]float64{}}
+	for r := 1; r <= o.rounds; r++ {
 		for _, s := range scenarios {
 			got := map[string]float64{}
 			var base float64
 			for _, t := range s.targets {
 				cpu0 := cpuTime(t.pid)
-				res, err := wrk(s.args(t), s.unit)
+				w, err := wrk(s.args(t), s.unit)
 				if err != nil {
-					return fmt.Errorf("%s / %s: %w", s.name, t.name, err)
+					return nil, fmt.Errorf("%s / %s: %w", s.name, t.name, err)
 				}
 				cpu := cpuTime(t.pid) - cpu0
-				key := s.name + "\x00" + t.name
-				v := res.rate
-				results[key] = append(results[key], v)
-				got[key] = v
+				k := key(s, t)
+				res.rates[k] = append(res.rates[k], w.rate)
+				got[k] = w.rate
 				if isNginx(t.name) {
-					base = v
+					base = w.rate
 				}
 				var cost string
-				if s.unit == "req/s" && res.requests > 0 {
-					c := cpu.Seconds() * 1e6 / float64(res.requests)
-					costs[key] = append(costs[key], c)
+				if s.unit == "req/s" && w.requests > 0 {
+					c := cpu.Seconds() * 1e6 / float64(w.requests)
+					res.costs[k] = append(res.costs[k], c)
 					cost = fmt.Sprintf("%6.1f µs CPU/req", c)
-				} else if res.mib > 0 {
-					c := cpu.Seconds() * 1024 / res.mib
-					costs[key] = append(costs[key], c)
+				} else if w.mib > 0 {
+					c := cpu.Seconds() * 1024 / w.mib
+					res.costs[k] = append(res.costs[k], c)
 					cost = fmt.Sprintf("%6.2f s CPU/GiB", c)
 				}
-				fmt.Printf("round %d  %-22s %-22s %10.0f %s %s %s\n", r, s.name, t.name, v, s.unit, cost, res.note)
+				fmt.Printf("round %d  %-22s %-22s %10.0f %s %s %s\n", r, s.name, t.name, w.rate, s.unit, cost, w.note)
 			}
 			for k, v := range got {
 				if base > 0 {
-					ratios[k] = append(ratios[k], v/base)
+					res.ratios[k] = append(res.ratios[k], v/base)
 				}
 			}
 		}
 	}
-	fmt.Printf("\n# medians of %d rounds, %s each; load now: %s\n", *rounds, dur, loadavg())
+	return res, nil
+}
+
+func (res *results) report(scenarios []scenario) {
 	fmt.Printf("# \"vs nginx\" is the median of the per-round ratios (each round runs both back to back)\n")
 	fmt.Printf("# server CPU (user+system, all threads and worker processes) per request, or per GiB sent\n")
 	fmt.Printf("%-24s %-22s %12s %10s %16s\n", "scenario", "server", "median", "vs nginx", "server CPU")
 	for _, s := range scenarios {
 		for _, t := range s.targets {
-			key := s.name + "\x00" + t.name
+			k := key(s, t)
 			unit := "µs/req"
 			if s.unit != "req/s" {
 				unit = "s/GiB"
 			}
-			fmt.Printf("%-24s %-22s %10.0f %s %9.2fx %10.2f %s\n", s.name, t.name, median(results[key]), s.unit,
-				median(ratios[key]), median(costs[key]), unit)
+			fmt.Printf("%-24s %-22s %10.0f %s %9.2fx %10.2f %s\n", s.name, t.name, median(res.rates[k]), s.unit,
+				median(res.ratios[k]), median(res.costs[k]), unit)
 		}
 	}
-	return nil
 }
 
 func isNginx(name string) bool { return name == "nginx" || strings.HasPrefix(name, "nginx ") }
