@@ -24,7 +24,7 @@ func (b *copyBufs) get() *[]byte {
 	if p, ok := b.pool.Get().(*[]byte); ok {
 		return p
 	}
-	buf := make([]byte, 256<<10)
+	buf := make([]byte, 128<<10)
 	return &buf
 }
 

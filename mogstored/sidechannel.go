@@ -43,6 +43,7 @@ type sideChannel struct {
 	shutdown chan<- shutdownRequest
 	started  time.Time
 
+	bufs    sync.Pool // 1 MiB digest read buffers
 	fsckMu  sync.Mutex
 	fsckSem map[uint64]chan struct{} // per filesystem (st_dev): one fsck digest at a time
 
@@ -244,7 +245,13 @@ func (s *sideChannel) digest(alg, uri, reason string) string {
 	} else {
 		h = md5.New()
 	}
-	buf := make([]byte, 1<<20)
+	bp, _ := s.bufs.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, 1<<20)
+		bp = &b
+	}
+	defer s.bufs.Put(bp)
+	buf := *bp
 	var off int64
 	for {
 		select {
