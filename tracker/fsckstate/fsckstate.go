@@ -123,5 +123,5 @@ func Summarize(ctx context.Context, st Store) error {
 	return nil
 }
 
-// Var is var for a store that satisfies Store (compile-time check helper).
+// store.Store has everything fsck state needs.
 var _ Store = (store.Store)(nil)
