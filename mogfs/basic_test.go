@@ -11,6 +11,7 @@ import (
 // TestBasic writes, reads, lists and removes files and directories
 // through a mount, and checks each change with the client.
 func TestBasic(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 2)
 	e.put(t, "a/b/c.jpg", []byte("jpeg"))
 	e.put(t, "top", []byte("top file"))

@@ -35,6 +35,7 @@ func (p *prng) Read(b []byte) (int, error) { return p.r.Read(b) }
 // TestDDGiB writes 1 GiB through the mount with dd and reads it back with
 // dd, comparing SHA-256 digests.
 func TestDDGiB(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 2)
 	mnt := e.mountFG(t, "--domain="+e.domain, "--class=one")
 	const size = 1 << 30
@@ -77,6 +78,7 @@ func TestDDGiB(t *testing.T) {
 // TestAppendAndRandomWrites appends to an existing key with >> and
 // changes bytes in the middle of a file opened without O_TRUNC.
 func TestAppendAndRandomWrites(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 2)
 	e.put(t, "log.txt", []byte("line 1\n"))
 	mnt := e.mountFG(t, "--domain="+e.domain)
@@ -130,6 +132,7 @@ func TestAppendAndRandomWrites(t *testing.T) {
 // TestConcurrentWriters runs two processes writing different files at
 // the same time.
 func TestConcurrentWriters(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 2)
 	mnt := e.mountFG(t, "--domain="+e.domain)
 	const size = 24 << 20
@@ -164,6 +167,7 @@ func TestConcurrentWriters(t *testing.T) {
 // TestStorageDown: with every storage node down, close() of a written
 // file returns EIO and the key keeps its previous content.
 func TestStorageDown(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 2)
 	e.put(t, "keep.txt", []byte("old content"))
 	mnt := e.mountFG(t, "--domain="+e.domain)
@@ -213,6 +217,7 @@ func TestStorageDown(t *testing.T) {
 // pages cached sees the new content as soon as the writer's close
 // returned, whatever the cache time.
 func TestCloseToOpen(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 1)
 	e.put(t, "c2o.txt", []byte("version one"))
 	a := e.mountFG(t, "--domain="+e.domain, "--ttl=1h")
@@ -235,6 +240,7 @@ func TestCloseToOpen(t *testing.T) {
 // path on the storage node's disk, create_close), but written sparse on
 // the node's disk rather than sent over HTTP, to keep the test fast.
 func TestOver4GiB(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 1)
 	c := e.cl.Tracker.Conn(t)
 	open := c.MustDo(t, "create_open", wire.Args{"domain": e.domain, "key": "huge.bin", "class": "one"})

@@ -17,6 +17,7 @@ import (
 // answers, fails with a message when it cannot mount, and leaves no
 // process behind after fusermount3 -u.
 func TestMountBackground(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 1)
 	e.put(t, "hello.txt", []byte("hello"))
 	bin := mogtest.Binary(t, "mogfs")
@@ -79,6 +80,7 @@ func errorsAs(err error, ee **exec.ExitError) bool {
 // shell's default PATH, so the test runs in a private mount namespace in
 // which its freshly built mogfs is bind-mounted over /usr/local/bin.
 func TestMountHelperForms(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("SKIPPING mount(8) forms: they need root (mount --bind, unshare)")
 	}
@@ -131,6 +133,7 @@ umount %[9]s
 // fusermount3, uses the mount as that user, and unmounts with
 // fusermount3 -u.
 func TestMountAsUser(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("SKIPPING: switching to user nobody needs root")
 	}

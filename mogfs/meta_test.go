@@ -15,6 +15,7 @@ import (
 
 // TestMetadata: chmod, utimes, chown, xattrs, statfs and renames.
 func TestMetadata(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 2)
 	e.put(t, "f.txt", []byte("hello"))
 	e.put(t, "g.txt", []byte("other"))
@@ -130,6 +131,7 @@ func getxattr(t *testing.T, path, name string) string {
 // TestAllDomains mounts without --domain: the root lists the domains;
 // mkdir and rmdir create and delete them.
 func TestAllDomains(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 1)
 	e.put(t, "in/domain.txt", []byte("here"))
 	mnt := e.mountFG(t)

@@ -12,6 +12,7 @@ import (
 // TestAwkwardKeys: keys that cannot map to paths as they are stay
 // reachable under their documented escaped names, and are listed.
 func TestAwkwardKeys(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 1)
 	keys := map[string]string{ // key -> path
 		"x//y":         "x/%%/y",

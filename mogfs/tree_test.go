@@ -45,6 +45,7 @@ func makeTree(t *testing.T, root string, n int) {
 // TestTreeCopy copies a 1000-file tree in and back out with cp -r, lists
 // it with ls -lR, moves files and directories, and removes it with rm -r.
 func TestTreeCopy(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 2)
 	mnt := e.mountFG(t, "--domain="+e.domain)
 	src := filepath.Join(t.TempDir(), "src")
@@ -103,6 +104,7 @@ func TestTreeCopy(t *testing.T) {
 // TestModes: directories and files show their modes, whether made here
 // (mkdir, create) or by another client.
 func TestModes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 1)
 	e.put(t, "implicit/file", []byte("x"))
 	mnt := e.mountFG(t, "--domain="+e.domain)
