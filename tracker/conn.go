@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -75,12 +76,24 @@ func (c *conn) serve() {
 		} else if line != "" {
 			c.handleLine(line)
 		}
-		if c.br.Buffered() == 0 {
+		// Keep replies buffered only while a whole request is already
+		// waiting; a partial line may wait for this reply.
+		if !c.lineBuffered() {
 			if !c.flush() {
 				return
 			}
 		}
 	}
+}
+
+// lineBuffered reports whether a complete request line is already read.
+func (c *conn) lineBuffered() bool {
+	n := c.br.Buffered()
+	if n == 0 {
+		return false
+	}
+	b, _ := c.br.Peek(n)
+	return bytes.IndexByte(b, '\n') >= 0
 }
 
 // readLine returns the next line without its "\r\n" or "\n". A line

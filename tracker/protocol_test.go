@@ -46,6 +46,20 @@ func TestProtocol(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("pipelined: %q, want %q", got, want)
 		}
+		// A request followed by the start of the next one: the first
+		// reply must not wait for the rest of the second line.
+		if err := c.Write([]byte("noop callid=5\r\nno")); err != nil {
+			t.Fatal(err)
+		}
+		if l, err := c.ReadLine(); err != nil || l != "OK callid=5" {
+			t.Fatalf("reply before a partial line: %q %v", l, err)
+		}
+		if err := c.Write([]byte("op callid=6\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		if l, err := c.ReadLine(); err != nil || l != "OK callid=6" {
+			t.Fatalf("completed partial line: %q %v", l, err)
+		}
 	})
 
 	t.Run("bad input", func(t *testing.T) {
