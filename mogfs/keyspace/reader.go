@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 )
 
 // Read-ahead parameters of Reader.
@@ -18,6 +19,9 @@ const (
 	// maxBlocks bounds the blocks a Reader keeps: its memory is at most
 	// maxBlocks*BlockSize whatever the file's size.
 	maxBlocks = ReadAhead + 4
+	// FetchTimeout bounds one ranged GET of a block, so that a storage
+	// node that stalls in the middle of a body cannot hang a read.
+	FetchTimeout = time.Minute
 )
 
 // Reader reads a remote file in blocks of BlockSize with ranged GETs. Once
@@ -196,10 +200,15 @@ func (r *Reader) fetch(i int64, b *block) {
 	r.mu.Lock()
 	remote := r.remote
 	r.mu.Unlock()
-	m, err := remote.ReadAt(r.ctx, buf, off)
+	attempt := func(rm Remote) (int, error) {
+		ctx, cancel := context.WithTimeout(r.ctx, FetchTimeout)
+		defer cancel()
+		return rm.ReadAt(ctx, buf, off)
+	}
+	m, err := attempt(remote)
 	if err != nil && err != io.EOF && r.reopen != nil && r.ctx.Err() == nil {
 		if fresh := r.refresh(remote); fresh != nil {
-			m, err = fresh.ReadAt(r.ctx, buf, off)
+			m, err = attempt(fresh)
 		}
 	}
 	if err == io.EOF && int64(m) == n {
