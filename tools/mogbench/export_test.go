@@ -1,0 +1,4 @@
+package mogbench
+
+// MaxCommittedFID is exported for the end-to-end tests.
+var MaxCommittedFID = maxCommittedFID
