@@ -82,47 +82,19 @@ func (w *Workers) classOf(snap *cluster.Snapshot, f store.File) classInfo {
 	}
 }
 
-// policyDevice is the policy's view of a device.
-func policyDevice(d *cluster.Device) policy.Device {
-	pd := policy.Device{
-		ID:           d.ID,
-		HostID:       d.HostID,
-		Status:       d.Status,
-		GetsNewFiles: d.ShouldGetReplicatedFiles(),
-	}
-	if d.Host != nil {
-		pd.HostStatus = d.Host.Status
-	}
-	if total, used, ok := d.Usage(); ok {
-		pd.MBTotal, pd.MBUsed = total, used
-	}
-	return pd
-}
-
-// PolicyDevices is the replication and rebalance policies' view of the
-// cluster's devices: the tracker's rebalance_test and rebalance_start use
-// it so they judge devices exactly as the workers do.
-func PolicyDevices(devs []*cluster.Device) []policy.Device {
-	out := make([]policy.Device, 0, len(devs))
-	for _, d := range devs {
-		out = append(out, policyDevice(d))
-	}
-	return out
-}
-
 // meetsPolicy is fsck's check: the devices listed (whatever their state,
 // as the original) satisfy the class policy exactly (happy, not too happy).
 func (w *Workers) meetsPolicy(snap *cluster.Snapshot, cls classInfo, fid int64, devids []int) bool {
 	var on []policy.Device
 	for _, id := range devids {
 		if d := snap.Device(id); d != nil {
-			on = append(on, policyDevice(d))
+			on = append(on, d.PolicyDevice())
 		}
 	}
 	r := cls.pol.ReplicateTo(policy.Request{
 		FID:    fid,
 		On:     on,
-		All:    PolicyDevices(snap.Devices),
+		All:    snap.PolicyDevices(),
 		Failed: map[int]bool{},
 		Min:    cls.min,
 	})

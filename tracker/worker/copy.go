@@ -113,21 +113,11 @@ func (w *Workers) httpCopy(ctx context.Context, f store.File, src, dst *cluster.
 	idle := time.AfterFunc(w.cfg.CopyTimeout, cancel)
 	defer idle.Stop()
 
-	greq, err := http.NewRequestWithContext(ctx, "GET", srcURL, nil)
+	gresp, err := w.openSource(ctx, srcURL, f.Length)
 	if err != nil {
-		return nil, srcErr("GET %s: %w", srcURL, err)
-	}
-	gresp, err := w.http.Do(greq)
-	if err != nil {
-		return nil, srcErr("GET %s: %w", srcURL, err)
+		return nil, err
 	}
 	defer gresp.Body.Close()
-	if gresp.StatusCode < 200 || gresp.StatusCode > 299 {
-		return nil, srcErr("GET %s: HTTP %s", srcURL, gresp.Status)
-	}
-	if gresp.ContentLength != f.Length {
-		return nil, srcErr("GET %s: content-length %d, file length %d", srcURL, gresp.ContentLength, f.Length)
-	}
 
 	dirs := nodeproto.FIDDirs(dst.ID, f.FID)
 	if err := w.d.Nodes.MkcolAll(ctx, dst.ID, dst.Host.BaseURL(cluster.Zone{}, true), dirs[:]); err != nil {
@@ -141,30 +131,20 @@ func (w *Workers) httpCopy(ctx context.Context, f store.File, src, dst *cluster.
 		body = io.TeeReader(gresp.Body, h)
 	}
 	ir := &idleReader{r: body, timer: idle, limit: w.cfg.CopyTimeout}
-	preq, err := http.NewRequestWithContext(ctx, "PUT", dstURL, ir)
-	if err != nil {
-		return nil, destErr("PUT %s: %w", dstURL, err)
+	var contentMD5 []byte
+	if known != nil && known.HashType == store.HashMD5 && len(known.Sum) == md5.Size {
+		contentMD5 = known.Sum
 	}
-	preq.ContentLength = f.Length
-	if f.Length == 0 {
-		preq.Body = http.NoBody
-	}
-	sentMD5 := known != nil && known.HashType == store.HashMD5 && len(known.Sum) == md5.Size
-	if sentMD5 {
-		preq.Header.Set("Content-MD5", base64.StdEncoding.EncodeToString(known.Sum))
-	}
-	presp, err := w.http.Do(preq)
+	status, err := w.putCopy(ctx, dstURL, ir, f.Length, contentMD5)
 	if err != nil {
 		if rerr := ir.readErr(); rerr != nil {
 			return nil, srcErr("reading %s midway: %w", srcURL, rerr)
 		}
-		return nil, destErr("PUT %s: %w", dstURL, err)
+		return nil, err
 	}
-	io.Copy(io.Discard, io.LimitReader(presp.Body, 64<<10))
-	presp.Body.Close()
 	// The transfer is over: the read-back below has its own time limits.
 	idle.Stop()
-	putOK := presp.StatusCode >= 200 && presp.StatusCode <= 299
+	putOK := status >= 200 && status <= 299
 	var sum []byte
 	if h != nil && ir.count() == f.Length {
 		sum = h.Sum(nil)
@@ -180,7 +160,7 @@ func (w *Workers) httpCopy(ctx context.Context, f store.File, src, dst *cluster.
 		}
 	}
 	if !putOK {
-		return nil, destErr("PUT %s: HTTP %s", dstURL, presp.Status)
+		return nil, destErr("PUT %s: HTTP %d", dstURL, status)
 	}
 	if h == nil {
 		return nil, nil
@@ -191,17 +171,72 @@ func (w *Workers) httpCopy(ctx context.Context, f store.File, src, dst *cluster.
 	// A node that verified our Content-MD5 has the right bytes. (The
 	// original also skips the check when no Content-MD5 was sent; that
 	// would leave a bad copy unnoticed, so here it only skips when one was.)
-	if sentMD5 && alg == "MD5" && dst.Obs.RejectBadMD5 == 1 {
+	if contentMD5 != nil && alg == "MD5" && dst.Obs.RejectBadMD5 == 1 {
 		return sum, nil
 	}
-	got, err := w.d.Nodes.Digest(ctx, dst.Host.IP(cluster.Zone{}), path, dst.GetURL(f.FID, cluster.Zone{}), alg, "", f.Length)
-	if err != nil {
-		return nil, destErr("reading back %s of %s: %w", alg, dstURL, err)
-	}
-	if !bytes.Equal(got, sum) {
-		return nil, destErr("checksum mismatch on PUT %s: expected %s actual %s", dstURL, hex.EncodeToString(sum), hex.EncodeToString(got))
+	if err := w.verifyCopy(ctx, dst, f, alg, sum); err != nil {
+		return nil, err
 	}
 	return sum, nil
+}
+
+// putCopy PUTs length bytes of body to url (with Content-MD5 when given)
+// and returns the status code.
+func (w *Workers) putCopy(ctx context.Context, url string, body io.Reader, length int64, contentMD5 []byte) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, "PUT", url, body)
+	if err != nil {
+		return 0, destErr("PUT %s: %w", url, err)
+	}
+	req.ContentLength = length
+	if length == 0 {
+		req.Body = http.NoBody
+	}
+	if contentMD5 != nil {
+		req.Header.Set("Content-MD5", base64.StdEncoding.EncodeToString(contentMD5))
+	}
+	resp, err := w.http.Do(req)
+	if err != nil {
+		return 0, destErr("PUT %s: %w", url, err)
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// verifyCopy reads the digest of dst's new copy back (side channel, else
+// GET) and compares it with sum.
+func (w *Workers) verifyCopy(ctx context.Context, dst *cluster.Device, f store.File, alg string, sum []byte) error {
+	url := dst.GetURL(f.FID, cluster.Zone{})
+	got, err := w.d.Nodes.Digest(ctx, dst.Host.IP(cluster.Zone{}), dst.Path(f.FID), url, alg, "", f.Length)
+	if err != nil {
+		return destErr("reading back %s of %s: %w", alg, url, err)
+	}
+	if !bytes.Equal(got, sum) {
+		return destErr("checksum mismatch on PUT %s: expected %s actual %s", url, hex.EncodeToString(sum), hex.EncodeToString(got))
+	}
+	return nil
+}
+
+// openSource GETs the source copy, which must answer 2xx with the file's
+// length.
+func (w *Workers) openSource(ctx context.Context, url string, length int64) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return nil, srcErr("GET %s: %w", url, err)
+	}
+	resp, err := w.http.Do(req)
+	if err != nil {
+		return nil, srcErr("GET %s: %w", url, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		resp.Body.Close()
+		return nil, srcErr("GET %s: HTTP %s", url, resp.Status)
+	}
+	if resp.ContentLength != length {
+		resp.Body.Close()
+		return nil, srcErr("GET %s: content-length %d, file length %d", url, resp.ContentLength, length)
+	}
+	return resp, nil
 }
 
 // deleteURL sends a best-effort DELETE.

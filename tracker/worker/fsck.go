@@ -315,73 +315,15 @@ func (w *Workers) fixFID(ctx context.Context, f store.File, opts fsckOptions) (b
 	if alg == "" {
 		alg = opts.checksum
 	}
-	useAlg := alg != "" && alg != "off"
-	checked := map[int]bool{}
-	var good, bad []int
-	sums := map[string][]int{}
-	check := func(ids []int, desperate bool) error {
-		for _, id := range ids {
-			if checked[id] {
-				continue
-			}
-			checked[id] = true
-			d := snap.Device(id)
-			if d == nil || d.State().Dead {
-				bad = append(bad, id)
-				continue
-			}
-			if !d.ShouldReadFrom() {
-				w.connectivityProblem(d)
-				return fmt.Errorf("dev%d %w", id, errUnreachable)
-			}
-			size, err := w.d.Nodes.Size(ctx, d.GetURL(f.FID, cluster.Zone{}))
-			if errors.Is(err, nodeclient.ErrMissing) {
-				size, err = -1, nil
-			}
-			if err != nil {
-				w.connectivityProblem(d)
-				return fmt.Errorf("dev%d %w: %v", id, errUnreachable, err)
-			}
-			if size == f.Length {
-				if useAlg {
-					ip := d.Host.IP(cluster.Zone{})
-					sum, err := w.d.Nodes.Digest(ctx, ip, d.Path(f.FID), d.GetURL(f.FID, cluster.Zone{}), alg, "fsck", f.Length)
-					if errors.Is(err, nodeclient.ErrMissing) {
-						// Deleted right after the size check.
-						if !desperate {
-							w.fsckLog(ctx, f.FID, EvMissing, id)
-						}
-						bad = append(bad, id)
-						continue
-					}
-					if err != nil {
-						return fmt.Errorf("dev%d %w: %v", id, errUnreachable, err)
-					}
-					sums[string(sum)] = append(sums[string(sum)], id)
-				}
-				good = append(good, id)
-				if desperate {
-					return nil // one is enough
-				}
-				continue
-			}
-			// Searching, every device but one is expected to miss it.
-			if !desperate {
-				if size == -1 {
-					w.fsckLog(ctx, f.FID, EvMissing, id)
-				} else {
-					w.fsckLog(ctx, f.FID, EvBadLength, id)
-				}
-			}
-			bad = append(bad, id)
-		}
-		return nil
+	fx := &fixer{w: w, f: f, snap: snap, checked: map[int]bool{}, sums: map[string][]int{}}
+	if alg != "off" {
+		fx.alg = alg
 	}
-	if err := check(devids, false); err != nil {
+	if err := fx.check(ctx, devids, false); err != nil {
 		return false, err
 	}
 	skipDevcount := snap.SettingBool("skip_devcount")
-	if len(good) == 0 {
+	if len(fx.good) == 0 {
 		w.fsckLog(ctx, f.FID, EvSearch, 0)
 		var all []int
 		for _, d := range snap.Devices {
@@ -389,11 +331,11 @@ func (w *Workers) fixFID(ctx context.Context, f store.File, opts fsckOptions) (b
 				all = append(all, d.ID)
 			}
 		}
-		if err := check(shuffled(all), true); err != nil {
+		if err := fx.check(ctx, shuffled(all), true); err != nil {
 			return false, err
 		}
-		if len(good) == 0 {
-			if err := w.forgetCopies(ctx, f.FID, bad); err != nil {
+		if len(fx.good) == 0 {
+			if err := w.forgetCopies(ctx, f.FID, fx.bad); err != nil {
 				return false, err
 			}
 			if !skipDevcount {
@@ -403,22 +345,24 @@ func (w *Workers) fixFID(ctx context.Context, f store.File, opts fsckOptions) (b
 			}
 			return false, nil
 		}
-		if err := w.d.Store.AddFileOn(ctx, f.FID, good[0], skipDevcount); err != nil {
+		if err := w.d.Store.AddFileOn(ctx, f.FID, fx.good[0], skipDevcount); err != nil {
 			return false, err
 		}
 		w.fsckLog(ctx, f.FID, EvFound, 0)
 	}
-	if err := w.forgetCopies(ctx, f.FID, bad); err != nil {
+	if err := w.forgetCopies(ctx, f.FID, fx.bad); err != nil {
 		return false, err
 	}
-	if useAlg {
-		if err := w.fixChecksums(ctx, f, cls, alg, opts, sums); err != nil {
+	if fx.alg != "" {
+		if err := w.fixChecksums(ctx, f, cls, fx.alg, opts, fx.sums); err != nil {
 			return false, err
 		}
 	}
-	devids, err = w.d.Store.FileDevIDs(ctx, f.FID)
-	if err != nil {
-		return false, err
+	if len(fx.bad) > 0 || len(fx.sums) > 1 || len(devids) == 0 {
+		// Rows were added or dropped: read them again.
+		if devids, err = w.d.Store.FileDevIDs(ctx, f.FID); err != nil {
+			return false, err
+		}
 	}
 	if !w.meetsPolicy(w.d.Cluster.Snapshot(), cls, f.FID, devids) {
 		if err := w.d.Store.Enqueue(ctx, store.QueueReplicate, store.QueueItem{FID: f.FID}, 1); err != nil {
@@ -427,10 +371,84 @@ func (w *Workers) fixFID(ctx context.Context, f store.File, opts fsckOptions) (b
 		w.fsckLog(ctx, f.FID, EvReplicate, 0)
 		return true, nil
 	}
-	if f2, err := w.d.Store.FileByFID(ctx, f.FID); err == nil {
-		w.maybeFixDevcount(ctx, snap, f2, len(devids))
-	}
+	// f was read under the fid's lock, so its devcount is current.
+	w.maybeFixDevcount(ctx, snap, f, len(devids))
 	return true, nil
+}
+
+// fixer sorts a fid's copies into good and bad ones for fixFID.
+type fixer struct {
+	w       *Workers
+	f       store.File
+	snap    *cluster.Snapshot
+	alg     string // digest to check, "" for none
+	checked map[int]bool
+	good    []int
+	bad     []int
+	sums    map[string][]int // digest -> devids of good copies
+}
+
+// check checks each not yet checked device of ids: a dead or unknown
+// device is bad; a copy of the right size (and readable digest) is good;
+// a missing or wrong-sized copy is bad (logged MISS or BLEN unless
+// searching, where most devices are expected to miss it; a search stops at
+// the first good copy). An unreachable device stalls the fix.
+func (fx *fixer) check(ctx context.Context, ids []int, desperate bool) error {
+	w, f := fx.w, fx.f
+	for _, id := range ids {
+		if fx.checked[id] {
+			continue
+		}
+		fx.checked[id] = true
+		d := fx.snap.Device(id)
+		if d == nil || d.State().Dead {
+			fx.bad = append(fx.bad, id)
+			continue
+		}
+		if !d.ShouldReadFrom() {
+			w.connectivityProblem(d)
+			return fmt.Errorf("dev%d %w", id, errUnreachable)
+		}
+		size, err := w.d.Nodes.Size(ctx, d.GetURL(f.FID, cluster.Zone{}))
+		if errors.Is(err, nodeclient.ErrMissing) {
+			size, err = -1, nil
+		}
+		if err != nil {
+			w.connectivityProblem(d)
+			return fmt.Errorf("dev%d %w: %v", id, errUnreachable, err)
+		}
+		if size != f.Length {
+			if !desperate {
+				code := EvBadLength
+				if size == -1 {
+					code = EvMissing
+				}
+				w.fsckLog(ctx, f.FID, code, id)
+			}
+			fx.bad = append(fx.bad, id)
+			continue
+		}
+		if fx.alg != "" {
+			sum, err := w.d.Nodes.Digest(ctx, d.Host.IP(cluster.Zone{}), d.Path(f.FID), d.GetURL(f.FID, cluster.Zone{}), fx.alg, "fsck", f.Length)
+			if errors.Is(err, nodeclient.ErrMissing) {
+				// Deleted right after the size check.
+				if !desperate {
+					w.fsckLog(ctx, f.FID, EvMissing, id)
+				}
+				fx.bad = append(fx.bad, id)
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("dev%d %w: %v", id, errUnreachable, err)
+			}
+			fx.sums[string(sum)] = append(fx.sums[string(sum)], id)
+		}
+		fx.good = append(fx.good, id)
+		if desperate {
+			return nil // one is enough
+		}
+	}
+	return nil
 }
 
 // forgetCopies drops file_on rows (devcount is fixed later, as in the

@@ -33,7 +33,6 @@ func (w *Workers) injectRebalance(ctx context.Context) error {
 	if n >= int64(settingInt(snap.Setting("queue_size_for_rebal"), 10000)) {
 		return nil
 	}
-	rate := settingInt(snap.Setting("queue_rate_for_rebal"), 500)
 	settings, err := w.d.Store.Settings(ctx)
 	if err != nil {
 		return err
@@ -42,28 +41,19 @@ func (w *Workers) injectRebalance(ctx context.Context) error {
 		return nil // stopped meanwhile
 	}
 	now := time.Now().Unix() // the original keeps rebalance times in tracker time
-	end := func(st policy.RebalanceState) error {
-		if err := w.d.Store.SetSetting(ctx, "rebal_state", st.String()); err != nil {
-			return err
-		}
-		if err := w.d.Store.DeleteSetting(ctx, "rebal_signal"); err != nil {
-			return err
-		}
-		return w.d.Store.DeleteSetting(ctx, "rebal_host")
-	}
 	pol, err := policy.ParseRebalance(settings["rebal_policy"])
 	if err != nil {
 		w.log.Error("rebalance: stored policy does not parse; stopping the run", "err", err)
 		st, _ := policy.ParseRebalanceState(settings["rebal_state"])
 		st.TimeStopped = now
-		return end(st)
+		return w.endRebalance(ctx, st)
 	}
-	devs := PolicyDevices(snap.Devices)
+	devs := snap.PolicyDevices()
 	var st policy.RebalanceState
 	if s := settings["rebal_state"]; s != "" {
 		if st, err = policy.ParseRebalanceState(s); err != nil {
 			w.log.Error("rebalance: stored state does not parse; stopping the run", "err", err)
-			return end(policy.RebalanceState{TimeStopped: now})
+			return w.endRebalance(ctx, policy.RebalanceState{TimeStopped: now})
 		}
 	} else {
 		st = policy.NewRebalanceState(pol, devs, now)
@@ -77,34 +67,51 @@ func (w *Workers) injectRebalance(ctx context.Context) error {
 		}
 		st.TimeStopped = now
 		w.log.Info("rebalance: stopped", "state", st.String())
-		return end(st)
+		return w.endRebalance(ctx, st)
 	}
-
 	sdev, fresh, ok := st.Source(pol)
 	if !ok {
 		st.TimeFinished = now
-		if err := w.d.Store.SetSetting(ctx, "rebal_state", st.String()); err != nil {
-			return err
-		}
 		w.log.Info("rebalance: finished", "state", st.String())
-		return w.d.Store.DeleteSetting(ctx, "rebal_host")
+		return w.endRebalance(ctx, st)
 	}
 	if d := snap.Device(sdev); fresh || d == nil || d.Status != "drain" {
 		if err := w.setDeviceStatus(ctx, sdev, "drain"); err != nil {
 			return err
 		}
 	}
-	dests := pol.DestDevices(st, devs)
+	err = w.queueRebalance(ctx, pol, &st, devs, settingInt(snap.Setting("queue_rate_for_rebal"), 500), now)
+	if serr := w.d.Store.SetSetting(ctx, "rebal_state", st.String()); err == nil {
+		err = serr
+	}
+	return err
+}
+
+// endRebalance saves the final state and clears rebal_signal and
+// rebal_host.
+func (w *Workers) endRebalance(ctx context.Context, st policy.RebalanceState) error {
+	if err := w.d.Store.SetSetting(ctx, "rebal_state", st.String()); err != nil {
+		return err
+	}
+	if err := w.d.Store.DeleteSetting(ctx, "rebal_signal"); err != nil {
+		return err
+	}
+	return w.d.Store.DeleteSetting(ctx, "rebal_host")
+}
+
+// queueRebalance queues up to rate fids of the current source with their
+// destinations, or finishes the source when it has none left or its limit
+// is reached. The caller saves st.
+func (w *Workers) queueRebalance(ctx context.Context, pol policy.RebalancePolicy, st *policy.RebalanceState, devs []policy.Device, rate int, now int64) error {
+	sdev := st.SDevCurrent
+	dests := pol.DestDevices(*st, devs)
 	if len(dests) == 0 {
-		// Save the new source; try again next round (devices may come
-		// back). The original dies here, over and over.
-		if err := w.d.Store.SetSetting(ctx, "rebal_state", st.String()); err != nil {
-			return err
-		}
+		// Try again next round (devices may come back); the original
+		// dies here, over and over.
 		return fmt.Errorf("source dev%d: %w", sdev, errNoDests)
 	}
-
 	var fids []int64
+	var err error
 	if pol.FIDAge == "new" {
 		dl, ok := w.d.Store.(descLister)
 		if !ok {
@@ -119,16 +126,13 @@ func (w *Workers) injectRebalance(ctx context.Context) error {
 	}
 	if len(fids) == 0 || st.LimitReached(pol) {
 		done := st.FinishSource()
-		if !pol.LeaveInDrainMode {
-			if err := w.setDeviceStatus(ctx, done, "alive"); err != nil {
-				return err
-			}
-		}
 		w.log.Info("rebalance: source device done", "devid", done)
-		return w.d.Store.SetSetting(ctx, "rebal_state", st.String())
+		if !pol.LeaveInDrainMode {
+			return w.setDeviceStatus(ctx, done, "alive")
+		}
+		return nil
 	}
 	st.SDevLastFID = fids[len(fids)-1]
-
 	var items []store.QueueItem
 	for _, fid := range fids {
 		f, err := w.d.Store.FileByFID(ctx, fid)
@@ -141,20 +145,15 @@ func (w *Workers) injectRebalance(ctx context.Context) error {
 		if !st.Take(pol, f.Length) {
 			continue
 		}
-		items = append(items, store.QueueItem{
-			FID:   fid,
-			DevID: sdev,
-			Arg:   joinInts(pol.ChooseDests(dests, nil)),
-		})
+		items = append(items, store.QueueItem{FID: fid, DevID: sdev, Arg: joinInts(pol.ChooseDests(dests, nil))})
 	}
 	st.TimeLatestRun = now
 	if len(items) == 0 {
 		st.EmptyRuns++
 		st.TimeLatestEmptyRun = now
-	} else if err := w.enqueueMany(ctx, store.QueueRebalance, items, 0); err != nil {
-		return err
+		return nil
 	}
-	return w.d.Store.SetSetting(ctx, "rebal_state", st.String())
+	return w.enqueueMany(ctx, store.QueueRebalance, items, 0)
 }
 
 func (w *Workers) setDeviceStatus(ctx context.Context, devid int, status string) error {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/mogilefs-go/mogilefs/tracker/policy"
 	"github.com/mogilefs-go/mogilefs/tracker/store"
-	"github.com/mogilefs-go/mogilefs/tracker/worker"
 )
 
 // startRebalance does what rebalance_set_policy and rebalance_start do
@@ -21,7 +20,7 @@ func (e *env) startRebalance(pol string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	st := policy.NewRebalanceState(p, worker.PolicyDevices(e.cl.Snapshot().Devices), time.Now().Unix())
+	st := policy.NewRebalanceState(p, e.cl.Snapshot().PolicyDevices(), time.Now().Unix())
 	for k, v := range map[string]string{"rebal_policy": pol, "rebal_state": st.String(), "rebal_host": "tracker-a"} {
 		if err := e.st.SetSetting(e.ctx, k, v); err != nil {
 			e.t.Fatal(err)

@@ -174,156 +174,201 @@ func (w *Workers) replicate(ctx context.Context, fid int64, o replOpts) (res rep
 		return replResult{code: replNoLock}, unlock
 	}
 	unlock = func() { w.unlock(lock) }
+	j, res := w.loadReplJob(ctx, fid, o)
+	if res.code != "" {
+		return res, unlock
+	}
+	return j.run(ctx), unlock
+}
 
+// replJob is one replication of one fid, under its lock.
+type replJob struct {
+	w          *Workers
+	o          replOpts
+	f          store.File
+	cls        classInfo
+	snap       *cluster.Snapshot
+	onDevs     []*cluster.Device // every copy on a known device
+	tellPol    []policy.Device   // copies that count for the policy
+	up         []int             // readable copies
+	all        []policy.Device   // candidate destinations
+	known      *store.Checksum   // the stored checksum, if any
+	alg        string            // digest to compute while copying
+	destFailed map[int]bool
+	srcFailed  map[int]bool
+	lastErr    error
+}
+
+// loadReplJob reads what replicating fid needs; a non-empty res.code ends
+// the replication at once.
+func (w *Workers) loadReplJob(ctx context.Context, fid int64, o replOpts) (*replJob, replResult) {
 	f, err := w.d.Store.FileByFID(ctx, fid)
 	if errors.Is(err, store.ErrNotFound) {
-		return replResult{code: replNoFID}, unlock
+		return nil, replResult{code: replNoFID}
 	}
 	if err != nil {
-		return replResult{replDBError, err}, unlock
+		return nil, replResult{replDBError, err}
 	}
 	devids, err := w.d.Store.FileDevIDs(ctx, fid)
 	if err != nil {
-		return replResult{replDBError, err}, unlock
+		return nil, replResult{replDBError, err}
 	}
 	snap := w.d.Cluster.Snapshot()
-	cls := w.classOf(snap, f)
-
-	var onDevs []*cluster.Device // every copy on a known device
-	var tellPol []policy.Device  // copies that count for the policy
-	var up []int                 // readable copies
+	j := &replJob{w: w, o: o, f: f, cls: w.classOf(snap, f), snap: snap,
+		destFailed: map[int]bool{}, srcFailed: map[int]bool{}}
 	for _, id := range devids {
 		d := snap.Device(id)
 		if d == nil {
 			continue
 		}
-		onDevs = append(onDevs, d)
+		j.onDevs = append(j.onDevs, d)
 		if !d.State().Dead && !o.mask[id] {
-			tellPol = append(tellPol, policyDevice(d))
+			j.tellPol = append(j.tellPol, d.PolicyDevice())
 		}
 		if d.ShouldReadFrom() {
-			up = append(up, id)
+			j.up = append(j.up, id)
 		}
 	}
-	if len(onDevs) == 0 {
-		return replResult{replNoSource, fmt.Errorf("no file_on rows on known devices")}, unlock
+	if len(j.onDevs) == 0 {
+		return nil, replResult{replNoSource, fmt.Errorf("no file_on rows on known devices")}
 	}
-	if len(up) == 0 {
-		return replResult{replSourceDown, fmt.Errorf("no readable copy among devices %v", devids)}, unlock
+	if len(j.up) == 0 {
+		return nil, replResult{replSourceDown, fmt.Errorf("no readable copy among devices %v", devids)}
 	}
-
-	candidates := snap.Devices
-	if o.targets != nil {
-		candidates = nil
+	if o.targets == nil {
+		j.all = snap.PolicyDevices()
+	} else {
 		for _, id := range o.targets {
 			if d := snap.Device(id); d != nil {
-				candidates = append(candidates, d)
+				j.all = append(j.all, d.PolicyDevice())
 			}
 		}
 	}
-	all := PolicyDevices(candidates)
-
-	var known *store.Checksum
 	if c, err := w.d.Store.Checksum(ctx, fid); err == nil {
-		known = &c
+		j.known = &c
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return replResult{replDBError, err}, unlock
+		return nil, replResult{replDBError, err}
 	}
-	alg := cls.hashName()
-	if known != nil {
-		alg = cluster.HashName(known.HashType)
-		if alg == "NONE" {
-			alg = ""
+	j.alg = j.cls.hashName()
+	if j.known != nil {
+		j.alg = cluster.HashName(j.known.HashType)
+		if j.alg == "NONE" {
+			j.alg = ""
 		}
 	}
+	return j, replResult{}
+}
 
-	destFailed := map[int]bool{}
-	srcFailed := map[int]bool{}
+// run asks the policy where to copy, copies, and asks again, until the
+// policy is happy or has nothing more to suggest.
+func (j *replJob) run(ctx context.Context) replResult {
 	gotRequest := false
 	var rr policy.Result
-	var lastErr error
-	skipDevcount := snap.SettingBool("skip_devcount")
 	for range 1000 {
 		if err := ctx.Err(); err != nil {
-			return replResult{replDBError, err}, unlock
+			return replResult{replDBError, err}
 		}
-		rr = cls.pol.ReplicateTo(policy.Request{
-			FID: fid, On: tellPol, All: all, Failed: destFailed, Min: cls.min,
+		rr = j.cls.pol.ReplicateTo(policy.Request{
+			FID: j.f.FID, On: j.tellPol, All: j.all, Failed: j.destFailed, Min: j.cls.min,
 		})
 		if rr.Happy() {
 			break
 		}
-		var ddevid int
-		if len(rr.Ideal) > 0 {
-			i := slices.IndexFunc(rr.Ideal, func(id int) bool { return !o.mask[id] })
-			if i < 0 {
-				// Masking left no ideal place: moving the masked copy
-				// elsewhere would make things worse.
-				return replResult{code: replWouldWorsen}, unlock
-			}
-			ddevid = rr.Ideal[i]
-		} else if i := slices.IndexFunc(rr.Desperate, func(id int) bool { return !o.mask[id] }); i >= 0 {
-			// (The original takes the first desperate device even when
-			// it is the masked copy, and then fails the fid.)
-			ddevid = rr.Desperate[i]
-		} else {
+		ddevid, res := j.pickDest(rr)
+		if res.code != "" {
+			return res
+		}
+		if ddevid == 0 {
 			break
 		}
 		gotRequest = true
-		if destFailed[ddevid] {
-			return replResult{replPolicyFailed, fmt.Errorf("policy chose dev%d again", ddevid)}, unlock
+		if j.destFailed[ddevid] {
+			return replResult{replPolicyFailed, fmt.Errorf("policy chose dev%d again", ddevid)}
 		}
-		if slices.ContainsFunc(onDevs, func(d *cluster.Device) bool { return d.ID == ddevid }) {
-			return replResult{replPolicyThere, fmt.Errorf("policy chose dev%d, which has a copy", ddevid)}, unlock
+		if slices.ContainsFunc(j.onDevs, func(d *cluster.Device) bool { return d.ID == ddevid }) {
+			return replResult{replPolicyThere, fmt.Errorf("policy chose dev%d, which has a copy", ddevid)}
 		}
-		choices := slices.DeleteFunc(slices.Clone(up), func(id int) bool { return srcFailed[id] })
+		choices := slices.DeleteFunc(slices.Clone(j.up), func(id int) bool { return j.srcFailed[id] })
 		if len(choices) == 0 {
-			return replResult{replSourceDown, fmt.Errorf("every readable copy failed: %v", lastErr)}, unlock
+			return replResult{replSourceDown, fmt.Errorf("every readable copy failed: %v", j.lastErr)}
 		}
 		sdevid := choices[rand.IntN(len(choices))]
-		if o.source != 0 && slices.Contains(choices, o.source) {
-			sdevid = o.source
+		if j.o.source != 0 && slices.Contains(choices, j.o.source) {
+			sdevid = j.o.source
 		}
-		src, dst := snap.Device(sdevid), snap.Device(ddevid)
-		if dst == nil {
-			destFailed[ddevid] = true
-			continue
+		if err := j.copy(ctx, sdevid, ddevid); err != nil {
+			return replResult{replDBError, err}
 		}
-		sum, err := w.httpCopy(ctx, f, src, dst, known, alg)
-		if err != nil {
-			lastErr = err
-			w.log.Warn("replicate: copy failed", "fid", fid, "from", sdevid, "to", ddevid, "err", err)
-			if isCopySrcErr(err) {
-				srcFailed[sdevid] = true
-			} else {
-				destFailed[ddevid] = true
-			}
-			continue
-		}
-		if err := w.d.Store.AddFileOn(ctx, fid, ddevid, skipDevcount); err != nil {
-			return replResult{replDBError, err}, unlock
-		}
-		if sum != nil && known == nil && cls.hashType != store.HashNone {
-			c := store.Checksum{FID: fid, HashType: cls.hashType, Sum: sum}
-			if err := w.d.Store.SetChecksum(ctx, c); err != nil {
-				return replResult{replDBError, err}, unlock
-			}
-			known = &c
-		}
-		w.log.Debug("replicate: copied", "fid", fid, "from", sdevid, "to", ddevid)
-		onDevs = append(onDevs, dst)
-		tellPol = append(tellPol, policyDevice(dst))
-		up = append(up, ddevid)
 	}
 	switch {
 	case rr.TooHappy():
-		return replResult{code: replTooHappy}, unlock
+		return replResult{code: replTooHappy}
 	case rr.Happy() && gotRequest:
-		return replResult{code: replCopied}, unlock
+		return replResult{code: replCopied}
 	case rr.Happy():
-		return replResult{code: replLostRace}, unlock
+		return replResult{code: replLostRace}
 	}
-	return replResult{replNoSuggestions, lastErr}, unlock
+	return replResult{replNoSuggestions, j.lastErr}
+}
+
+// pickDest is the first ideal destination not masked (none left:
+// would_worsen), else the first desperate one not masked; 0 when the
+// policy suggests nothing.
+func (j *replJob) pickDest(rr policy.Result) (int, replResult) {
+	notMasked := func(id int) bool { return !j.o.mask[id] }
+	if len(rr.Ideal) > 0 {
+		i := slices.IndexFunc(rr.Ideal, notMasked)
+		if i < 0 {
+			// Masking left no ideal place: moving the masked copy
+			// elsewhere would make things worse.
+			return 0, replResult{code: replWouldWorsen}
+		}
+		return rr.Ideal[i], replResult{}
+	}
+	// (The original takes the first desperate device even when it is the
+	// masked copy, and then fails the fid.)
+	if i := slices.IndexFunc(rr.Desperate, notMasked); i >= 0 {
+		return rr.Desperate[i], replResult{}
+	}
+	return 0, replResult{}
+}
+
+// copy copies the file from sdevid to ddevid and records the new copy. A
+// failed copy marks its culprit and returns nil; only a database error is
+// returned.
+func (j *replJob) copy(ctx context.Context, sdevid, ddevid int) error {
+	w, fid := j.w, j.f.FID
+	src, dst := j.snap.Device(sdevid), j.snap.Device(ddevid)
+	if dst == nil {
+		j.destFailed[ddevid] = true
+		return nil
+	}
+	sum, err := w.httpCopy(ctx, j.f, src, dst, j.known, j.alg)
+	if err != nil {
+		j.lastErr = err
+		w.log.Warn("replicate: copy failed", "fid", fid, "from", sdevid, "to", ddevid, "err", err)
+		if isCopySrcErr(err) {
+			j.srcFailed[sdevid] = true
+		} else {
+			j.destFailed[ddevid] = true
+		}
+		return nil
+	}
+	if err := w.d.Store.AddFileOn(ctx, fid, ddevid, j.snap.SettingBool("skip_devcount")); err != nil {
+		return err
+	}
+	if sum != nil && j.known == nil && j.cls.hashType != store.HashNone {
+		c := store.Checksum{FID: fid, HashType: j.cls.hashType, Sum: sum}
+		if err := w.d.Store.SetChecksum(ctx, c); err != nil {
+			return err
+		}
+		j.known = &c
+	}
+	w.log.Debug("replicate: copied", "fid", fid, "from", sdevid, "to", ddevid)
+	j.onDevs = append(j.onDevs, dst)
+	j.tellPol = append(j.tellPol, dst.PolicyDevice())
+	j.up = append(j.up, ddevid)
+	return nil
 }
 
 // rebalanceQueued works one row of the rebalance queue: move the copy on
