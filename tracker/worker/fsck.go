@@ -140,11 +140,8 @@ func (w *Workers) fsckQueued(ctx context.Context, it store.QueueItem) {
 
 // fsckLog writes one fsck_log row (devid 0 = none).
 func (w *Workers) fsckLog(ctx context.Context, fid int64, code string, devid int) {
-	now, err := w.d.Store.Now(ctx)
-	if err == nil {
-		err = w.d.Store.AddFsckEvent(ctx, store.FsckEvent{UTime: now, FID: fid, EvCode: code, DevID: devid})
-	}
-	if err != nil {
+	// UTime 0: the store stamps the row with the database clock.
+	if err := w.d.Store.AddFsckEvent(ctx, store.FsckEvent{FID: fid, EvCode: code, DevID: devid}); err != nil {
 		w.log.Error("fsck: writing fsck_log", "fid", fid, "evcode", code, "devid", devid, "err", err)
 		return
 	}

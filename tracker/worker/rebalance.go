@@ -112,13 +112,12 @@ func (w *Workers) queueRebalance(ctx context.Context, pol policy.RebalancePolicy
 	}
 	var fids []int64
 	var err error
-	if pol.FIDAge == "new" {
-		dl, ok := w.d.Store.(descLister)
-		if !ok {
-			return errors.New("rebalance fid_age=new needs a store that lists fids newest first")
-		}
+	if dl, ok := w.d.Store.(descLister); ok && pol.FIDAge == "new" {
 		fids, err = dl.FIDsOnDeviceDesc(ctx, sdev, st.SDevLastFID, rate)
 	} else {
+		if pol.FIDAge == "new" && st.SDevLastFID == 0 {
+			w.log.Warn("rebalance: this store cannot list fids newest first; fid_age=new moves the oldest first", "devid", sdev)
+		}
 		fids, err = w.d.Store.FIDsOnDevice(ctx, sdev, st.SDevLastFID, rate)
 	}
 	if err != nil {
