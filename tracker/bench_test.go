@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -41,7 +43,9 @@ func BenchmarkGetPathsNoverify(b *testing.B) {
 		}
 		var n atomic.Int64
 		b.SetParallelism((benchConns + 1) / 2) // 2 cores -> 16 goroutines
+		pid := cl.Tracker.Proc.Cmd.Process.Pid
 		b.ResetTimer()
+		cpu0 := cpuTime(b, pid)
 		t0 := time.Now()
 		b.RunParallel(func(pb *testing.PB) {
 			tc, err := mogtest.DialTracker(cl.Tracker.Addr)
@@ -62,6 +66,7 @@ func BenchmarkGetPathsNoverify(b *testing.B) {
 			}
 		})
 		b.ReportMetric(float64(n.Load())/time.Since(t0).Seconds(), "req/s")
+		b.ReportMetric(float64((cpuTime(b, pid)-cpu0)/time.Microsecond)/float64(n.Load()), "tracker-cpu-µs/req")
 	})
 }
 
@@ -75,13 +80,24 @@ func BenchmarkCreateOpenClose(b *testing.B) {
 		cl := mogtest.StartCluster(b, mogtest.ClusterOptions{Tracker: o, Hosts: 2, Domain: "bench"})
 		body := []byte("0123456789abcdef")
 		opens := make([]wire.Args, b.N)
+		pid := cl.Tracker.Proc.Cmd.Process.Pid
 		b.ResetTimer()
+		cpu0 := cpuTime(b, pid)
+		var dbCPU0 time.Duration
+		if o.MySQL != nil {
+			if raw, err := os.ReadFile(os.Getenv("MOGTEST_MYSQLD_PIDFILE")); err == nil {
+				if mp, err := strconv.Atoi(strings.TrimSpace(string(raw))); err == nil {
+					dbCPU0 = cpuTime(b, mp)
+				}
+			}
+		}
 		tOpen := parallel(b, cl.Tracker.Addr, b.N, func(tc *mogtest.TrackerConn, i int) error {
 			a, err := tc.Do("create_open", wire.Args{"domain": "bench", "key": "k" + strconv.Itoa(i)})
 			opens[i] = a
 			return err
 		})
 		b.StopTimer()
+		cpuOpen := cpuTime(b, pid) - cpu0
 		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 		parallel(b, cl.Tracker.Addr, b.N, func(_ *mogtest.TrackerConn, i int) error {
 			resp, err := hc.Do(mustReq("PUT", opens[i]["path"], body))
@@ -93,13 +109,23 @@ func BenchmarkCreateOpenClose(b *testing.B) {
 			return nil
 		})
 		b.StartTimer()
+		cpu1 := cpuTime(b, pid)
 		tClose := parallel(b, cl.Tracker.Addr, b.N, func(tc *mogtest.TrackerConn, i int) error {
 			a := opens[i]
 			_, err := tc.Do("create_close", wire.Args{"domain": "bench", "key": "k" + strconv.Itoa(i), "fid": a["fid"],
 				"devid": a["devid"], "path": a["path"], "size": strconv.Itoa(len(body))})
 			return err
 		})
+		cpuClose := cpuTime(b, pid) - cpu1
+		if o.MySQL != nil {
+			if raw, err := os.ReadFile(os.Getenv("MOGTEST_MYSQLD_PIDFILE")); err == nil {
+				if mp, err := strconv.Atoi(strings.TrimSpace(string(raw))); err == nil {
+					b.ReportMetric(float64((cpuTime(b, mp)-dbCPU0)/time.Microsecond)/float64(b.N), "mysqld-cpu-µs/pair")
+				}
+			}
+		}
 		b.ReportMetric(float64(b.N)/(tOpen+tClose).Seconds(), "pairs/s")
+		b.ReportMetric(float64((cpuOpen+cpuClose)/time.Microsecond)/float64(b.N), "tracker-cpu-µs/pair")
 		b.ReportMetric(float64(b.N)/tOpen.Seconds(), "opens/s")
 		b.ReportMetric(float64(b.N)/tClose.Seconds(), "closes/s")
 	})
@@ -131,6 +157,19 @@ func BenchmarkUploadEndToEnd(b *testing.B) {
 		})
 		b.ReportMetric(float64(b.N)/d.Seconds(), "uploads/s")
 	})
+}
+
+// cpuTime is the CPU time (user+system) process pid used so far, from
+// /proc (clock ticks of 10 ms).
+func cpuTime(b *testing.B, pid int) time.Duration {
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+2:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
 // parallel runs f for i in [0, n) on benchConns connections and returns
