@@ -218,6 +218,9 @@ func (o *options) finish(u *cli.Utils) error {
 	if o.prefix == "" {
 		o.prefix = fmt.Sprintf("mogbench/%08x/", rand.Uint32())
 	}
+	if strings.HasPrefix(o.mode, "tracker-") {
+		o.sizeBytes, o.jitter = 0, 0 // empty files
+	}
 	if o.replWait > 0 {
 		at := slices.IndexFunc(o.phases, func(p string) bool { return p == "write" || p == "create" })
 		if at < 0 {

@@ -235,6 +235,9 @@ func TestTrackerModes(t *testing.T) {
 		!slices.Equal(names, []string{"create", "paths", "delete"}) {
 		t.Fatalf("phases %+v", r.rep.Phases)
 	}
+	if r.rep.Size != 0 || r.rep.SizeJitter != 0 {
+		t.Fatalf("tracker modes store empty files, report says %d+%d bytes", r.rep.Size, r.rep.SizeJitter)
+	}
 	create := phase(t, r, "create")
 	checkPhase(t, create, 150, 0)
 	tl := create.TrackerLatency

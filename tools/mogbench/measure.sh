@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Takes the figures of docs/benchmarks.md: every configuration RUNS (3)
+# times, each on a fresh cluster from tools/mogbench/cluster.sh, and prints
+# the median of each phase's rate. The JSON report of every run, and the
+# load average before and after it, are kept in OUTDIR.
+#
+#   make build && tools/mogbench/measure.sh /tmp/bench [CONFIG...]
+#
+# CONFIG (default: all but tracker) is one of
+#   sqlite-1   1 host, class one (mindevcount 1), SQLite: write, read 4 KiB files
+#   sqlite-2   2 hosts, class two (mindevcount 2), SQLite, --replication-wait=60s
+#   mariadb-1  as sqlite-1 on MariaDB (MYSQL_HOST, MYSQL_PORT, MYSQL_USER, MYSQL_PASS)
+#   big        1 host, SQLite: --mode=big (1000 files of 1 MiB, -c 4)
+#   tracker    1 host, SQLite: --mode=tracker-paths (create_open+create_close, get_paths)
+# N overrides -n (files per run) for a quick try; MOGBENCH_ARGS adds options.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+out=${1:?usage: measure.sh OUTDIR [CONFIG...]}
+shift
+configs=("$@")
+[ ${#configs[@]} -gt 0 ] || configs=(sqlite-1 sqlite-2 mariadb-1 big)
+runs=${RUNS:-3}
+mkdir -p "$out"
+tracker=127.0.0.1:${TRACKER_PORT:-7101}
+
+cluster_pid=
+stop_cluster() {
+	if [ -n "$cluster_pid" ]; then
+		kill -TERM -- "-$cluster_pid" 2>/dev/null || true
+		while kill -0 "$cluster_pid" 2>/dev/null; do sleep 0.1; done
+		cluster_pid=
+	fi
+}
+trap stop_cluster EXIT INT TERM
+
+start_cluster() { # env assignments...
+	local log=$out/cluster.log
+	: >"$log"
+	env "$@" setsid tools/mogbench/cluster.sh >"$log" 2>&1 &
+	cluster_pid=$!
+	for _ in $(seq 1 600); do
+		grep -q '^ready:' "$log" && return 0
+		kill -0 "$cluster_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "cluster did not start:" >&2
+	cat "$log" >&2
+	exit 1
+}
+
+for cfg in "${configs[@]}"; do
+	case $cfg in
+	sqlite-1) cenv=(HOSTS=1 DB=sqlite) args=(--class=one) ;;
+	sqlite-2) cenv=(HOSTS=2 DB=sqlite) args=(--class=two --replication-wait=60s) ;;
+	mariadb-1) cenv=(HOSTS=1 DB=mariadb) args=(--class=one) ;;
+	big) cenv=(HOSTS=1 DB=sqlite) args=(--class=one --mode=big) ;;
+	tracker) cenv=(HOSTS=1 DB=sqlite) args=(--class=one --mode=tracker-paths) ;;
+	*)
+		echo "unknown configuration $cfg" >&2
+		exit 1
+		;;
+	esac
+	[ -n "${N:-}" ] && args+=(-n "$N")
+	for run in $(seq 1 "$runs"); do
+		start_cluster "${cenv[@]}"
+		cut -d' ' -f1-3 /proc/loadavg >"$out/$cfg-$run.load"
+		code=0
+		"$root/bin/mogbench" --trackers="$tracker" --domain=bench "${args[@]}" ${MOGBENCH_ARGS:-} --json \
+			>"$out/$cfg-$run.json" || code=$?
+		cut -d' ' -f1-3 /proc/loadavg >>"$out/$cfg-$run.load"
+		stop_cluster
+		jq -r --arg run "$cfg #$run (exit $code, load $(paste -sd/ "$out/$cfg-$run.load"))" \
+			'$run + ": " + ([.phases[] | "\(.name) \(.files_per_sec|floor)/s \(.mib_per_sec*10|floor/10) MiB/s p99 \((.latency_ms.p99 // .seconds) * 100 | floor / 100) errors \(.errors)"] | join("; "))' \
+			"$out/$cfg-$run.json"
+	done
+	# Median over the runs of each phase's files/s and MiB/s (and of the
+	# replication phase's seconds).
+	jq -rs --arg cfg "$cfg" '
+		def median: sort | .[(length - 1) / 2 | floor];
+		[.[].phases[]] | group_by(.name)[] |
+		"\($cfg) median of \(length): \(.[0].name) " +
+		(if .[0].name == "replication"
+		 then "\([.[].seconds] | median * 100 | floor / 100) s to mindevcount \(.[0].min_devcount)"
+		 else "\([.[].files_per_sec] | median | floor) files/s, \([.[].mib_per_sec] | median * 10 | floor / 10) MiB/s, p50 \([.[].latency_ms.p50] | median * 100 | floor / 100) ms, p99 \([.[].latency_ms.p99] | median * 100 | floor / 100) ms"
+		 end)' "$out/$cfg"-[0-9]*.json | tee "$out/$cfg.median"
+done
