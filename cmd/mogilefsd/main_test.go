@@ -106,13 +106,7 @@ func TestConfigFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	lines, err := c.Bang("!jobs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(strings.Join(lines, "\n"), "queryworker count 3") {
-		t.Fatalf("!jobs: %q", lines)
-	}
+	waitJobs(t, c, "queryworker count 3", true)
 	waitJobs(t, c, "replicate count 2", true)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -141,9 +135,7 @@ func TestConfigFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c2.Close()
-	if lines, _ := c2.Bang("!jobs"); !strings.Contains(strings.Join(lines, "\n"), "queryworker count 2") {
-		t.Fatalf("!jobs: %q", lines)
-	}
+	waitJobs(t, c2, "queryworker count 2", true)
 }
 
 // waitJobs polls !jobs until line is (or is not) listed.
