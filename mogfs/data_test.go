@@ -296,3 +296,51 @@ func TestOver4GiB(t *testing.T) {
 		}
 	}
 }
+
+// TestReadFailover: with one copy of every file gone from a storage node,
+// reads through the mount fail over to the other copy.
+func TestReadFailover(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	const n = 10
+	want := map[string][]byte{}
+	for i := 0; i < n; i++ {
+		b := make([]byte, 64<<10)
+		newPRNG(byte(100 + i)).Read(b)
+		k := fmt.Sprintf("rep/f%d", i)
+		e.put(t, k, b)
+		want[k] = b
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for k := range want {
+		for {
+			fi, err := e.c.FileInfo(ctx(t), k)
+			if err == nil && fi.DevCount >= 2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s not replicated to 2 devices: %+v, %v", k, fi, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	removed := 0
+	filepath.WalkDir(e.cl.Nodes[0].DocRoot, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && filepath.Ext(p) == ".fid" {
+			if os.Remove(p) == nil {
+				removed++
+			}
+		}
+		return nil
+	})
+	if removed != n {
+		t.Fatalf("removed %d copies from %s, want %d", removed, e.cl.Nodes[0].DocRoot, n)
+	}
+	mnt := e.mountFG(t, "--domain="+e.domain)
+	for k, b := range want {
+		got, err := os.ReadFile(filepath.Join(mnt, k))
+		if err != nil || !bytes.Equal(got, b) {
+			t.Errorf("%s: read %d bytes, %v", k, len(got), err)
+		}
+	}
+}
