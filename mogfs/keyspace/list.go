@@ -11,10 +11,6 @@ import (
 // asked for per tracker round trip.
 const PageSize = 1000
 
-// maxRune sorts after every valid UTF-8 sequence: list_keys after
-// prefix+"/"+maxRune skips a whole subtree in one step.
-const maxRune = "\U0010FFFF"
-
 // Lister pages through one directory level. It never holds more than a
 // page or two of entries: a listing of a huge domain costs memory in
 // proportion to the page size, not to the number of keys.
@@ -30,7 +26,8 @@ type Lister struct {
 
 	native  int // 0 undecided, 1 mogfs_list_dir, -1 list_keys
 	cursor  string
-	skip    string // list_keys: the subtree being skipped
+	skip    string          // list_keys: the subtree being passed
+	seen    map[string]bool // list_keys: directories already listed
 	done    bool
 	lastDir string
 	hasDir  bool
@@ -133,14 +130,13 @@ func (l *Lister) fetch(ctx context.Context) ([]DirEntry, error) {
 	return l.fetchKeys(ctx)
 }
 
-// fetchKeys computes one directory level from list_keys pages, skipping
-// each subdirectory's keys as soon as it is seen.
+// fetchKeys computes one directory level from list_keys pages. It reads
+// every key under the prefix, subdirectories' included: list_keys pages
+// in the database's collation, in which no "after" value is sure to land
+// just past a subtree (MySQL's case-insensitive collations and latin1 sort
+// bytes otherwise than Go does), so skipping ahead could hide keys.
 func (l *Lister) fetchKeys(ctx context.Context) ([]DirEntry, error) {
-	after := l.cursor
-	if l.skip != "" && after < l.skip+maxRune {
-		after = l.skip + maxRune
-	}
-	keys, err := l.s.b.ListKeys(ctx, l.domain, l.prefix, after, PageSize)
+	keys, err := l.s.b.ListKeys(ctx, l.domain, l.prefix, l.cursor, PageSize)
 	if err != nil {
 		return nil, err
 	}
@@ -159,8 +155,16 @@ func (l *Lister) fetchKeys(ctx context.Context) ([]DirEntry, error) {
 		}
 		rest := k[len(l.prefix):]
 		if i := strings.IndexByte(rest, '/'); i >= 0 {
-			out = append(out, DirEntry{Name: rest[:i], Dir: true, Info: FileInfo{Key: l.prefix + rest[:i] + "/"}})
 			l.skip = l.prefix + rest[:i] + "/"
+			// A collation that ignores case may interleave two
+			// subtrees: list each directory once.
+			if l.seen == nil {
+				l.seen = map[string]bool{}
+			}
+			if !l.seen[rest[:i]] {
+				l.seen[rest[:i]] = true
+				out = append(out, DirEntry{Name: rest[:i], Dir: true, Info: FileInfo{Key: l.skip}})
+			}
 			continue
 		}
 		e := DirEntry{Name: rest}

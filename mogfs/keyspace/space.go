@@ -104,11 +104,11 @@ func (s *Space) Lookup(ctx context.Context, domain, key string) (LookupResult, e
 	if key == "" {
 		// The empty segment at the top of a domain: keys starting with
 		// "/" make it a directory; no key is empty.
-		keys, err := s.b.ListKeys(ctx, domain, "/", "", 1)
+		dir, err := s.hasPrefix(ctx, domain, "/")
 		if err != nil {
 			return LookupResult{}, err
 		}
-		if len(keys) == 0 {
+		if !dir {
 			return LookupResult{}, fmt.Errorf("lookup %q: %w", key, ErrNotFound)
 		}
 		return LookupResult{Dir: true}, nil
@@ -139,15 +139,15 @@ func (s *Space) Lookup(ctx context.Context, domain, key string) (LookupResult, e
 // lookupFallback asks file_info and list_keys at the same time.
 func (s *Space) lookupFallback(ctx context.Context, domain, key string) (LookupResult, error) {
 	var (
-		r       LookupResult
-		dirErr  error
-		wg      sync.WaitGroup
-		subKeys []string
+		r      LookupResult
+		dirErr error
+		wg     sync.WaitGroup
+		dir    bool
 	)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		subKeys, dirErr = s.b.ListKeys(ctx, domain, key+"/", "", 1)
+		dir, dirErr = s.hasPrefix(ctx, domain, key+"/")
 	}()
 	fi, err := s.b.FileInfo(ctx, domain, key)
 	wg.Wait()
@@ -163,11 +163,32 @@ func (s *Space) lookupFallback(ctx context.Context, domain, key string) (LookupR
 	if dirErr != nil {
 		return r, dirErr
 	}
-	r.Dir = len(subKeys) > 0
+	r.Dir = dir
 	if r.File == nil && !r.Dir {
 		return r, fmt.Errorf("lookup %q: %w", key, ErrNotFound)
 	}
 	return r, nil
+}
+
+// hasPrefix reports whether some key starts with prefix (bytes compared:
+// list_keys may also match keys that differ in case).
+func (s *Space) hasPrefix(ctx context.Context, domain, prefix string) (bool, error) {
+	after := ""
+	for {
+		keys, err := s.b.ListKeys(ctx, domain, prefix, after, 10)
+		if err != nil {
+			return false, err
+		}
+		for _, k := range keys {
+			if strings.HasPrefix(k, prefix) {
+				return true, nil
+			}
+		}
+		if len(keys) < 10 {
+			return false, nil
+		}
+		after = keys[len(keys)-1]
+	}
 }
 
 // FileInfo is file_info of key, with its attributes completed (from the
