@@ -216,6 +216,11 @@ func (b *ClientBackend) Lookup(ctx context.Context, domain, key string) (keyspac
 	if err != nil {
 		return keyspace.LookupResult{}, classify("mogfs_lookup "+strconv.Quote(key), err)
 	}
+	return parseLookup(r, key), nil
+}
+
+// parseLookup reads a mogfs_lookup reply (docs/mogfs.md §8.3).
+func parseLookup(r map[string]string, key string) keyspace.LookupResult {
 	var out keyspace.LookupResult
 	if r["file"] == "1" {
 		fi := fileFields(r, "", key)
@@ -223,7 +228,7 @@ func (b *ClientBackend) Lookup(ctx context.Context, domain, key string) (keyspac
 	}
 	out.Dir = r["dir"] == "1"
 	out.DirAttr = attrFields(r, "dir_")
-	return out, nil
+	return out
 }
 
 // ListDir implements keyspace.Backend with mogfs_list_dir.
@@ -236,6 +241,11 @@ func (b *ClientBackend) ListDir(ctx context.Context, domain, prefix, after strin
 	if err != nil {
 		return keyspace.DirPage{}, classify("mogfs_list_dir "+strconv.Quote(prefix), err)
 	}
+	return parseListDir(r, prefix)
+}
+
+// parseListDir reads a mogfs_list_dir reply (docs/mogfs.md §8.4).
+func parseListDir(r map[string]string, prefix string) (keyspace.DirPage, error) {
 	n := int(atoi64(r["entry_count"]))
 	page := keyspace.DirPage{Entries: make([]keyspace.DirEntry, 0, n), Next: r["next_after"]}
 	for i := 1; i <= n; i++ {
