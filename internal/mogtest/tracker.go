@@ -234,6 +234,8 @@ type ClusterOptions struct {
 	// Domain, if set, is created with Classes (name -> mindevcount).
 	Domain  string
 	Classes map[string]int
+	// NodeArgs are extra mogstored arguments (e.g. --nofsync).
+	NodeArgs []string
 }
 
 // Cluster is a tracker plus registered storage nodes whose devices the
@@ -269,10 +271,10 @@ func StartCluster(t testing.TB, o ClusterOptions) *Cluster {
 			}
 		}
 		n.HTTPPort = FreePort(t, ip)
-		n.Proc = Start(t, Binary(t, "mogstored"), "--skipconfig",
-			"--httplisten="+net.JoinHostPort(ip, strconv.Itoa(n.HTTPPort)),
-			"--mgmtlisten="+net.JoinHostPort(ip, strconv.Itoa(mgmt)),
-			"--docroot="+n.DocRoot)
+		n.Proc = Start(t, Binary(t, "mogstored"), append([]string{"--skipconfig",
+			"--httplisten=" + net.JoinHostPort(ip, strconv.Itoa(n.HTTPPort)),
+			"--mgmtlisten=" + net.JoinHostPort(ip, strconv.Itoa(mgmt)),
+			"--docroot=" + n.DocRoot}, o.NodeArgs...)...)
 		n.Proc.WaitPort(t, net.JoinHostPort(ip, strconv.Itoa(n.HTTPPort)), 30*time.Second)
 		cl.Nodes = append(cl.Nodes, n)
 	}
