@@ -52,6 +52,7 @@ mariadb)
 esac
 
 pids=()
+procs=
 cleanup() {
 	trap - INT TERM EXIT
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -76,6 +77,7 @@ for i in $(seq 1 "$hosts"); do
 	"$bin/mogstored" --skipconfig --httplisten="$ip:$sport" --mgmtlisten="$ip:$mport" \
 		--docroot="$var/store$i" $fsync >"$var/mogstored$i.log" 2>&1 &
 	pids+=($!)
+	procs+="mogstored$i=$!,"
 	wait_port "$ip" "$sport" "mogstored$i"
 done
 
@@ -83,6 +85,7 @@ printf 'mogstored_stream_port = %s\n' "$mport" >"$var/mogilefsd.conf"
 env ${TRACKER_ENV:-} "$bin/mogilefsd" --config="$var/mogilefsd.conf" "${dbargs[@]}" --listen="$tracker" \
 	--user="$(id -un)" ${TRACKER_ARGS:-} >"$var/mogilefsd.log" 2>&1 &
 pids+=($!)
+procs+="mogilefsd=$!"
 wait_port 127.0.0.1 "$tport" mogilefsd
 
 adm() { "$bin/mogadm" --trackers="$tracker" "$@" >/dev/null; }
@@ -107,6 +110,7 @@ for _ in $(seq 1 300); do
 	[ "$(writeable)" -ge "$hosts" ] && break
 	sleep 0.1
 done
+echo "$procs" >"$var/procs" # for mogbench --procs
 echo "ready: tracker $tracker, $hosts storage node(s), $db, fsync ${FSYNC:-0}; domain bench, classes one, two"
 wait -n "${pids[@]}" || true
 echo "a daemon exited; see $var/*.log" >&2

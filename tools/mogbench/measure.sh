@@ -13,6 +13,8 @@
 #   big        1 host, SQLite: --mode=big (1000 files of 1 MiB, -c 4)
 #   tracker    1 host, SQLite: --mode=tracker-paths (create_open+create_close, get_paths)
 # N overrides -n (files per run) for a quick try; MOGBENCH_ARGS adds options.
+# The CPU time of the tracker, the storage nodes, mogbench and (with
+# MARIADB_PID) MariaDB is reported per phase (mogbench --procs).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -65,8 +67,10 @@ for cfg in "${configs[@]}"; do
 	for run in $(seq 1 "$runs"); do
 		start_cluster "${cenv[@]}"
 		cut -d' ' -f1-3 /proc/loadavg >"$out/$cfg-$run.load"
+		procs=$(cat "${VAR:-$root/var/bench}/procs")
+		[ -n "${MARIADB_PID:-}" ] && [ "$cfg" = mariadb-1 ] && procs+=",mariadbd=$MARIADB_PID"
 		code=0
-		"$root/bin/mogbench" --trackers="$tracker" --domain=bench "${args[@]}" ${MOGBENCH_ARGS:-} --json \
+		"$root/bin/mogbench" --trackers="$tracker" --domain=bench "${args[@]}" --procs="$procs" ${MOGBENCH_ARGS:-} --json \
 			>"$out/$cfg-$run.json" || code=$?
 		cut -d' ' -f1-3 /proc/loadavg >>"$out/$cfg-$run.load"
 		stop_cluster
@@ -78,10 +82,12 @@ for cfg in "${configs[@]}"; do
 	# replication phase's seconds).
 	jq -rs --arg cfg "$cfg" '
 		def median: sort | .[(length - 1) / 2 | floor];
-		[.[].phases[]] | group_by(.name)[] |
+		def r2: . * 100 | floor / 100;
+		[.[].phases[]] | group_by(.name)[] | . as $all |
 		"\($cfg) median of \(length): \(.[0].name) " +
 		(if .[0].name == "replication"
-		 then "\([.[].seconds] | median * 100 | floor / 100) s to mindevcount \(.[0].min_devcount)"
-		 else "\([.[].files_per_sec] | median | floor) files/s, \([.[].mib_per_sec] | median * 10 | floor / 10) MiB/s, p50 \([.[].latency_ms.p50] | median * 100 | floor / 100) ms, p99 \([.[].latency_ms.p99] | median * 100 | floor / 100) ms"
-		 end)' "$out/$cfg"-[0-9]*.json | tee "$out/$cfg.median"
+		 then "\([.[].seconds] | median | r2) s to mindevcount \(.[0].min_devcount)"
+		 else "\([.[].files_per_sec] | median | floor) files/s, \([.[].mib_per_sec] | median | r2) MiB/s, p50 \([.[].latency_ms.p50] | median | r2) ms, p99 \([.[].latency_ms.p99] | median | r2) ms"
+		 end) +
+		"; CPU µs/file: " + ([.[0].cpu_us_per_op // {} | keys[] as $k | "\($k) \([$all[] | .cpu_us_per_op[$k] // empty] | median | floor)"] | join(", "))' $(for r in $(seq 1 "$runs"); do echo "$out/$cfg-$r.json"; done) | tee "$out/$cfg.median"
 done

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -68,11 +69,13 @@ type options struct {
 	del        bool
 	timeout    time.Duration
 	cpuprofile string
+	procsFlag  string
 
 	// derived
 	sizeBytes int64
 	bigBytes  int64
 	phases    []string
+	procs     []proc
 }
 
 func (o *options) isDir() bool { return strings.HasPrefix(o.mode, "dir") }
@@ -118,6 +121,7 @@ func Main(ctx context.Context, env *cli.Env, args []string) int {
 	f.DurationVar(&o.replWait, "replication-wait", 0, "after writing, wait up to this long for every file to reach the class's mindevcount, and measure how long it took")
 	f.BoolVar(&o.del, "delete", false, "delete the files at the end (a measured phase)")
 	f.DurationVar(&o.timeout, "timeout", defaultTimeout, "tracker reply timeout")
+	f.StringVar(&o.procsFlag, "procs", "", "name=pid,... of local processes (tracker, storage nodes, database) whose CPU time per phase is reported beside mogbench's own")
 	f.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of mogbench itself to this file")
 	u.Usage = usageLine + "\n\nOptions:\n" + f.FlagUsages()
 	if code, done := u.Parse(args); done {
@@ -187,6 +191,10 @@ func (o *options) finish(u *cli.Utils) error {
 	if o.replWait < 0 || o.timeout <= 0 {
 		return bad("--replication-wait must not be negative and --timeout must be positive")
 	}
+	if o.procs, err = parseProcs(o.procsFlag); err != nil {
+		return bad("Bad --procs: %v", err)
+	}
+	o.procs = append(o.procs, proc{name: "mogbench", pid: "self"})
 	reads := o.mode == "read" || o.mode == "dir-read"
 	if reads && (!changed("prefix") || !changed("seed")) {
 		return bad("--mode=%s reads what an earlier run wrote: give its --prefix and --seed (and -n, --size, --size-jitter)", o.mode)
@@ -298,7 +306,7 @@ func run(ctx context.Context, env *cli.Env, u *cli.Utils, o *options) (*Report, 
 			if ctx.Err() != nil {
 				break
 			}
-			spec := phaseSpec{name: ph, conc: o.conc}
+			spec := phaseSpec{name: ph, conc: o.conc, procs: o.procs}
 			switch ph {
 			case "dir-write":
 				spec.idx, spec.newWorker = all, d.writeOp
@@ -356,10 +364,10 @@ func run(ctx context.Context, env *cli.Env, u *cli.Utils, o *options) (*Report, 
 			break
 		}
 		if ph == "replication" {
-			add(b.waitReplication(ctx, written, floor, minDev, writeEnd, o.replWait, replicationPoll))
+			add(b.waitReplication(ctx, written, floor, minDev, writeEnd, o.replWait, replicationPoll, o.procs))
 			continue
 		}
-		spec := phaseSpec{name: ph, conc: o.conc}
+		spec := phaseSpec{name: ph, conc: o.conc, procs: o.procs}
 		switch ph {
 		case "write":
 			spec.idx, spec.newWorker = all, b.writeOp
@@ -446,6 +454,14 @@ func printReport(w io.Writer, rep *Report, asJSON bool) error {
 			if p.TrackerLatency != nil {
 				fmt.Fprintf(&b, "%-14s %9s %7s %9s %10s %9s %s\n", "  tracker only", "", "", "", "", "", latencyCols(p.TrackerLatency))
 			}
+		}
+		if len(p.CPUusPerOp) > 0 {
+			names := slices.Sorted(maps.Keys(p.CPUusPerOp))
+			var parts []string
+			for _, n := range names {
+				parts = append(parts, fmt.Sprintf("%s %.0f", n, p.CPUusPerOp[n]))
+			}
+			fmt.Fprintf(&b, "  CPU µs per file: %s\n", strings.Join(parts, ", "))
 		}
 		if p.VerifyErrors > 0 {
 			fmt.Fprintf(&b, "  %d of the errors are content that did not verify\n", p.VerifyErrors)

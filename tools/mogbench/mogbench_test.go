@@ -101,7 +101,8 @@ func newClient(t *testing.T, addr, domain string) *client.Client {
 func TestFilesModeWritesReadsAndVerifies(t *testing.T) {
 	cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Hosts: 1, Domain: "bench", Classes: map[string]int{"one": 1}})
 	const n = 300
-	r := run(t, "--trackers="+cl.Tracker.Addr, "--domain=bench", "--class=one", "-n", strconv.Itoa(n), "-c", "8", "--json")
+	r := run(t, "--trackers="+cl.Tracker.Addr, "--domain=bench", "--class=one", "-n", strconv.Itoa(n), "-c", "8", "--json",
+		"--procs=mogilefsd="+strconv.Itoa(cl.Tracker.Proc.Cmd.Process.Pid))
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.err)
 	}
@@ -115,6 +116,12 @@ func TestFilesModeWritesReadsAndVerifies(t *testing.T) {
 	total := content.TotalSize(indices(n))
 	checkPhase(t, phase(t, r, "write"), n, total)
 	checkPhase(t, phase(t, r, "read"), n, total)
+	// The CPU time of the tracker and of mogbench itself, per phase.
+	w := phase(t, r, "write")
+	if _, ok := w.CPUms["mogilefsd"]; !ok || w.CPUms["mogilefsd"]+w.CPUms["mogbench"] <= 0 ||
+		w.CPUusPerOp["mogilefsd"] != w.CPUms["mogilefsd"]*1000/n {
+		t.Fatalf("write phase CPU: %v ms, %v µs per file", w.CPUms, w.CPUusPerOp)
+	}
 
 	// What is stored is what the content generator says, so the read
 	// phase's verification compared real bytes with the right ones.
@@ -370,6 +377,7 @@ func TestBadOptions(t *testing.T) {
 		{[]string{"--mode=dir"}, "needs --dir"},
 		{[]string{"--mode=dir", "--dir=/tmp", "--prefix=../up"}, "must be a relative path"},
 		{[]string{"--domain=d"}, "No trackers given"},
+		{[]string{"--procs=tracker", "--trackers=127.0.0.1:1", "--domain=d"}, "Bad --procs"},
 		{[]string{"--trackers=127.0.0.1:1"}, "No domain given"},
 		{[]string{"--mode=read", "--prefix=x", "--seed=1", "--replication-wait=1s", "--trackers=127.0.0.1:1", "--domain=d"}, "needs a mode that writes"},
 	} {

@@ -50,6 +50,12 @@ type PhaseResult struct {
 	Rounds           int     `json:"rounds,omitempty"`
 	LastRoundSeconds float64 `json:"last_round_seconds,omitempty"`
 
+	// CPUms is the CPU time (user+system) each watched process used
+	// during the phase (--procs; mogbench itself is "mogbench"), and
+	// CPUusPerOp the same per successful operation, in microseconds.
+	CPUms      map[string]float64 `json:"cpu_ms,omitempty"`
+	CPUusPerOp map[string]float64 `json:"cpu_us_per_op,omitempty"`
+
 	ErrorSamples []string `json:"error_samples,omitempty"`
 	// Interrupted is set when the run was cancelled during the phase.
 	Interrupted bool `json:"interrupted,omitempty"`
@@ -71,6 +77,7 @@ type phaseSpec struct {
 	idx       []int
 	conc      int
 	newWorker func() opFunc
+	procs     []proc // processes whose CPU time is measured
 }
 
 // errorLog collects a phase's errors.
@@ -106,6 +113,7 @@ func runPhase(ctx context.Context, spec phaseSpec, prog io.Writer) (PhaseResult,
 		okIdx   = make([][]int, spec.conc)
 		perWork = len(spec.idx)/max(spec.conc, 1) + 1
 	)
+	cpu0 := takeCPU(spec.procs)
 	start := time.Now()
 	stopProgress := startProgress(prog, spec.name, int64(len(spec.idx)), start, &done, &bytes, &errs.n)
 	for w := 0; w < spec.conc; w++ {
@@ -142,6 +150,7 @@ func runPhase(ctx context.Context, spec phaseSpec, prog io.Writer) (PhaseResult,
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := cpuSince(spec.procs, cpu0)
 	stopProgress()
 
 	res := PhaseResult{
@@ -163,6 +172,7 @@ func runPhase(ctx context.Context, spec phaseSpec, prog io.Writer) (PhaseResult,
 	res.Latency = latencyOf(all)
 	res.TrackerLatency = latencyOf(tr)
 	res.setRates(elapsed)
+	res.setCPU(cpu)
 	slices.Sort(ok)
 	return res, ok
 }
@@ -172,6 +182,19 @@ func (r *PhaseResult) setRates(elapsed time.Duration) {
 	if r.Seconds > 0 {
 		r.FilesPerSec = float64(r.Ops) / r.Seconds
 		r.MiBPerSec = float64(r.Bytes) / (1 << 20) / r.Seconds
+	}
+}
+
+func (r *PhaseResult) setCPU(ms map[string]float64) {
+	if len(ms) == 0 {
+		return
+	}
+	r.CPUms = ms
+	if r.Ops > 0 {
+		r.CPUusPerOp = map[string]float64{}
+		for name, v := range ms {
+			r.CPUusPerOp[name] = v * 1000 / float64(r.Ops)
+		}
 	}
 }
 

@@ -92,8 +92,9 @@ func minDevCount(ctx context.Context, c *client.Client, domain, class string) (i
 // since (the end of the write phase). The phase's Seconds is the time
 // from since to the end of the round that first saw every file complete:
 // an upper bound, LastRoundSeconds its resolution.
-func (b *bench) waitReplication(ctx context.Context, written []int, floor int64, minDev int, since time.Time, timeout time.Duration, pause time.Duration) PhaseResult {
+func (b *bench) waitReplication(ctx context.Context, written []int, floor int64, minDev int, since time.Time, timeout, pause time.Duration, procs []proc) PhaseResult {
 	res := PhaseResult{Name: "replication", MinDevCount: minDev}
+	cpu0 := takeCPU(procs)
 	pending := make(map[int]bool, len(written))
 	for _, i := range written {
 		pending[i] = true
@@ -139,6 +140,7 @@ func (b *bench) waitReplication(ctx context.Context, written []int, floor int64,
 	}
 	res.Seconds = time.Since(since).Seconds()
 	res.Ops = int64(len(written) - len(pending))
+	res.setCPU(cpuSince(procs, cpu0))
 	if len(pending) > 0 && !res.Interrupted {
 		errs.add(fmt.Errorf("%d of %d files below %d copies after %v", len(pending), len(written), minDev, timeout))
 		errs.n.Add(int64(len(pending)) - 1)
