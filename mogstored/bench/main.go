@@ -97,7 +97,7 @@ func run() error {
 			}
 		}
 	}
-	tmp, err := os.MkdirTemp("", "mogbench-")
+	tmp, err := os.MkdirTemp("", "mogstored-bench-")
 	if err != nil {
 		return err
 	}
