@@ -9,8 +9,8 @@
 #     fsync off unless FSYNC=1
 #   - domain "bench" with classes "one" (mindevcount 1) and "two" (2)
 # Everything lives in $VAR (./var/bench), which is emptied first. BIN (./bin)
-# names the binaries, TRACKER_ARGS adds mogilefsd options and TRACKER_ENV
-# variables of its environment (e.g. PPROF_ADDR=127.0.0.1:6060 for a build
+# names the binaries, TRACKER_ARGS adds mogilefsd options, TRACKER_ENV and
+# STORE_ENV variables of the tracker's and storage nodes' environment (e.g. PPROF_ADDR=127.0.0.1:6060 for a build
 # with the profiling overlay of docs/benchmarks.md).
 #
 #   make build && tools/mogbench/cluster.sh &
@@ -74,7 +74,7 @@ fsync=--no-fsync
 for i in $(seq 1 "$hosts"); do
 	ip=127.0.0.$i
 	mkdir -p "$var/store$i/dev$i"
-	"$bin/mogstored" --skipconfig --httplisten="$ip:$sport" --mgmtlisten="$ip:$mport" \
+	env ${STORE_ENV:-} "$bin/mogstored" --skipconfig --httplisten="$ip:$sport" --mgmtlisten="$ip:$mport" \
 		--docroot="$var/store$i" $fsync >"$var/mogstored$i.log" 2>&1 &
 	pids+=($!)
 	procs+="mogstored$i=$!,"
