@@ -333,6 +333,13 @@ func TestFsckChecksums(t *testing.T) {
 	if _, err := db.Exec("UPDATE class SET hashtype = 2 WHERE dmid = ? AND classid = ?", e.dmid, e.class["md5"]); err != nil {
 		t.Fatal(err)
 	}
+	e.waitFor("the tracker sees the class change", 10*time.Second, func() (bool, string) {
+		if err := e.cl.Reload(e.ctx); err != nil {
+			return false, err.Error()
+		}
+		c := e.cl.Snapshot().DomainByID(e.dmid).ClassByID(e.class["md5"])
+		return c.HashType == store.HashSHA1, fmt.Sprint("hashtype ", c.HashType)
+	})
 	wantLog(t, e.fullFsck(false), "BALG")
 
 	// policy_only skips the copies altogether.
