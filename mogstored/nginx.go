@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,11 +16,39 @@ import (
 
 // nginxChild is nginx started by --server=nginx.
 type nginxChild struct {
-	cmd  *exec.Cmd
-	done chan error
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error // set before exited is closed
 }
 
-func (n *nginxChild) wait() error { return <-n.done }
+// wait returns when nginx has exited: nil if it was stopped, an error
+// if it died. It may be called more than once.
+func (n *nginxChild) wait() error {
+	<-n.exited
+	return n.err
+}
+
+// waitListening waits until addr answers, or fails if nginx exits first.
+func (n *nginxChild) waitListening(addr string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case <-n.exited:
+			if n.err == nil {
+				return fmt.Errorf("nginx exited before listening on %s", addr)
+			}
+			return n.err
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("nginx does not answer on %s after %v", addr, timeout)
+		}
+	}
+}
 
 // findNginx returns bin if set, else the first nginx found where the
 // original looked, then in PATH.
@@ -79,14 +108,13 @@ func startNginx(ctx context.Context, cfg Config, root *docRoot, log *slog.Logger
 		return nil, fmt.Errorf("start nginx: %w", err)
 	}
 	log.Info("nginx started", "pid", cmd.Process.Pid, "bin", bin, "config", confPath, "listen", cfg.HTTPListen)
-	n := &nginxChild{cmd: cmd, done: make(chan error, 1)}
+	n := &nginxChild{cmd: cmd, exited: make(chan struct{})}
 	go func() {
 		err := cmd.Wait()
-		if ctx.Err() != nil {
-			n.done <- nil
-			return
+		if ctx.Err() == nil {
+			n.err = fmt.Errorf("nginx died: %v", err)
 		}
-		n.done <- fmt.Errorf("nginx died: %v", err)
+		close(n.exited)
 	}()
 	return n, nil
 }

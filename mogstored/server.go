@@ -27,6 +27,8 @@ type Server struct {
 	iow      *ioWatcher
 	usage    *usageWriter
 	shutdown chan shutdownRequest
+	nginx    *nginxChild        // with ServerNginx
+	stopNgx  context.CancelFunc // stops nginx
 }
 
 // Listen checks cfg, opens the docroot, binds the listeners and writes
@@ -77,9 +79,28 @@ func Listen(cfg Config, log *slog.Logger) (*Server, error) {
 			BodyTimeout: cfg.BodyTimeout, WriteTimeout: cfg.WriteTimeout,
 		}
 	}
+	if cfg.Server == ServerNginx {
+		// nginx is up and answering before Listen returns, like the
+		// built-in server's bound port.
+		ctx, cancel := context.WithCancel(context.Background())
+		ng, err := startNginx(ctx, cfg, root, log)
+		if err == nil {
+			err = ng.waitListening(cfg.HTTPListen, 15*time.Second)
+		}
+		if err != nil {
+			cancel()
+			if ng != nil {
+				ng.wait()
+			}
+			s.closeListeners()
+			root.Close()
+			return nil, err
+		}
+		s.nginx, s.stopNgx = ng, cancel
+	}
 	if cfg.PIDFile != "" {
 		if err := os.WriteFile(cfg.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-			s.closeListeners()
+			s.closeAll()
 			root.Close()
 			return nil, fmt.Errorf("pidfile: %w", err)
 		}
@@ -141,16 +162,11 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	if s.cfg.Server == ServerNginx {
-		ng, err := startNginx(bg, s.cfg, s.root, s.log)
-		if err != nil {
-			s.closeAll()
-			return err
-		}
+	if s.nginx != nil {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := ng.wait(); err != nil && bg.Err() == nil {
+			if err := s.nginx.wait(); err != nil {
 				fatal <- err
 			}
 		}()
@@ -197,12 +213,18 @@ func (s *Server) stopGracefully(timeout time.Duration) {
 			s.log.Warn("connections cut at the shutdown deadline", "err", err)
 		}
 	}
+	if s.stopNgx != nil {
+		s.stopNgx() // SIGQUIT: nginx finishes its requests
+	}
 	s.side.close()
 }
 
 func (s *Server) closeAll() {
 	if s.http != nil {
 		s.http.Close()
+	}
+	if s.stopNgx != nil {
+		s.stopNgx()
 	}
 	s.side.close()
 	s.closeListeners()
