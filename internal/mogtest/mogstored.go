@@ -20,6 +20,9 @@ type MogstoredOptions struct {
 	Server  string // --server value; "" = the built-in server, "none" = side channel only
 	Args    []string
 	Env     []string // extra environment, "K=V"
+	// MgmtPort, if set, is the side-channel port (a tracker uses one
+	// mogstored_stream_port for all its nodes); 0 picks a free one.
+	MgmtPort int
 }
 
 // Mogstored is a running mogstored process.
@@ -65,6 +68,9 @@ func StartMogstored(t testing.TB, opts MogstoredOptions) *Mogstored {
 		}
 	}
 	m := &Mogstored{DocRoot: root, DevIDs: ids, MgmtAddr: FreeAddr(t, ip)}
+	if opts.MgmtPort != 0 {
+		m.MgmtAddr = net.JoinHostPort(ip, strconv.Itoa(opts.MgmtPort))
+	}
 	args := []string{"--skipconfig", "--docroot=" + root, "--mgmtlisten=" + m.MgmtAddr}
 	if opts.Server != "" {
 		args = append(args, "--server="+opts.Server)

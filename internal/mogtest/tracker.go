@@ -223,6 +223,8 @@ type Node struct {
 	DocRoot  string
 	DevIDs   []int
 	Proc     *Proc
+	// Mogstored is the node's process as StartMogstored returns it.
+	Mogstored *Mogstored
 }
 
 // ClusterOptions shape StartCluster.
@@ -262,20 +264,15 @@ func StartCluster(t testing.TB, o ClusterOptions) *Cluster {
 	cl := &Cluster{StreamPort: mgmt}
 	devid := 0
 	for i, ip := range ips {
-		n := &Node{Hostname: fmt.Sprintf("store%d", i+1), IP: ip, DocRoot: t.TempDir()}
+		var ids []int
 		for j := 0; j < o.DevsPerHost; j++ {
 			devid++
-			n.DevIDs = append(n.DevIDs, devid)
-			if err := os.Mkdir(filepath.Join(n.DocRoot, "dev"+strconv.Itoa(devid)), 0o755); err != nil {
-				t.Fatal(err)
-			}
+			ids = append(ids, devid)
 		}
-		n.HTTPPort = FreePort(t, ip)
-		n.Proc = Start(t, Binary(t, "mogstored"), append([]string{"--skipconfig",
-			"--httplisten=" + net.JoinHostPort(ip, strconv.Itoa(n.HTTPPort)),
-			"--mgmtlisten=" + net.JoinHostPort(ip, strconv.Itoa(mgmt)),
-			"--docroot=" + n.DocRoot}, o.NodeArgs...)...)
-		n.Proc.WaitPort(t, net.JoinHostPort(ip, strconv.Itoa(n.HTTPPort)), 30*time.Second)
+		m := StartMogstored(t, MogstoredOptions{IP: ip, DevIDs: ids, MgmtPort: mgmt, Args: o.NodeArgs})
+		_, port, _ := net.SplitHostPort(m.HTTPAddr)
+		n := &Node{Hostname: fmt.Sprintf("store%d", i+1), IP: ip, DocRoot: m.DocRoot, DevIDs: ids, Proc: m.Proc, Mogstored: m}
+		n.HTTPPort, _ = strconv.Atoi(port)
 		cl.Nodes = append(cl.Nodes, n)
 	}
 	o.Tracker.StreamPort = mgmt
