@@ -203,3 +203,12 @@ func (e *env) put(t *testing.T, key string, data []byte) {
 		t.Fatalf("store %q: %v", key, err)
 	}
 }
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
