@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"sync"
@@ -347,7 +348,7 @@ func affected(res sql.Result, err error) (int64, error) {
 	return res.RowsAffected()
 }
 
-const maxAttempts = 8
+const maxAttempts = 12
 
 // write runs fn atomically: on SQLite as one step of a group-committed
 // write transaction on the one writer connection (see writer), on MySQL
@@ -401,12 +402,14 @@ func (s *Store) retry(ctx context.Context, once func() error) error {
 			return err
 		}
 		s.log.Info("sqlstore: retrying transaction", "attempt", attempt, "err", err)
+		// Jitter keeps transactions that collided from colliding again.
+		wait := backoff/2 + rand.N(backoff/2+1)
 		select {
 		case <-ctx.Done():
 			return errors.Join(err, ctx.Err())
-		case <-time.After(backoff):
+		case <-time.After(wait):
 		}
-		if backoff < 200*time.Millisecond {
+		if backoff < 500*time.Millisecond {
 			backoff *= 2
 		}
 	}
