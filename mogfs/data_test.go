@@ -344,3 +344,44 @@ func TestReadFailover(t *testing.T) {
 		}
 	}
 }
+
+// TestTrackerDown: with the tracker gone, calls fail with EIO (in bounded
+// time, without crashing the mount); once it is back, the mount works
+// again.
+func TestTrackerDown(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	e.put(t, "before.txt", []byte("before"))
+	mnt := e.mountFG(t, "--domain="+e.domain, "--timeout=2s", "--ttl=0")
+	args := e.cl.Tracker.Proc.Cmd.Args
+	e.cl.Tracker.Proc.Kill()
+
+	start := time.Now()
+	if _, err := os.ReadDir(filepath.Join(mnt, "nosuchdir")); !errors.Is(err, syscall.EIO) {
+		t.Errorf("readdir with the tracker down: %v, want EIO", err)
+	}
+	err := os.WriteFile(filepath.Join(mnt, "new.txt"), []byte("x"), 0o644)
+	if !errors.Is(err, syscall.EIO) {
+		t.Errorf("write with the tracker down: %v, want EIO", err)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("failing took %v", d)
+	}
+
+	p := mogtest.Start(t, args[0], args[1:]...)
+	p.WaitPort(t, e.cl.Tracker.Addr, 30*time.Second)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, err := os.ReadFile(filepath.Join(mnt, "before.txt"))
+		if err == nil && string(got) == "before" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the mount did not recover: %q, %v", got, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := os.WriteFile(filepath.Join(mnt, "after.txt"), []byte("after"), 0o644); err != nil {
+		t.Fatalf("write after recovery: %v", err)
+	}
+}
