@@ -170,3 +170,24 @@ func TestAllDomains(t *testing.T) {
 		t.Errorf("creating a file among the domains: %v, want EPERM", err)
 	}
 }
+
+// TestReadOnly: -o ro refuses every change with EROFS and still reads.
+func TestReadOnly(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	e.put(t, "r.txt", []byte("read me"))
+	mnt := e.mountFG(t, "-o", "domain="+e.domain+",ro")
+	if got, err := os.ReadFile(filepath.Join(mnt, "r.txt")); err != nil || string(got) != "read me" {
+		t.Fatalf("read: %q, %v", got, err)
+	}
+	for name, err := range map[string]error{
+		"create": os.WriteFile(filepath.Join(mnt, "w.txt"), []byte("x"), 0o644),
+		"mkdir":  os.Mkdir(filepath.Join(mnt, "d"), 0o755),
+		"unlink": os.Remove(filepath.Join(mnt, "r.txt")),
+		"chmod":  os.Chmod(filepath.Join(mnt, "r.txt"), 0o600),
+	} {
+		if !errors.Is(err, syscall.EROFS) {
+			t.Errorf("%s on a read-only mount: %v, want EROFS", name, err)
+		}
+	}
+}
