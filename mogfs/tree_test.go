@@ -133,3 +133,36 @@ func TestModes(t *testing.T) {
 		t.Errorf("ls -l made shows:\n%s", out)
 	}
 }
+
+// TestTools: rsync -a and tar in and out keep contents, modes and mtimes.
+func TestTools(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	mnt := e.mountFG(t, "--domain="+e.domain)
+	src := filepath.Join(t.TempDir(), "src")
+	makeTree(t, src, 60)
+	os.Chmod(filepath.Join(src, "d0/f0000.dat"), 0o600)
+
+	run(t, "rsync", "-a", src+"/", filepath.Join(mnt, "rs")+"/")
+	run(t, "diff", "-r", src, filepath.Join(mnt, "rs"))
+	// A second rsync finds nothing to do: sizes and mtimes were kept.
+	if out := run(t, "rsync", "-a", "-i", src+"/", filepath.Join(mnt, "rs")+"/"); strings.Contains(out, ">f") {
+		t.Errorf("second rsync copied again:\n%s", out)
+	}
+	a, _ := os.Stat(filepath.Join(src, "d0/f0000.dat"))
+	b, err := os.Stat(filepath.Join(mnt, "rs/d0/f0000.dat"))
+	if err != nil || b.Mode() != a.Mode() || !b.ModTime().Equal(a.ModTime()) {
+		t.Errorf("rsync kept mode %v mtime %v, source %v %v (%v)", b.Mode(), b.ModTime(), a.Mode(), a.ModTime(), err)
+	}
+
+	tarball := filepath.Join(t.TempDir(), "t.tar")
+	run(t, "tar", "-C", src, "-cf", tarball, ".")
+	if err := os.Mkdir(filepath.Join(mnt, "tar"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "tar", "-C", filepath.Join(mnt, "tar"), "-xf", tarball)
+	out := filepath.Join(t.TempDir(), "out")
+	os.Mkdir(out, 0o755)
+	run(t, "sh", "-c", "tar -C "+filepath.Join(mnt, "tar")+" -cf - . | tar -C "+out+" -xf -")
+	run(t, "diff", "-r", src, out)
+}
