@@ -81,27 +81,36 @@ var ignoredOptions = map[string]bool{
 	"default_permissions": true, "nonempty": true,
 }
 
-// parse reads the command line. helper is set when mogfs runs as a
+// cmdline holds what parse reads before it is checked.
+type cmdline struct {
+	trackers, cacheSize string
+	opts                []string
+	help, sloppy        bool
+}
+
+// newFlagSet declares the flags. helper is set when mogfs runs as a
 // mount(8) helper (mount.fuse.mogfs): "-f" then means fake, not
-// foreground.
-func parse(env *Env, args []string, helper bool) (*Options, error) {
-	o := &Options{UID: os.Getuid(), GID: os.Getgid(), TTL: time.Second, Timeout: 10 * time.Second}
+// foreground, and -s, -n, -v and -t are taken as mount(8) passes them.
+func newFlagSet(o *Options, c *cmdline, helper bool) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("mogfs", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.SortFlags = false
-	var trackers, cacheSize string
-	var opts []string
-	fs.StringVar(&trackers, "trackers", "", "trackers, host:port[,host:port...]")
+	fs.StringVar(&c.trackers, "trackers", "", "trackers, host:port[,host:port...]")
 	fs.StringVar(&o.Domain, "domain", "", "domain to mount (default: every domain, as directories)")
 	fs.StringVar(&o.Class, "class", "", "class of new files (default: the domain's default class)")
 	fs.StringVar(&o.Conf, "conf", "", "configuration file read before ~/.mogilefs.conf and "+SystemConfig)
 	if helper {
 		fs.BoolVar(&o.Foreground, "foreground", false, "stay in the foreground and log to stderr")
+		fs.BoolVarP(&o.Fake, "fake", "f", false, "do nothing (mount -f)")
+		fs.BoolVarP(&c.sloppy, "sloppy", "s", false, "ignore unknown options")
+		fs.BoolP("no-mtab", "n", false, "")
+		fs.BoolP("verbose", "v", false, "")
+		fs.StringP("type", "t", "", "")
 	} else {
 		fs.BoolVarP(&o.Foreground, "foreground", "f", false, "stay in the foreground and log to stderr")
 	}
 	fs.StringVar(&o.CacheDir, "cache-dir", "", "write spool directory (default ~/.cache/mogfs)")
-	fs.StringVar(&cacheSize, "cache-size", "10GiB", "bound of the write spool")
+	fs.StringVar(&c.cacheSize, "cache-size", "10GiB", "bound of the write spool")
 	fs.DurationVar(&o.TTL, "ttl", time.Second, "kernel attribute and entry cache time")
 	fs.DurationVar(&o.Timeout, "timeout", 10*time.Second, "tracker reply timeout")
 	fs.IntVar(&o.UID, "uid", o.UID, "owner of every file")
@@ -110,23 +119,21 @@ func parse(env *Env, args []string, helper bool) (*Options, error) {
 	fs.BoolVar(&o.ReadOnly, "read-only", false, "mount read-only")
 	fs.StringVar(&o.LogFile, "log-file", "", "log file of the background process (default: syslog)")
 	fs.BoolVar(&o.Debug, "debug", false, "log every FUSE request")
-	fs.StringArrayVarP(&opts, "options", "o", nil, "comma-separated mount options (see docs/mogfs.md)")
-	help := fs.BoolP("help", "h", false, "show this help")
-	var sloppy, noMtab, verbose bool
-	var fstype string
-	if helper {
-		// mount(8) helper arguments: -f fake, -s sloppy, -n no mtab,
-		// -v verbose, -t type.
-		fs.BoolVarP(&o.Fake, "fake", "f", false, "do nothing (mount -f)")
-		fs.BoolVarP(&sloppy, "sloppy", "s", false, "ignore unknown options")
-		fs.BoolVarP(&noMtab, "no-mtab", "n", false, "")
-		fs.BoolVarP(&verbose, "verbose", "v", false, "")
-		fs.StringVarP(&fstype, "type", "t", "", "")
-	}
+	fs.StringArrayVarP(&c.opts, "options", "o", nil, "comma-separated mount options (see docs/mogfs.md)")
+	fs.BoolVarP(&c.help, "help", "h", false, "show this help")
+	return fs
+}
+
+// parse reads the command line: flags, -o options, the positional
+// arguments, then the configuration files for what is still unset.
+func parse(env *Env, args []string, helper bool) (*Options, error) {
+	o := &Options{UID: os.Getuid(), GID: os.Getgid()}
+	var c cmdline
+	fs := newFlagSet(o, &c, helper)
 	if err := fs.Parse(args); err != nil {
 		return nil, usagef("%v", err)
 	}
-	if *help {
+	if c.help {
 		var b strings.Builder
 		fs.SetOutput(&b)
 		fs.PrintDefaults()
@@ -142,38 +149,43 @@ func parse(env *Env, args []string, helper bool) (*Options, error) {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *pflag.Flag) { set[f.Name] = true })
-	for _, group := range opts {
+	for _, group := range c.opts {
 		for _, opt := range strings.Split(group, ",") {
-			if err := o.applyOption(strings.TrimSpace(opt), set, &trackers, &cacheSize, sloppy); err != nil {
+			if err := o.applyOption(strings.TrimSpace(opt), set, &c); err != nil {
 				return nil, err
 			}
 		}
 	}
-	if trackers == "" && o.Source != "" && o.Source != "mogfs" && o.Source != "none" {
-		trackers = o.Source
+	if c.trackers == "" && o.Source != "" && o.Source != "mogfs" && o.Source != "none" {
+		c.trackers = o.Source
 		set["trackers"] = true
 	}
-	if err := o.applyConfig(env, set, &trackers); err != nil {
+	if err := o.applyConfig(env, set, &c.trackers); err != nil {
 		return nil, err
 	}
-	if trackers == "" {
-		return nil, usagef("no trackers: give --trackers, a TRACKERS source or trackers = in ~/.mogilefs.conf or %s", env.EtcConfig)
+	return o, o.finish(env, &c)
+}
+
+// finish checks and completes the options.
+func (o *Options) finish(env *Env, c *cmdline) error {
+	if c.trackers == "" {
+		return usagef("no trackers: give --trackers, a TRACKERS source or trackers = in ~/.mogilefs.conf or %s", env.EtcConfig)
 	}
-	for _, t := range strings.Split(trackers, ",") {
+	for _, t := range strings.Split(c.trackers, ",") {
 		if t = strings.TrimSpace(t); t != "" {
 			o.Trackers = append(o.Trackers, t)
 		}
 	}
-	n, err := humanize.ParseBytes(cacheSize)
+	n, err := humanize.ParseBytes(c.cacheSize)
 	if err != nil || n == 0 {
-		return nil, usagef("bad cache size %q", cacheSize)
+		return usagef("bad cache size %q", c.cacheSize)
 	}
 	o.CacheSize = int64(n)
 	if o.TTL < 0 {
-		return nil, usagef("ttl must not be negative")
+		return usagef("ttl must not be negative")
 	}
 	if o.Timeout <= 0 {
-		return nil, usagef("timeout must be positive")
+		return usagef("timeout must be positive")
 	}
 	if o.Class == "default" {
 		o.Class = ""
@@ -181,7 +193,7 @@ func parse(env *Env, args []string, helper bool) (*Options, error) {
 	if o.CacheDir == "" {
 		o.CacheDir = defaultCacheDir(env)
 	}
-	return o, nil
+	return nil
 }
 
 // helpRequest is --help: the text goes to stdout and the status is 0.
@@ -200,91 +212,50 @@ func defaultCacheDir(env *Env) string {
 }
 
 // applyOption takes one -o option.
-func (o *Options) applyOption(opt string, set map[string]bool, trackers, cacheSize *string, sloppy bool) error {
+func (o *Options) applyOption(opt string, set map[string]bool, c *cmdline) error {
 	if opt == "" {
 		return nil
 	}
 	k, v, hasV := strings.Cut(opt, "=")
-	need := func() error {
-		if !hasV || v == "" {
-			return usagef("option %s needs a value", k)
-		}
+	strs := map[string]*string{
+		"trackers": &c.trackers, "domain": &o.Domain, "class": &o.Class, "conf": &o.Conf,
+		"cache_dir": &o.CacheDir, "cache_size": &c.cacheSize, "log_file": &o.LogFile,
+	}
+	durs := map[string]*time.Duration{"ttl": &o.TTL, "timeout": &o.Timeout}
+	ints := map[string]*int{"uid": &o.UID, "gid": &o.GID}
+	bools := map[string]*bool{"allow_other": &o.AllowOther, "ro": &o.ReadOnly, "debug": &o.Debug}
+	if p, ok := bools[k]; ok {
+		*p = true
 		return nil
 	}
-	var err error
-	switch k {
-	case "trackers":
-		if err = need(); err == nil {
-			*trackers = v
-			set["trackers"] = true
-		}
-	case "domain":
-		if err = need(); err == nil {
-			o.Domain = v
-			set["domain"] = true
-		}
-	case "class":
-		if err = need(); err == nil {
-			o.Class = v
-			set["class"] = true
-		}
-	case "conf":
-		if err = need(); err == nil {
-			o.Conf = v
-		}
-	case "cache_dir":
-		if err = need(); err == nil {
-			o.CacheDir = v
-		}
-	case "cache_size":
-		if err = need(); err == nil {
-			*cacheSize = v
-		}
-	case "ttl":
-		if err = need(); err == nil {
-			o.TTL, err = parseDuration(v)
-		}
-	case "timeout":
-		if err = need(); err == nil {
-			o.Timeout, err = parseDuration(v)
-		}
-	case "uid", "gid":
-		if err = need(); err == nil {
-			var n int
-			if n, err = strconv.Atoi(v); err != nil || n < 0 {
-				return usagef("bad %s %q", k, v)
-			}
-			if k == "uid" {
-				o.UID = n
-			} else {
-				o.GID = n
-			}
-		}
-	case "log_file":
-		if err = need(); err == nil {
-			o.LogFile = v
-		}
-	case "allow_other":
-		o.AllowOther = true
-	case "ro":
-		o.ReadOnly = true
-	case "debug":
-		o.Debug = true
-	default:
-		if ignoredOptions[k] || strings.HasPrefix(k, "x-") || k == "comment" {
-			return nil
-		}
-		if sloppy {
+	_, isStr := strs[k]
+	_, isDur := durs[k]
+	_, isInt := ints[k]
+	if !isStr && !isDur && !isInt {
+		if ignoredOptions[k] || strings.HasPrefix(k, "x-") || k == "comment" || c.sloppy {
 			return nil
 		}
 		return usagef("unknown mount option %q", opt)
 	}
-	if err != nil {
-		var ue *usageError
-		if errors.As(err, &ue) {
-			return err
+	if !hasV || v == "" {
+		return usagef("option %s needs a value", k)
+	}
+	switch {
+	case isStr:
+		*strs[k] = v
+		set[k] = true
+	case isDur:
+		d, err := parseDuration(v)
+		if err != nil {
+			return usagef("option %s: %v", k, err)
 		}
-		return usagef("option %s: %v", k, err)
+		*durs[k] = d
+	case isInt:
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return usagef("bad %s %q", k, v)
+		}
+		*ints[k] = n
 	}
 	return nil
 }
