@@ -41,10 +41,13 @@ start_cluster() { # env assignments...
 	: >"$log"
 	env "$@" setsid tools/mogbench/cluster.sh >"$log" 2>&1 &
 	cluster_pid=$!
-	for _ in $(seq 1 600); do
+	# Removing the previous run's files (100 000 and more) can take
+	# minutes on a loaded machine.
+	local deadline=$((SECONDS + 900))
+	while [ $SECONDS -lt $deadline ]; do
 		grep -q '^ready:' "$log" && return 0
 		kill -0 "$cluster_pid" 2>/dev/null || break
-		sleep 0.1
+		sleep 0.2
 	done
 	echo "cluster did not start:" >&2
 	cat "$log" >&2
