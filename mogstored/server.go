@@ -69,7 +69,7 @@ func Listen(cfg Config, log *slog.Logger) (*Server, error) {
 			s.iow = nil
 		}
 	}
-	s.usage = &usageWriter{root: root, devs: s.devs, viaDU: cfg.DevUsageViaDU, now: time.Now}
+	s.usage = &usageWriter{root: root, devs: s.devs, viaDU: cfg.DevUsageViaDU, now: time.Now, kick: make(chan struct{}, 1)}
 	s.side = newSideChannel(root, log, s.iow, s.shutdown)
 	if s.httpL != nil {
 		s.http = &httpd.Server{

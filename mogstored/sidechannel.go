@@ -42,6 +42,7 @@ type sideChannel struct {
 	io       *ioWatcher // nil when iostat is off or unavailable
 	shutdown chan<- shutdownRequest
 	started  time.Time
+	metrics  *nodeMetrics // nil: not counted
 
 	bufs    sync.Pool // 1 MiB digest read buffers
 	fsckMu  sync.Mutex
@@ -158,6 +159,7 @@ func (s *sideChannel) handle(c net.Conn) {
 // command runs one request; it returns false when the connection is done.
 func (s *sideChannel) command(c net.Conn, line string) bool {
 	cmd, err := nodeproto.ParseCommand(line)
+	s.metrics.sideCommand(cmd.Kind)
 	if err != nil {
 		_, werr := io.WriteString(c, nodeproto.FormatError(err))
 		return werr == nil

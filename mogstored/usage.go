@@ -23,6 +23,10 @@ type usageWriter struct {
 	devs  *deviceStates
 	viaDU bool
 	now   func() time.Time
+	// observer, if set, gets every measurement (metrics).
+	observer *nodeMetrics
+	// kick asks loop for a refresh now (Rescan).
+	kick chan struct{}
 }
 
 // loop refreshes the usage files every interval until ctx is done.
@@ -34,6 +38,7 @@ func (u *usageWriter) loop(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-u.kick:
 		}
 		u.refresh()
 	}
@@ -61,6 +66,7 @@ func (u *usageWriter) refresh() {
 		}
 	}
 	u.devs.forget(present)
+	u.observer.present(present)
 }
 
 // measure returns the usage of device devid without writing it.
@@ -118,6 +124,7 @@ func (u *usageWriter) writeOne(devid int) (string, error) {
 	if err != nil {
 		return devOK, err
 	}
+	u.observer.measured(devid, us)
 	if ro {
 		return devReadOnly, fmt.Errorf("dev%d: %w", devid, syscall.EROFS)
 	}

@@ -35,18 +35,26 @@ func run(args []string) int {
 	}
 	out := &switchWriter{w: os.Stderr}
 	log := slog.New(slog.NewTextHandler(out, nil))
+	hup := notifyHUP()
+	ml, err := listenMetrics(o.metricsListen, log)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "mogstored: %v\n", err)
+		return 1
+	}
 	srv, err := mogstored.Listen(o.cfg, log)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "mogstored: %v\n", err)
 		return 1
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	ml.serve(ctx, srv, log)
+	go reloadOnHUP(ctx, hup, args, srv, log)
 	if child != nil {
 		out.set(child.detach())
 	} else {
 		fmt.Println("Running.")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
 	if err := srv.Run(ctx); err != nil {
 		log.Error("mogstored failed", "err", err)
 		return 1

@@ -34,6 +34,8 @@ OPTS:
  --bodytimeout=<secs>     A request body may stall this long (default 60)
  --writetimeout=<secs>    A response may stall this long (default 60)
  --shutdowntimeout=<secs> On SIGTERM, in-flight requests get this long (default 30)
+ --metricslisten=<ip:port> Serve Prometheus /metrics and /debug/pprof here (default off;
+                          also --metrics-listen)
 
 Options may be abbreviated to a unique prefix and take one or two dashes.
 A config file holds "key = value" lines with the long option names as keys;
@@ -48,7 +50,9 @@ type options struct {
 	config     string
 	skipConfig bool
 	daemonize  bool
-	set        map[string]bool // options given on the command line
+	// metricsListen is where /metrics is served ("" = nowhere).
+	metricsListen string
+	set           map[string]bool // options given on the command line
 }
 
 type optKind int
@@ -118,6 +122,7 @@ var specs = []optSpec{
 	{"bodytimeout", "", kDuration, seconds(func(o *options) *time.Duration { return &o.cfg.BodyTimeout })},
 	{"writetimeout", "", kDuration, seconds(func(o *options) *time.Duration { return &o.cfg.WriteTimeout })},
 	{"shutdowntimeout", "", kDuration, seconds(func(o *options) *time.Duration { return &o.cfg.ShutdownTimeout })},
+	{"metricslisten", "metrics-listen", kString, str(func(o *options) *string { return &o.metricsListen })},
 }
 
 func parseBool(v string) (bool, error) {
