@@ -124,7 +124,9 @@ func (u *usageWriter) writeOne(devid int) (string, error) {
 	if err != nil {
 		return devOK, err
 	}
-	u.observer.measured(devid, us)
+	// Reported once the file is written (or failed to be), so that what
+	// the metrics show is already in the usage file.
+	defer u.observer.measured(devid, us)
 	if ro {
 		return devReadOnly, fmt.Errorf("dev%d: %w", devid, syscall.EROFS)
 	}
