@@ -436,3 +436,25 @@ func TestInterruptReportsWhatWasDone(t *testing.T) {
 		t.Fatalf("phases after cancel: %+v", rep.Phases)
 	}
 }
+
+func TestFilesModeOnMariaDB(t *testing.T) {
+	db := mogtest.NewMySQL(t)
+	cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Hosts: 1, Domain: "bench", Classes: map[string]int{"one": 1},
+		Tracker: mogtest.TrackerOptions{MySQL: &db}})
+	const n = 100
+	r := run(t, "--trackers="+cl.Tracker.Addr, "--domain=bench", "--class=one", "-n", strconv.Itoa(n), "-c", "8",
+		"--mode=tracker-paths", "--json")
+	if r.code != 0 {
+		t.Fatalf("tracker-paths: exit %d\n%s\n%s", r.code, r.out, r.err)
+	}
+	checkPhase(t, phase(t, r, "create"), n, 0)
+	checkPhase(t, phase(t, r, "paths"), n, 0)
+	r = run(t, "--trackers="+cl.Tracker.Addr, "--domain=bench", "--class=one", "-n", strconv.Itoa(n), "-c", "8", "--delete", "--json")
+	if r.code != 0 {
+		t.Fatalf("files: exit %d\n%s\n%s", r.code, r.out, r.err)
+	}
+	total := mogbench.NewContent(r.rep.Seed, r.rep.Size, r.rep.SizeJitter).TotalSize(indices(n))
+	checkPhase(t, phase(t, r, "write"), n, total)
+	checkPhase(t, phase(t, r, "read"), n, total)
+	checkPhase(t, phase(t, r, "delete"), n, 0)
+}
