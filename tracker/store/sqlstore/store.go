@@ -49,6 +49,8 @@ type Store struct {
 	// against an auto-increment counter that went backwards).
 	minFID int64
 
+	mogfs mogfsState // mogfs_attr and the key collation (mogfs.go)
+
 	closeOnce sync.Once
 	closeErr  error
 }

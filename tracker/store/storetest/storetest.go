@@ -67,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 			tc.fn(t, open(t))
 		})
 	}
+	RunMogfs(t, open)
 }
 
 func ctxT(t *testing.T) context.Context {

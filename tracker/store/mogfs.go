@@ -1,0 +1,115 @@
+package store
+
+import (
+	"context"
+	"errors"
+)
+
+// This file is the store side of the mogfs tracker commands
+// (docs/mogfs.md §8): the mogfs_attr table and the directory-shaped
+// operations on file.dkey. A store that has them implements MogfsStore;
+// the tracker answers the mogfs_* commands only when its store does.
+//
+// Keys compare as bytes everywhere here, whatever the database's
+// collation: a lookup of "a/x" never answers for a row "a/X".
+
+// MaxKeyLen is the width of file.dkey in bytes.
+const MaxKeyLen = 255
+
+var (
+	// ErrDirNotEmpty: the target prefix of a directory rename holds keys.
+	ErrDirNotEmpty = errors.New("store: target directory is not empty")
+	// ErrKeyTooLong: a renamed key would be longer than MaxKeyLen bytes.
+	ErrKeyTooLong = errors.New("store: key would be longer than 255 bytes")
+)
+
+// MogfsAttr is a row of mogfs_attr: a file's mtime and permission bits.
+type MogfsAttr struct {
+	Mtime     int64 // Unix seconds
+	MtimeNsec int   // 0..999999999
+	Mode      int   // 0..4095
+}
+
+// MogfsFile is a file row with its mogfs_attr row (Attr nil when none).
+type MogfsFile struct {
+	File
+	Attr *MogfsAttr
+}
+
+// MogfsLookup is what a key is: a file, a directory prefix, or both.
+type MogfsLookup struct {
+	File *MogfsFile // the key's own file row, nil when none
+	// Dir: some key starts with key + "/".
+	Dir bool
+	// DirAttr: the attributes of the marker key + "/", when it exists
+	// and has a mogfs_attr row.
+	DirAttr *MogfsAttr
+}
+
+// MogfsDirEntry is one entry of a directory level. A file entry has File
+// set; a directory entry has Dir set and, when its marker has a
+// mogfs_attr row, Attr.
+type MogfsDirEntry struct {
+	Name string
+	Dir  bool
+	File MogfsFile // files only
+	Attr *MogfsAttr
+}
+
+// MogfsDirPage is one page of a directory listing. Next is the cursor of
+// the following page ("" when the listing is complete).
+type MogfsDirPage struct {
+	Entries []MogfsDirEntry
+	Next    string
+}
+
+// MogfsAttrUpdate says which fields mogfs_set_attr sets. A field not set
+// keeps its stored value; when the fid has no row yet it gets Default's.
+type MogfsAttrUpdate struct {
+	SetMtime bool // Attr.Mtime and Attr.MtimeNsec
+	SetMode  bool // Attr.Mode
+	Attr     MogfsAttr
+	Default  MogfsAttr
+}
+
+// MogfsRenamed reports what a rename changed, for cache invalidation.
+type MogfsRenamed struct {
+	FID         int64 // the fid that moved (mogfs_rename)
+	ReplacedFID int64 // the target's fid, deleted and queued for deletion; 0 for none
+	Count       int64 // keys renamed (mogfs_rename_prefix)
+}
+
+// MogfsStore is implemented by stores that support the mogfs commands.
+// Every method is safe for concurrent use, by several trackers sharing one
+// database included. Prefixes are "" or end in "/".
+type MogfsStore interface {
+	// SetupMogfs creates the mogfs_attr table when it is missing
+	// (CREATE TABLE IF NOT EXISTS; no original table is touched).
+	SetupMogfs(ctx context.Context) error
+	// MogfsLookup finds the key's file row and whether it is a directory
+	// prefix. It never fails with ErrNotFound: an absent key is a zero
+	// MogfsLookup.
+	MogfsLookup(ctx context.Context, dmid int, key string) (MogfsLookup, error)
+	// MogfsListDir lists one level under prefix, in byte order, from the
+	// first entry after the cursor after ("" for the start), at most
+	// limit entries (docs/mogfs.md §8.4).
+	MogfsListDir(ctx context.Context, dmid int, prefix, after string, limit int) (MogfsDirPage, error)
+	// MogfsSetAttr upserts the attribute row of the key's current fid
+	// and returns that fid; ErrNotFound when the key does not exist.
+	MogfsSetAttr(ctx context.Context, dmid int, key string, u MogfsAttrUpdate) (int64, error)
+	// MogfsRename renames from to to in one transaction, replacing an
+	// existing to (its row deleted, its fid queued for deletion).
+	// ErrNotFound when from does not exist; ErrExists when the database
+	// holds a key it deems equal to to (a case-insensitive collation)
+	// that is neither to nor from; ErrKeyTooLong.
+	MogfsRename(ctx context.Context, dmid int, from, to string) (MogfsRenamed, error)
+	// MogfsRenamePrefix moves every key starting with from to start with
+	// to instead, in one transaction: ErrDirNotEmpty if a key other than
+	// to itself starts with to (the key to, the target's marker, is
+	// replaced as MogfsRename replaces); ErrKeyTooLong if a new key would
+	// be too long; ErrExists if the database deems a new key equal to an
+	// existing one. Nothing changes on error.
+	MogfsRenamePrefix(ctx context.Context, dmid int, from, to string) (MogfsRenamed, error)
+	// DeleteMogfsAttr drops the attribute row of fid (a purged fid).
+	DeleteMogfsAttr(ctx context.Context, fid int64) error
+}
