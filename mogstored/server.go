@@ -80,6 +80,10 @@ func Listen(cfg Config, log *slog.Logger) (*Server, error) {
 		}
 	}
 	if cfg.Server == ServerNginx {
+		// nginx serves the docroot on its own as soon as it answers, so
+		// the usage files must exist before it starts (the tracker's
+		// monitor reads them first thing).
+		s.usage.refresh()
 		// nginx is up and answering before Listen returns, like the
 		// built-in server's bound port.
 		ctx, cancel := context.WithCancel(context.Background())
