@@ -49,6 +49,9 @@ type Config struct {
 	Debug                  int
 	PIDFile                string
 	User                   string
+	// MetricsListen is where cmd/mogilefsd serves Prometheus metrics
+	// (metrics_listen; "" = nowhere). Not in the original.
+	MetricsListen string
 
 	// Hostname is this tracker's name for fsck_host and rebal_host.
 	Hostname string
@@ -148,6 +151,7 @@ var configKeys = map[string]keySpec{
 	"no_schema_check":          {kind: kindBool},
 	"plugins":                  {kind: kindString, ignored: "plugins are not supported"},
 	"user":                     {kind: kindString},
+	"metrics_listen":           {kind: kindString},
 }
 
 // KnownConfigKey reports whether key is a mogilefsd.conf key.
@@ -330,6 +334,8 @@ func applySetting(cfg *Config, key string, v value) {
 		cfg.NoSchemaCheck = v.b
 	case "user":
 		cfg.User = v.str
+	case "metrics_listen":
+		cfg.MetricsListen = v.str
 	}
 }
 

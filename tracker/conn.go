@@ -243,6 +243,7 @@ func (s *Server) query(c *conn, line string) string {
 	callid, hasCallid := args["callid"]
 	h := s.handlers[cmd]
 	if h == nil {
+		s.metrics.command(cmd, "unknown_command", time.Since(started))
 		return formatReply(errReply("unknown_command", ""), callid, hasCallid)
 	}
 	s.stats.add("queries", 1)
@@ -262,6 +263,7 @@ func (s *Server) query(c *conn, line string) string {
 	rep := s.run(ctx, h, r)
 	s.slots.leave(pend)
 	now := time.Now()
+	s.metrics.command(cmd, rep.code, now.Sub(started))
 	s.recent.add(c.ip+" "+line, now.Sub(started), now.Sub(workStart))
 	return formatReply(rep, callid, hasCallid)
 }

@@ -43,6 +43,8 @@ type Server struct {
 	recent   recentLog
 	watchers *watchers
 	jobs     *jobRegistry
+	metrics  *trackerMetrics // nil unless RegisterMetrics was called
+	reload   reloadState     // what SIGHUP left in force
 
 	connMu   sync.Mutex
 	conns    map[*conn]struct{}

@@ -19,7 +19,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/mogilefs-go/mogilefs/internal/conffile"
 	"github.com/mogilefs-go/mogilefs/tracker"
 	"github.com/mogilefs-go/mogilefs/tracker/store/sqlstore"
 )
@@ -41,30 +40,15 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	var entries []conffile.Entry
-	path := o.config
-	if path == "" {
-		if f, err := os.Open(defaultConfig); err == nil {
-			f.Close()
-			path = defaultConfig
-		}
-	}
-	if path != "" && !o.skipConfig {
-		if entries, err = conffile.ReadFile(path); err != nil {
-			return fmt.Errorf("config %s: %w", path, err)
-		}
-	}
-	cfg, warnings, err := tracker.ParseConfig(entries, o.cli)
+	cfg, warnings, err := loadConfig(o)
 	if err != nil {
-		if path != "" && !o.skipConfig {
-			return fmt.Errorf("%s: %w", path, err)
-		}
 		return err
 	}
 	if cfg.Daemonize && os.Getenv(daemonEnv) == "" {
 		return daemonize(cfg)
 	}
-	log := newLogger(cfg)
+	level := new(slog.LevelVar)
+	log := newLogger(cfg, level)
 	for _, w := range append(o.warnings, warnings...) {
 		log.Warn(w)
 	}
@@ -77,6 +61,8 @@ func run(args []string) error {
 		cfg.FakeUtilization = fakeUtilization(os.Environ())
 	}
 
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	st, err := sqlstore.Open(ctx, sqlstore.Config{
@@ -95,6 +81,10 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := startMetrics(ctx, cfg.MetricsListen, srv, log); err != nil {
+		return err
+	}
+	go reloadOnHUP(ctx, hup, o, srv, level, log)
 	if cfg.PIDFile != "" {
 		if err := os.WriteFile(cfg.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			return fmt.Errorf("couldn't write pidfile %s: %w", cfg.PIDFile, err)
@@ -104,11 +94,8 @@ func run(args []string) error {
 	return srv.Run(ctx)
 }
 
-func newLogger(cfg tracker.Config) *slog.Logger {
-	level := slog.LevelInfo
-	if cfg.Debug > 0 {
-		level = slog.LevelDebug
-	}
+func newLogger(cfg tracker.Config, level *slog.LevelVar) *slog.Logger {
+	level.Set(logLevel(cfg.Debug))
 	var w io.Writer = os.Stderr
 	if os.Getenv(daemonEnv) != "" {
 		w = daemonLog()

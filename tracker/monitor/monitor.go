@@ -38,6 +38,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mogilefs-go/mogilefs/tracker/cluster"
@@ -83,6 +84,8 @@ type Monitor struct {
 	lastWrite map[int]time.Time // devid -> last write test
 	util      map[int]string    // devid -> utilization from watch
 	watches   map[string]context.CancelFunc
+
+	connTO atomic.Int64 // conn_timeout; SetConnTimeout changes it
 }
 
 // New returns a Monitor; call Run.
@@ -108,14 +111,26 @@ func New(o Options) *Monitor {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Monitor{
+	m := &Monitor{
 		o:         o,
 		log:       o.Logger,
 		lastWrite: map[int]time.Time{},
 		util:      map[int]string{},
 		watches:   map[string]context.CancelFunc{},
 	}
+	m.connTO.Store(int64(o.ConnTimeout))
+	return m
 }
+
+// SetConnTimeout changes the bound of the monitor's requests
+// (conn_timeout) from the next request on; d <= 0 is ignored.
+func (m *Monitor) SetConnTimeout(d time.Duration) {
+	if d > 0 {
+		m.connTO.Store(int64(d))
+	}
+}
+
+func (m *Monitor) connTimeout() time.Duration { return time.Duration(m.connTO.Load()) }
 
 // Run reloads and checks until ctx is done.
 func (m *Monitor) Run(ctx context.Context) {
@@ -327,7 +342,7 @@ func (m *Monitor) checkDevice(ctx context.Context, d *cluster.Device) devResult 
 	z := cluster.Zone{}
 	usageURL := h.BaseURL(z, false) + "/dev" + strconv.Itoa(d.ID) + "/usage"
 	start := time.Now()
-	code, body, err := m.o.Nodes.Simple(ctx, "GET", usageURL, nil, nil, m.o.ConnTimeout, 64<<10)
+	code, body, err := m.o.Nodes.Simple(ctx, "GET", usageURL, nil, nil, m.connTimeout(), 64<<10)
 	if err == nil && (code < 200 || code > 299) {
 		err = fmt.Errorf("status %d", code)
 	}
@@ -400,7 +415,7 @@ func (m *Monitor) writeTest(ctx context.Context, d *cluster.Device) string {
 		num := rand.IntN(100)
 		path := dir + "test-write-" + strconv.Itoa(num)
 		content := "time=" + strconv.FormatInt(time.Now().Unix(), 10) + " rand=" + strconv.Itoa(num)
-		code, _, err := m.o.Nodes.Simple(ctx, "PUT", put+path, []byte(content), nil, m.o.ConnTimeout, 4096)
+		code, _, err := m.o.Nodes.Simple(ctx, "PUT", put+path, []byte(content), nil, m.connTimeout(), 4096)
 		if ctx.Err() != nil {
 			return ""
 		}
@@ -408,7 +423,7 @@ func (m *Monitor) writeTest(ctx context.Context, d *cluster.Device) string {
 			m.log.Debug("test write failed", "devid", d.ID, "code", code, "err", err)
 			return cluster.Readable
 		}
-		code, body, err := m.o.Nodes.Simple(ctx, "GET", get+path, nil, nil, m.o.ConnTimeout, 4096)
+		code, body, err := m.o.Nodes.Simple(ctx, "GET", get+path, nil, nil, m.connTimeout(), 4096)
 		if ctx.Err() != nil {
 			return ""
 		}
@@ -427,7 +442,7 @@ func (m *Monitor) badMD5Probe(ctx context.Context, d *cluster.Device) int {
 	sum := md5.Sum([]byte("!"))
 	hdr := http.Header{"Content-Md5": {base64.StdEncoding.EncodeToString(sum[:])}}
 	url := d.Host.BaseURL(cluster.Zone{}, true) + "/dev" + strconv.Itoa(d.ID) + "/test-write/test-md5"
-	code, _, err := m.o.Nodes.Simple(ctx, "PUT", url, []byte("."), hdr, m.o.ConnTimeout, 4096)
+	code, _, err := m.o.Nodes.Simple(ctx, "PUT", url, []byte("."), hdr, m.connTimeout(), 4096)
 	if err == nil && code >= 200 && code <= 299 {
 		return 0
 	}

@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -59,6 +60,10 @@ type Client struct {
 
 	sideMu   sync.Mutex
 	sideIdle map[string][]*sideConn
+
+	// nodeTO and connTO are node_timeout and conn_timeout (SetTimeouts
+	// changes them at run time).
+	nodeTO, connTO atomic.Int64
 }
 
 // New returns a Client.
@@ -78,15 +83,18 @@ func New(opts Options) *Client {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	dialer := &net.Dialer{Timeout: opts.ConnTimeout, KeepAlive: 30 * time.Second}
+	c := &Client{}
 	tr := &http.Transport{
-		DialContext:         dialer.DialContext,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			d := net.Dialer{Timeout: c.ConnTimeout(), KeepAlive: 30 * time.Second}
+			return d.DialContext(ctx, network, addr)
+		},
 		MaxIdleConns:        opts.PoolSize * 16,
 		MaxIdleConnsPerHost: opts.PoolSize,
 		IdleConnTimeout:     25 * time.Second, // mogstored closes after 30 s
 		DisableCompression:  true,
 	}
-	return &Client{
+	*c = Client{
 		opts:     opts,
 		log:      opts.Logger,
 		hc:       &http.Client{Transport: tr, CheckRedirect: noRedirect},
@@ -94,15 +102,28 @@ func New(opts Options) *Client {
 		noMkcol:  map[int]bool{},
 		sideIdle: map[string][]*sideConn{},
 	}
+	c.SetTimeouts(opts.NodeTimeout, opts.ConnTimeout)
+	return c
+}
+
+// SetTimeouts changes node_timeout and conn_timeout for the requests and
+// connections that start from now on; a value <= 0 keeps the current one.
+func (c *Client) SetTimeouts(node, conn time.Duration) {
+	if node > 0 {
+		c.nodeTO.Store(int64(node))
+	}
+	if conn > 0 {
+		c.connTO.Store(int64(conn))
+	}
 }
 
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // NodeTimeout is the configured node_timeout.
-func (c *Client) NodeTimeout() time.Duration { return c.opts.NodeTimeout }
+func (c *Client) NodeTimeout() time.Duration { return time.Duration(c.nodeTO.Load()) }
 
 // ConnTimeout is the configured conn_timeout.
-func (c *Client) ConnTimeout() time.Duration { return c.opts.ConnTimeout }
+func (c *Client) ConnTimeout() time.Duration { return time.Duration(c.connTO.Load()) }
 
 // Close drops idle connections.
 func (c *Client) Close() {
@@ -121,7 +142,7 @@ func (c *Client) Close() {
 // response; the caller closes its body.
 func (c *Client) Do(ctx context.Context, method, url string, body io.Reader, hdr http.Header, timeout time.Duration) (*http.Response, context.CancelFunc, error) {
 	if timeout <= 0 {
-		timeout = c.opts.NodeTimeout
+		timeout = c.NodeTimeout()
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	req, err := http.NewRequestWithContext(ctx, method, url, body)
@@ -173,7 +194,7 @@ func (c *Client) Simple(ctx context.Context, method, url string, body []byte, hd
 // Size returns the Content-Length of a HEAD of url: ErrMissing on 404, an
 // error when the node cannot be reached or answers anything else.
 func (c *Client) Size(ctx context.Context, url string) (int64, error) {
-	resp, cancel, err := c.Do(ctx, "HEAD", url, nil, nil, c.opts.NodeTimeout)
+	resp, cancel, err := c.Do(ctx, "HEAD", url, nil, nil, c.NodeTimeout())
 	if err != nil {
 		return 0, err
 	}
@@ -217,7 +238,7 @@ func (c *Client) Mkcol(ctx context.Context, devid int, base, path string) error 
 		return nil
 	}
 	c.mu.Unlock()
-	code, _, err := c.Simple(ctx, "MKCOL", url, nil, nil, c.opts.NodeTimeout, 4096)
+	code, _, err := c.Simple(ctx, "MKCOL", url, nil, nil, c.NodeTimeout(), 4096)
 	if err != nil {
 		return err
 	}
@@ -322,7 +343,7 @@ func (c *Client) getSide(ctx context.Context, addr string) (*sideConn, error) {
 		return s, nil
 	}
 	c.sideMu.Unlock()
-	d := net.Dialer{Timeout: c.opts.NodeTimeout}
+	d := net.Dialer{Timeout: c.NodeTimeout()}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
@@ -343,7 +364,7 @@ func (c *Client) putSide(addr string, s *sideConn) {
 
 func (c *Client) digestSide(ctx context.Context, ip, uri, alg, reason string, size int64) ([]byte, error) {
 	addr := net.JoinHostPort(ip, strconv.Itoa(c.opts.StreamPort))
-	timeout := c.opts.NodeTimeout
+	timeout := c.NodeTimeout()
 	if size > 0 {
 		timeout += time.Duration(size/(2*1024*1024)) * time.Second
 	}
