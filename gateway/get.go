@@ -49,6 +49,7 @@ func (g *Gateway) serveGet(w http.ResponseWriter, r *http.Request, rec *request)
 	}
 	if g.content.wants(m.size) && m.fid > 0 {
 		data, ok := g.content.get(m.fid, m.size)
+		g.metrics.contentLookup(ok)
 		if !ok && r.Method == http.MethodGet {
 			if m, data, err = g.fetchSmall(ctx, c, rec, k, m, cached); err != nil {
 				g.fail(w, rec, err)

@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mogilefs-go/mogilefs/client"
@@ -15,6 +16,8 @@ type hostHealth struct {
 	backoff time.Duration
 	mu      sync.Mutex
 	down    map[string]time.Time // host:port -> until
+	// failures counts the failed paths (metrics: failovers).
+	failures atomic.Int64
 }
 
 func newHostHealth(backoff time.Duration) *hostHealth {
@@ -32,6 +35,7 @@ func hostOf(u string) string {
 // failed records the failures of a read: nodes that gave no HTTP answer
 // at all are marked down. (A node answering 404 for one copy is healthy.)
 func (h *hostHealth) failed(errs []*client.PathError) {
+	h.failures.Add(int64(len(errs)))
 	for _, pe := range errs {
 		if pe.Status != 0 {
 			continue

@@ -107,5 +107,6 @@ func (g *Gateway) meta(ctx context.Context, c *client.Client, k cacheKey) (*file
 	if err != nil {
 		return nil, false, fmt.Errorf("look up %q in domain %q: %w", k.key, k.domain, err)
 	}
+	g.metrics.lookup(cached)
 	return m, cached, nil
 }

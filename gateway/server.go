@@ -25,7 +25,8 @@ type Gateway struct {
 	cache     *metaCache
 	content   *contentCache
 	health    *hostHealth
-	bufs      sync.Pool // *[]byte copy buffers
+	bufs      sync.Pool       // *[]byte copy buffers
+	metrics   *gatewayMetrics // nil unless RegisterMetrics was called
 }
 
 // MaxKeyBytes is the longest key MogileFS stores (file.dkey is
@@ -117,6 +118,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &request{r: r, start: time.Now()}
 	sw := &statusWriter{ResponseWriter: w}
 	defer g.logRequest(rec, sw)
+	defer g.metrics.request(rec, sw)
 
 	if len(r.RequestURI) > g.cfg.MaxURLBytes {
 		rec.err = fmt.Errorf("request target of %d bytes exceeds %d", len(r.RequestURI), g.cfg.MaxURLBytes)

@@ -34,6 +34,8 @@ type options struct {
 	cfg      gateway.Config
 	logLevel slog.Level
 	help     bool
+	// metricsListen is where /metrics is served ("" = nowhere).
+	metricsListen string
 }
 
 // env is what option parsing reads from the process.
@@ -73,6 +75,7 @@ func parseArgs(args []string, e env) (*options, string, error) {
 	fl.IntVar(&o.cfg.MaxHeaderBytes, "max-header-bytes", gateway.DefaultMaxHeaderBytes, "largest request header accepted (else 431)")
 	fl.BoolVar(&o.cfg.LogRequests, "log-requests", false, "log every request, not only failures")
 	fl.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.StringVar(&o.metricsListen, "metrics-listen", "", "serve Prometheus /metrics and /debug/pprof on ip:port (off by default)")
 	fl.BoolVarP(&o.help, "help", "h", false, "print this help")
 	help := usage + fl.FlagUsages()
 

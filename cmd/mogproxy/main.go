@@ -41,6 +41,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, e env) in
 		return 2
 	}
 	defer g.Close()
+	if err := startMetrics(ctx, o.metricsListen, g, log); err != nil {
+		fmt.Fprintf(stderr, "mogproxy: %v\n", err)
+		return 1
+	}
+	go clearOnHUP(ctx, notifyHUP(), g, log)
 	if err := g.Run(ctx); err != nil {
 		log.Error("mogproxy stopped", "err", err)
 		return 1
