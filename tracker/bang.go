@@ -106,6 +106,9 @@ var (
 // The word is matched as a prefix (except "stats"), in the original's
 // order.
 func (s *Server) bang(c *conn, cmd, args string) string {
+	if !s.adminAllowed(c, "!"+cmd) {
+		return bangDenied
+	}
 	var out []string
 	switch {
 	case cmd == "stats":

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mogilefs-go/mogilefs/internal/acl"
 	"github.com/mogilefs-go/mogilefs/internal/conffile"
 )
 
@@ -52,6 +53,10 @@ type Config struct {
 	// MetricsListen is where cmd/mogilefsd serves Prometheus metrics
 	// (metrics_listen; "" = nowhere). Not in the original.
 	MetricsListen string
+	// AdminAllow, if set, lists the client networks that may run admin
+	// commands (admin_allow; see acl.go). Nil allows every client, as
+	// the original does.
+	AdminAllow *acl.List
 
 	// Hostname is this tracker's name for fsck_host and rebal_host.
 	Hostname string
@@ -108,6 +113,7 @@ const (
 	kindPort
 	kindSeconds
 	kindListen
+	kindNets // an acl allow-list
 )
 
 type keySpec struct {
@@ -152,6 +158,7 @@ var configKeys = map[string]keySpec{
 	"plugins":                  {kind: kindString, ignored: "plugins are not supported"},
 	"user":                     {kind: kindString},
 	"metrics_listen":           {kind: kindString},
+	"admin_allow":              {kind: kindNets},
 }
 
 // KnownConfigKey reports whether key is a mogilefsd.conf key.
@@ -241,6 +248,7 @@ type value struct {
 	b    bool
 	dur  time.Duration
 	list []string
+	nets *acl.List
 }
 
 func parseSetting(spec keySpec, raw string) (value, error) {
@@ -283,6 +291,12 @@ func parseSetting(spec keySpec, raw string) (value, error) {
 		if len(v.list) == 0 {
 			return v, errors.New("no address")
 		}
+	case kindNets:
+		l, err := acl.Parse(v.str)
+		if err != nil {
+			return v, err
+		}
+		v.nets = l
 	}
 	return v, nil
 }
@@ -336,6 +350,8 @@ func applySetting(cfg *Config, key string, v value) {
 		cfg.User = v.str
 	case "metrics_listen":
 		cfg.MetricsListen = v.str
+	case "admin_allow":
+		cfg.AdminAllow = v.nets
 	}
 }
 

@@ -99,7 +99,7 @@ var configFields = map[string]string{
 	"ConnPoolSize": "conn_pool_size", "MogstoredStreamPort": "mogstored_stream_port",
 	"RebalanceIgnoreMissing": "rebalance_ignore_missing", "ReplUseGetPort": "repl_use_get_port",
 	"NoSchemaCheck": "no_schema_check", "Daemonize": "daemonize", "PIDFile": "pidfile",
-	"User": "user", "MetricsListen": "metrics_listen",
+	"User": "user", "MetricsListen": "metrics_listen", "AdminAllow": "admin_allow",
 }
 
 func configKeyOf(field string) string {

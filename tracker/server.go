@@ -117,6 +117,7 @@ func New(cfg Config, st store.Store) (*Server, error) {
 	})
 	s.jobs = newJobRegistry(s)
 	s.handlers = s.commandTable()
+	s.guardAdmin(s.handlers)
 	return s, nil
 }
 

@@ -42,6 +42,7 @@ func parseFlags(args []string) (*options, error) {
 	str("dbpass", "", "db_pass", "database password (may be empty)")
 	fs.Lookup("dbpass").NoOptDefVal = noValue
 	str("user", "", "user", "user to run as when started as root (root to stay root)")
+	str("admin_allow", "", "admin_allow", "client networks allowed admin commands, e.g. 127.0.0.1/32,10.0.0.0/8 (default: all)")
 	str("confport", "p", "conf_port", "port for listen addresses without one (7001)")
 	fs.StringArrayP("listen", "l", nil, "address to listen on, ip[:port] (repeatable)")
 	str("workers", "w", "query_jobs", "queries served at once (query_jobs)")
