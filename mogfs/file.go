@@ -353,6 +353,7 @@ func (n *fileNode) commitBuffer(ctx context.Context, l loc, b *keyspace.Buffer) 
 	}
 	b.SetTarget(keyspace.Target{Domain: l.domain, Key: l.key, Class: class})
 	committed, err := b.Commit(ctx)
+	n.fsys.cfg.Metrics.commit(committed, err)
 	if err != nil {
 		n.fsys.log.Error("commit failed; the key keeps its previous content", "domain", l.domain, "key", l.key, "err", err)
 		return syscall.EIO

@@ -42,6 +42,8 @@ type Config struct {
 	ReadOnly bool
 	// Logger gets one line per failure; nil discards.
 	Logger *slog.Logger
+	// Metrics, if set, counts the FUSE requests and commits (NewMetrics).
+	Metrics *Metrics
 }
 
 // FS is a mounted view of a MogileFS cluster.
@@ -121,7 +123,7 @@ func (f *FS) Options(mo fuse.MountOptions) *fs.Options {
 
 // Mount mounts f on dir and returns once the kernel answers requests.
 func (f *FS) Mount(dir string, mo fuse.MountOptions) (*fuse.Server, error) {
-	srv, err := fs.Mount(dir, f.root, f.Options(mo))
+	srv, err := mount(dir, f.root, f.Options(mo), f.cfg.Metrics)
 	if err != nil {
 		return nil, fmt.Errorf("mount %s: %w", dir, err)
 	}

@@ -53,6 +53,8 @@ type Options struct {
 	Fake bool
 	// FuseOptions are -o options passed on to the kernel mount.
 	FuseOptions []string
+	// MetricsListen is where /metrics is served ("" = nowhere).
+	MetricsListen string
 }
 
 // usageError is a command-line mistake: exit status 2 with usage.
@@ -119,6 +121,7 @@ func newFlagSet(o *Options, c *cmdline, helper bool) *pflag.FlagSet {
 	fs.BoolVar(&o.ReadOnly, "read-only", false, "mount read-only")
 	fs.StringVar(&o.LogFile, "log-file", "", "log file of the background process (default: syslog)")
 	fs.BoolVar(&o.Debug, "debug", false, "log every FUSE request")
+	fs.StringVar(&o.MetricsListen, "metrics-listen", "", "serve Prometheus /metrics and /debug/pprof on ip:port (off by default)")
 	fs.StringArrayVarP(&c.opts, "options", "o", nil, "comma-separated mount options (see docs/mogfs.md)")
 	fs.BoolVarP(&c.help, "help", "h", false, "show this help")
 	return fs
@@ -220,6 +223,7 @@ func (o *Options) applyOption(opt string, set map[string]bool, c *cmdline) error
 	strs := map[string]*string{
 		"trackers": &c.trackers, "domain": &o.Domain, "class": &o.Class, "conf": &o.Conf,
 		"cache_dir": &o.CacheDir, "cache_size": &c.cacheSize, "log_file": &o.LogFile,
+		"metrics_listen": &o.MetricsListen,
 	}
 	durs := map[string]*time.Duration{"ttl": &o.TTL, "timeout": &o.Timeout}
 	ints := map[string]*int{"uid": &o.UID, "gid": &o.GID}

@@ -234,10 +234,15 @@ func mount(o *Options, logger *slog.Logger, logw io.Writer) (*mounted, error) {
 		c.Close()
 		return nil, err
 	}
+	mt, err := startMetrics(o.MetricsListen, spool, logger)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
 	space := keyspace.New(mogfs.NewClientBackend(c), logger)
 	f, err := mogfs.New(mogfs.Config{
 		Space: space, Spool: spool, Domain: o.Domain, Class: o.Class, TTL: o.TTL,
-		UID: uint32(o.UID), GID: uint32(o.GID), ReadOnly: o.ReadOnly, Logger: logger,
+		UID: uint32(o.UID), GID: uint32(o.GID), ReadOnly: o.ReadOnly, Logger: logger, Metrics: mt,
 	})
 	if err != nil {
 		c.Close()
