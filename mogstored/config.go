@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mogilefs-go/mogilefs/internal/acl"
 )
 
 // Values of Config.Server.
@@ -47,6 +49,12 @@ type Config struct {
 	BodyTimeout     time.Duration // a PUT body may stall at most this long
 	WriteTimeout    time.Duration // a response may stall at most this long
 	ShutdownTimeout time.Duration // on SIGTERM, in-flight requests get this long
+
+	// WriteAllow, if set, lists the client networks whose PUT and DELETE
+	// requests (any method but GET and HEAD) the built-in server serves;
+	// others get 403 (write_allow; see acl.go). Nil serves every client,
+	// as the original does.
+	WriteAllow *acl.List
 }
 
 // Defaults of the original mogstored.
@@ -131,6 +139,9 @@ func (c *Config) Check() error {
 		if c.PIDFile, err = filepath.Abs(c.PIDFile); err != nil {
 			return fmt.Errorf("pidfile: %w", err)
 		}
+	}
+	if c.WriteAllow.Enabled() && c.Server != ServerBuiltin {
+		return fmt.Errorf("write_allow works with the built-in HTTP server only; with --server=%s restrict PUT and DELETE in the web server's own configuration", c.Server)
 	}
 	if c.MaxConns <= 0 {
 		return fmt.Errorf("maxconns must be positive, not %d", c.MaxConns)

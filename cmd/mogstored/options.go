@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mogilefs-go/mogilefs/internal/acl"
 	"github.com/mogilefs-go/mogilefs/internal/conffile"
 	"github.com/mogilefs-go/mogilefs/mogstored"
 )
@@ -34,6 +35,8 @@ OPTS:
  --bodytimeout=<secs>     A request body may stall this long (default 60)
  --writetimeout=<secs>    A response may stall this long (default 60)
  --shutdowntimeout=<secs> On SIGTERM, in-flight requests get this long (default 30)
+ --write_allow=<nets>     Serve PUT/DELETE only to these client networks, e.g.
+                          10.0.0.0/8,127.0.0.1 (default: every client)
  --metricslisten=<ip:port> Serve Prometheus /metrics and /debug/pprof here (default off;
                           also --metrics-listen)
 
@@ -122,6 +125,14 @@ var specs = []optSpec{
 	{"bodytimeout", "", kDuration, seconds(func(o *options) *time.Duration { return &o.cfg.BodyTimeout })},
 	{"writetimeout", "", kDuration, seconds(func(o *options) *time.Duration { return &o.cfg.WriteTimeout })},
 	{"shutdowntimeout", "", kDuration, seconds(func(o *options) *time.Duration { return &o.cfg.ShutdownTimeout })},
+	{"write_allow", "", kString, func(o *options, v string) error {
+		l, err := acl.Parse(v)
+		if err != nil {
+			return err
+		}
+		o.cfg.WriteAllow = l
+		return nil
+	}},
 	{"metricslisten", "metrics-listen", kString, str(func(o *options) *string { return &o.metricsListen })},
 }
 
