@@ -87,6 +87,12 @@ func Reset(ctx context.Context, st Store) error {
 // Summarize adds the events logged since the last summary to the
 // fsck_sum_evcount_<CODE> totals, under the named lock "mgfs:fscksum" (it
 // does nothing if another tracker holds the lock for 10 s).
+//
+// A highest logid below the processed mark means the log was emptied and
+// its ids started over (TRUNCATE on MySQL, as fsck_clearlog does): every
+// row is then new and is counted. (The original counts none of them; a
+// log emptied and refilled past the old mark between two summaries, a
+// second apart on the fsck host, cannot be told from one that was not.)
 func Summarize(ctx context.Context, st Store) error {
 	ok, err := st.Lock(ctx, "mgfs:fscksum", 10)
 	if err != nil {
@@ -105,6 +111,9 @@ func Summarize(ctx context.Context, st Store) error {
 		return fmt.Errorf("fsckstate: summarize: %w", err)
 	}
 	done := Int(set, "fsck_logid_processed")
+	if maxID < done {
+		done = 0
+	}
 	if maxID > done {
 		counts, err := st.FsckEventCounts(ctx, done, maxID)
 		if err != nil {
