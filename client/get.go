@@ -91,8 +91,8 @@ type File struct {
 	paths []string
 	pref  atomic.Int32 // index of the path that worked last
 
-	sizeOnce sync.Mutex
-	size     int64 // -1 until known
+	sizeOnce sync.Mutex   // one HEAD at a time in Size
+	size     atomic.Int64 // -1 until known; ranged reads set it too
 }
 
 // Open looks up key's paths and returns a File for ranged reads.
@@ -110,7 +110,9 @@ func (c *Client) Open(ctx context.Context, key string) (*File, error) {
 // FileFromPaths makes a File from known paths (for callers that cache
 // get_paths answers). size is the file length, or -1 if unknown.
 func (c *Client) FileFromPaths(key string, paths []string, size int64) *File {
-	return &File{c: c, key: key, paths: paths, size: size}
+	f := &File{c: c, key: key, paths: paths}
+	f.size.Store(max(size, -1))
+	return f
 }
 
 // Key returns the file's key.
@@ -124,8 +126,8 @@ func (f *File) Paths() []string { return f.paths }
 func (f *File) Size(ctx context.Context) (int64, error) {
 	f.sizeOnce.Lock()
 	defer f.sizeOnce.Unlock()
-	if f.size >= 0 {
-		return f.size, nil
+	if n := f.size.Load(); n >= 0 {
+		return n, nil
 	}
 	var errs []*PathError
 	for _, i := range f.order() {
@@ -149,8 +151,8 @@ func (f *File) Size(ctx context.Context) (int64, error) {
 			continue
 		}
 		f.pref.Store(int32(i))
-		f.size = resp.ContentLength
-		return f.size, nil
+		f.size.Store(resp.ContentLength)
+		return resp.ContentLength, nil
 	}
 	return 0, &FetchError{Key: f.key, Errs: errs}
 }
@@ -349,11 +351,9 @@ func (r *Reader) checkTotal(u string, total int64) error {
 		return &PathError{Method: "GET", URL: u, Status: 200, Msg: fmt.Sprintf("length %d differs from %d on another copy", total, r.total)}
 	}
 	r.total = total
-	if r.f.size < 0 {
-		r.f.sizeOnce.Lock()
-		r.f.size = total
-		r.f.sizeOnce.Unlock()
-	}
+	// Concurrent reads of the same File record it too: only the first
+	// length seen is kept, without waiting for a HEAD in Size.
+	r.f.size.CompareAndSwap(-1, total)
 	return nil
 }
 
