@@ -224,12 +224,21 @@ func (s *Store) headBytes(expr string) string {
 }
 
 // underPrefix is the condition "dkey starts with the bytes of prefix" for
-// a collation that does not order as bytes: a LIKE prefix (an index range
-// holding every such key, and others that the collation deems equal)
-// narrowed by a byte comparison. Its arguments follow.
+// a collation that does not order as bytes: an index range that holds
+// every such key (and others, which the collation deems equal or which
+// sort between) narrowed by a byte comparison. Its arguments follow.
+//
+// For a prefix Q + "/" the range is dkey > Q AND dkey < Q + "0": every key
+// Q + "/" + r is decided against both bounds at the "/" (space < "/" <
+// "0" in every collation), whatever r holds. A LIKE range is narrower but
+// not safe: MariaDB's index range for LIKE 'a/%' under the PAD SPACE
+// latin1_bin leaves out "a/\x01".
 func (s *Store) underPrefix(prefix string) (string, []any) {
-	return "dkey LIKE ? ESCAPE ? AND " + s.headBytes(s.keyBytes()) + " = " + s.paramBytes(),
-		[]any{likePrefix(prefix), `\`, len(prefix), prefix}
+	exact := s.headBytes(s.keyBytes()) + " = " + s.paramBytes()
+	if q, ok := strings.CutSuffix(prefix, "/"); ok {
+		return "dkey > ? AND dkey < ? AND " + exact, []any{q, q + "0", len(prefix), prefix}
+	}
+	return "dkey LIKE ? ESCAPE ? AND " + exact, []any{likePrefix(prefix), `\`, len(prefix), prefix}
 }
 
 // prefixEnd is the first key after every key starting with prefix (which

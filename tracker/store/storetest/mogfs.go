@@ -291,15 +291,15 @@ func testMogfsListDir(t *testing.T, s store.Store, m store.MogfsStore) {
 	}
 }
 
-// testMogfsListDirMany: a level of 2 000 files and 300 directories (each
-// with several keys), paged as ls does.
+// testMogfsListDirMany: a level of 1 200 files and 200 directories (each
+// with two keys), paged as ls does.
 func testMogfsListDirMany(t *testing.T, s store.Store, m store.MogfsStore) {
 	var keys []string
-	for i := 0; i < 2000; i++ {
+	for i := 0; i < 1200; i++ {
 		keys = append(keys, fmt.Sprintf("big/f%05d", i))
 	}
-	for i := 0; i < 300; i++ {
-		for j := 0; j < 3; j++ {
+	for i := 0; i < 200; i++ {
+		for j := 0; j < 2; j++ {
 			keys = append(keys, fmt.Sprintf("big/d%03d/%d", i, j))
 		}
 	}
@@ -308,6 +308,7 @@ func testMogfsListDirMany(t *testing.T, s store.Store, m store.MogfsStore) {
 	keys = domainKeys(t, s, 1)
 	checkLevel(t, s, m, 1, keys, "big/", 1000)
 	checkLevel(t, s, m, 1, keys, "big/", 333)
+	checkLevel(t, s, m, 1, keys, "big/", 1)
 	checkLevel(t, s, m, 1, keys, "", 2)
 }
 

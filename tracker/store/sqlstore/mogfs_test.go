@@ -1,0 +1,475 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/mogilefs-go/mogilefs/tracker/store"
+	"github.com/mogilefs-go/mogilefs/tracker/store/storetest"
+)
+
+func mogfsCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// mogfsOpen sets up a database and opens a store on it, with mogfs_attr.
+func mogfsOpen(t *testing.T, cfg Config) *Store {
+	t.Helper()
+	ctx := mogfsCtx(t)
+	if err := Setup(ctx, cfg, SetupOptions{}); err != nil {
+		t.Fatalf("setup: %v", err)
+	}
+	s, err := Open(ctx, cfg)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.SetupMogfs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// mogfsSQLiteDSN names a new SQLite file. (This package's own tests cannot use
+// mogtest, which imports it.)
+func mogfsSQLiteDSN(t *testing.T) string {
+	return "DBI:SQLite:dbname=" + filepath.Join(t.TempDir(), "mogilefs.sqlite")
+}
+
+// mysqlWithCollation makes a MariaDB database, on the server named by
+// MOGTEST_MYSQL_DSN as mogtest.NewMySQL does, whose default (and so
+// file.dkey's) character set and collation are the given ones; charset
+// "binary" makes dkey a VARBINARY column.
+func mysqlWithCollation(t *testing.T, charset, collation string) (Config, *sql.DB) {
+	t.Helper()
+	server := os.Getenv("MOGTEST_MYSQL_DSN")
+	if server == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("MOGTEST_MYSQL_DSN is not set but CI=true: the MariaDB tests must run in CI")
+		}
+		t.Skip("SKIPPING MariaDB test: set MOGTEST_MYSQL_DSN (scripts/mariadb.sh start DIR prints one)")
+	}
+	mc, err := mysql.ParseDSN(server)
+	if err != nil {
+		t.Fatalf("MOGTEST_MYSQL_DSN: %v", err)
+	}
+	root, err := sql.Open("mysql", server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	name := fmt.Sprintf("mogtest_%d", rand.Uint64()%1e12)
+	q := "CREATE DATABASE " + name + " CHARACTER SET " + charset
+	if collation != "" {
+		q += " COLLATE " + collation
+	}
+	if _, err := root.Exec(q); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("mysql", server)
+		if err == nil {
+			db.Exec("DROP DATABASE IF EXISTS " + name)
+			db.Close()
+		}
+	})
+	mc.DBName = name
+	mc.InterpolateParams = true // as the store's pool: EXPLAIN sees the values
+	raw, err := sql.Open("mysql", mc.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	host, port, _ := strings.Cut(mc.Addr, ":")
+	if port == "" {
+		port = "3306"
+	}
+	dsn := fmt.Sprintf("DBI:mysql:database=%s;host=%s;port=%s", name, host, port)
+	return Config{DSN: dsn, User: mc.User, Password: mc.Passwd}, raw
+}
+
+// forceCollated makes a store take the path for collations that do not
+// order as bytes, whatever its database's collation.
+func forceCollated(s *Store) {
+	s.mogfs.mu.Lock()
+	s.mogfs.probed, s.mogfs.bytewise = true, false
+	s.mogfs.mu.Unlock()
+}
+
+func TestMogfsCollationProbe(t *testing.T) {
+	ctx := mogfsCtx(t)
+	s := mogfsOpen(t, Config{DSN: mogfsSQLiteDSN(t)})
+	if b, err := s.keysBytewise(ctx); err != nil || !b {
+		t.Fatalf("SQLite BINARY: bytewise %v, %v", b, err)
+	}
+	cases := []struct {
+		charset, collation string
+		bytewise           bool
+	}{
+		{"latin1", "latin1_swedish_ci", false}, // the original's usual
+		{"latin1", "latin1_bin", false},        // PAD SPACE
+		{"latin1", "latin1_nopad_bin", true},
+		{"utf8mb4", "utf8mb4_general_ci", false},
+		{"utf8mb4", "utf8mb4_nopad_bin", true},
+		{"binary", "", true},
+	}
+	for _, c := range cases {
+		t.Run(c.charset+"_"+c.collation, func(t *testing.T) {
+			cfg, _ := mysqlWithCollation(t, c.charset, c.collation)
+			s := mogfsOpen(t, cfg)
+			if b, err := s.keysBytewise(ctx); err != nil || b != c.bytewise {
+				t.Fatalf("bytewise %v, %v; want %v", b, err, c.bytewise)
+			}
+		})
+	}
+}
+
+// TestMogfsCollations runs the mogfs conformance tests on databases whose
+// file.dkey has other collations than the server default (which the
+// conformance run of sqlstore_test covers): binary ones, where keys
+// differing only in case coexist, and PAD SPACE / other case-insensitive
+// ones.
+func TestMogfsCollations(t *testing.T) {
+	for _, c := range [][2]string{
+		{"latin1", "latin1_nopad_bin"},
+		{"latin1", "latin1_bin"},
+		{"utf8mb4", "utf8mb4_general_ci"},
+		{"utf8mb4", "utf8mb4_nopad_bin"},
+		{"binary", ""},
+	} {
+		t.Run(c[0]+"_"+c[1], func(t *testing.T) {
+			t.Parallel()
+			storetest.RunMogfs(t, func(t *testing.T) store.Store {
+				cfg, _ := mysqlWithCollation(t, c[0], c[1])
+				return mogfsOpen(t, cfg)
+			})
+		})
+	}
+}
+
+// TestMogfsCollatedPath runs the conformance tests through the path for
+// collations that do not order as bytes on databases that do, so that
+// both paths are checked on both engines.
+func TestMogfsCollatedPath(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		storetest.RunMogfs(t, func(t *testing.T) store.Store {
+			s := mogfsOpen(t, Config{DSN: mogfsSQLiteDSN(t)})
+			forceCollated(s)
+			return s
+		})
+	})
+	t.Run("mariadb_nopad_bin", func(t *testing.T) {
+		storetest.RunMogfs(t, func(t *testing.T) store.Store {
+			cfg, _ := mysqlWithCollation(t, "latin1", "latin1_nopad_bin")
+			s := mogfsOpen(t, cfg)
+			forceCollated(s)
+			return s
+		})
+	})
+}
+
+// TestMogfsCaseBothExist checks on binary collations that keys differing
+// only in case are both kept and listed (the conformance test adapts to
+// what the database holds; this one insists).
+func TestMogfsCaseBothExist(t *testing.T) {
+	check := func(t *testing.T, s *Store) {
+		ctx := mogfsCtx(t)
+		for _, k := range []string{"a/X", "a/x", "A/x"} {
+			fid, err := s.RegisterTempfile(ctx, store.Tempfile{DomainID: 1, Key: k, DevIDs: []int{1}})
+			if err == nil {
+				_, err = s.CommitFile(ctx, store.CloseFile{FID: fid, DevID: 1, DomainID: 1, Key: k, Length: 1})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		p, err := s.MogfsListDir(ctx, 1, "a/", "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Entries) != 2 || p.Entries[0].Name != "X" || p.Entries[1].Name != "x" {
+			t.Fatalf("a/ lists %+v", p.Entries)
+		}
+		p, err = s.MogfsListDir(ctx, 1, "", "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Entries) != 2 || p.Entries[0].Name != "A" || p.Entries[1].Name != "a" {
+			t.Fatalf("top lists %+v", p.Entries)
+		}
+		res, err := s.MogfsRenamePrefix(ctx, 1, "a/", "A/")
+		if err == nil {
+			t.Fatalf("rename a/ onto non-empty A/: %+v", res)
+		}
+		res, err = s.MogfsRenamePrefix(ctx, 1, "A/", "b/")
+		if err != nil || res.Count != 1 {
+			t.Fatalf("rename A/ to b/: %+v %v", res, err)
+		}
+		l, err := s.MogfsLookup(ctx, 1, "A")
+		if err != nil || l.Dir || l.File != nil {
+			t.Fatalf("lookup A after moving it: %+v %v", l, err)
+		}
+		l, err = s.MogfsLookup(ctx, 1, "a")
+		if err != nil || !l.Dir {
+			t.Fatalf("lookup a: %+v %v", l, err)
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) { check(t, mogfsOpen(t, Config{DSN: mogfsSQLiteDSN(t)})) })
+	t.Run("latin1_nopad_bin", func(t *testing.T) {
+		cfg, _ := mysqlWithCollation(t, "latin1", "latin1_nopad_bin")
+		check(t, mogfsOpen(t, cfg))
+	})
+	t.Run("latin1_bin", func(t *testing.T) {
+		cfg, _ := mysqlWithCollation(t, "latin1", "latin1_bin")
+		check(t, mogfsOpen(t, cfg))
+	})
+}
+
+// fillFiles inserts n file rows (fids from firstFID) under keys made by
+// key(i), straight into the table, many per statement.
+func fillFiles(t *testing.T, db *sql.DB, dmid int, firstFID, n int, key func(i int) string) {
+	t.Helper()
+	const batch = 500
+	for i := 0; i < n; i += batch {
+		var vals []string
+		var args []any
+		for j := i; j < min(n, i+batch); j++ {
+			vals = append(vals, "(?, ?, ?, 1, 0, 1)")
+			args = append(args, firstFID+j, dmid, key(j))
+		}
+		if _, err := db.Exec("INSERT INTO file (fid, dmid, dkey, length, classid, devcount) VALUES "+strings.Join(vals, ", "), args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// explainKey is a plan summary: per table, its access type and index.
+type explainRow struct {
+	table, typ, key, extra string
+}
+
+func explainMySQL(t *testing.T, db *sql.DB, q string, args ...any) []explainRow {
+	t.Helper()
+	rows, err := db.Query("EXPLAIN "+q, args...)
+	if err != nil {
+		t.Fatalf("EXPLAIN %s: %v", q, err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out []explainRow
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		var r explainRow
+		for i, c := range cols {
+			switch c {
+			case "table":
+				r.table = vals[i].String
+			case "type":
+				r.typ = vals[i].String
+			case "key":
+				r.key = vals[i].String
+			case "Extra":
+				r.extra = vals[i].String
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// TestMogfsPlanMySQL checks with EXPLAIN on MariaDB that the listing of a
+// byte-ordered collation is an index range read of file joined to
+// mogfs_attr by primary key, with no sort, and counts the index reads of
+// a whole listing (one seek per directory entry); and that the collated
+// path and the prefix rename read a range of the index, not the table.
+func TestMogfsPlanMySQL(t *testing.T) {
+	ctx := mogfsCtx(t)
+	const rows, subdirs = 20000, 50
+	run := func(t *testing.T, charset, collation string, bytewise bool) {
+		cfg, raw := mysqlWithCollation(t, charset, collation)
+		s := mogfsOpen(t, cfg)
+		// d00/ .. d49/, each with 50 subdirectories of 8 files.
+		fillFiles(t, raw, 1, 1000000, rows, func(i int) string {
+			return fmt.Sprintf("d%02d/sub%03d/f%05d", i%50, (i/50)%subdirs, i)
+		})
+		fillFiles(t, raw, 2, 2000000, rows, func(i int) string { return fmt.Sprintf("other/%05d", i) })
+		if _, err := raw.Exec("ANALYZE TABLE file"); err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := s.keysBytewise(ctx); b != bytewise {
+			t.Fatalf("bytewise %v", b)
+		}
+		if bytewise {
+			for _, strict := range []bool{false, true} {
+				checkListPlan(t, explainMySQL(t, raw, listQuery(strict, true), 1, "d07/", "d070", 16))
+				checkListPlan(t, explainMySQL(t, raw, listQuery(strict, false), 1, "d07/", 16))
+				checkListPlan(t, explainMySQL(t, raw, listQuery(strict, false), 1, "", 16))
+			}
+		} else {
+			cond, cargs := s.underPrefix("d07/")
+			q := "SELECT " + s.keyBytes() + " AS p FROM file WHERE dmid = ? AND " + cond + " GROUP BY p"
+			plan := explainMySQL(t, raw, q, append([]any{1}, cargs...)...)
+			if len(plan) != 1 || plan[0].typ != "range" || plan[0].key != "dkey" {
+				t.Fatalf("collated listing plan %+v, want a range of index dkey", plan)
+			}
+		}
+		// The prefix rename's UPDATE reads a range of the index.
+		cond, cargs := "dkey >= ? AND dkey < ?", []any{"d07/", "d070"}
+		if !bytewise {
+			cond, cargs = s.underPrefix("d07/")
+		}
+		plan := explainMySQL(t, raw, "UPDATE file SET dkey = CONCAT(CAST(? AS BINARY), SUBSTRING(CAST(dkey AS BINARY), ?)) WHERE dmid = ? AND "+cond,
+			append([]any{"e/", 5, 1}, cargs...)...)
+		if len(plan) != 1 || plan[0].typ != "range" || plan[0].key != "dkey" {
+			t.Fatalf("rename prefix plan %+v, want a range of index dkey", plan)
+		}
+
+		// Count the index reads of whole listings on one connection.
+		s.rdb.SetMaxOpenConns(1)
+		reads := func(f func()) (key, next int) {
+			if _, err := s.rdb.Exec("FLUSH STATUS"); err != nil {
+				t.Fatal(err)
+			}
+			f()
+			rows, err := s.rdb.Query("SHOW SESSION STATUS LIKE 'Handler_read_%'")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var name string
+				var n int
+				rows.Scan(&name, &n)
+				switch name {
+				case "Handler_read_key":
+					key = n
+				case "Handler_read_next":
+					next = n
+				}
+			}
+			return key, next
+		}
+		var page store.MogfsDirPage
+		key, next := reads(func() {
+			var err error
+			page, err = s.MogfsListDir(ctx, 1, "d07/", "", 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+		if len(page.Entries) != subdirs || page.Next != "" {
+			t.Fatalf("d07/ lists %d entries next %q, want %d directories", len(page.Entries), page.Next, subdirs)
+		}
+		under := rows / 50
+		t.Logf("%s: listing d07/ (%d directories, %d keys under it) read the index with %d seeks and %d next reads", collation, subdirs, under, key, next)
+		// Seeks: one per statement (a first read, then one per directory
+		// entry) plus one primary key lookup in mogfs_attr per row read
+		// (a row per directory entry, and the first read's batch).
+		if maxSeeks := 2*(subdirs+1) + listBatch; bytewise && (key > maxSeeks || next > 2*listBatch) {
+			t.Fatalf("listing d07/: %d seeks and %d next reads, want at most %d and %d", key, next, maxSeeks, 2*listBatch)
+		}
+		if !bytewise && next > under+10 {
+			t.Fatalf("listing d07/: %d next reads, want about the %d keys under it", next, under)
+		}
+		key, next = reads(func() {
+			p, err := s.MogfsListDir(ctx, 1, "", "", 10)
+			if err != nil || len(p.Entries) != 10 || p.Next != "d09/" {
+				t.Fatalf("top page: %+v %v", p, err)
+			}
+		})
+		t.Logf("%s: first page of the top level (10 of 50 directories over %d keys): %d seeks and %d next reads", collation, rows, key, next)
+		if bytewise && (key > 2*11+listBatch || next > 2*listBatch) {
+			t.Fatalf("top page: %d seeks and %d next reads", key, next)
+		}
+		key, next = reads(func() {
+			p, err := s.MogfsListDir(ctx, 1, "", "d40/", 5)
+			if err != nil || len(p.Entries) != 5 || p.Entries[0].Name != "d41" || p.Next != "d45/" {
+				t.Fatalf("top page after d40/: %+v %v", p, err)
+			}
+		})
+		t.Logf("%s: a top level page from d40/ on: %d seeks and %d next reads", collation, key, next)
+		if bytewise && (key > 2*6+listBatch || next > 2*listBatch) {
+			t.Fatalf("top page after d40/: %d seeks and %d next reads", key, next)
+		}
+	}
+	t.Run("latin1_nopad_bin", func(t *testing.T) { run(t, "latin1", "latin1_nopad_bin", true) })
+	t.Run("latin1_swedish_ci", func(t *testing.T) { run(t, "latin1", "latin1_swedish_ci", false) })
+}
+
+// checkListPlan: f read through index dkey in its order (EXPLAIN may say
+// "ref" on dmid when the range holds most of the domain: MariaDB still
+// seeks to the range's start then, which the Handler_read counts of
+// TestMogfsPlanMySQL show), mogfs_attr by primary key.
+func checkListPlan(t *testing.T, plan []explainRow) {
+	t.Helper()
+	if len(plan) != 2 || plan[0].table != "f" || plan[0].typ != "range" && plan[0].typ != "ref" || plan[0].key != "dkey" ||
+		strings.Contains(plan[0].extra, "filesort") || strings.Contains(plan[0].extra, "temporary") ||
+		plan[1].table != "a" || plan[1].typ != "eq_ref" || plan[1].key != "PRIMARY" {
+		t.Fatalf("listing plan %+v: want a range of f's index dkey without a sort, and a by primary key", plan)
+	}
+}
+
+// TestMogfsPlanSQLite checks the same with EXPLAIN QUERY PLAN on SQLite.
+func TestMogfsPlanSQLite(t *testing.T) {
+	dsn := mogfsSQLiteDSN(t)
+	s := mogfsOpen(t, Config{DSN: dsn})
+	path := strings.TrimPrefix(dsn, "DBI:SQLite:dbname=")
+	if _, err := os.Stat(path); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	_ = s
+	for _, strict := range []bool{false, true} {
+		for _, bounded := range []bool{false, true} {
+			args := []any{1, "d07/"}
+			if bounded {
+				args = append(args, "d070")
+			}
+			args = append(args, 16)
+			rows, err := raw.Query("EXPLAIN QUERY PLAN "+listQuery(strict, bounded), args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var plan []string
+			for rows.Next() {
+				var id, parent, notused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, detail)
+			}
+			rows.Close()
+			all := strings.Join(plan, "; ")
+			wantRange := "dkey>?"
+			if bounded {
+				wantRange = "dkey>? AND dkey<?"
+			}
+			if len(plan) != 2 || !strings.HasPrefix(plan[0], "SEARCH f USING INDEX") || !strings.Contains(plan[0], "(dmid=? AND "+wantRange+")") ||
+				!strings.HasPrefix(plan[1], "SEARCH a USING INTEGER PRIMARY KEY") || strings.Contains(all, "TEMP B-TREE") {
+				t.Fatalf("plan of %s: %q", listQuery(strict, bounded), plan)
+			}
+		}
+	}
+}
