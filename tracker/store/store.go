@@ -273,4 +273,21 @@ type Store interface {
 	// reports whether it got the lock.
 	Lock(ctx context.Context, name string, timeout int) (bool, error)
 	Unlock(ctx context.Context, name string) error
+
+	// Background workers.
+	// DeleteTempfile removes fid's tempfile row and nothing else (the
+	// tempfile reaper, for a fid a file row owns); ErrNotFound if none.
+	DeleteTempfile(ctx context.Context, fid int64) error
+	// FIDsOnDeviceDesc: fids on devid with fid < before (before <= 0:
+	// no bound), descending, at most limit (rebalance fid_age=new).
+	FIDsOnDeviceDesc(ctx context.Context, devid int, before int64, limit int) ([]int64, error)
+	// EnqueueMany is Enqueue of every item (same delay) in one
+	// transaction; fids already queued are left as they are.
+	EnqueueMany(ctx context.Context, q Queue, items []QueueItem, delay int64) error
+	// DrainLegacyDeletes moves up to limit rows of each legacy delete
+	// queue an older tracker may have left into file_to_delete2:
+	// file_to_delete rows due now, file_to_delete_later rows due at
+	// their delafter. A fid already in file_to_delete2 keeps its row. It
+	// returns how many legacy rows it removed.
+	DrainLegacyDeletes(ctx context.Context, limit int) (int64, error)
 }

@@ -61,6 +61,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentGrab", testConcurrentGrab},
 		{"SameKeyRace", testSameKeyRace},
 		{"TwoTrackers", testTwoTrackers},
+		{"DeleteTempfile", testDeleteTempfile},
+		{"FIDsOnDeviceDesc", testFIDsOnDeviceDesc},
+		{"EnqueueMany", testEnqueueMany},
+		{"LegacyDeletesEmpty", testLegacyDeletesEmpty},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
