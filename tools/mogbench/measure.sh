@@ -12,6 +12,8 @@
 #   mariadb-1  as sqlite-1 on MariaDB (MYSQL_HOST, MYSQL_PORT, MYSQL_USER, MYSQL_PASS)
 #   big        1 host, SQLite: --mode=big (1000 files of 1 MiB, -c 4)
 #   tracker    1 host, SQLite: --mode=tracker-paths (create_open+create_close, get_paths)
+#   localfs    no cluster: --mode=dir on a local directory (the disk's own rate
+#              of small-file creation, and a 1 GiB file), the floor under the rest
 # N overrides -n (files per run) for a quick try; MOGBENCH_ARGS adds options.
 # The CPU time of the tracker, the storage nodes, mogbench and (with
 # MARIADB_PID) MariaDB is reported per phase (mogbench --procs).
@@ -61,6 +63,7 @@ for cfg in "${configs[@]}"; do
 	mariadb-1) cenv=(HOSTS=1 DB=mariadb) args=(--class=one) ;;
 	big) cenv=(HOSTS=1 DB=sqlite) args=(--class=one --mode=big) ;;
 	tracker) cenv=(HOSTS=1 DB=sqlite) args=(--class=one --mode=tracker-paths) ;;
+	localfs) cenv=() args=(--mode=dir --dir="${VAR:-$root/var/bench}-localfs" --big-size=1GiB --delete) ;;
 	*)
 		echo "unknown configuration $cfg" >&2
 		exit 1
@@ -68,12 +71,17 @@ for cfg in "${configs[@]}"; do
 	esac
 	[ -n "${N:-}" ] && args+=(-n "$N")
 	for run in $(seq 1 "$runs"); do
-		start_cluster "${cenv[@]}"
+		if [ "$cfg" = localfs ]; then
+			mkdir -p "${VAR:-$root/var/bench}-localfs"
+			procs=
+		else
+			start_cluster "${cenv[@]}"
+			procs=--procs=$(cat "${VAR:-$root/var/bench}/procs")
+			[ -n "${MARIADB_PID:-}" ] && [ "$cfg" = mariadb-1 ] && procs+=",mariadbd=$MARIADB_PID"
+		fi
 		cut -d' ' -f1-3 /proc/loadavg >"$out/$cfg-$run.load"
-		procs=$(cat "${VAR:-$root/var/bench}/procs")
-		[ -n "${MARIADB_PID:-}" ] && [ "$cfg" = mariadb-1 ] && procs+=",mariadbd=$MARIADB_PID"
 		code=0
-		"$root/bin/mogbench" --trackers="$tracker" --domain=bench "${args[@]}" --procs="$procs" ${MOGBENCH_ARGS:-} --json \
+		"$root/bin/mogbench" --trackers="$tracker" --domain=bench "${args[@]}" $procs ${MOGBENCH_ARGS:-} --json \
 			>"$out/$cfg-$run.json" || code=$?
 		cut -d' ' -f1-3 /proc/loadavg >>"$out/$cfg-$run.load"
 		stop_cluster
