@@ -1,0 +1,370 @@
+package faulttest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	_ "modernc.org/sqlite"
+
+	"github.com/mogilefs-go/mogilefs/client"
+	"github.com/mogilefs-go/mogilefs/internal/mogtest"
+	"github.com/mogilefs-go/mogilefs/internal/wire"
+	"github.com/mogilefs-go/mogilefs/tracker/store/sqlstore"
+)
+
+// soak reports the long mode (MOGTEST_SOAK=1).
+func soak() bool { return os.Getenv("MOGTEST_SOAK") == "1" }
+
+// scale picks the CI or the soak value.
+func scale(ci, long int) int {
+	if soak() {
+		return long
+	}
+	return ci
+}
+
+// figure logs a measurement for docs/reliability.md.
+func figure(t testing.TB, format string, args ...any) {
+	t.Helper()
+	t.Logf("FIGURE %s: %s", t.Name(), fmt.Sprintf(format, args...))
+}
+
+// content is the body uploaded under key: its length (between lo and hi)
+// and bytes follow from the key, so any reader can check a file without
+// keeping a copy.
+func content(key string, lo, hi int) []byte {
+	sum := sha256.Sum256([]byte(key))
+	r := rand.New(rand.NewChaCha8(sum))
+	n := lo
+	if hi > lo {
+		n += r.IntN(hi - lo + 1)
+	}
+	b := make([]byte, n)
+	for i := 0; i+8 <= n; i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], r.Uint64())
+	}
+	for i := n &^ 7; i < n; i++ {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// sizes is a content size range.
+type sizes struct{ lo, hi int }
+
+func (s sizes) of(key string) []byte { return content(key, s.lo, s.hi) }
+
+// newClient is a client of domain through trackers, closed at cleanup.
+func newClient(t testing.TB, domain string, timeout time.Duration, trackers ...string) *client.Client {
+	t.Helper()
+	c, err := client.New(client.Config{Domain: domain, Trackers: trackers, Timeout: timeout, DeadRetry: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// uploads is the outcome of a batch of uploads.
+type uploads struct {
+	mu     sync.Mutex
+	acked  []string
+	failed map[string]error
+	n      atomic.Int64 // acked so far
+}
+
+func (u *uploads) ackedKeys() []string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]string(nil), u.acked...)
+}
+
+func (u *uploads) failedKeys() map[string]error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	out := make(map[string]error, len(u.failed))
+	for k, v := range u.failed {
+		out[k] = v
+	}
+	return out
+}
+
+// errorSummary counts failures by their message with the key and fid
+// taken out, for the test log.
+func (u *uploads) errorSummary() string {
+	counts := map[string]int{}
+	for k, err := range u.failedKeys() {
+		msg := strings.ReplaceAll(err.Error(), strconv.Quote(k), "KEY")
+		if i := strings.Index(msg, "(fid "); i >= 0 {
+			if j := strings.Index(msg[i:], ")"); j > 0 {
+				msg = msg[:i] + "(fid N" + msg[i+j:]
+			}
+		}
+		if len(msg) > 160 {
+			msg = msg[:160] + "…"
+		}
+		counts[msg]++
+	}
+	var lines []string
+	for m, n := range counts {
+		lines = append(lines, fmt.Sprintf("%5d × %s", n, m))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// upload stores every key (body from sz) with the given concurrency and
+// records which were acknowledged. onAck runs after each acknowledged
+// upload with the count so far (to trigger a fault mid-load).
+func upload(ctx context.Context, c *client.Client, class string, keys []string, workers int, sz sizes, onAck func(n int64)) *uploads {
+	u := &uploads{failed: map[string]error{}}
+	next := make(chan string)
+	var wg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range next {
+				b := sz.of(k)
+				_, err := c.StoreBytes(ctx, k, class, b)
+				u.mu.Lock()
+				if err != nil {
+					u.failed[k] = err
+				} else {
+					u.acked = append(u.acked, k)
+				}
+				u.mu.Unlock()
+				if err == nil {
+					n := u.n.Add(1)
+					if onAck != nil {
+						onAck(n)
+					}
+				}
+			}
+		}()
+	}
+	for _, k := range keys {
+		select {
+		case next <- k:
+		case <-ctx.Done():
+		}
+	}
+	close(next)
+	wg.Wait()
+	return u
+}
+
+// keyList makes n keys with a prefix.
+func keyList(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s/%05d", prefix, i)
+	}
+	return out
+}
+
+// checkAcked reads back every key and counts those missing or different.
+func checkAcked(t testing.TB, ctx context.Context, c *client.Client, keys []string, sz sizes) (lost int) {
+	t.Helper()
+	var mu sync.Mutex
+	parallel(keys, 8, func(k string) {
+		got, err := c.GetBytes(ctx, k)
+		if err == nil && bytes.Equal(got, sz.of(k)) {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		lost++
+		if lost <= 20 {
+			t.Errorf("acknowledged %q: read %d bytes (want %d), %v", k, len(got), len(sz.of(k)), err)
+		}
+	})
+	return lost
+}
+
+// checkUnacked classifies keys whose upload failed: absent, or present
+// and complete. Anything else (present with other bytes, unreadable) is
+// half there and fails the test.
+func checkUnacked(t testing.TB, ctx context.Context, c *client.Client, keys []string, sz sizes) (absent, complete, half int) {
+	t.Helper()
+	var mu sync.Mutex
+	parallel(keys, 8, func(k string) {
+		_, err := c.FileInfo(ctx, k)
+		if client.IsUnknownKey(err) {
+			mu.Lock()
+			absent++
+			mu.Unlock()
+			return
+		}
+		got, gerr := c.GetBytes(ctx, k)
+		mu.Lock()
+		defer mu.Unlock()
+		if err == nil && gerr == nil && bytes.Equal(got, sz.of(k)) {
+			complete++
+			return
+		}
+		half++
+		t.Errorf("unacknowledged %q is half there: file_info %v, read %d bytes (want %d), %v", k, err, len(got), len(sz.of(k)), gerr)
+	})
+	return absent, complete, half
+}
+
+// parallel runs f on every item with n goroutines.
+func parallel[T any](items []T, n int, f func(T)) {
+	ch := make(chan T)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range ch {
+				f(it)
+			}
+		}()
+	}
+	for _, it := range items {
+		ch <- it
+	}
+	close(ch)
+	wg.Wait()
+}
+
+// waitFor polls cond until it reports true, failing the test with cond's
+// last description after timeout.
+func waitFor(t testing.TB, what string, timeout time.Duration, cond func() (bool, string)) time.Duration {
+	t.Helper()
+	start := time.Now()
+	deadline := start.Add(timeout)
+	for {
+		ok, desc := cond()
+		if ok {
+			return time.Since(start)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s: %s", timeout, what, desc)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// openDB opens the tracker's database directly, for checks no protocol
+// command answers (queue contents, file_on rows).
+func openDB(t testing.TB, dsn, user, pass string) *sql.DB {
+	t.Helper()
+	tg, err := sqlstore.ParseDSN(dsn, user, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var db *sql.DB
+	switch {
+	case tg.MySQL != nil:
+		cfg := tg.MySQL.Clone()
+		db, err = sql.Open("mysql", cfg.FormatDSN())
+	default:
+		db, err = sql.Open("sqlite", "file:"+tg.Path+"?_pragma=busy_timeout(10000)")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(2)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+var _ = mysql.ParseDSN // the driver registers "mysql"
+
+// queryInt runs a one-number query.
+func queryInt(t testing.TB, db *sql.DB, q string, args ...any) (int64, error) {
+	t.Helper()
+	var n sql.NullInt64
+	err := db.QueryRow(q, args...).Scan(&n)
+	return n.Int64, err
+}
+
+// tconn is a raw tracker connection that redials after a failure (the
+// tracker may be restarted under it).
+type tconn struct {
+	addr string
+	c    *mogtest.TrackerConn
+}
+
+func (tc *tconn) do(cmd string, args wire.Args) (wire.Args, error) {
+	if tc.c == nil {
+		c, err := mogtest.DialTracker(tc.addr)
+		if err != nil {
+			return nil, err
+		}
+		tc.c = c
+	}
+	a, err := tc.c.Do(cmd, args)
+	var we *wire.Error
+	if err != nil && !errors.As(err, &we) {
+		tc.c.Close()
+		tc.c = nil
+	}
+	return a, err
+}
+
+func (tc *tconn) close() {
+	if tc.c != nil {
+		tc.c.Close()
+	}
+}
+
+// mustDo is do that fails the test.
+func (tc *tconn) mustDo(t testing.TB, cmd string, args wire.Args) wire.Args {
+	t.Helper()
+	a, err := tc.do(cmd, args)
+	if err != nil {
+		t.Fatalf("%s %v: %v", cmd, args, err)
+	}
+	return a
+}
+
+// devices returns get_devices as devid → field → value.
+func devices(t testing.TB, tc *tconn) map[int]map[string]string {
+	t.Helper()
+	a := tc.mustDo(t, "get_devices", nil)
+	n, _ := strconv.Atoi(a["devices"])
+	out := map[int]map[string]string{}
+	for i := 1; i <= n; i++ {
+		p := "dev" + strconv.Itoa(i) + "_"
+		m := map[string]string{}
+		for k, v := range a {
+			if f, ok := strings.CutPrefix(k, p); ok {
+				m[f] = v
+			}
+		}
+		id, _ := strconv.Atoi(m["devid"])
+		out[id] = m
+	}
+	return out
+}
+
+// restart starts a killed process again with the same command line.
+func restart(t testing.TB, p *mogtest.Proc) *mogtest.Proc {
+	t.Helper()
+	args := p.Cmd.Args
+	return mogtest.Start(t, p.Cmd.Path, args[1:]...)
+}
+
+// ctxFor is a context for a test's I/O.
+func ctxFor(t testing.TB) context.Context { return mogtest.Context(t) }
+
+// pathsAll asks for every path without the tracker's HEAD check.
+func pathsAll() client.PathsOptions { return client.PathsOptions{Count: 10} }
