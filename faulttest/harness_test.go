@@ -149,11 +149,15 @@ func upload(ctx context.Context, c *client.Client, class string, keys []string, 
 					u.acked = append(u.acked, k)
 				}
 				u.mu.Unlock()
-				if err == nil {
-					n := u.n.Add(1)
-					if onAck != nil {
-						onAck(n)
-					}
+				if err != nil {
+					// A client would retry; pausing keeps a short
+					// outage from failing every remaining key at once.
+					time.Sleep(50 * time.Millisecond)
+					continue
+				}
+				n := u.n.Add(1)
+				if onAck != nil {
+					onAck(n)
 				}
 			}
 		}()
@@ -368,3 +372,75 @@ func ctxFor(t testing.TB) context.Context { return mogtest.Context(t) }
 
 // pathsAll asks for every path without the tracker's HEAD check.
 func pathsAll() client.PathsOptions { return client.PathsOptions{Count: 10} }
+
+// fidsOf returns the fid of every key (file_info), failing the test for
+// keys it cannot find.
+func fidsOf(t testing.TB, ctx context.Context, c *client.Client, keys []string) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	var mu sync.Mutex
+	parallel(keys, 8, func(k string) {
+		fi, err := c.FileInfo(ctx, k)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			t.Errorf("file_info %q: %v", k, err)
+			return
+		}
+		out[k] = fi.FID
+	})
+	return out
+}
+
+// fidGrabber runs create_open (and nothing else) in a loop through a
+// connection that redials, recording every fid handed out, until stop is
+// closed. These fids belong to uploads never closed.
+type fidGrabber struct {
+	mu   sync.Mutex
+	fids []int64
+	errs int
+	done chan struct{}
+}
+
+func grabFids(addr, domain string, stop <-chan struct{}) *fidGrabber {
+	g := &fidGrabber{done: make(chan struct{})}
+	go func() {
+		defer close(g.done)
+		tc := &tconn{addr: addr}
+		defer tc.close()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			a, err := tc.do("create_open", wire.Args{"domain": domain, "key": "grab", "fid": "0"})
+			g.mu.Lock()
+			if err != nil {
+				g.errs++
+			} else if f, perr := strconv.ParseInt(a["fid"], 10, 64); perr == nil {
+				g.fids = append(g.fids, f)
+			}
+			g.mu.Unlock()
+			if err != nil {
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	}()
+	return g
+}
+
+// duplicates counts fids given more than once across all lists.
+func duplicates(lists ...[]int64) (dups int, total int) {
+	seen := map[int64]bool{}
+	for _, l := range lists {
+		for _, f := range l {
+			total++
+			if seen[f] {
+				dups++
+			}
+			seen[f] = true
+		}
+	}
+	return dups, total
+}
