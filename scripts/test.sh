@@ -14,3 +14,6 @@ fi
 echo "MariaDB for tests: $MOGTEST_MYSQL_DSN" >&2
 go vet ./...
 go test -race -count=1 -timeout 20m ./...
+# Every fuzz target for a short bounded time (the seed corpora already ran
+# above as ordinary tests); FUZZTIME=10m scripts/fuzz.sh is the long mode.
+FUZZTIME=${FUZZTIME:-2s} scripts/fuzz.sh
