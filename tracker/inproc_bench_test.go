@@ -11,6 +11,7 @@ import (
 	"runtime/pprof"
 	"runtime/trace"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,8 +29,9 @@ import (
 //
 // writes <backend>-<phase>.cpu.pprof, .allocs.pprof and .trace there for the
 // phases open (create_open), close (create_close: HEAD size check and
-// commit) and paths (get_paths noverify). The reported allocs/op of a
-// phase counts the whole process, the load goroutines included.
+// commit) and paths (get_paths noverify). The allocs/op and cpu-µs/op
+// reported per phase count the whole process, the load goroutines
+// included.
 func BenchmarkInProcess(b *testing.B) {
 	benchBackends(b, func(b *testing.B, o mogtest.TrackerOptions) {
 		dsn, user, pass := mogtest.SQLiteDSN(b), "", ""
@@ -148,9 +150,11 @@ func phase(b *testing.B, backend, name string, f func()) {
 	}
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
+	cpu0 := processCPU(b)
 	t0 := time.Now()
 	f()
 	d := time.Since(t0)
+	cpuUsed := processCPU(b) - cpu0
 	runtime.ReadMemStats(&m1)
 	if cpu != nil {
 		pprof.StopCPUProfile()
@@ -163,4 +167,14 @@ func phase(b *testing.B, backend, name string, f func()) {
 	}
 	b.ReportMetric(float64(b.N)/d.Seconds(), name+"/s")
 	b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/float64(b.N), name+"-allocs/op")
+	b.ReportMetric(float64(cpuUsed/time.Microsecond)/float64(b.N), name+"-cpu-µs/op")
+}
+
+// processCPU is the CPU time (user and system) this process used so far.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
