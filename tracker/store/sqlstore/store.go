@@ -285,33 +285,46 @@ type runner struct {
 	ctx   context.Context
 	ex    execer
 	cache *stmtCache
+	sctx  context.Context // see stmtContext
 }
 
 func (r *runner) exec(tmpl string, args ...any) (sql.Result, error) {
-	st, err := r.cache.stmt(r.ctx, tmpl)
+	ctx, err := r.stmtContext()
+	if err != nil {
+		return nil, err
+	}
+	st, err := r.cache.stmt(ctx, tmpl)
 	if err != nil {
 		return nil, err
 	}
 	if st != nil {
-		return st.ExecContext(r.ctx, args...)
+		return st.ExecContext(ctx, args...)
 	}
-	return r.ex.ExecContext(r.ctx, r.cache.render(tmpl), args...)
+	return r.ex.ExecContext(ctx, r.cache.render(tmpl), args...)
 }
 
 // execDynamic runs a one-off statement (an IN list) without preparing it.
 func (r *runner) execDynamic(tmpl string, args ...any) (sql.Result, error) {
-	return r.ex.ExecContext(r.ctx, r.cache.d.replacer().Replace(tmpl), args...)
+	ctx, err := r.stmtContext()
+	if err != nil {
+		return nil, err
+	}
+	return r.ex.ExecContext(ctx, r.cache.d.replacer().Replace(tmpl), args...)
 }
 
 func (r *runner) query(tmpl string, args ...any) (*sql.Rows, error) {
-	st, err := r.cache.stmt(r.ctx, tmpl)
+	ctx, err := r.stmtContext()
+	if err != nil {
+		return nil, err
+	}
+	st, err := r.cache.stmt(ctx, tmpl)
 	if err != nil {
 		return nil, err
 	}
 	if st != nil {
-		return st.QueryContext(r.ctx, args...)
+		return st.QueryContext(ctx, args...)
 	}
-	return r.ex.QueryContext(r.ctx, r.cache.render(tmpl), args...)
+	return r.ex.QueryContext(ctx, r.cache.render(tmpl), args...)
 }
 
 // row is a single-row result; Scan reports sql.ErrNoRows as is.

@@ -135,8 +135,14 @@ func (w *writer) run(batch []*writeOp) {
 	}
 }
 
-// exec runs a transaction control statement, prepared once.
+// exec runs a transaction control statement, prepared once. As for the
+// steps' statements (see stmtContext), ctx is checked here rather than
+// handed to the driver.
 func (w *writer) exec(ctx context.Context, q string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ctx = context.WithoutCancel(ctx)
 	st, err := w.cache.stmt(ctx, q)
 	if err != nil {
 		return err
