@@ -12,17 +12,31 @@ import (
 // tempfileBatch is how many stale tempfiles one pass reaps.
 const tempfileBatch = 50
 
+// legacyBatch is how many rows of each legacy delete queue one pass
+// moves.
+const legacyBatch = 1000
+
 // runDelete is a delete worker: it works leased rows of file_to_delete2
-// and, between them, reaps stale tempfiles. When idle it pauses 1 s, then
+// and, between them, reaps stale tempfiles and moves rows an older
+// tracker left in the legacy queues file_to_delete and
+// file_to_delete_later into file_to_delete2 (at start, then every
+// LegacyDeleteScan while there are none). When idle it pauses 1 s, then
 // a second longer each time up to DeleteMaxSleep.
 func (w *Workers) runDelete(ctx context.Context, wake <-chan struct{}) {
 	pause := time.Duration(0)
-	var lastTemp time.Time
+	var lastTemp, nextLegacy time.Time
 	for ctx.Err() == nil {
 		did := false
 		if time.Since(lastTemp) >= max(pause, time.Second) {
 			lastTemp = time.Now()
 			did = w.reapTempfiles(ctx)
+		}
+		if !time.Now().Before(nextLegacy) {
+			if w.drainLegacyDeletes(ctx) {
+				did = true
+			} else {
+				nextLegacy = time.Now().Add(w.cfg.LegacyDeleteScan)
+			}
 		}
 		for ctx.Err() == nil {
 			it, ok := w.delQ.pop()
@@ -68,11 +82,9 @@ func (w *Workers) deleteQueued(ctx context.Context, it store.QueueItem) {
 		log.Error("delete: removing checksum row", "err", err)
 		return
 	}
-	if td, ok := w.d.Store.(tempfileDeleter); ok {
-		if err := td.DeleteTempfile(ctx, fid); err != nil && !errors.Is(err, store.ErrNotFound) {
-			log.Error("delete: removing tempfile row", "err", err)
-			return
-		}
+	if err := w.d.Store.DeleteTempfile(ctx, fid); err != nil && !errors.Is(err, store.ErrNotFound) {
+		log.Error("delete: removing tempfile row", "err", err)
+		return
 	}
 	devids, err := w.d.Store.FileDevIDs(ctx, fid)
 	if err != nil {
@@ -109,6 +121,7 @@ func (w *Workers) deleteQueued(ctx context.Context, it store.QueueItem) {
 			log.Error("delete: removing file_on row", "devid", devid, "err", err)
 			return
 		}
+		w.fileChanged(fid)
 		left--
 	}
 	switch {
@@ -144,14 +157,10 @@ func (w *Workers) reapTempfiles(ctx context.Context) bool {
 			case err == nil:
 				// A real file owns this fid (a bug or race elsewhere):
 				// drop only the tempfile row, never the file.
-				td, ok := w.d.Store.(tempfileDeleter)
-				if !ok {
-					w.log.Warn("delete: stale tempfile of an existing file left alone", "fid", t.FID)
-					continue
-				}
-				if err := td.DeleteTempfile(ctx, t.FID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				if err := w.d.Store.DeleteTempfile(ctx, t.FID); err != nil && !errors.Is(err, store.ErrNotFound) {
 					return err
 				}
+				w.log.Warn("delete: dropped a stale tempfile row of an existing file", "fid", t.FID)
 				did = true
 			case errors.Is(err, store.ErrNotFound):
 				err := w.d.Store.DiscardTempfile(ctx, t.FID, t.DevIDs)
@@ -173,4 +182,24 @@ func (w *Workers) reapTempfiles(ctx context.Context) bool {
 		w.log.Error("delete: reaping tempfiles", "err", err)
 	}
 	return got && did
+}
+
+// drainLegacyDeletes moves rows of the legacy delete queues into
+// file_to_delete2, where this worker deletes them like any other (the
+// original works file_to_delete with the same per-device rules and puts
+// failures in file_to_delete_later for 10 min, 2 h or 30 min; here a
+// failure follows file_to_delete2's back-off instead). It reports whether
+// it moved any.
+func (w *Workers) drainLegacyDeletes(ctx context.Context) bool {
+	n, err := w.d.Store.DrainLegacyDeletes(ctx, legacyBatch)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.log.Error("delete: moving legacy delete queue rows", "err", err)
+		}
+		return false
+	}
+	if n > 0 {
+		w.log.Info("delete: moved legacy file_to_delete/file_to_delete_later rows into file_to_delete2", "count", n)
+	}
+	return n > 0
 }

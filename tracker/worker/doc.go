@@ -11,7 +11,9 @@
 //     drain, and sheds copies of over-replicated files.
 //   - delete: removes the copies of deleted files with HTTP DELETE, and
 //     turns uploads never closed (tempfiles older than an hour) into
-//     deletions.
+//     deletions; rows an older tracker left in the legacy queues
+//     file_to_delete and file_to_delete_later are moved into
+//     file_to_delete2 and deleted the same way.
 //   - reaper: for every device marked dead, queues its files for
 //     re-replication and forgets its file_on rows, a bounded number at a
 //     time.
@@ -23,6 +25,11 @@
 // Several trackers may share one database: leases (Store.Grab) keep two
 // trackers from taking the same queue row, and the named lock
 // "mgfs:fid:<fid>:replicate" keeps two workers off the same fid.
+//
+// The workers tell the tracker what it needs to know through Deps:
+// OnFileChanged after each file_on row they add or remove (the tracker's
+// get_paths cache forgets the fid), CountStat for the original's !stats
+// counters work_queue_for_<queue> and work_sent_to_<queue>.
 //
 // Start runs the jobs with the counts of the configuration (the original's
 // replicate_jobs, delete_jobs, fsck_jobs, reaper_jobs and job_master);

@@ -60,6 +60,44 @@ type env struct {
 	logs     *logWriter
 	// runTimeout bounds a whole fsck run.
 	runTimeout time.Duration
+	// mysql is the MariaDB database, when the env uses one.
+	mysql *mogtest.MySQL
+	// hooks records what the workers report to the tracker.
+	hooks *hookLog
+}
+
+// hookLog records the workers' OnFileChanged and CountStat calls.
+type hookLog struct {
+	mu      sync.Mutex
+	changed map[int64]int
+	stats   map[string]int64
+}
+
+func (h *hookLog) fileChanged(fid int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.changed[fid]++
+}
+
+func (h *hookLog) countStat(name string, n int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stats[name] += n
+}
+
+// changes returns how often fid was reported changed.
+func (h *hookLog) changes(fid int64) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.changed[fid]
+}
+
+// stat returns a counter and whether it was ever reported.
+func (h *hookLog) stat(name string) (int64, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n, ok := h.stats[name]
+	return n, ok
 }
 
 type envOpts struct {
@@ -156,7 +194,8 @@ func newEnv(t testing.TB, o envOpts) *env {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	t.Cleanup(cancel)
-	e := &env{t: t, ctx: ctx, class: map[string]int{}, hc: &http.Client{Timeout: 30 * time.Second}}
+	e := &env{t: t, ctx: ctx, class: map[string]int{}, hc: &http.Client{Timeout: 30 * time.Second},
+		hooks: &hookLog{changed: map[int64]int{}, stats: map[string]int64{}}}
 	e.log, e.logs = testLogger(t)
 	e.runTimeout = time.Minute
 	if _, ok := t.(*testing.B); ok {
@@ -164,6 +203,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	}
 	if o.mysql {
 		m := mogtest.NewMySQL(t)
+		e.mysql = &m
 		e.cfg = sqlstore.Config{DSN: m.DBIDSN, User: m.User, Password: m.Password}
 	} else {
 		e.cfg = sqlstore.Config{DSN: mogtest.SQLiteDSN(t)}
@@ -293,7 +333,8 @@ func (e *env) waitWriteable(cl *cluster.Cluster) {
 }
 
 func (e *env) startWorkers(st *sqlstore.Store, cl *cluster.Cluster, cfg worker.Config) *worker.Workers {
-	w, err := worker.Start(e.ctx, worker.Deps{Store: st, Cluster: cl, Nodes: e.nodes, Logger: e.log, Config: cfg})
+	w, err := worker.Start(e.ctx, worker.Deps{Store: st, Cluster: cl, Nodes: e.nodes, Logger: e.log, Config: cfg,
+		OnFileChanged: e.hooks.fileChanged, CountStat: e.hooks.countStat})
 	if err != nil {
 		e.t.Fatal(err)
 	}

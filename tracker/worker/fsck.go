@@ -345,6 +345,7 @@ func (w *Workers) fixFID(ctx context.Context, f store.File, opts fsckOptions) (b
 		if err := w.d.Store.AddFileOn(ctx, f.FID, fx.good[0], skipDevcount); err != nil {
 			return false, err
 		}
+		w.fileChanged(f.FID)
 		w.fsckLog(ctx, f.FID, EvFound, 0)
 	}
 	if err := w.forgetCopies(ctx, f.FID, fx.bad); err != nil {
@@ -362,7 +363,7 @@ func (w *Workers) fixFID(ctx context.Context, f store.File, opts fsckOptions) (b
 		}
 	}
 	if !w.meetsPolicy(w.d.Cluster.Snapshot(), cls, f.FID, devids) {
-		if err := w.d.Store.Enqueue(ctx, store.QueueReplicate, store.QueueItem{FID: f.FID}, 1); err != nil {
+		if err := w.enqueueReplication(ctx, f.FID, 1); err != nil {
 			return false, err
 		}
 		w.fsckLog(ctx, f.FID, EvReplicate, 0)
@@ -456,6 +457,7 @@ func (w *Workers) forgetCopies(ctx context.Context, fid int64, devids []int) err
 		if err := w.d.Store.RemoveFileOn(ctx, fid, id, true); err != nil {
 			return err
 		}
+		w.fileChanged(fid)
 	}
 	return nil
 }

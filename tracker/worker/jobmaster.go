@@ -10,25 +10,6 @@ import (
 	"github.com/mogilefs-go/mogilefs/tracker/store"
 )
 
-// batchEnqueuer is an optional store method that queues many rows in one
-// statement (the original's enqueue_many_for_todo).
-type batchEnqueuer interface {
-	EnqueueMany(ctx context.Context, q store.Queue, items []store.QueueItem, delay int64) error
-}
-
-// enqueueMany queues items, in one statement when the store can.
-func (w *Workers) enqueueMany(ctx context.Context, q store.Queue, items []store.QueueItem, delay int64) error {
-	if be, ok := w.d.Store.(batchEnqueuer); ok {
-		return be.EnqueueMany(ctx, q, items, delay)
-	}
-	for _, it := range items {
-		if err := w.d.Store.Enqueue(ctx, q, it, delay); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // depthCheck is the original's queue_depth_check: with the local queue
 // empty, grow the fetch limit by 50 (up to maxLimit) and fetch; below 70%
 // of the limit, fetch; else wait.
@@ -189,7 +170,7 @@ func (w *Workers) injectFsck(ctx context.Context) error {
 		w.log.Info("fsck: every file queued; injection finished", "highest_fid", checked)
 		return nil
 	}
-	if err := w.enqueueMany(ctx, store.QueueFsck, items, 0); err != nil {
+	if err := w.d.Store.EnqueueMany(ctx, store.QueueFsck, items, 0); err != nil {
 		return err
 	}
 	last := items[len(items)-1].FID

@@ -120,12 +120,13 @@ func (w *Workers) reapFIDs(ctx context.Context, devid, limit int) (int, error) {
 	for i, fid := range fids {
 		// Queue first: a crash between the two leaves a file to
 		// replicate, never a file forgotten on a dead device.
-		if err := w.d.Store.Enqueue(ctx, store.QueueReplicate, store.QueueItem{FID: fid}, 1); err != nil {
+		if err := w.enqueueReplication(ctx, fid, 1); err != nil {
 			return i, err
 		}
 		if err := w.d.Store.RemoveFileOn(ctx, fid, devid, true); err != nil {
 			return i, err
 		}
+		w.fileChanged(fid)
 	}
 	return len(fids), nil
 }

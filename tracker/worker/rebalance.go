@@ -112,12 +112,9 @@ func (w *Workers) queueRebalance(ctx context.Context, pol policy.RebalancePolicy
 	}
 	var fids []int64
 	var err error
-	if dl, ok := w.d.Store.(descLister); ok && pol.FIDAge == "new" {
-		fids, err = dl.FIDsOnDeviceDesc(ctx, sdev, st.SDevLastFID, rate)
+	if pol.FIDAge == "new" {
+		fids, err = w.d.Store.FIDsOnDeviceDesc(ctx, sdev, st.SDevLastFID, rate)
 	} else {
-		if pol.FIDAge == "new" && st.SDevLastFID == 0 {
-			w.log.Warn("rebalance: this store cannot list fids newest first; fid_age=new moves the oldest first", "devid", sdev)
-		}
 		fids, err = w.d.Store.FIDsOnDevice(ctx, sdev, st.SDevLastFID, rate)
 	}
 	if err != nil {
@@ -152,7 +149,7 @@ func (w *Workers) queueRebalance(ctx context.Context, pol policy.RebalancePolicy
 		st.TimeLatestEmptyRun = now
 		return nil
 	}
-	return w.enqueueMany(ctx, store.QueueRebalance, items, 0)
+	return w.d.Store.EnqueueMany(ctx, store.QueueRebalance, items, 0)
 }
 
 func (w *Workers) setDeviceStatus(ctx context.Context, devid int, status string) error {

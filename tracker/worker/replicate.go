@@ -357,6 +357,7 @@ func (j *replJob) copy(ctx context.Context, sdevid, ddevid int) error {
 	if err := w.d.Store.AddFileOn(ctx, fid, ddevid, j.snap.SettingBool("skip_devcount")); err != nil {
 		return err
 	}
+	w.fileChanged(fid)
 	if sum != nil && j.known == nil && j.cls.hashType != store.HashNone {
 		c := store.Checksum{FID: fid, HashType: j.cls.hashType, Sum: sum}
 		if err := w.d.Store.SetChecksum(ctx, c); err != nil {
@@ -480,5 +481,9 @@ func (w *Workers) destroyCopy(ctx context.Context, fid int64, devid int) error {
 	if !(code >= 200 && code <= 299 || code == 404 && w.cfg.RebalanceIgnoreMissing) {
 		return fmt.Errorf("DELETE %s: HTTP %d", url, code)
 	}
-	return w.d.Store.RemoveFileOn(ctx, fid, devid, snap.SettingBool("skip_devcount"))
+	if err := w.d.Store.RemoveFileOn(ctx, fid, devid, snap.SettingBool("skip_devcount")); err != nil {
+		return err
+	}
+	w.fileChanged(fid)
+	return nil
 }

@@ -52,21 +52,15 @@ type Store interface {
 
 	Lock(ctx context.Context, name string, timeout int) (bool, error)
 	Unlock(ctx context.Context, name string) error
+
+	DeleteTempfile(ctx context.Context, fid int64) error
+	FIDsOnDeviceDesc(ctx context.Context, devid int, before int64, limit int) ([]int64, error)
+	EnqueueMany(ctx context.Context, q store.Queue, items []store.QueueItem, delay int64) error
+	DrainLegacyDeletes(ctx context.Context, limit int) (int64, error)
 }
 
-// Optional store methods, used when the store has them.
-type (
-	// tempfileDeleter removes a tempfile row (the tempfile reaper uses it
-	// for a tempfile whose fid is a real file).
-	tempfileDeleter interface {
-		DeleteTempfile(ctx context.Context, fid int64) error
-	}
-	// descLister pages a device's fids newest first (rebalance
-	// fid_age=new): fids on devid below before (0 = no bound).
-	descLister interface {
-		FIDsOnDeviceDesc(ctx context.Context, devid int, before int64, limit int) ([]int64, error)
-	}
-)
+// store.Store has everything the workers need.
+var _ Store = (store.Store)(nil)
 
 // View is the tracker's cluster view (*cluster.Cluster).
 type View interface {
@@ -109,6 +103,9 @@ type Config struct {
 	TempfileTooOld time.Duration
 	// CopyTimeout is the I/O inactivity limit of a replication copy (45 s).
 	CopyTimeout time.Duration
+	// Testing is the original's TESTING=1 test mode: a delayed
+	// replication enqueue is due in 1 s at most.
+	Testing bool
 	// Timings, for tests; zero means the original's value.
 	JobMasterIdle    time.Duration // pause of an idle job master (1 s)
 	FsckIdle         time.Duration // pause of an idle fsck worker (2 s)
@@ -118,6 +115,7 @@ type Config struct {
 	ReaperInterval   time.Duration // pause between reaping passes that found fids (5 s)
 	ReaperBackoffMin time.Duration // first back-off once a device looks empty (60 s)
 	ReaperBackoffMax time.Duration // reaping stops when the back-off passes this (7200 s)
+	LegacyDeleteScan time.Duration // how often an idle delete worker looks at the legacy delete queues (300 s)
 }
 
 // Defaults are the original's worker counts: one of each.
@@ -141,6 +139,7 @@ func (c *Config) fill() {
 	def(&c.ReaperInterval, 5*time.Second)
 	def(&c.ReaperBackoffMin, 60*time.Second)
 	def(&c.ReaperBackoffMax, 7200*time.Second)
+	def(&c.LegacyDeleteScan, 300*time.Second)
 }
 
 // Deps is what the workers need from the tracker.
@@ -153,6 +152,15 @@ type Deps struct {
 	HTTP   *http.Client
 	Logger *slog.Logger
 	Config Config
+	// OnFileChanged, if set, is called with a fid after the workers
+	// added or removed one of its file_on rows (the tracker drops the
+	// fid from its get_paths cache).
+	OnFileChanged func(fid int64)
+	// CountStat, if set, adds n to a "!stats" counter: the workers keep
+	// work_queue_for_<queue> at the number of leased rows waiting in this
+	// tracker and count work_sent_to_<queue> for each row a worker took
+	// (queues replicate, delete, fsck, rebalance).
+	CountStat func(name string, n int64)
 }
 
 // Job names, as "!want" and "!jobs" spell them.
@@ -225,9 +233,14 @@ func Start(ctx context.Context, d Deps) (*Workers, error) {
 		hc = newHTTPClient()
 	}
 	wctx, cancel := context.WithCancel(ctx)
+	count := d.CountStat
+	if count == nil {
+		count = func(string, int64) {}
+	}
 	w := &Workers{
 		d: d, cfg: cfg, log: d.Logger, http: hc, ctx: wctx, stop: cancel,
-		replQ: newWorkQueue(), delQ: newWorkQueue(), fsckQ: newWorkQueue(), rebalQ: newWorkQueue(),
+		replQ: newWorkQueue("replicate", count), delQ: newWorkQueue("delete", count),
+		fsckQ: newWorkQueue("fsck", count), rebalQ: newWorkQueue("rebalance", count),
 	}
 	w.pools = map[string]*pool{
 		JobJobMaster: {name: JobJobMaster, max: 1, desired: clampJobs(cfg.JobMaster, 1), run: w.runJobMaster},
@@ -527,14 +540,22 @@ func sleep(ctx context.Context, wake <-chan struct{}, d time.Duration) bool {
 	return ctx.Err() == nil
 }
 
-// workQueue is a job's local queue of leased rows.
+// workQueue is a job's local queue of leased rows (the original's
+// pending work of the job master). It reports its depth and what it
+// handed out to the "!stats" counters.
 type workQueue struct {
 	mu     sync.Mutex
 	items  []store.QueueItem
 	signal chan struct{}
+
+	count          func(name string, n int64)
+	queued, handed string // counter names
 }
 
-func newWorkQueue() *workQueue { return &workQueue{signal: make(chan struct{}, 1)} }
+func newWorkQueue(name string, count func(string, int64)) *workQueue {
+	return &workQueue{signal: make(chan struct{}, 1), count: count,
+		queued: "work_queue_for_" + name, handed: "work_sent_to_" + name}
+}
 
 func (q *workQueue) push(items []store.QueueItem) {
 	if len(items) == 0 {
@@ -543,6 +564,7 @@ func (q *workQueue) push(items []store.QueueItem) {
 	q.mu.Lock()
 	q.items = append(q.items, items...)
 	q.mu.Unlock()
+	q.count(q.queued, int64(len(items)))
 	q.notify()
 }
 
@@ -571,15 +593,37 @@ func (q *workQueue) pop() (store.QueueItem, bool) {
 	if len(q.items) > 0 {
 		q.notify()
 	}
+	q.count(q.queued, -1)
+	q.count(q.handed, 1)
 	return it, true
 }
 
 func (q *workQueue) drain() []store.QueueItem {
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	out := q.items
 	q.items = nil
+	q.mu.Unlock()
+	if len(out) > 0 {
+		q.count(q.queued, -int64(len(out)))
+	}
 	return out
+}
+
+// fileChanged tells the tracker that fid's file_on rows changed.
+func (w *Workers) fileChanged(fid int64) {
+	if w.d.OnFileChanged != nil {
+		w.d.OnFileChanged(fid)
+	}
+}
+
+// enqueueReplication queues fid for replication in delay seconds (now
+// when delay <= 0); in Testing mode a delayed one is due in 1 s, as the
+// original's FID enqueue_for_replication does under TESTING.
+func (w *Workers) enqueueReplication(ctx context.Context, fid int64, delay int64) error {
+	if w.cfg.Testing && delay > 1 {
+		delay = 1
+	}
+	return w.d.Store.Enqueue(ctx, store.QueueReplicate, store.QueueItem{FID: fid}, delay)
 }
 
 // withLock runs fn holding the named database lock (waiting up to timeout
