@@ -180,6 +180,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.cl.Reload(ctx); err != nil {
 		return err
 	}
+	s.startMogfs(ctx)
 	var ls []net.Listener
 	for _, a := range s.cfg.Listen {
 		lc := net.ListenConfig{KeepAlive: 30 * time.Second}

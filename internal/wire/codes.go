@@ -40,6 +40,10 @@ var defaultText = map[string]string{
 	"no_rebal_state":      "No available rebalance status",
 	"no_rebal_policy":     "No rebalance policy available",
 	"nodel_default_class": "Cannot delete the default class.",
+	// Codes of the mogfs commands (docs/mogfs.md §8.8); the original has
+	// no such commands.
+	"dir_not_empty": "Target directory is not empty",
+	"key_too_long":  "Key would be longer than 255 bytes",
 }
 
 // DefaultText returns the original's default text for code, or code itself.

@@ -157,3 +157,26 @@ func (c *Cache) InvalidateFID(fid int64) {
 		s.mu.Unlock()
 	}
 }
+
+// InvalidateDomain forgets every key of domain dmid (after a change to
+// many keys at once, such as a directory rename).
+func (c *Cache) InvalidateDomain(dmid int) {
+	if c == nil {
+		return
+	}
+	c.gen.Add(1)
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		for kk, it := range s.items {
+			if kk.dmid != dmid {
+				continue
+			}
+			delete(s.items, kk)
+			if s.byFID[it.e.FID] == kk {
+				delete(s.byFID, it.e.FID)
+			}
+		}
+		s.mu.Unlock()
+	}
+}

@@ -265,7 +265,7 @@ func (r *runner) fileExact(dmid int, key string, lock bool) (store.MogfsFile, bo
 // filesExact reads the rows of exactly these keys, by key.
 func (r *runner) filesExact(dmid int, keys []string) (map[string]store.MogfsFile, error) {
 	out := make(map[string]store.MogfsFile, len(keys))
-	const chunk = 500
+	const chunk = 1000
 	for len(keys) > 0 {
 		n := min(len(keys), chunk)
 		args := make([]any, 0, n+1)

@@ -1,0 +1,269 @@
+package tracker
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mogilefs-go/mogilefs/internal/wire"
+	"github.com/mogilefs-go/mogilefs/tracker/store"
+)
+
+// The mogfs commands (docs/mogfs.md §8): mogfs_lookup, mogfs_list_dir,
+// mogfs_set_attr, mogfs_rename and mogfs_rename_prefix. The original has
+// none of them and no original command changes. They are offered only
+// when the store implements store.MogfsStore and its mogfs_attr table is
+// there (created at start when missing); otherwise they answer
+// unknown_command, as an original tracker does, and mogfs falls back.
+
+const (
+	mogfsListDefault = 1000  // mogfs_list_dir entries per page by default
+	mogfsListMax     = 10000 // and at most
+	mogfsFileMode    = 0o644 // mode of a new attribute row without one
+	mogfsDirMode     = 0o755 // the same for a key ending in "/"
+)
+
+// startMogfs creates mogfs_attr when missing and registers the mogfs
+// commands; Run calls it before serving. A store that cannot has them
+// answer unknown_command.
+func (s *Server) startMogfs(ctx context.Context) {
+	ms, ok := s.st.(store.MogfsStore)
+	if !ok {
+		return
+	}
+	if err := ms.SetupMogfs(ctx); err != nil {
+		s.log.Warn("mogfs commands disabled: table mogfs_attr cannot be set up", "err", err)
+		return
+	}
+	for name, h := range map[string]func(context.Context, *request, store.MogfsStore) reply{
+		"mogfs_lookup":        s.cmdMogfsLookup,
+		"mogfs_list_dir":      s.cmdMogfsListDir,
+		"mogfs_set_attr":      s.cmdMogfsSetAttr,
+		"mogfs_rename":        s.cmdMogfsRename,
+		"mogfs_rename_prefix": s.cmdMogfsRenamePrefix,
+	} {
+		s.handlers[name] = func(ctx context.Context, r *request) reply { return h(ctx, r, ms) }
+	}
+}
+
+// mogfsFileFields adds the file fields of docs/mogfs.md §8.2 after prefix p.
+func mogfsFileFields(a wire.Args, p, class string, f store.MogfsFile) {
+	a[p+"fid"] = strconv.FormatInt(f.FID, 10)
+	a[p+"size"] = strconv.FormatInt(f.Length, 10)
+	a[p+"class"] = class
+	a[p+"devcount"] = strconv.Itoa(f.DevCount)
+	mogfsAttrFields(a, p, f.Attr)
+}
+
+// mogfsAttrFields adds mtime, mtime_nsec and mode when there is a row.
+func mogfsAttrFields(a wire.Args, p string, at *store.MogfsAttr) {
+	if at == nil {
+		return
+	}
+	a[p+"mtime"] = strconv.FormatInt(at.Mtime, 10)
+	a[p+"mtime_nsec"] = strconv.Itoa(at.MtimeNsec)
+	a[p+"mode"] = strconv.Itoa(at.Mode)
+}
+
+func (s *Server) cmdMogfsLookup(ctx context.Context, r *request, ms store.MogfsStore) reply {
+	dom, rep, ok := s.checkDomain(r)
+	if !ok {
+		return rep
+	}
+	key, ok := r.key("key")
+	if !ok {
+		return errReply("no_key", "")
+	}
+	l, err := ms.MogfsLookup(ctx, dom.ID, key)
+	if err != nil {
+		return s.failure(r, err)
+	}
+	if l.File == nil && !l.Dir {
+		return errReply("unknown_key", "")
+	}
+	a := wire.Args{"file": "0", "dir": "0"}
+	if l.File != nil {
+		a["file"] = "1"
+		mogfsFileFields(a, "", s.cl.Snapshot().ClassName(dom.ID, l.File.ClassID), *l.File)
+	}
+	if l.Dir {
+		a["dir"] = "1"
+		mogfsAttrFields(a, "dir_", l.DirAttr)
+	}
+	return okReply(a)
+}
+
+func (s *Server) cmdMogfsListDir(ctx context.Context, r *request, ms store.MogfsStore) reply {
+	dom, rep, ok := s.checkDomain(r)
+	if !ok {
+		return rep
+	}
+	prefix, after := r.arg("prefix"), r.arg("after")
+	if prefix != "" && !strings.HasSuffix(prefix, "/") {
+		return errReply("bad_params", "prefix must be empty or end with /")
+	}
+	if after != "" && !strings.HasPrefix(after, prefix) {
+		return errReply("bad_params", "after must start with prefix")
+	}
+	limit := mogfsListDefault
+	if v := r.arg("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > mogfsListMax {
+			return errReply("bad_params", "limit must be a number from 1 to "+strconv.Itoa(mogfsListMax))
+		}
+		limit = n
+	}
+	page, err := ms.MogfsListDir(ctx, dom.ID, prefix, after, limit)
+	if err != nil {
+		return s.failure(r, err)
+	}
+	snap := s.cl.Snapshot()
+	a := make(wire.Args, 2+len(page.Entries)*9)
+	a["entry_count"] = strconv.Itoa(len(page.Entries))
+	for i, e := range page.Entries {
+		p := "entry_" + strconv.Itoa(i+1) + "_"
+		a[p+"name"] = e.Name
+		if e.Dir {
+			a[p+"type"] = "d"
+			mogfsAttrFields(a, p, e.Attr)
+			continue
+		}
+		a[p+"type"] = "f"
+		mogfsFileFields(a, p, snap.ClassName(dom.ID, e.File.ClassID), e.File)
+	}
+	if page.Next != "" {
+		a["next_after"] = page.Next
+	}
+	return okReply(a)
+}
+
+// mogfsNumber reads an optional decimal argument within [lo, hi]; ok is
+// false for a value that is not such a number.
+func mogfsNumber(r *request, k string, lo, hi int64) (n int64, set, ok bool) {
+	v := r.arg(k)
+	if v == "" {
+		return 0, false, true
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < lo || n > hi {
+		return 0, true, false
+	}
+	return n, true, true
+}
+
+func (s *Server) cmdMogfsSetAttr(ctx context.Context, r *request, ms store.MogfsStore) reply {
+	dom, rep, ok := s.checkDomain(r)
+	if !ok {
+		return rep
+	}
+	key, ok := r.key("key")
+	if !ok {
+		return errReply("no_key", "")
+	}
+	mtime, hasMtime, ok1 := mogfsNumber(r, "mtime", -1<<63, 1<<63-1)
+	nsec, hasNsec, ok2 := mogfsNumber(r, "mtime_nsec", 0, 999999999)
+	mode, hasMode, ok3 := mogfsNumber(r, "mode", 0, 0o7777)
+	switch {
+	case !ok1:
+		return errReply("bad_params", "mtime must be a number of seconds")
+	case !ok2:
+		return errReply("bad_params", "mtime_nsec must be a number from 0 to 999999999")
+	case !ok3:
+		return errReply("bad_params", "mode must be a decimal number from 0 to 4095")
+	case hasNsec && !hasMtime:
+		return errReply("bad_params", "mtime_nsec needs mtime")
+	case !hasMtime && !hasMode:
+		return errReply("bad_params", "nothing to set: give mtime or mode")
+	}
+	now := time.Now()
+	u := store.MogfsAttrUpdate{
+		SetMtime: hasMtime,
+		SetMode:  hasMode,
+		Attr:     store.MogfsAttr{Mtime: mtime, MtimeNsec: int(nsec), Mode: int(mode)},
+		Default:  store.MogfsAttr{Mtime: now.Unix(), MtimeNsec: now.Nanosecond(), Mode: mogfsFileMode},
+	}
+	if strings.HasSuffix(key, "/") {
+		u.Default.Mode = mogfsDirMode
+	}
+	fid, err := ms.MogfsSetAttr(ctx, dom.ID, key, u)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return errReply("unknown_key", "")
+	case err != nil:
+		return s.failure(r, err)
+	}
+	return okReply(wire.Args{"fid": strconv.FormatInt(fid, 10)})
+}
+
+func (s *Server) cmdMogfsRename(ctx context.Context, r *request, ms store.MogfsStore) reply {
+	dom, rep, ok := s.checkDomain(r)
+	if !ok {
+		return rep
+	}
+	from, ok1 := r.key("from_key")
+	to, ok2 := r.key("to_key")
+	if !ok1 || !ok2 {
+		return errReply("no_key", "")
+	}
+	if len(to) > maxKeyLen {
+		return errReply("key_too_long", "")
+	}
+	res, err := ms.MogfsRename(ctx, dom.ID, from, to)
+	s.cache.InvalidateKey(dom.ID, from)
+	s.cache.InvalidateKey(dom.ID, to)
+	if res.FID != 0 {
+		s.cache.InvalidateFID(res.FID)
+	}
+	if res.ReplacedFID != 0 {
+		s.cache.InvalidateFID(res.ReplacedFID)
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return errReply("unknown_key", "")
+	case errors.Is(err, store.ErrKeyTooLong):
+		return errReply("key_too_long", "")
+	case errors.Is(err, store.ErrExists):
+		// A case-insensitive collation deems to_key equal to another key.
+		return errReply("key_exists", "")
+	case err != nil:
+		return s.failure(r, err)
+	}
+	replaced := "0"
+	if res.ReplacedFID != 0 {
+		replaced = "1"
+	}
+	s.log.Debug("file renamed", "domain", dom.Name, "key", from, "to", to, "fid", res.FID, "replaced_fid", res.ReplacedFID)
+	return okReply(wire.Args{"replaced": replaced})
+}
+
+func (s *Server) cmdMogfsRenamePrefix(ctx context.Context, r *request, ms store.MogfsStore) reply {
+	dom, rep, ok := s.checkDomain(r)
+	if !ok {
+		return rep
+	}
+	from, to := r.arg("from_prefix"), r.arg("to_prefix")
+	switch {
+	case from == "" || to == "" || !strings.HasSuffix(from, "/") || !strings.HasSuffix(to, "/"):
+		return errReply("bad_params", "from_prefix and to_prefix must be non-empty and end with /")
+	case strings.HasPrefix(to, from) || strings.HasPrefix(from, to):
+		return errReply("bad_params", "a directory cannot move into itself or its parent")
+	}
+	res, err := ms.MogfsRenamePrefix(ctx, dom.ID, from, to)
+	// Every key under from changed: forget the domain's cached lookups
+	// (a case-insensitive database may have answered for other spellings).
+	s.cache.InvalidateDomain(dom.ID)
+	switch {
+	case errors.Is(err, store.ErrDirNotEmpty):
+		return errReply("dir_not_empty", "")
+	case errors.Is(err, store.ErrKeyTooLong):
+		return errReply("key_too_long", "")
+	case errors.Is(err, store.ErrExists):
+		return errReply("key_exists", "")
+	case err != nil:
+		return s.failure(r, err)
+	}
+	s.log.Debug("directory renamed", "domain", dom.Name, "key", from, "to", to, "count", res.Count, "replaced_fid", res.ReplacedFID)
+	return okReply(wire.Args{"count": strconv.FormatInt(res.Count, 10)})
+}
