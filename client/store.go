@@ -14,6 +14,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -212,14 +213,41 @@ func (b *uploadBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// sentBody is the request body handed to the HTTP transport. The
+// transport may go on reading a body after Do returned (a node that
+// answered before reading all of it) and closes it when it is done with
+// it, possibly from another goroutine; put waits for that Close so that
+// the caller can look at the body's counters, or send it to the next
+// destination, without racing the transport.
+type sentBody struct {
+	io.Reader
+	once sync.Once
+	done chan struct{}
+}
+
+func (b *sentBody) Close() error {
+	b.once.Do(func() { close(b.done) })
+	return nil
+}
+
 // put sends one PUT of body to url; size < 0 sends it chunked.
 func (c *Client) put(ctx context.Context, url string, body *uploadBody, size int64) error {
-	var rd io.Reader = body
-	if size == 0 {
-		rd = http.NoBody
+	var rd io.Reader = http.NoBody
+	if size != 0 {
+		sb := &sentBody{Reader: body, done: make(chan struct{})}
+		defer func() {
+			select {
+			case <-sb.done:
+			case <-ctx.Done():
+			}
+		}()
+		rd = sb
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, rd)
 	if err != nil {
+		if c, ok := rd.(io.Closer); ok {
+			c.Close() // never handed to the transport
+		}
 		return &PathError{Method: "PUT", URL: url, Err: err}
 	}
 	if size > 0 {
