@@ -444,3 +444,32 @@ func duplicates(lists ...[]int64) (dups int, total int) {
 	}
 	return dups, total
 }
+
+// uploadUntil uploads keys prefix/00000, prefix/00001, ... one at a time
+// until stop is closed, and then sends the outcome.
+func uploadUntil(ctx context.Context, c *client.Client, class, prefix string, sz sizes, stop <-chan struct{}) <-chan *uploads {
+	out := make(chan *uploads, 1)
+	go func() {
+		u := &uploads{failed: map[string]error{}}
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				out <- u
+				return
+			default:
+			}
+			k := fmt.Sprintf("%s/%05d", prefix, i)
+			if _, err := c.StoreBytes(ctx, k, class, sz.of(k)); err != nil {
+				u.mu.Lock()
+				u.failed[k] = err
+				u.mu.Unlock()
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+			u.mu.Lock()
+			u.acked = append(u.acked, k)
+			u.mu.Unlock()
+		}
+	}()
+	return out
+}
