@@ -113,3 +113,12 @@ type MogfsStore interface {
 	// DeleteMogfsAttr drops the attribute row of fid (a purged fid).
 	DeleteMogfsAttr(ctx context.Context, fid int64) error
 }
+
+// DeleteMogfsAttrOf drops the mogfs_attr row of a purged fid when st is
+// a MogfsStore (the delete worker calls it); other stores keep no rows.
+func DeleteMogfsAttrOf(ctx context.Context, st any, fid int64) error {
+	if m, ok := st.(MogfsStore); ok {
+		return m.DeleteMogfsAttr(ctx, fid)
+	}
+	return nil
+}

@@ -126,6 +126,9 @@ func (w *Workers) deleteQueued(ctx context.Context, it store.QueueItem) {
 	}
 	switch {
 	case left == 0:
+		if err := store.DeleteMogfsAttrOf(bg, w.d.Store, fid); err != nil {
+			log.Warn("delete: removing mogfs attributes", "err", err)
+		}
 		if err := w.d.Store.Dequeue(bg, store.QueueDelete, fid); err != nil {
 			log.Error("delete: could not dequeue", "err", err)
 		}
