@@ -147,6 +147,7 @@ func (s *Server) Run(ctx context.Context) error {
 		defer wg.Done()
 		s.usage.loop(bg, s.cfg.UsageInterval)
 	}()
+	s.startTempCleaner(bg, &wg)
 	if s.iow != nil {
 		wg.Add(1)
 		go func() {
