@@ -51,6 +51,7 @@ type Server struct {
 	connWG   sync.WaitGroup
 	closing  atomic.Bool
 	stopping chan struct{} // closed at shutdown: ends sleep commands
+	climit   connLimiter   // client connections served at once (connlimit.go)
 
 	listenMu  sync.Mutex
 	listeners []net.Listener
@@ -266,6 +267,9 @@ func (s *Server) acceptLoop(l net.Listener) {
 			}
 			s.log.Error("accept failed", "err", err)
 			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		if !s.admit(nc) {
 			continue
 		}
 		c := newConn(s, nc)
