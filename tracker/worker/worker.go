@@ -563,8 +563,9 @@ func (q *workQueue) push(items []store.QueueItem) {
 	}
 	q.mu.Lock()
 	q.items = append(q.items, items...)
-	q.mu.Unlock()
+	// Counted under the lock, so !stats never sees a pop before its push.
 	q.count(q.queued, int64(len(items)))
+	q.mu.Unlock()
 	q.notify()
 }
 
@@ -600,9 +601,9 @@ func (q *workQueue) pop() (store.QueueItem, bool) {
 
 func (q *workQueue) drain() []store.QueueItem {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	out := q.items
 	q.items = nil
-	q.mu.Unlock()
 	if len(out) > 0 {
 		q.count(q.queued, -int64(len(out)))
 	}
