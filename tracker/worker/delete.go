@@ -160,7 +160,11 @@ func (w *Workers) reapTempfiles(ctx context.Context) bool {
 			case err == nil:
 				// A real file owns this fid (a bug or race elsewhere):
 				// drop only the tempfile row, never the file.
-				if err := w.d.Store.DeleteTempfile(ctx, t.FID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				err := w.d.Store.DeleteTempfile(ctx, t.FID)
+				if errors.Is(err, store.ErrNotFound) {
+					continue // gone meanwhile
+				}
+				if err != nil {
 					return err
 				}
 				w.log.Warn("delete: dropped a stale tempfile row of an existing file", "fid", t.FID)

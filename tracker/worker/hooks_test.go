@@ -3,11 +3,14 @@ package worker_test
 import (
 	"bytes"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mogilefs-go/mogilefs/tracker/store"
 )
 
 // The workers tell the tracker about every file_on change (so its
@@ -162,4 +165,38 @@ func (e *env) rawDB() *sql.DB {
 	}
 	e.t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// A stale tempfile row whose fid is a real file (a bug or race
+// elsewhere) goes; the file, its copy and its key stay.
+func TestStaleTempfileOfLiveFile(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{hosts: [][]int{{1}}, noWorkers: true})
+	fid := e.upload("live", "1copy", []byte("live file"), 1, false)
+	now, err := e.st.Now(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.rawDB().ExecContext(e.ctx, "INSERT INTO tempfile (fid, createtime, classid, dmid, dkey, devids) VALUES (?, ?, ?, ?, ?, ?)",
+		fid, now-7200, e.class["1copy"], e.dmid, "live", "1"); err != nil {
+		t.Fatal(err)
+	}
+	e.w = e.startWorkers(e.st, e.cl, fastConfig())
+	e.waitFor("stale tempfile row gone", 30*time.Second, func() (bool, string) {
+		_, err := e.st.Tempfile(e.ctx, fid)
+		return errors.Is(err, store.ErrNotFound), fmt.Sprintf("tempfile row: %v", err)
+	})
+	f, err := e.st.FileByKey(e.ctx, e.dmid, "live")
+	if err != nil || f.FID != fid {
+		t.Fatalf("the live file: %+v, %v", f, err)
+	}
+	if ids := e.devids(fid); len(ids) != 1 {
+		t.Fatalf("the live file's copies: %v", ids)
+	}
+	if got, err := os.ReadFile(e.diskPath(1, fid)); err != nil || string(got) != "live file" {
+		t.Fatalf("the live file on disk: %q, %v", got, err)
+	}
+	if n := e.queueLen(store.QueueDelete); n != 0 {
+		t.Fatalf("%d rows queued for deletion", n)
+	}
 }
