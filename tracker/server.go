@@ -20,8 +20,8 @@ import (
 )
 
 // fidCacheTTL is how long a noverify get_paths answer may be served from
-// memory. Changes made through this tracker invalidate entries at once;
-// changes by other trackers or workers show up after at most this long.
+// memory. Changes made through this tracker or by its workers invalidate
+// entries at once; changes by other trackers show up after at most this long.
 const fidCacheTTL = 3 * time.Second
 
 // Server is a running tracker.

@@ -4,8 +4,8 @@
 // it.
 //
 // Entries live for a short TTL (a few seconds), so changes made by other
-// trackers or by background workers show up quickly even though they do
-// not invalidate this cache. Every change this tracker makes to a key or a
+// trackers show up quickly even though they do not invalidate this cache.
+// Every change this tracker or its background workers make to a key or a
 // fid (delete, rename, create_close, updateclass, a file_on row added or
 // removed) must call InvalidateKey or InvalidateFID. A lookup that raced
 // with an invalidation is not stored: callers take a token with Begin
