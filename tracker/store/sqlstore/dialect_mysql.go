@@ -19,6 +19,8 @@ type mysqlDialect struct {
 	// locks is a pool of its own for the connections pinned by held
 	// locks, so that lock holders can never starve the query pool.
 	locks *sql.DB
+	// multi is the pool for batched statements (fastpath_mysql.go).
+	multi *sql.DB
 	mu    sync.Mutex
 	held  map[string]*sql.Conn
 }
@@ -92,6 +94,11 @@ func openMySQL(ctx context.Context, s *Store) error {
 	d.locks = sql.OpenDB(conn)
 	d.locks.SetMaxIdleConns(4)
 	d.locks.SetConnMaxLifetime(time.Hour)
+	if d.multi, err = openMultiPool(cfg); err != nil {
+		db.Close()
+		d.locks.Close()
+		return fmt.Errorf("sqlstore: %s: %w", s.target.Where(), err)
+	}
 	s.wdb, s.rdb = db, db
 	return nil
 }
@@ -194,6 +201,9 @@ func (d *mysqlDialect) releaseAll(s *Store) {
 		d.unlock(ctx, s, n)
 	}
 	d.locks.Close()
+	if d.multi != nil {
+		d.multi.Close()
+	}
 }
 
 // clearFsckLog uses TRUNCATE as the original does on MySQL (it also

@@ -17,6 +17,15 @@ import (
 // returned once its row is in and checked.
 func (s *Store) RegisterTempfile(ctx context.Context, t store.Tempfile) (int64, error) {
 	devids := joinInts(t.DevIDs)
+	if db := s.multiDB(); db != nil && t.FID <= 0 {
+		fid, err := s.registerTempfileMySQL(ctx, db, t, devids)
+		if err == nil {
+			return fid, nil
+		}
+		if !errors.Is(err, errFallback) {
+			return 0, fmt.Errorf("sqlstore: register tempfile key %q: %w", t.Key, err)
+		}
+	}
 	var fid int64
 	err := s.autocommit(ctx, func(r *runner) error {
 		fid = 0
@@ -175,6 +184,15 @@ func (s *Store) OldTempfiles(ctx context.Context, before int64, limit int) ([]st
 // duplicate error, reads the winner's row with a locking read (a record
 // lock only) and replaces it like any older file.
 func (s *Store) CommitFile(ctx context.Context, f store.CloseFile) (int64, error) {
+	if db := s.multiDB(); db != nil {
+		replaced, err := s.commitFileMySQL(ctx, db, f)
+		if !errors.Is(err, errFallback) {
+			if err != nil {
+				return 0, fmt.Errorf("sqlstore: commit fid %d key %q: %w", f.FID, f.Key, err)
+			}
+			return replaced, nil
+		}
+	}
 	var replaced int64
 	err := s.write(ctx, func(r *runner) error {
 		replaced = 0

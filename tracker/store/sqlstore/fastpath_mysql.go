@@ -1,0 +1,177 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/mogilefs-go/mogilefs/tracker/store"
+)
+
+// On MySQL every statement is a network round trip, and round trips, not
+// the statements themselves, are most of an upload's cost to the tracker
+// and to mysqld. The upload path therefore sends its statements in
+// batches over a pool of its own whose connections allow several
+// statements per request (multiStatements; parameters are still escaped
+// client side by interpolateParams). The statements are the ones the
+// generic code runs, in the same order and in the same transaction; only
+// their packing differs. Anything unusual (a duplicate key, a fid behind
+// the file table) is handed to the generic code, which handles it as
+// before.
+
+// openMultiPool opens the pool for batched statements.
+func openMultiPool(cfg *mysql.Config) (*sql.DB, error) {
+	c := cfg.Clone()
+	c.MultiStatements = true
+	conn, err := mysql.NewConnector(c)
+	if err != nil {
+		return nil, err
+	}
+	db := sql.OpenDB(conn)
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(16)
+	db.SetConnMaxLifetime(time.Hour)
+	return db, nil
+}
+
+// errFallback sends a batched operation to the generic code.
+var errFallback = errors.New("sqlstore: use the generic path")
+
+// multiDB is the batching pool, or nil (SQLite).
+func (s *Store) multiDB() *sql.DB {
+	if d, ok := s.d.(*mysqlDialect); ok {
+		return d.multi
+	}
+	return nil
+}
+
+// firstRow scans the first row of the first result set that has one.
+func firstRow(rows *sql.Rows, dest ...any) error {
+	defer rows.Close()
+	for !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if !rows.NextResultSet() {
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			return errors.New("sqlstore: batched query returned no row")
+		}
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return err
+	}
+	return rows.Close()
+}
+
+// registerTempfileMySQL is RegisterTempfile's common case, an
+// auto-increment fid, in one round trip: the insert and the check that
+// the new fid is not in the file table.
+func (s *Store) registerTempfileMySQL(ctx context.Context, db *sql.DB, t store.Tempfile, devids string) (int64, error) {
+	var fid int64
+	err := s.retry(ctx, func() error {
+		var inFile bool
+		rows, err := db.QueryContext(ctx, "INSERT INTO tempfile (dmid, dkey, classid, devids, createtime) VALUES (?, ?, ?, ?, UNIX_TIMESTAMP()); "+
+			"SELECT LAST_INSERT_ID(), EXISTS(SELECT 1 FROM file WHERE fid = LAST_INSERT_ID())",
+			t.DomainID, t.Key, t.ClassID, devids)
+		if err != nil {
+			return err
+		}
+		if err := firstRow(rows, &fid, &inFile); err != nil {
+			return err
+		}
+		if fid <= 0 {
+			return fmt.Errorf("database returned fid %d", fid)
+		}
+		if inFile || fid <= s.minFID {
+			// The counter is behind the file table: drop the row and
+			// let the generic code move the counter on.
+			if _, err := db.ExecContext(ctx, "DELETE FROM tempfile WHERE fid = ?", fid); err != nil {
+				return err
+			}
+			return errFallback
+		}
+		return nil
+	})
+	return fid, err
+}
+
+// commitFileMySQL is CommitFile in two round trips: the tempfile row's
+// delete with the key lookup, then the inserts with the commit.
+func (s *Store) commitFileMySQL(ctx context.Context, db *sql.DB, f store.CloseFile) (int64, error) {
+	var replaced int64
+	err := s.retry(ctx, func() error {
+		replaced = 0
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		inTx := true // from the first request on, until COMMIT succeeded
+		defer func() {
+			if inTx {
+				rollback(conn)
+			}
+		}()
+		var deleted int64
+		var old sql.NullInt64
+		rows, err := conn.QueryContext(ctx, "START TRANSACTION; DELETE FROM tempfile WHERE fid = ?; "+
+			"SELECT ROW_COUNT(), (SELECT fid FROM file WHERE dmid = ? AND dkey = ?)", f.FID, f.DomainID, f.Key)
+		if err != nil {
+			return err
+		}
+		if err := firstRow(rows, &deleted, &old); err != nil {
+			return err
+		}
+		if deleted == 0 {
+			return store.ErrNotFound
+		}
+		if old.Valid && old.Int64 == f.FID {
+			return store.ErrFIDExists
+		}
+		var q strings.Builder
+		var args []any
+		if old.Valid {
+			q.WriteString("DELETE FROM file WHERE fid = ?; INSERT IGNORE INTO file_to_delete2 (fid, nexttry) VALUES (?, UNIX_TIMESTAMP()); ")
+			args = append(args, old.Int64, old.Int64)
+		}
+		q.WriteString("INSERT INTO file (fid, dmid, dkey, length, classid, devcount) VALUES (?, ?, ?, ?, ?, 1); " +
+			"INSERT IGNORE INTO file_on (fid, devid) VALUES (?, ?); ")
+		args = append(args, f.FID, f.DomainID, f.Key, f.Length, f.ClassID, f.FID, f.DevID)
+		if f.Checksum != nil {
+			q.WriteString("REPLACE INTO checksum (fid, hashtype, checksum) VALUES (?, ?, ?); ")
+			args = append(args, f.FID, int(f.Checksum.HashType), f.Checksum.Sum)
+		}
+		q.WriteString("INSERT IGNORE INTO file_to_replicate (fid, nexttry) VALUES (?, 0); COMMIT")
+		args = append(args, f.FID)
+		if _, err := conn.ExecContext(ctx, q.String(), args...); err != nil {
+			if s.dup(err) {
+				return errFallback // a race on the key or the fid: the generic code settles it
+			}
+			return err
+		}
+		inTx = false
+		if old.Valid {
+			replaced = old.Int64
+		}
+		return nil
+	})
+	return replaced, err
+}
+
+// rollback ends the transaction a batched request left open; a
+// connection that cannot is closed instead of going back to the pool.
+func rollback(conn *sql.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+}
