@@ -251,10 +251,10 @@ func contentType(name string) string {
 // docroot (403, logged) from an unexplained failure (500).
 func (h *handler) status(err error, rel string, missing int) int {
 	code := errorStatus(err, missing)
-	if code == 500 && h.root.escapes(rel) {
+	if code == 500 && h.root.escapesAny(rel) {
 		code = 403
 	}
-	if code == 403 && (isEscape(err) || h.root.escapes(rel)) {
+	if code == 403 && (isEscape(err) || h.root.escapesAny(rel)) {
 		h.log.Warn("refused a path leaving the docroot", "path", "/"+rel, "err", err)
 	}
 	return code
