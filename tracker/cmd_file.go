@@ -143,6 +143,9 @@ func (s *Server) cmdCreateOpen(ctx context.Context, r *request) reply {
 		s.log.Error("Error registering tempfile", "key", key, "domain", dom.Name, "err", err)
 		return errReply("db", "")
 	}
+	if fid == 0 {
+		s.temps.put(newFID, classid, devids)
+	}
 	mark("vivify_dir_on_all_devs")
 	dirTimes := s.makeDirs(ctx, snap, devs, newFID, r.zone)
 	mark("end")
@@ -213,6 +216,15 @@ func (s *Server) makeDirs(ctx context.Context, snap *cluster.Snapshot, devs []*c
 }
 
 func (s *Server) cmdCreateClose(ctx context.Context, r *request) reply {
+	return s.createClose(ctx, r, true)
+}
+
+// createClose is create_close; with useTemps it may take the tempfile row
+// from s.temps instead of the database. Such a row is trusted only on the
+// way to the commit (which fails with no_temp_file if the row is gone):
+// every other outcome is decided again by a call reading the database,
+// before anything is discarded.
+func (s *Server) createClose(ctx context.Context, r *request, useTemps bool) reply {
 	dom, rep, ok := s.checkDomain(r)
 	if !ok {
 		return rep
@@ -242,12 +254,20 @@ func (s *Server) cmdCreateClose(ctx context.Context, r *request) reply {
 	if dev == nil || dev.Host == nil || fid <= 0 || path != dev.PutURL(fid, r.zone) {
 		return errReply("bogus_args", "")
 	}
-	tf, err := s.st.Tempfile(ctx, fid)
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return errReply("no_temp_file", "")
+	var tf store.Tempfile
+	cached := false
+	if useTemps {
+		tf, cached = s.temps.take(fid)
+	}
+	if !cached {
+		var err error
+		tf, err = s.st.Tempfile(ctx, fid)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return errReply("no_temp_file", "")
+			}
+			return s.failure(r, err)
 		}
-		return s.failure(r, err)
 	}
 	key, hasKey := r.key("key")
 	// discard turns the upload into a deletion so that no orphan stays.
@@ -263,6 +283,9 @@ func (s *Server) cmdCreateClose(ctx context.Context, r *request) reply {
 		if d == devid {
 			inTemp = true
 		}
+	}
+	if cached && (!inTemp || !hasKey || len(key) > maxKeyLen) {
+		return s.createClose(ctx, r, false)
 	}
 	if !inTemp {
 		discard("invalid_destdev")
@@ -281,6 +304,9 @@ func (s *Server) cmdCreateClose(ctx context.Context, r *request) reply {
 		want = -1
 	}
 	size, err := s.nodes.Size(ctx, path)
+	if cached && (err != nil || want > -1 && want != size) {
+		return s.createClose(ctx, r, false)
+	}
 	if err != nil {
 		kind := "cantreach"
 		if errors.Is(err, nodeclient.ErrMissing) {
@@ -296,6 +322,9 @@ func (s *Server) cmdCreateClose(ctx context.Context, r *request) reply {
 	if sum != nil && r.truthy("checksumverify") {
 		alg := cluster.HashName(sum.HashType)
 		actual, err := s.nodes.Digest(ctx, dev.Host.IP(r.zone), dev.Path(fid), path, alg, "", size)
+		if cached && (err != nil || !equalBytes(actual, sum.Sum)) {
+			return s.createClose(ctx, r, false)
+		}
 		if err != nil || !equalBytes(actual, sum.Sum) {
 			discard("checksum_mismatch")
 			if err != nil {

@@ -33,6 +33,7 @@ type Server struct {
 	mon   *monitor.Monitor
 	nodes *nodeclient.Client
 	cache *fidcache.Cache
+	temps *openTemps // tempfile rows of uploads opened here (opentemps.go)
 
 	start    time.Time
 	minFID   int64
@@ -89,6 +90,7 @@ func New(cfg Config, st store.Store) (*Server, error) {
 		log:      log,
 		start:    time.Now(),
 		cache:    fidcache.New(fidCacheTTL, 200000),
+		temps:    newOpenTemps(100000),
 		slots:    newSlots(cfg.QueryJobs),
 		watchers: w,
 		conns:    map[*conn]struct{}{},
