@@ -9,7 +9,8 @@
 #     fsync off unless FSYNC=1
 #   - domain "bench" with classes "one" (mindevcount 1) and "two" (2)
 # Everything lives in $VAR (./var/bench), which is emptied first. BIN (./bin)
-# names the binaries, TRACKER_ARGS adds mogilefsd options, TRACKER_ENV and
+# names the binaries, TRACKER_CONF adds lines to mogilefsd.conf (e.g.
+# "replicate_jobs = 4"), TRACKER_ARGS adds mogilefsd options, TRACKER_ENV and
 # STORE_ENV variables of the tracker's and storage nodes' environment (e.g. PPROF_ADDR=127.0.0.1:6060 for a build
 # with the profiling overlay of docs/benchmarks.md).
 #
@@ -81,7 +82,7 @@ for i in $(seq 1 "$hosts"); do
 	wait_port "$ip" "$sport" "mogstored$i"
 done
 
-printf 'mogstored_stream_port = %s\n' "$mport" >"$var/mogilefsd.conf"
+printf 'mogstored_stream_port = %s\n%s\n' "$mport" "${TRACKER_CONF:-}" >"$var/mogilefsd.conf"
 env ${TRACKER_ENV:-} "$bin/mogilefsd" --config="$var/mogilefsd.conf" "${dbargs[@]}" --listen="$tracker" \
 	--user="$(id -un)" ${TRACKER_ARGS:-} >"$var/mogilefsd.log" 2>&1 &
 pids+=($!)

@@ -9,6 +9,7 @@
 # CONFIG (default: all but tracker) is one of
 #   sqlite-1   1 host, class one (mindevcount 1), SQLite: write, read 4 KiB files
 #   sqlite-2   2 hosts, class two (mindevcount 2), SQLite, --replication-wait=60s
+#   sqlite-2-r4  as sqlite-2 with replicate_jobs = 4 (the default is 1, as the original)
 #   mariadb-1  as sqlite-1 on MariaDB (MYSQL_HOST, MYSQL_PORT, MYSQL_USER, MYSQL_PASS)
 #   big        1 host, SQLite: --mode=big (1000 files of 1 MiB, -c 4)
 #   tracker    1 host, SQLite: --mode=tracker-paths (create_open+create_close, get_paths)
@@ -60,6 +61,7 @@ for cfg in "${configs[@]}"; do
 	case $cfg in
 	sqlite-1) cenv=(HOSTS=1 DB=sqlite) args=(--class=one) ;;
 	sqlite-2) cenv=(HOSTS=2 DB=sqlite) args=(--class=two --replication-wait=60s) ;;
+	sqlite-2-r4) cenv=(HOSTS=2 DB=sqlite "TRACKER_CONF=replicate_jobs = 4") args=(--class=two --replication-wait=60s) ;;
 	mariadb-1) cenv=(HOSTS=1 DB=mariadb) args=(--class=one) ;;
 	big) cenv=(HOSTS=1 DB=sqlite) args=(--class=one --mode=big) ;;
 	tracker) cenv=(HOSTS=1 DB=sqlite) args=(--class=one --mode=tracker-paths) ;;
@@ -86,7 +88,7 @@ for cfg in "${configs[@]}"; do
 		cut -d' ' -f1-3 /proc/loadavg >>"$out/$cfg-$run.load"
 		stop_cluster
 		jq -r --arg run "$cfg #$run (exit $code, load $(paste -sd/ "$out/$cfg-$run.load"))" \
-			'$run + ": " + ([.phases[] | "\(.name) \(.files_per_sec|floor)/s \(.mib_per_sec*10|floor/10) MiB/s p99 \((.latency_ms.p99 // .seconds) * 100 | floor / 100) errors \(.errors)"] | join("; "))' \
+			'$run + ": " + ([.phases[] | if .name == "replication" then "replication \(.seconds * 100 | floor / 100) s errors \(.errors)" else "\(.name) \(.files_per_sec|floor)/s \(.mib_per_sec*10|floor/10) MiB/s p99 \(.latency_ms.p99 * 100 | floor / 100) errors \(.errors)" end] | join("; "))' \
 			"$out/$cfg-$run.json"
 	done
 	# Median over the runs of each phase's files/s and MiB/s (and of the

@@ -91,7 +91,8 @@ func minDevCount(ctx context.Context, c *client.Client, domain, class string) (i
 // every written file has at least minDev copies, or until timeout after
 // since (the end of the write phase). The phase's Seconds is the time
 // from since to the end of the round that first saw every file complete:
-// an upper bound, LastRoundSeconds its resolution.
+// an upper bound, LastRoundSeconds its resolution. The phase has no
+// rate: the copies were made while the files were being written too.
 func (b *bench) waitReplication(ctx context.Context, written []int, floor int64, minDev int, since time.Time, timeout, pause time.Duration, procs []proc) PhaseResult {
 	res := PhaseResult{Name: "replication", MinDevCount: minDev}
 	cpu0 := takeCPU(procs)
@@ -147,9 +148,6 @@ func (b *bench) waitReplication(ctx context.Context, written []int, floor int64,
 	}
 	res.Errors = errs.n.Load()
 	res.ErrorSamples = errs.samples
-	if res.Seconds > 0 {
-		res.FilesPerSec = float64(res.Ops) / res.Seconds
-	}
 	return res
 }
 
