@@ -106,52 +106,53 @@ func forceCollated(s *Store) {
 	s.mogfs.mu.Unlock()
 }
 
-func TestMogfsCollationProbe(t *testing.T) {
-	ctx := mogfsCtx(t)
-	s := mogfsOpen(t, Config{DSN: mogfsSQLiteDSN(t)})
-	if b, err := s.keysBytewise(ctx); err != nil || !b {
-		t.Fatalf("SQLite BINARY: bytewise %v, %v", b, err)
-	}
-	cases := []struct {
-		charset, collation string
-		bytewise           bool
-	}{
-		{"latin1", "latin1_swedish_ci", false}, // the original's usual
-		{"latin1", "latin1_bin", false},        // PAD SPACE
-		{"latin1", "latin1_nopad_bin", true},
-		{"utf8mb4", "utf8mb4_general_ci", false},
-		{"utf8mb4", "utf8mb4_nopad_bin", true},
-		{"binary", "", true},
-	}
-	for _, c := range cases {
-		t.Run(c.charset+"_"+c.collation, func(t *testing.T) {
-			cfg, _ := mysqlWithCollation(t, c.charset, c.collation)
-			s := mogfsOpen(t, cfg)
-			if b, err := s.keysBytewise(ctx); err != nil || b != c.bytewise {
-				t.Fatalf("bytewise %v, %v; want %v", b, err, c.bytewise)
-			}
-		})
+// mogfsCollations are the MariaDB collations the mogfs tests run on,
+// besides the server default (which sqlstore_test's conformance run
+// covers), and whether each orders keys as bytes.
+var mogfsCollations = []struct {
+	charset, collation string
+	bytewise           bool
+}{
+	{"latin1", "latin1_nopad_bin", true},
+	{"latin1", "latin1_bin", false}, // PAD SPACE
+	{"utf8mb4", "utf8mb4_general_ci", false},
+	{"utf8mb4", "utf8mb4_nopad_bin", true},
+	{"binary", "", true}, // dkey is VARBINARY
+}
+
+// emptyFiles deletes the rows the mogfs tests write, so that one database
+// serves several tests (setting up a MariaDB database takes seconds).
+func emptyFiles(t *testing.T, raw *sql.DB) {
+	t.Helper()
+	for _, table := range []string{"file", "file_on", "tempfile", "file_to_replicate", "file_to_delete2", "file_to_queue", "checksum", "mogfs_attr"} {
+		if _, err := raw.Exec("DELETE FROM " + table); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
 // TestMogfsCollations runs the mogfs conformance tests on databases whose
-// file.dkey has other collations than the server default (which the
-// conformance run of sqlstore_test covers): binary ones, where keys
-// differing only in case coexist, and PAD SPACE / other case-insensitive
-// ones.
+// file.dkey has another collation than the server default: binary ones,
+// where keys differing only in case coexist, PAD SPACE and other
+// case-insensitive ones. It also checks which path each one takes.
 func TestMogfsCollations(t *testing.T) {
-	for _, c := range [][2]string{
-		{"latin1", "latin1_nopad_bin"},
-		{"latin1", "latin1_bin"},
-		{"utf8mb4", "utf8mb4_general_ci"},
-		{"utf8mb4", "utf8mb4_nopad_bin"},
-		{"binary", ""},
-	} {
-		t.Run(c[0]+"_"+c[1], func(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		s := mogfsOpen(t, Config{DSN: mogfsSQLiteDSN(t)})
+		if b, err := s.keysBytewise(mogfsCtx(t)); err != nil || !b {
+			t.Fatalf("SQLite BINARY: bytewise %v, %v", b, err)
+		}
+	})
+	for _, c := range mogfsCollations {
+		t.Run(c.charset+"_"+c.collation, func(t *testing.T) {
 			t.Parallel()
+			cfg, raw := mysqlWithCollation(t, c.charset, c.collation)
+			s := mogfsOpen(t, cfg)
+			if b, err := s.keysBytewise(mogfsCtx(t)); err != nil || b != c.bytewise {
+				t.Fatalf("bytewise %v, %v; want %v", b, err, c.bytewise)
+			}
 			storetest.RunMogfs(t, func(t *testing.T) store.Store {
-				cfg, _ := mysqlWithCollation(t, c[0], c[1])
-				return mogfsOpen(t, cfg)
+				emptyFiles(t, raw)
+				return s
 			})
 		})
 	}
@@ -169,10 +170,11 @@ func TestMogfsCollatedPath(t *testing.T) {
 		})
 	})
 	t.Run("mariadb_nopad_bin", func(t *testing.T) {
+		cfg, raw := mysqlWithCollation(t, "latin1", "latin1_nopad_bin")
+		s := mogfsOpen(t, cfg)
+		forceCollated(s)
 		storetest.RunMogfs(t, func(t *testing.T) store.Store {
-			cfg, _ := mysqlWithCollation(t, "latin1", "latin1_nopad_bin")
-			s := mogfsOpen(t, cfg)
-			forceCollated(s)
+			emptyFiles(t, raw)
 			return s
 		})
 	})
