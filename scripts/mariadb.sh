@@ -22,7 +22,8 @@ start)
 			--auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 ||
 			{ cat "$dir/install.log" >&2; exit 1; }
 	fi
-	mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/mysqld.sock" \
+	mkdir -p "$dir/tmp"
+	mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/mysqld.sock" --tmpdir="$dir/tmp" \
 		--pid-file="$dir/mysqld.pid" --port="$port" --bind-address=127.0.0.1 \
 		--user="$user" --skip-name-resolve --innodb-buffer-pool-size=128M \
 		--innodb-flush-log-at-trx-commit=2 --max-connections=1000 \
