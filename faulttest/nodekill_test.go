@@ -97,17 +97,29 @@ func TestNodeKillDuringUploads(t *testing.T) {
 	})
 	t.Logf("node down: %d acknowledged files only on the killed node (at risk), %d unreadable otherwise", atRisk, unreadable)
 
+	t.Logf("checked with the node down at %v", time.Since(start).Round(time.Second))
+
 	// 2. The node comes back on its disk.
 	victim.Proc = restart(t, victim.Proc)
 	victim.Proc.WaitPort(t, victim.Mogstored.HTTPAddr, 30*time.Second)
 	lost := checkAcked(t, ctx, c, acked, sz)
+	// Replication that failed while the node was down backs off (15 s,
+	// 60 s, ...); as an operator would, ask for it now (replicate_now)
+	// once the monitor sees the device writeable again.
+	waitFor(t, "the monitor to see the node again", 60*time.Second, func() (bool, string) {
+		d := devices(t, tc)[devid]
+		return d["observed_state"] == "writeable", fmt.Sprint(d)
+	})
 	waitFor(t, "every file at 2 copies with the node back", time.Duration(scale(180, 900))*time.Second, func() (bool, string) {
+		tc.do("replicate_now", nil)
 		short, err := queryInt(t, db, `SELECT COUNT(*) FROM file f WHERE (SELECT COUNT(*) FROM file_on o WHERE o.fid = f.fid) < 2`)
 		if err != nil {
 			return false, err.Error()
 		}
 		return short == 0, fmt.Sprintf("%d files short of 2 copies", short)
 	})
+
+	t.Logf("all at 2 copies with the node back at %v", time.Since(start).Round(time.Second))
 
 	// 3. The node dies for good and its device is marked dead.
 	victim.Proc.Kill()
@@ -122,6 +134,7 @@ func TestNodeKillDuringUploads(t *testing.T) {
 		return short == 0, fmt.Sprintf("%d files short of 2 copies", short)
 	})
 	sinceKill := time.Since(killed)
+	t.Logf("restored at %v", time.Since(start).Round(time.Second))
 	badCopies := checkCopies(t, ctx, c, acked, sz, func(p string) bool { return !onVictim(p, victim) })
 	lost += checkAcked(t, ctx, c, acked, sz)
 	figure(t, "uploads=%d acknowledged=%d failed=%d (absent %d, complete %d, half-there %d) acknowledged_lost=%d "+
