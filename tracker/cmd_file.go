@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"regexp"
 	"strconv"
 	"strings"
@@ -175,7 +176,9 @@ func (s *Server) cmdCreateOpen(ctx context.Context, r *request) reply {
 		a["devid"] = strconv.Itoa(devs[0].ID)
 		a["path"] = devs[0].PutURL(newFID, r.zone)
 	}
-	s.log.Debug("create_open", "fid", newFID, "key", key, "domain", dom.Name, "devids", devids, "took", time.Since(t0))
+	if s.log.Enabled(ctx, slog.LevelDebug) { // the arguments cost allocations even when no one listens
+		s.log.Debug("create_open", "fid", newFID, "key", key, "domain", dom.Name, "devids", devids, "took", time.Since(t0))
+	}
 	return okReply(a)
 }
 
@@ -357,7 +360,9 @@ func (s *Server) createClose(ctx context.Context, r *request, useTemps bool) rep
 	if old != 0 {
 		s.cache.InvalidateFID(old)
 	}
-	s.log.Debug("file stored", "fid", fid, "key", key, "domain", dom.Name, "devid", devid, "length", size, "replaced_fid", old)
+	if s.log.Enabled(ctx, slog.LevelDebug) {
+		s.log.Debug("file stored", "fid", fid, "key", key, "domain", dom.Name, "devid", devid, "length", size, "replaced_fid", old)
+	}
 	return okReply(nil)
 }
 

@@ -247,7 +247,7 @@ func (s *Server) query(c *conn, line string) string {
 		return formatReply(errReply("unknown_command", ""), callid, hasCallid)
 	}
 	s.stats.add("queries", 1)
-	pend := s.slots.enter(c.ip + " " + line)
+	pend := s.slots.enter(c.ip, line)
 	if pend.waited {
 		s.stats.add("times_out_of_qworkers", 1)
 	}
@@ -264,7 +264,7 @@ func (s *Server) query(c *conn, line string) string {
 	s.slots.leave(pend)
 	now := time.Now()
 	s.metrics.command(cmd, rep.code, now.Sub(started))
-	s.recent.add(c.ip+" "+line, now.Sub(started), now.Sub(workStart))
+	s.recent.add(c.ip, line, now.Sub(started), now.Sub(workStart))
 	return formatReply(rep, callid, hasCallid)
 }
 

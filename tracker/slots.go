@@ -32,15 +32,15 @@ func newSlots(n int) *slots {
 	return s
 }
 
-// enter waits for a free slot; desc is shown by !queue meanwhile.
-func (s *slots) enter(desc string) pending {
+// enter waits for a free slot; "ip line" is shown by !queue meanwhile.
+func (s *slots) enter(ip, line string) pending {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.seq++
 	p := pending{id: s.seq}
 	if s.busy >= s.limit {
 		p.waited = true
-		s.pending[p.id] = desc
+		s.pending[p.id] = ip + " " + line
 		for s.busy >= s.limit {
 			s.cond.Wait()
 		}
@@ -115,26 +115,41 @@ func (c *counters) snapshot() map[string]int64 {
 	return out
 }
 
-// recentLog keeps the last 50 finished queries for !recent.
+// recentLog keeps the last 50 finished queries for !recent. They are
+// formatted only when listed: every query is added, few are ever shown.
 type recentLog struct {
 	mu    sync.Mutex
-	lines []string
+	ring  [50]recentQuery
+	next  int // index of the oldest entry once full
+	count int
 }
 
-func (r *recentLog) add(req string, total, work time.Duration) {
-	line := fmt.Sprintf("%s %.4f %.4f", req, total.Seconds(), work.Seconds())
+type recentQuery struct {
+	ip, line    string
+	total, work time.Duration
+}
+
+func (r *recentLog) add(ip, line string, total, work time.Duration) {
 	r.mu.Lock()
-	r.lines = append(r.lines, line)
-	if len(r.lines) > 50 {
-		r.lines = append(r.lines[:0], r.lines[len(r.lines)-50:]...)
+	r.ring[r.next] = recentQuery{ip, line, total, work}
+	r.next = (r.next + 1) % len(r.ring)
+	if r.count < len(r.ring) {
+		r.count++
 	}
 	r.mu.Unlock()
 }
 
+// list returns "ip line total work" per query, oldest first.
 func (r *recentLog) list() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]string(nil), r.lines...)
+	out := make([]string, 0, r.count)
+	start := (r.next - r.count + len(r.ring)) % len(r.ring)
+	for i := 0; i < r.count; i++ {
+		q := r.ring[(start+i)%len(r.ring)]
+		out = append(out, fmt.Sprintf("%s %s %.4f %.4f", q.ip, q.line, q.total.Seconds(), q.work.Seconds()))
+	}
+	return out
 }
 
 // watchers are the connections that asked for !watch.
