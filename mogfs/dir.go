@@ -535,7 +535,8 @@ func (r *rootNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errn
 }
 
 func (r *rootNode) domainChild(ctx context.Context, name string, out *fuse.EntryOut) *fs.Inode {
-	return r.fsys.dirChild(ctx, &r.Inode, name, r.fsys.space.DirAttr("", "", keyspace.Attr{}), out)
+	dom, _, _ := keyspace.DecodeName(name)
+	return r.fsys.dirChild(ctx, &r.Inode, name, r.fsys.space.DirAttr(dom, "", keyspace.Attr{}), out)
 }
 
 // Lookup implements fs.NodeLookuper.

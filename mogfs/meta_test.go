@@ -138,6 +138,10 @@ func TestAllDomains(t *testing.T) {
 	if got, err := os.ReadFile(filepath.Join(mnt, e.domain, "in/domain.txt")); err != nil || string(got) != "here" {
 		t.Fatalf("read through the domain directory: %q, %v", got, err)
 	}
+	// A domain is a directory anyone may enter: 0755, not a file's 0644.
+	if fi, err := os.Stat(filepath.Join(mnt, e.domain)); err != nil || fi.Mode() != os.ModeDir|0o755 {
+		t.Fatalf("domain directory mode: %v, %v; want drwxr-xr-x", fi.Mode(), err)
+	}
 	if err := os.Mkdir(filepath.Join(mnt, "newdom"), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,9 @@
 #   - mogilefsd on 127.0.0.1:7001, metadata in ./var/mogilefs.sqlite
 #   - two mogstored: 127.0.0.1:7500 (dev1) and 127.0.0.2:7500 (dev2), data in ./var/store{1,2}
 #   - hosts, devices, domain "files" and class "rep2" (2 copies) registered
+#   - the HTTP gateway mogproxy on 127.0.0.1:7080 (/<domain>/<key>)
 #   - the FUSE mount at ./mnt when /dev/fuse is usable
-# Ports can be moved with TRACKER_PORT and STORE_PORT.
+# Ports can be moved with TRACKER_PORT, STORE_PORT and GATEWAY_PORT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -14,6 +15,7 @@ tport=${TRACKER_PORT:-7001}
 sport=${STORE_PORT:-7500}
 mport=$((sport + 1))
 tracker=127.0.0.1:$tport
+gport=${GATEWAY_PORT:-7080}
 mkdir -p "$var"
 
 pids=()
@@ -74,6 +76,14 @@ done
 adm domain list 2>/dev/null | grep -qE "^\s*files\b" || adm domain add files
 adm class list 2>/dev/null | grep -qE "^\s*files\s+rep2\b" || adm class add files rep2 --mindevcount=2
 
+gatewaymsg="  (no gateway: mogproxy is not built)"
+if have mogproxy; then
+	"$bin/mogproxy" --trackers="$tracker" --listen="127.0.0.1:$gport" >"$var/mogproxy.log" 2>&1 &
+	pids+=($!)
+	wait_port 127.0.0.1 "$gport" mogproxy
+	gatewaymsg="  curl -X PUT -T /etc/passwd http://127.0.0.1:$gport/files/passwd.html; curl http://127.0.0.1:$gport/files/passwd.html"
+fi
+
 mountmsg="  (no FUSE mount: /dev/fuse is not usable here or mogfs is not built)"
 if have mogfs && [ -c /dev/fuse ] && command -v fusermount3 >/dev/null; then
 	mkdir -p "$root/mnt"
@@ -87,13 +97,15 @@ fi
 
 cat <<MSG
 
-MogileFS is running: tracker $tracker, storage nodes 127.0.0.1:$sport and 127.0.0.2:$sport.
+MogileFS is running: tracker $tracker, storage nodes 127.0.0.1:$sport and 127.0.0.2:$sport,
+gateway 127.0.0.1:$gport.
 Try:
   bin/mogupload --trackers=$tracker --domain=files --class=rep2 --key=/fstab.txt --file=/etc/fstab
   bin/mogfetch --trackers=$tracker --domain=files --key=/fstab.txt --file=-
   bin/moglistkeys --trackers=$tracker --domain=files
   bin/mogfileinfo --trackers=$tracker --domain=files --key=/fstab.txt
   bin/mogadm --trackers=$tracker check
+$gatewaymsg
 $mountmsg
 Logs are in ./var/*.log. Press Ctrl-C to stop everything.
 MSG

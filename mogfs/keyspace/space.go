@@ -95,6 +95,11 @@ func (s *Space) DirAttr(domain, prefix string, a Attr) Attr {
 	}
 	fi := FileInfo{Key: prefix}
 	s.fill(domain, &fi)
+	if prefix == "" && fi.Attr.Mode == DefaultFileMode {
+		// The top of a domain has no marker key to hold its attributes;
+		// fill's default for a key without a trailing "/" is a file's.
+		fi.Attr.Mode = DefaultDirMode
+	}
 	return fi.Attr
 }
 
