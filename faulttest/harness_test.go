@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-	_ "modernc.org/sqlite"
+	_ "github.com/go-sql-driver/mysql" // database/sql driver "mysql"
+	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
 
 	"github.com/mogilefs-go/mogilefs/client"
 	"github.com/mogilefs-go/mogilefs/internal/mogtest"
@@ -289,8 +289,6 @@ func openDB(t testing.TB, dsn, user, pass string) *sql.DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
-
-var _ = mysql.ParseDSN // the driver registers "mysql"
 
 // queryInt runs a one-number query.
 func queryInt(t testing.TB, db *sql.DB, q string, args ...any) (int64, error) {
