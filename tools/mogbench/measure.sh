@@ -15,12 +15,15 @@
 #   tracker    1 host, SQLite: --mode=tracker-paths (create_open+create_close, get_paths)
 #   localfs    no cluster: --mode=dir on a local directory (the disk's own rate
 #              of small-file creation, and a 1 GiB file), the floor under the rest
-# N overrides -n (files per run) for a quick try; MOGBENCH_ARGS adds options.
+# N overrides -n (files per run) for a quick try; MOGBENCH_ARGS adds options;
+# BIN (./bin) names the binaries and VAR (./var/bench) the data directory.
 # The CPU time of the tracker, the storage nodes, mogbench and (with
 # MARIADB_PID) MariaDB is reported per phase (mogbench --procs).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
+bin=${BIN:-$root/bin}
+export BIN=$bin
 out=${1:?usage: measure.sh OUTDIR [CONFIG...]}
 shift
 configs=("$@")
@@ -83,7 +86,7 @@ for cfg in "${configs[@]}"; do
 		fi
 		cut -d' ' -f1-3 /proc/loadavg >"$out/$cfg-$run.load"
 		code=0
-		"$root/bin/mogbench" --trackers="$tracker" --domain=bench "${args[@]}" $procs ${MOGBENCH_ARGS:-} --json \
+		"$bin/mogbench" --trackers="$tracker" --domain=bench "${args[@]}" $procs ${MOGBENCH_ARGS:-} --json \
 			>"$out/$cfg-$run.json" || code=$?
 		cut -d' ' -f1-3 /proc/loadavg >>"$out/$cfg-$run.load"
 		stop_cluster
