@@ -21,6 +21,15 @@ const SchemaVersion = 17
 // EndOfTime is the original's "never" for nexttry columns.
 const EndOfTime = 2147483647
 
+// LeaseSeconds is how long a row handed out by Grab stays invisible to
+// every tracker. The original leases for 1000 s, so the rows a killed
+// tracker held stalled for almost 17 minutes; a minute is enough for the
+// job master to hand them to a worker, and a lease that runs out while a
+// long copy is still going is harmless: every worker takes the fid's
+// named lock and re-checks the fid before acting, so a second taker skips
+// or finds nothing left to do.
+const LeaseSeconds = 60
+
 var (
 	// ErrNotFound: the row asked for does not exist.
 	ErrNotFound = errors.New("store: not found")
@@ -250,8 +259,8 @@ type Store interface {
 	// row's nexttry is now+delay, or 0 for QueueReplicate with delay <= 0.
 	Enqueue(ctx context.Context, q Queue, item QueueItem, delay int64) error
 	// Grab leases up to limit rows whose nexttry is due, oldest first, by
-	// pushing their nexttry 1000 s ahead; rows leased by another tracker
-	// are never returned twice.
+	// pushing their nexttry LeaseSeconds ahead; rows leased by another
+	// tracker are never returned twice while the lease lasts.
 	Grab(ctx context.Context, q Queue, limit int) ([]QueueItem, error)
 	// Retry sets a row's nexttry to now+delay and its failcount.
 	Retry(ctx context.Context, q Queue, fid int64, delay int64, failCount int) error

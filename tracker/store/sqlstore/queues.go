@@ -11,7 +11,7 @@ import (
 )
 
 // leaseSeconds is how far Grab pushes nexttry of the rows it hands out.
-const leaseSeconds = 1000
+const leaseSeconds = store.LeaseSeconds
 
 // queueSQL is the per-queue SQL: table, columns read, and the type filter
 // of file_to_queue.

@@ -44,7 +44,7 @@ func queueRow(t *testing.T, s store.Store, q store.Queue, fid int64) *store.Queu
 	return dbg.Rebalance
 }
 
-// testQueueLease: Enqueue, due rows only, the 1000 s lease.
+// testQueueLease: Enqueue, due rows only, the store.LeaseSeconds lease.
 func testQueueLease(t *testing.T, s store.Store, q store.Queue) {
 	ctx := ctxT(t)
 	now, err := s.Now(ctx)
@@ -91,8 +91,8 @@ func testQueueLease(t *testing.T, s store.Store, q store.Queue) {
 		t.Fatalf("leased rows grabbed again: %+v", again)
 	}
 	row := queueRow(t, s, q, 10)
-	if row == nil || row.NextTry < now+1000 || row.NextTry > later+1000 {
-		t.Fatalf("leased row %+v, want nexttry now+1000 (now %d..%d)", row, now, later)
+	if row == nil || row.NextTry < now+store.LeaseSeconds || row.NextTry > later+store.LeaseSeconds {
+		t.Fatalf("leased row %+v, want nexttry now+%d (now %d..%d)", row, store.LeaseSeconds, now, later)
 	}
 }
 
