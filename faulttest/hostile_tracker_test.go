@@ -320,9 +320,11 @@ func TestTrackerClientNeverReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bad.c.Close()
+	bad.c.(*net.TCPConn).SetReadBuffer(4096)
 	// Write requests until the tracker stops taking them (the socket
-	// buffers are full both ways).
-	req := bytes.Repeat([]byte("get_domains\r\n"), 1000)
+	// buffers are full both ways). "!help" asks for a reply a hundred
+	// times its size, so the tracker's replies back up first.
+	req := bytes.Repeat([]byte("!help\r\n"), 1000)
 	sent := 0
 	for {
 		bad.c.SetWriteDeadline(time.Now().Add(2 * time.Second))
@@ -346,13 +348,17 @@ func TestTrackerClientNeverReads(t *testing.T) {
 	}
 	dropped := "not waited for (soak mode waits for the 120 s write timeout)"
 	if soak() {
-		// Drain what was sent before the drop, then expect the end.
-		bad.c.SetReadDeadline(time.Now().Add(3 * time.Minute))
-		_, err := io.Copy(io.Discard, bad.c)
+		// Wait out the write timeout without reading (reading would let
+		// the tracker go on), then the connection must be at its end:
+		// the replies sent before the drop, then EOF or a reset, with no
+		// more requests served.
+		time.Sleep(130*time.Second - time.Since(stuck))
+		bad.c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		n, err := io.Copy(io.Discard, bad.c)
 		if err != nil && !errors.Is(err, syscall.ECONNRESET) {
-			t.Errorf("the stuck connection was not dropped: %v", err)
+			t.Errorf("the stuck connection was not dropped after 130 s: %v (read %d bytes)", err, n)
 		}
-		dropped = fmt.Sprintf("after %v", time.Since(stuck).Round(time.Second))
+		dropped = fmt.Sprintf("by %v", time.Since(stuck).Round(time.Second))
 	}
 	figure(t, "requests_sent_before_blocked=%dKiB tracker_rss=%dMiB->%dMiB others_served=true dropped=%s",
 		sent>>10, rss0>>10, rss1>>10, dropped)
