@@ -9,8 +9,7 @@
 //	127.0.0.1/32, 10.0.0.0/8 192.168.1.7 ::1
 //
 // A single address means just that host (/32 or /128). Host bits set in a
-// network ("10.1.2.3/8") are cleared, as the original's Net::Netmask
-// does for altmask. IPv4 clients reaching an IPv6 socket show up as
+// network are cleared: "10.1.2.3/8" means 10.0.0.0/8. IPv4 clients reaching an IPv6 socket show up as
 // IPv4-mapped addresses (::ffff:10.1.2.3); they are matched as the IPv4
 // address they are. The nil *List allows everyone, so code can hold a
 // *List that is nil when nothing was configured.
