@@ -288,6 +288,23 @@ func TestReplicationWait(t *testing.T) {
 	if f, err := mogbench.MaxCommittedFID(ctx, c); err != nil || f != before {
 		t.Fatalf("highest fid: %d, %v; want %d", f, err, before)
 	}
+	// Gaps in the fids (deleted files), the highest one deleted too.
+	fids := map[int]int64{}
+	for i := 0; i < 37; i++ {
+		fi, err := c.FileInfo(ctx, "pre"+strconv.Itoa(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fids[i] = fi.FID
+	}
+	for _, i := range []int{3, 4, 5, 20, 21, 22, 23, 35, 36} {
+		if err := c.Delete(ctx, "pre"+strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f, err := mogbench.MaxCommittedFID(ctx, c); err != nil || f != fids[34] {
+		t.Fatalf("highest fid after deletes: %d, %v; want %d", f, err, fids[34])
+	}
 
 	const n = 60
 	r := run(t, "--trackers="+cl.Tracker.Addr, "--domain=bench", "--class=two", "--mode=write",
