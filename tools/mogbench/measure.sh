@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Takes the figures of docs/benchmarks.md: every configuration RUNS (3)
 # times, each on a fresh cluster from tools/mogbench/cluster.sh, and prints
-# the median of each phase's rate. The JSON report of every run, and the
-# load average before and after it, are kept in OUTDIR.
+# the median of each phase's rate. The JSON report of every run, the load
+# average before and after it and the daemons' logs are kept in OUTDIR.
 #
 #   make build && tools/mogbench/measure.sh /tmp/bench [CONFIG...]
 #
@@ -90,6 +90,10 @@ for cfg in "${configs[@]}"; do
 			>"$out/$cfg-$run.json" || code=$?
 		cut -d' ' -f1-3 /proc/loadavg >>"$out/$cfg-$run.load"
 		stop_cluster
+		# The daemons' logs, for the errors of the run.
+		for l in "${VAR:-$root/var/bench}"/*.log; do
+			[ -e "$l" ] && cp "$l" "$out/$cfg-$run.$(basename "$l")"
+		done
 		jq -r --arg run "$cfg #$run (exit $code, load $(paste -sd/ "$out/$cfg-$run.load"))" \
 			'$run + ": " + ([.phases[] | if .name == "replication" then "replication \(.seconds * 100 | floor / 100) s errors \(.errors)" else "\(.name) \(.files_per_sec|floor)/s \(.mib_per_sec*10|floor/10) MiB/s p99 \(.latency_ms.p99 * 100 | floor / 100) errors \(.errors)" end] | join("; "))' \
 			"$out/$cfg-$run.json"
