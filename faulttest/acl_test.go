@@ -35,7 +35,7 @@ func dialFrom(t testing.TB, src, addr string) net.Conn {
 // commands get clear refusals, its PUT and DELETE on a node get 403, and
 // nothing it attempts changes anything.
 func TestAccessControl(t *testing.T) {
-	t.Parallel()
+	parallelUnlessSoak(t)
 	ctx := ctxFor(t)
 	const domain, class = "acl", "two"
 	const allow = "127.0.0.1/32"

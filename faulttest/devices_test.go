@@ -59,7 +59,7 @@ func fill(t *testing.T, dir string) {
 // either succeed or leave nothing; uploads after that all succeed, and
 // their copies land only on the two healthy devices.
 func TestDeviceFaults(t *testing.T) {
-	t.Parallel()
+	parallelUnlessSoak(t)
 	ctx := ctxFor(t)
 	const domain, class = "fault", "two"
 	cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Hosts: 5, Domain: domain, Classes: map[string]int{class: 2},

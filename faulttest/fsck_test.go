@@ -24,7 +24,7 @@ import (
 // untouched files. Replication then restores every file to 2 copies whose
 // bytes are right.
 func TestFsckRepairsCorruption(t *testing.T) {
-	t.Parallel()
+	parallelUnlessSoak(t)
 	ctx := ctxFor(t)
 	const domain, class = "fault", "md5"
 	cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Hosts: 2, Domain: domain, NodeArgs: []string{"--nofsync"}})

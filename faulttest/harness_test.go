@@ -471,3 +471,12 @@ func uploadUntil(ctx context.Context, c *client.Client, class, prefix string, sz
 	}()
 	return out
 }
+
+// parallelUnlessSoak runs the test in parallel with the others in CI
+// mode; soak-mode tests run one at a time, so that their figures are not
+// skewed by each other's load.
+func parallelUnlessSoak(t *testing.T) {
+	if !soak() {
+		t.Parallel()
+	}
+}

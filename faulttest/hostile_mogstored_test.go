@@ -179,7 +179,7 @@ func startHostileNode(t *testing.T, args ...string) *hostileNode {
 // replace or remove the link itself, inside the docroot); nothing outside
 // the docroot is read, created, changed or removed; the node stays up.
 func TestMogstoredPathTraversal(t *testing.T) {
-	t.Parallel()
+	parallelUnlessSoak(t)
 	h := startHostileNode(t)
 	before := treeState(t, h.parent+"/outside")
 	parentBefore := listDir(t, h.parent)
@@ -260,7 +260,7 @@ func listDir(t testing.TB, dir string) string {
 // or 5xx answer (or a closed connection) in bounded time; nothing is
 // written; the node stays up.
 func TestMogstoredMalformedRequests(t *testing.T) {
-	t.Parallel()
+	parallelUnlessSoak(t)
 	h := startHostileNode(t)
 	put := "PUT /dev1/0/000/002/0000002042.fid HTTP/1.1\r\nHost: x\r\n"
 	cases := map[string]string{
@@ -319,7 +319,7 @@ func TestMogstoredMalformedRequests(t *testing.T) {
 // header and body timeouts; the trickled PUT leaves no file and no temp
 // file.
 func TestMogstoredSlowClients(t *testing.T) {
-	t.Parallel()
+	parallelUnlessSoak(t)
 	h := startHostileNode(t, "--headertimeout=2", "--bodytimeout=2")
 	n := scale(300, 3000)
 	var wg sync.WaitGroup
@@ -417,7 +417,7 @@ func TestMogstoredSlowClients(t *testing.T) {
 // claims a terabyte and is cut off after a few megabytes leaves nothing
 // either; the other device and the node keep working.
 func TestMogstoredPutLargerThanDisk(t *testing.T) {
-	t.Parallel()
+	parallelUnlessSoak(t)
 	h := startHostileNode(t)
 	mountTmpfs(t, h.m.DevDir(2), "4m")
 	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<20) // 16 MiB

@@ -88,7 +88,7 @@ func rssKB(t testing.TB, pid int) int64 {
 // (or their OK) on a connection that stays usable, and the tracker keeps
 // serving everyone.
 func TestTrackerHostileLines(t *testing.T) {
-	t.Parallel()
+	parallelUnlessSoak(t)
 	tr := mogtest.StartTracker(t, mogtest.TrackerOptions{})
 	r, err := dialRaw(tr.Addr)
 	if err != nil {
@@ -167,7 +167,7 @@ const maxLine = 64 << 10
 // the tracker from serving a new client promptly, and each of them still
 // works when it finally sends something.
 func TestTrackerIdleConnections(t *testing.T) {
-	t.Parallel()
+	parallelUnlessSoak(t)
 	tr := mogtest.StartTracker(t, mogtest.TrackerOptions{})
 	n := scale(3000, 15000)
 	rss0 := rssKB(t, tr.Proc.Cmd.Process.Pid)
@@ -230,7 +230,7 @@ func TestTrackerIdleConnections(t *testing.T) {
 // holds, including commands that need the database, and take new ones
 // again once some are closed.
 func TestTrackerConnectionLimit(t *testing.T) {
-	t.Parallel()
+	parallelUnlessSoak(t)
 	if _, err := os.Stat("/usr/bin/prlimit"); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("/usr/bin/prlimit is missing but CI=true (Debian: util-linux)")
@@ -317,7 +317,7 @@ func TestTrackerConnectionLimit(t *testing.T) {
 // else, and (soak mode, which waits out the 120 s write timeout) drops
 // the connection.
 func TestTrackerClientNeverReads(t *testing.T) {
-	t.Parallel()
+	parallelUnlessSoak(t)
 	tr := mogtest.StartTracker(t, mogtest.TrackerOptions{})
 	pid := tr.Proc.Cmd.Process.Pid
 	rss0 := rssKB(t, pid)

@@ -106,7 +106,7 @@ func (m *privateMariaDB) restart(t *testing.T) {
 // itself and uploads succeed again; no acknowledged upload is lost, failed
 // ones are complete or absent, and the replication queue is worked off.
 func TestMariaDBRestart(t *testing.T) {
-	t.Parallel()
+	parallelUnlessSoak(t)
 	ctx := ctxFor(t)
 	m := startPrivateMariaDB(t)
 	root, err := sql.Open("mysql", "root@tcp("+m.addr()+")/")
@@ -215,7 +215,7 @@ func TestMariaDBRestart(t *testing.T) {
 	}
 	lost := checkAcked(t, ctx, c, ackedKeys, sz)
 	absent, complete, half := checkUnacked(t, ctx, c, failedKeys, sz)
-	drain := waitFor(t, "the replication queue worked off", 180*time.Second, func() (bool, string) {
+	drain := waitFor(t, "the replication queue worked off", time.Duration(scale(180, 1800))*time.Second, func() (bool, string) {
 		q, e1 := queryInt(t, db, "SELECT COUNT(*) FROM file_to_replicate")
 		short, e2 := queryInt(t, db, "SELECT COUNT(*) FROM file f WHERE (SELECT COUNT(*) FROM file_on o WHERE o.fid = f.fid) < 2")
 		if err := firstErr(e1, e2); err != nil {

@@ -96,7 +96,7 @@ func tmpFiles(root string) map[string]int64 {
 // keeps its old content (read through the client and the mount once the
 // nodes are back), and the mount keeps working without a remount.
 func TestMogfsNodesVanishDuringLargeWrite(t *testing.T) {
-	t.Parallel()
+	parallelUnlessSoak(t)
 	needFUSE(t)
 	ctx := ctxFor(t)
 	const domain = "fsdom"
@@ -204,7 +204,7 @@ type fsOp struct {
 // with its content, and every failed write left the key absent or
 // complete.
 func TestMogfsTrackerRestartBusy(t *testing.T) {
-	t.Parallel()
+	parallelUnlessSoak(t)
 	needFUSE(t)
 	ctx := ctxFor(t)
 	const domain = "fsdom"

@@ -34,7 +34,7 @@ import (
 // Figures: acknowledged files lost (0), at risk, seconds until the copy
 // count is restored after the device is marked dead.
 func TestNodeKillDuringUploads(t *testing.T) {
-	t.Parallel()
+	parallelUnlessSoak(t)
 	ctx := ctxFor(t)
 	const domain, class = "fault", "two"
 	cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Hosts: 3, Domain: domain, Classes: map[string]int{class: 2},

@@ -2,6 +2,7 @@ package faulttest
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ import (
 // queue left by the dead tracker is worked off by the new one. Soak mode
 // kills it several times.
 func TestTrackerKillRestart(t *testing.T) {
-	t.Parallel()
+	parallelUnlessSoak(t)
 	ctx := ctxFor(t)
 	m := mogtest.NewMySQL(t)
 	const domain, class = "fault", "two"
@@ -87,13 +88,33 @@ func TestTrackerKillRestart(t *testing.T) {
 	if dups > 0 {
 		t.Errorf("%d of %d fids handed out twice", dups, total)
 	}
-	drain := waitFor(t, "the replication queue worked off after the restart", time.Duration(scale(120, 600))*time.Second, func() (bool, string) {
+	drain := waitFor(t, "the replication queue worked off after the restart", time.Duration(scale(120, 1800))*time.Second, func() (bool, string) {
 		q, err1 := queryInt(t, db, "SELECT COUNT(*) FROM file_to_replicate")
 		short, err2 := queryInt(t, db, "SELECT COUNT(*) FROM file f WHERE (SELECT COUNT(*) FROM file_on o WHERE o.fid = f.fid) < 2")
 		if err1 != nil || err2 != nil {
 			return false, fmt.Sprint(err1, err2)
 		}
-		return q == 0 && short == 0, fmt.Sprintf("%d queued, %d files short of 2 copies", q, short)
+		if q == 0 && short == 0 {
+			return true, ""
+		}
+		due, _ := queryInt(t, db, "SELECT MIN(nexttry) - UNIX_TIMESTAMP() FROM file_to_replicate")
+		fails, _ := queryInt(t, db, "SELECT MAX(failcount) FROM file_to_replicate")
+		jobs := "?"
+		if r, err := dialRaw(cl.Tracker.Addr); err == nil {
+			r.send(t, []byte("!jobs\r\n"))
+			var lines []string
+			for {
+				l, err := r.readLine(5 * time.Second)
+				if err != nil || l == "." {
+					break
+				}
+				lines = append(lines, l)
+			}
+			r.c.Close()
+			jobs = strings.Join(lines, "; ")
+		}
+		return false, fmt.Sprintf("%d queued (next due in %d s, max failcount %d), %d files short of 2 copies; !jobs: %s",
+			q, due, fails, short, jobs)
 	})
 	lost += checkAcked(t, ctx, c, acked, sz)
 	figure(t, "uploads=%d tracker_kills=%d acknowledged=%d failed=%d (absent %d, complete %d, half-there %d) acknowledged_lost=%d "+

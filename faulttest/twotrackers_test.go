@@ -25,7 +25,7 @@ var copiedRe = regexp.MustCompile(`msg="replicate: copied" fid=(\d+)`)
 // both queues end empty, and the disks hold exactly the copies the
 // database lists.
 func TestTwoTrackersOneMariaDB(t *testing.T) {
-	t.Parallel()
+	parallelUnlessSoak(t)
 	ctx := ctxFor(t)
 	m := mogtest.NewMySQL(t)
 	const domain, class = "fault", "two"
