@@ -35,6 +35,10 @@ const (
 	defaultBigSize  = "256MiB"
 	defaultTimeout  = 10 * time.Second
 	replicationPoll = 100 * time.Millisecond
+	// Every file's latency is kept (8 bytes), with its index: the bounds
+	// keep a run within a few GiB of memory.
+	maxFiles = 50_000_000
+	maxConc  = 10_000
 )
 
 // modes maps each mode to its phases, in order.
@@ -172,11 +176,11 @@ func (o *options) finish(u *cli.Utils) error {
 			o.size = bigModeSize
 		}
 	}
-	if o.n <= 0 {
-		return bad("-n must be at least 1")
+	if o.n <= 0 || o.n > maxFiles {
+		return bad("-n must be between 1 and %d", maxFiles)
 	}
-	if o.conc <= 0 {
-		return bad("-c must be at least 1")
+	if o.conc <= 0 || o.conc > maxConc {
+		return bad("-c must be between 1 and %d", maxConc)
 	}
 	if o.jitter < 0 {
 		return bad("--size-jitter must not be negative")

@@ -390,8 +390,9 @@ func TestBadOptions(t *testing.T) {
 	}{
 		{[]string{"--mode=bogus", "--trackers=127.0.0.1:1", "--domain=d"}, `Unknown --mode "bogus"`},
 		{[]string{"--mode=read", "--trackers=127.0.0.1:1", "--domain=d"}, "give its --prefix and --seed"},
-		{[]string{"-n", "0", "--trackers=127.0.0.1:1", "--domain=d"}, "-n must be at least 1"},
-		{[]string{"--concurrency=-3", "--trackers=127.0.0.1:1", "--domain=d"}, "-c must be at least 1"},
+		{[]string{"-n", "0", "--trackers=127.0.0.1:1", "--domain=d"}, "-n must be between 1 and"},
+		{[]string{"-n", "2000000000", "--trackers=127.0.0.1:1", "--domain=d"}, "-n must be between 1 and"},
+		{[]string{"--concurrency=-3", "--trackers=127.0.0.1:1", "--domain=d"}, "-c must be between 1 and"},
 		{[]string{"--size=4 parsecs", "--trackers=127.0.0.1:1", "--domain=d"}, "Bad --size"},
 		{[]string{"--mode=dir"}, "needs --dir"},
 		{[]string{"--mode=dir", "--dir=/tmp", "--prefix=../up"}, "must be a relative path"},
