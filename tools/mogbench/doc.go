@@ -26,8 +26,10 @@
 // Every phase reports the operations that succeeded, the errors (content
 // that did not verify counted apart as well), files/s, MiB/s and the
 // latency percentiles p50, p90, p99 and max over every operation (exact:
-// each sample is kept). A progress line is drawn on stderr when it is a
-// terminal; --json prints the report for machines. The exit status is 0
-// when nothing failed, 1 when any operation failed, 130 when interrupted
-// and 255 for bad options.
+// each sample is kept, which bounds -n to 50 million). With --procs, the
+// CPU time of the tracker, storage nodes and database (and always of
+// mogbench itself) is reported per phase and per file. A progress line is
+// drawn on stderr when it is a terminal; --json prints the report for
+// machines. The exit status is 0 when nothing failed, 1 when any operation
+// failed, 130 when interrupted and 255 for bad options.
 package mogbench
