@@ -173,6 +173,51 @@ func upload(ctx context.Context, c *client.Client, class string, keys []string, 
 	return u
 }
 
+// uploadWhile is upload over keys prefix/00000, prefix/00001, ... for as
+// long as more() says so (asked before each key; at most max keys).
+func uploadWhile(ctx context.Context, c *client.Client, class, prefix string, workers, max int, sz sizes,
+	onAck func(n int64), more func() bool) *uploads {
+	keys := make(chan string)
+	go func() {
+		defer close(keys)
+		for i := 0; i < max && more(); i++ {
+			select {
+			case keys <- fmt.Sprintf("%s/%05d", prefix, i):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	u := &uploads{failed: map[string]error{}}
+	var wg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range keys {
+				_, err := c.StoreBytes(ctx, k, class, sz.of(k))
+				u.mu.Lock()
+				if err != nil {
+					u.failed[k] = err
+				} else {
+					u.acked = append(u.acked, k)
+				}
+				u.mu.Unlock()
+				if err != nil {
+					time.Sleep(50 * time.Millisecond)
+					continue
+				}
+				n := u.n.Add(1)
+				if onAck != nil {
+					onAck(n)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return u
+}
+
 // keyList makes n keys with a prefix.
 func keyList(prefix string, n int) []string {
 	out := make([]string, n)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,7 +12,9 @@ import (
 )
 
 // TestTrackerKillRestart: the tracker (on MariaDB) gets SIGKILL in the
-// middle of a load of uploads and of a stream of bare create_opens, and is
+// middle of a load of uploads (one kill per n/(kills+2) acknowledged
+// uploads; the load goes on until as many more are acknowledged after the
+// last restart) and of a stream of bare create_opens, and is
 // started again. No acknowledged upload is lost, failed ones are complete
 // or absent, no fid is handed out twice (across the uploads' fids and the
 // create_opens' fids, before and after the restart), and the replication
@@ -37,10 +40,18 @@ func TestTrackerKillRestart(t *testing.T) {
 	var downtimes []time.Duration
 	var restarts sync.WaitGroup
 	killed := 0
-	up := upload(ctx, c, class, keyList("tk", n), 8, sz, func(acked int64) {
+	step := int64(n / (kills + 2)) // acknowledged uploads between kills
+	var ackedSoFar atomic.Int64
+	more := func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		if killed >= kills || acked != int64((killed+1)*n/(kills+2)) {
+		return killed < kills || ackedSoFar.Load() < int64(kills+1)*step
+	}
+	up := uploadWhile(ctx, c, class, "tk", 8, 4*n, sz, func(acked int64) {
+		ackedSoFar.Store(acked)
+		mu.Lock()
+		defer mu.Unlock()
+		if killed >= kills || acked != int64(killed+1)*step {
 			return
 		}
 		killed++
@@ -59,11 +70,12 @@ func TestTrackerKillRestart(t *testing.T) {
 			downtimes = append(downtimes, time.Since(down))
 			mu.Unlock()
 		}()
-	})
+	}, more)
 	restarts.Wait()
 	close(stop)
 	<-grab.done
 	acked, failed := up.ackedKeys(), up.failedKeys()
+	n = len(acked) + len(failed)
 	t.Logf("%d uploads, %d kills: %d acknowledged, %d failed; %d bare create_opens (%d errors)",
 		n, killed, len(acked), len(failed), len(grab.fids), grab.errs)
 	if killed != kills {
