@@ -36,6 +36,11 @@ func run(args []string) int {
 	out := &switchWriter{w: os.Stderr}
 	log := slog.New(slog.NewTextHandler(out, nil))
 	hup := notifyHUP()
+	// Catch SIGTERM before anything listens: with --server=nginx the HTTP
+	// port answers as soon as nginx is up, and a supervisor (or a test) may
+	// stop us at that moment; the default action would leave nginx running.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
 	ml, err := listenMetrics(o.metricsListen, log)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "mogstored: %v\n", err)
@@ -46,8 +51,6 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "mogstored: %v\n", err)
 		return 1
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
 	ml.serve(ctx, srv, log)
 	go reloadOnHUP(ctx, hup, args, srv, log)
 	if child != nil {
