@@ -58,12 +58,28 @@ type dest struct {
 // tracker's create_close succeeded; otherwise an error is returned and the
 // key is left as it was.
 func (c *Client) Store(ctx context.Context, key, class string, r io.Reader, size int64) (int64, error) {
+	st, err := c.StoreTo(ctx, key, class, r, size)
+	return st.Size, err
+}
+
+// Stored says where a committed upload went.
+type Stored struct {
+	Size  int64  // bytes stored
+	FID   int64  // the key's new fid
+	DevID int    // the device the content was sent to
+	Path  string // the URL it was sent to (a path get_paths may name)
+}
+
+// StoreTo is Store that also says where the content went, for callers
+// that read it back without asking get_paths (the URL may stop naming a
+// copy later: such a reader falls back to get_paths).
+func (c *Client) StoreTo(ctx context.Context, key, class string, r io.Reader, size int64) (Stored, error) {
 	if key == "" {
-		return 0, &StoreError{Key: key, Op: OpOpen, Err: ErrNoKey}
+		return Stored{}, &StoreError{Key: key, Op: OpOpen, Err: ErrNoKey}
 	}
 	hashName, err := c.hashType(ctx, class)
 	if err != nil {
-		return 0, &StoreError{Key: key, Op: OpOpen, Err: err}
+		return Stored{}, &StoreError{Key: key, Op: OpOpen, Err: err}
 	}
 	kv := []string{"domain", c.domain, "key", key, "multi_dest", "1"}
 	if class != "" {
@@ -74,12 +90,12 @@ func (c *Client) Store(ctx context.Context, key, class string, r io.Reader, size
 	}
 	open, err := c.call(ctx, "create_open", kv...)
 	if err != nil {
-		return 0, &StoreError{Key: key, Op: OpOpen, Err: err}
+		return Stored{}, &StoreError{Key: key, Op: OpOpen, Err: err}
 	}
 	fid := open["fid"]
 	dests := parseDests(open)
 	if fid == "" || len(dests) == 0 {
-		return 0, &StoreError{Key: key, Op: OpOpen, Err: fmt.Errorf("%w: no fid or path in create_open reply", ErrBadReply)}
+		return Stored{}, &StoreError{Key: key, Op: OpOpen, Err: fmt.Errorf("%w: no fid or path in create_open reply", ErrBadReply)}
 	}
 
 	var h hash.Hash
@@ -117,17 +133,17 @@ dests:
 	}
 	if perr != nil {
 		if src.err != nil {
-			return 0, &StoreError{Key: key, FID: fid, Op: OpRead, Err: src.err}
+			return Stored{}, &StoreError{Key: key, FID: fid, Op: OpRead, Err: src.err}
 		}
 		if ctx.Err() != nil {
-			return 0, &StoreError{Key: key, FID: fid, Op: OpPut, Err: ctx.Err()}
+			return Stored{}, &StoreError{Key: key, FID: fid, Op: OpPut, Err: ctx.Err()}
 		}
-		return 0, &StoreError{Key: key, FID: fid, Op: OpPut, Err: perr}
+		return Stored{}, &StoreError{Key: key, FID: fid, Op: OpPut, Err: perr}
 	}
 	if size >= 0 && src.n != size {
 		// Cannot happen with net/http (it checks Content-Length), but
 		// never commit a short file.
-		return 0, &StoreError{Key: key, FID: fid, Op: OpPut, Err: fmt.Errorf("sent %d bytes, expected %d", src.n, size)}
+		return Stored{}, &StoreError{Key: key, FID: fid, Op: OpPut, Err: fmt.Errorf("sent %d bytes, expected %d", src.n, size)}
 	}
 
 	ckv := []string{"fid", fid, "devid", used.devid, "domain", c.domain, "key", key,
@@ -139,9 +155,9 @@ dests:
 		timeout += time.Duration(src.n/(20<<20)) * time.Second
 	}
 	if _, err := c.callTimeout(ctx, timeout, "create_close", ckv...); err != nil {
-		return 0, &StoreError{Key: key, FID: fid, Op: OpClose, Err: err}
+		return Stored{}, &StoreError{Key: key, FID: fid, Op: OpClose, Err: err}
 	}
-	return src.n, nil
+	return Stored{Size: src.n, FID: atoi64(fid), DevID: atoi(used.devid), Path: used.path}, nil
 }
 
 // StoreBytes uploads data under key.
