@@ -21,7 +21,8 @@ const smallBody = 32 << 10
 const sendChunk = 8 << 20
 
 // ResponseWriter builds and sends the response to one request. Add
-// header fields first, then call exactly one of Respond or RespondFile.
+// header fields first, then call exactly one of Respond, RespondFile or
+// Stream.
 type ResponseWriter struct {
 	c      *conn
 	req    *Request
@@ -31,10 +32,18 @@ type ResponseWriter struct {
 	close  bool
 	err    error
 	sent   int64
+
+	// A Stream response.
+	streaming bool
+	discard   bool  // HEAD or bodyless status: writes are dropped
+	headOut   bool  // the head has been sent
+	want      int64 // announced body length
+	head      []byte
+	body      streamBody
 }
 
 func (w *ResponseWriter) reset(c *conn, r *Request) {
-	*w = ResponseWriter{c: c, req: r, hdr: w.hdr[:0]}
+	*w = ResponseWriter{c: c, req: r, hdr: w.hdr[:0], head: w.head[:0]}
 }
 
 // Header adds a header field. Control characters in value are dropped.

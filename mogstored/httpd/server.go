@@ -277,6 +277,7 @@ func (c *conn) handle(r *Request) (ok bool) {
 		}
 	}()
 	c.srv.Handler.ServeHTTP(w, r)
+	w.finishStream()
 	if !w.wrote {
 		w.close = true
 		w.Respond(500, []byte("<h1>500 - Internal Server Error</h1>\n"))
