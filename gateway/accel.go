@@ -27,34 +27,33 @@ const (
 // accel answers a GET or HEAD in X-Accel-Redirect mode: preconditions and
 // unsatisfiable ranges were answered already; nginx is told where the
 // bytes are.
-func (g *Gateway) accel(w http.ResponseWriter, r *http.Request, rec *request, m *fileMeta, p plan) {
+func (g *Gateway) accel(rec *request, m *fileMeta, p plan) {
 	if len(m.paths) == 0 {
-		g.fail(w, rec, errNoCopy)
+		g.fail(rec, errNoCopy)
 		return
 	}
 	paths := g.health.order(m.paths)
 	target, ok := accelTarget(g.cfg.AccelRedirect, paths[0])
 	if !ok {
-		g.fail(w, rec, errNoCopy)
+		g.fail(rec, errNoCopy)
 		return
 	}
 	rec.url = paths[0]
-	h := w.Header()
+	rp := &rec.rp
 	// nginx keeps some headers of this answer (Content-Type among
 	// them) and adds the node's: Accept-Ranges would come twice.
-	h.Del("Accept-Ranges")
-	h.Set(HeaderAccelRedirect, target)
-	h.Set(HeaderReproxyURL, strings.Join(paths, " "))
+	rp.acceptRanges = false
+	rp.set(HeaderAccelRedirect, target)
+	rp.set(HeaderReproxyURL, strings.Join(paths, " "))
 	if len(paths) > 1 {
-		h.Set(HeaderAccelNext, paths[1])
+		rp.set(HeaderAccelNext, paths[1])
 	}
 	if p.status == http.StatusPartialContent {
-		h.Set(HeaderAccelRange, r.Header.Get("Range"))
+		rp.set(HeaderAccelRange, rec.r.Header("Range"))
 	}
 	// The length nginx will send, for logs; nginx takes the node's.
-	h.Set("X-MogileFS-Length", strconv.FormatInt(m.size, 10))
-	h.Set("Content-Length", "0")
-	w.WriteHeader(http.StatusOK)
+	rp.set("X-MogileFS-Length", strconv.FormatInt(m.size, 10))
+	rp.send(http.StatusOK, nil)
 }
 
 // accelTarget turns "http://10.0.0.1:7500/dev1/0/000/000/0000000001.fid"

@@ -5,10 +5,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/mogilefs-go/mogilefs/gateway"
 	"github.com/mogilefs-go/mogilefs/internal/mogtest"
@@ -35,12 +35,13 @@ func BenchmarkGet4K(b *testing.B) {
 			b.Fatal(err)
 		}
 		srv := g.Server()
-		addr := mogtest.FreeAddr(b, "127.0.0.1")
-		srv.Addr = addr
-		go srv.ListenAndServe()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		go srv.Serve(ln)
 		b.Cleanup(func() { srv.Close(); g.Close() })
-		mogtest.WaitPort(b, addr, 10*time.Second)
-		return addr
+		return ln.Addr().String()
 	}
 	addr := serve(gateway.Config{})
 	streamAddr := serve(gateway.Config{ContentCacheBytes: -1})

@@ -13,6 +13,7 @@ type fileMeta struct {
 	checksum string   // "MD5:<hex>", "SHA-1:<hex>", or "" when unknown
 	paths    []string // storage node URLs, best first; may be empty
 	etag     string
+	ctype    string // Content-Type, from the key's extension
 }
 
 type cacheKey struct{ domain, key string }

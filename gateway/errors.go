@@ -58,16 +58,12 @@ func httpStatus(err error) (int, string) {
 	return http.StatusInternalServerError, ""
 }
 
-// fail answers err with its status and records it for the log line. A
-// request whose client has gone gets no answer.
-func (g *Gateway) fail(w http.ResponseWriter, rec *request, err error) {
+// fail answers err with its status and records it for the log line.
+func (g *Gateway) fail(rec *request, err error) {
 	rec.err = err
-	if rec.r.Context().Err() != nil {
-		return
-	}
 	status, reason := httpStatus(err)
 	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "1")
+		rec.rp.set("Retry-After", "1")
 	}
-	textError(w, status, reason)
+	textError(&rec.rp, status, reason)
 }

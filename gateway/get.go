@@ -9,42 +9,39 @@ import (
 	"net/http"
 	"net/textproto"
 	"slices"
-	"strconv"
 
 	"github.com/mogilefs-go/mogilefs/client"
 )
 
 // serveGet answers GET and HEAD.
-func (g *Gateway) serveGet(w http.ResponseWriter, r *http.Request, rec *request) {
-	ctx := r.Context()
+func (g *Gateway) serveGet(rec *request) {
+	ctx := rec.ctx()
+	r, rp := rec.r, &rec.rp
 	k := cacheKey{rec.domain, rec.key}
 	c := g.client(rec.domain)
 	m, cached, err := g.meta(ctx, c, k)
 	if err != nil {
-		g.fail(w, rec, err)
+		g.fail(rec, err)
 		return
 	}
 	rec.fid = m.fid
 	if m.size < 0 {
 		// The trackers disagreed on the fid: ask a storage node.
 		if m, err = g.sizeFromNode(ctx, c, rec, m); err != nil {
-			g.fail(w, rec, err)
+			g.fail(rec, err)
 			return
 		}
 	}
-	h := w.Header()
-	h.Set("Content-Type", contentType(rec.key))
-	h.Set("Accept-Ranges", "bytes")
-	if m.etag != "" {
-		h.Set("ETag", m.etag)
-	}
-	p := makePlan(r, m.size, m.etag)
+	rp.ctype = m.ctype
+	rp.acceptRanges = true
+	rp.etag = m.etag
+	p := makePlan(r.Method, r, m.size, m.etag)
 	if p.status != http.StatusOK && p.status != http.StatusPartialContent {
-		writeNonContent(w, p, m.size)
+		writeNonContent(rp, p, m.size)
 		return
 	}
 	if g.cfg.AccelRedirect != "" {
-		g.accel(w, r, rec, m, p)
+		g.accel(rec, m, p)
 		return
 	}
 	if g.content.wants(m.size) && m.fid > 0 {
@@ -52,7 +49,7 @@ func (g *Gateway) serveGet(w http.ResponseWriter, r *http.Request, rec *request)
 		g.metrics.contentLookup(ok)
 		if !ok && r.Method == http.MethodGet {
 			if m, data, err = g.fetchSmall(ctx, c, rec, k, m, cached); err != nil {
-				g.fail(w, rec, err)
+				g.fail(rec, err)
 				return
 			}
 			g.content.put(m.fid, data)
@@ -62,15 +59,15 @@ func (g *Gateway) serveGet(w http.ResponseWriter, r *http.Request, rec *request)
 			if rec.url == "" {
 				rec.url = "memory"
 			}
-			serveBytes(w, r, m, p, data)
+			serveBytes(rp, m, p, data)
 			return
 		}
 	}
 	if r.Method == http.MethodHead {
-		g.serveHead(w, r, rec, c, k, m, cached, p)
+		g.serveHead(rec, c, k, m, cached, p)
 		return
 	}
-	g.stream(w, r, rec, c, k, m, cached, p)
+	g.stream(rec, c, k, m, cached, p)
 }
 
 // fetchSmall reads a whole small file into memory, with failover.
@@ -96,19 +93,13 @@ func (g *Gateway) fetchSmall(ctx context.Context, c *client.Client, rec *request
 }
 
 // serveBytes answers a GET or HEAD from the file's content in memory.
-func serveBytes(w http.ResponseWriter, r *http.Request, m *fileMeta, p plan, data []byte) {
-	h := w.Header()
-	body := r.Method != http.MethodHead
+func serveBytes(rp *reply, m *fileMeta, p plan, data []byte) {
 	switch {
 	case len(p.ranges) > 1:
-		ctype := h.Get("Content-Type")
+		ctype := rp.ctype
 		boundary := multipart.NewWriter(io.Discard).Boundary()
-		h.Set("Content-Type", "multipart/byteranges; boundary="+boundary)
-		h.Set("Content-Length", strconv.FormatInt(multipartSize(p.ranges, ctype, m.size, boundary), 10))
-		w.WriteHeader(http.StatusPartialContent)
-		if !body {
-			return
-		}
+		rp.ctype = "multipart/byteranges; boundary=" + boundary
+		w := rp.stream(http.StatusPartialContent, multipartSize(p.ranges, ctype, m.size, boundary))
 		mw := multipart.NewWriter(w)
 		mw.SetBoundary(boundary)
 		for _, ra := range p.ranges {
@@ -123,18 +114,10 @@ func serveBytes(w http.ResponseWriter, r *http.Request, m *fileMeta, p plan, dat
 		mw.Close()
 	case len(p.ranges) == 1:
 		ra := p.ranges[0]
-		h.Set("Content-Range", ra.contentRange(m.size))
-		h.Set("Content-Length", strconv.FormatInt(ra.length, 10))
-		w.WriteHeader(http.StatusPartialContent)
-		if body {
-			w.Write(data[ra.start : ra.start+ra.length])
-		}
+		rp.contentRange = ra.contentRange(m.size)
+		rp.send(http.StatusPartialContent, data[ra.start:ra.start+ra.length])
 	default:
-		h.Set("Content-Length", strconv.Itoa(len(data)))
-		w.WriteHeader(http.StatusOK)
-		if body {
-			w.Write(data)
-		}
+		rp.send(http.StatusOK, data)
 	}
 }
 
@@ -213,11 +196,10 @@ func (g *Gateway) openFirst(ctx context.Context, c *client.Client, rec *request,
 }
 
 // stream answers a GET with the file's content (200 or 206).
-func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, rec *request, c *client.Client, k cacheKey, m *fileMeta, cached bool, p plan) {
-	ctx := r.Context()
-	h := w.Header()
+func (g *Gateway) stream(rec *request, c *client.Client, k cacheKey, m *fileMeta, cached bool, p plan) {
+	ctx := rec.ctx()
 	if len(p.ranges) > 1 {
-		g.streamMultipart(w, r, rec, c, k, m, cached, p)
+		g.streamMultipart(rec, c, k, m, cached, p)
 		return
 	}
 	off, n := int64(0), m.size
@@ -228,24 +210,24 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, rec *request, c
 	if n > 0 {
 		var err error
 		if m, rd, err = g.openFirst(ctx, c, rec, k, m, cached, off, n); err != nil {
-			g.fail(w, rec, err)
+			g.fail(rec, err)
 			return
 		}
 		defer rd.Close()
 	}
-	h.Set("Content-Length", strconv.FormatInt(n, 10))
 	if p.status == http.StatusPartialContent {
-		h.Set("Content-Range", p.ranges[0].contentRange(m.size))
+		rec.rp.contentRange = p.ranges[0].contentRange(m.size)
 	}
-	w.WriteHeader(p.status)
+	w := rec.rp.stream(p.status, n)
 	if rd != nil {
 		g.copyBody(w, rec, rd, n)
 	}
 }
 
 // copyBody copies n bytes of rd to w with a pooled buffer. Once headers
-// are out, a failure can only abort the connection, so that the client
-// sees a truncated transfer rather than a short file.
+// are out, a failure can only abort the connection (the server closes a
+// connection whose body ended short), so that the client sees a
+// truncated transfer rather than a short file.
 func (g *Gateway) copyBody(w io.Writer, rec *request, rd *client.Reader, n int64) {
 	bp := g.bufs.Get().(*[]byte)
 	defer g.bufs.Put(bp)
@@ -275,11 +257,7 @@ func (g *Gateway) copyBody(w io.Writer, rec *request, rd *client.Reader, n int64
 			if errors.As(rerr, &fe) {
 				g.health.failed(fe.Errs)
 			}
-			if rec.r.Context().Err() == nil {
-				rec.err = fmt.Errorf("after %d of %d bytes: %w", done, n, rerr)
-				// The deferred log line still reports rec.err.
-				panic(http.ErrAbortHandler)
-			}
+			rec.err = fmt.Errorf("after %d of %d bytes: %w", done, n, rerr)
 			return
 		}
 	}
@@ -291,12 +269,13 @@ func (g *Gateway) copyBody(w io.Writer, rec *request, rd *client.Reader, n int64
 
 // streamMultipart answers a GET with several ranges as
 // multipart/byteranges, as ServeContent does.
-func (g *Gateway) streamMultipart(w http.ResponseWriter, r *http.Request, rec *request, c *client.Client, k cacheKey, m *fileMeta, cached bool, p plan) {
-	ctx := r.Context()
-	ctype := w.Header().Get("Content-Type")
+func (g *Gateway) streamMultipart(rec *request, c *client.Client, k cacheKey, m *fileMeta, cached bool, p plan) {
+	ctx := rec.ctx()
+	rp := &rec.rp
+	ctype := rp.ctype
 	m, first, err := g.openFirst(ctx, c, rec, k, m, cached, p.ranges[0].start, p.ranges[0].length)
 	if err != nil {
-		g.fail(w, rec, err)
+		g.fail(rec, err)
 		return
 	}
 	defer func() {
@@ -306,10 +285,8 @@ func (g *Gateway) streamMultipart(w http.ResponseWriter, r *http.Request, rec *r
 	}()
 	boundary := multipart.NewWriter(io.Discard).Boundary()
 	size := multipartSize(p.ranges, ctype, m.size, boundary)
-	h := w.Header()
-	h.Set("Content-Type", "multipart/byteranges; boundary="+boundary)
-	h.Set("Content-Length", strconv.FormatInt(size, 10))
-	w.WriteHeader(http.StatusPartialContent)
+	rp.ctype = "multipart/byteranges; boundary=" + boundary
+	w := rp.stream(http.StatusPartialContent, size)
 	mw := multipart.NewWriter(w)
 	mw.SetBoundary(boundary)
 	for i, ra := range p.ranges {
@@ -321,18 +298,17 @@ func (g *Gateway) streamMultipart(w http.ResponseWriter, r *http.Request, rec *r
 		first = nil
 		if i > 0 {
 			if rd, err = g.openPart(ctx, c, rec, m, ra.start, ra.length); err != nil {
-				if ctx.Err() == nil {
-					rec.err = fmt.Errorf("range %d-%d: %w", ra.start, ra.start+ra.length-1, err)
-					panic(http.ErrAbortHandler)
-				}
+				rec.err = fmt.Errorf("range %d-%d: %w", ra.start, ra.start+ra.length-1, err)
 				return
 			}
 		}
-		func() {
+		failed := func() bool {
 			defer rd.Close()
+			before := rec.rp.n
 			g.copyBody(pw, rec, rd, ra.length)
+			return rec.err != nil || rec.rp.n-before < ra.length
 		}()
-		if ctx.Err() != nil {
+		if failed {
 			return
 		}
 	}
@@ -369,8 +345,8 @@ func (w *countWriter) Write(p []byte) (int, error) {
 
 // serveHead answers a HEAD: the headers a GET would have, after checking
 // with a HEAD that a copy can be read (else 503, as the GET would).
-func (g *Gateway) serveHead(w http.ResponseWriter, r *http.Request, rec *request, c *client.Client, k cacheKey, m *fileMeta, cached bool, p plan) {
-	ctx := r.Context()
+func (g *Gateway) serveHead(rec *request, c *client.Client, k cacheKey, m *fileMeta, cached bool, p plan) {
+	ctx := rec.ctx()
 	probe := func(m *fileMeta) error {
 		if len(m.paths) == 0 {
 			return errNoCopy
@@ -386,7 +362,7 @@ func (g *Gateway) serveHead(w http.ResponseWriter, r *http.Request, rec *request
 		return err
 	}
 	err := probe(m)
-	if err != nil && cached && ctx.Err() == nil {
+	if err != nil && cached {
 		g.cache.drop(k, m)
 		var m2 *fileMeta
 		if m2, _, err = g.meta(ctx, c, k); err == nil {
@@ -398,20 +374,20 @@ func (g *Gateway) serveHead(w http.ResponseWriter, r *http.Request, rec *request
 		}
 	}
 	if err != nil {
-		g.fail(w, rec, err)
+		g.fail(rec, err)
 		return
 	}
-	h := w.Header()
+	rp := &rec.rp
 	switch {
 	case len(p.ranges) > 1:
 		boundary := multipart.NewWriter(io.Discard).Boundary()
-		h.Set("Content-Length", strconv.FormatInt(multipartSize(p.ranges, h.Get("Content-Type"), m.size, boundary), 10))
-		h.Set("Content-Type", "multipart/byteranges; boundary="+boundary)
+		n := multipartSize(p.ranges, rp.ctype, m.size, boundary)
+		rp.ctype = "multipart/byteranges; boundary=" + boundary
+		rp.stream(p.status, n)
 	case len(p.ranges) == 1:
-		h.Set("Content-Range", p.ranges[0].contentRange(m.size))
-		h.Set("Content-Length", strconv.FormatInt(p.ranges[0].length, 10))
+		rp.contentRange = p.ranges[0].contentRange(m.size)
+		rp.stream(p.status, p.ranges[0].length)
 	default:
-		h.Set("Content-Length", strconv.FormatInt(m.size, 10))
+		rp.stream(p.status, m.size)
 	}
-	w.WriteHeader(p.status)
 }

@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"errors"
+	"io"
 	"net/http"
-	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -123,16 +125,78 @@ func TestHTTPStatusTable(t *testing.T) {
 	}
 }
 
-func TestTextErrorAndLimits(t *testing.T) {
-	w := httptest.NewRecorder()
-	w.Header().Set("ETag", `"x"`)
-	textError(w, http.StatusServiceUnavailable, "no copy")
-	if w.Code != 503 || w.Header().Get("ETag") != "" || w.Body.String() != "503 Service Unavailable: no copy\n" {
-		t.Errorf("textError: %d %v %q", w.Code, w.Header(), w.Body.String())
+// recorder is a responder that keeps the answer, for tests of the code
+// that builds answers.
+type recorder struct {
+	header http.Header
+	status int
+	body   []byte
+	closed bool
+}
+
+func newRecorder() *recorder { return &recorder{header: http.Header{}} }
+
+func (r *recorder) Header(name, value string) { r.header.Add(name, value) }
+func (r *recorder) CloseAfter()               { r.closed = true }
+func (r *recorder) Respond(status int, body []byte) error {
+	if r.status != 0 {
+		return errors.New("answered twice")
 	}
-	r := httptest.NewRequest("GET", "/d/k", nil)
-	r.Header.Set("X-Big", strings.Repeat("x", 1000))
-	if n := headerBytes(r); n < 1000 || n > 1100 {
-		t.Errorf("headerBytes = %d", n)
+	r.status = status
+	r.body = append([]byte(nil), body...)
+	r.header.Set("Content-Length", strconv.Itoa(len(body)))
+	return nil
+}
+func (r *recorder) Stream(status int, n int64) (io.Writer, error) {
+	if r.status != 0 {
+		return nil, errors.New("answered twice")
+	}
+	r.status = status
+	r.header.Set("Content-Length", strconv.FormatInt(n, 10))
+	return writerFunc(func(p []byte) (int, error) { r.body = append(r.body, p...); return len(p), nil }), nil
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func TestTextError(t *testing.T) {
+	w := newRecorder()
+	rp := &reply{out: w, etag: `"x"`, acceptRanges: true, ctype: "image/png"}
+	textError(rp, http.StatusServiceUnavailable, "no copy")
+	if w.status != 503 || w.header.Get("ETag") != "" || w.header.Get("Accept-Ranges") != "" ||
+		w.header.Get("Content-Type") != "text/plain; charset=utf-8" || string(w.body) != "503 Service Unavailable: no copy\n" {
+		t.Errorf("textError: %d %v %q", w.status, w.header, w.body)
+	}
+	if rp.status() != 503 || rp.n != int64(len(w.body)) {
+		t.Errorf("recorded status %d, %d bytes", rp.status(), rp.n)
+	}
+	// A HEAD sends no body; a failed write is a client gone.
+	hp := &reply{out: w, head: true}
+	w.status = 0
+	hp.send(200, []byte("abc"))
+	if hp.n != 0 || hp.status() != 200 {
+		t.Errorf("HEAD: %d bytes, status %d", hp.n, hp.status())
+	}
+	gp := &reply{out: w}
+	gp.send(200, []byte("abc")) // the recorder refuses a second answer
+	if gp.status() != statusClientGone {
+		t.Errorf("failed write: status %d", gp.status())
+	}
+}
+
+func TestEscapedPath(t *testing.T) {
+	for target, want := range map[string]string{
+		"/files/a%20b?class=x":          "/files/a%20b",
+		"/files/a#frag":                 "/files/a",
+		"http://host:80/files/k?x":      "/files/k",
+		"http://host":                   "/",
+		"*":                             "*",
+		"/files/%3F%23":                 "/files/%3F%23",
+		"https://h/files/x%2Fy?class=a": "/files/x%2Fy",
+	} {
+		if got := escapedPath(target); got != want {
+			t.Errorf("escapedPath(%q) = %q, want %q", target, got, want)
+		}
 	}
 }

@@ -39,7 +39,7 @@ func (g *Gateway) lookup(ctx context.Context, c *client.Client, key string) (*fi
 		if perr != nil {
 			return nil, perr
 		}
-		m := &fileMeta{fid: fi.FID, size: fi.Length, paths: paths}
+		m := &fileMeta{fid: fi.FID, size: fi.Length, paths: paths, ctype: contentType(key)}
 		if alg, hex, ok := strings.Cut(fi.Checksum, ":"); ok && hex != "" {
 			m.checksum = fi.Checksum
 			m.etag = checksumETag(alg, hex)
@@ -48,7 +48,7 @@ func (g *Gateway) lookup(ctx context.Context, c *client.Client, key string) (*fi
 			if attempt == 0 {
 				continue
 			}
-			m = &fileMeta{fid: fid, size: -1, paths: paths}
+			m = &fileMeta{fid: fid, size: -1, paths: paths, ctype: m.ctype}
 		}
 		if m.etag == "" && m.fid > 0 {
 			m.etag = `"fid-` + strconv.FormatInt(m.fid, 10) + `"`

@@ -105,14 +105,11 @@ func (g *Gateway) RegisterMetrics(reg prometheus.Registerer) error {
 }
 
 // request counts one answered request.
-func (m *gatewayMetrics) request(rec *request, sw *statusWriter) {
+func (m *gatewayMetrics) request(rec *request) {
 	if m == nil {
 		return
 	}
-	code := sw.status()
-	if sw.code == 0 && rec.r.Context().Err() != nil {
-		code = statusClientGone
-	}
+	code := rec.rp.status()
 	if code < 0 || code >= 600 {
 		code = 0
 	}
@@ -128,8 +125,8 @@ func (m *gatewayMetrics) request(rec *request, sw *statusWriter) {
 	}
 	c.reqs.Inc()
 	c.lat.Observe(time.Since(rec.start).Seconds())
-	if sw.n > 0 {
-		m.sent.Add(float64(sw.n))
+	if n := rec.rp.n; n > 0 {
+		m.sent.Add(float64(n))
 	}
 }
 

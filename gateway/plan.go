@@ -15,14 +15,20 @@ type plan struct {
 	noOverlap bool
 }
 
-// makePlan applies the conditional headers and the Range header as
-// net/http's ServeContent does.
-func makePlan(r *http.Request, size int64, etag string) plan {
-	if st := precondition(r, etag); st != 0 {
+// headerSource gives a request's header fields (*httpd.Request).
+type headerSource interface {
+	// Header returns the first field called name, or "".
+	Header(name string) string
+}
+
+// makePlan applies the conditional headers and the Range header of a GET
+// or HEAD (method) as net/http's ServeContent does.
+func makePlan(method string, h headerSource, size int64, etag string) plan {
+	if st := precondition(method, h, etag); st != 0 {
 		return plan{status: st}
 	}
-	rh := r.Header.Get("Range")
-	if rh == "" || !rangeApplies(r, etag) {
+	rh := h.Header("Range")
+	if rh == "" || !rangeApplies(h, etag) {
 		return plan{status: http.StatusOK}
 	}
 	ranges, err := parseRange(rh, size)
@@ -44,40 +50,19 @@ func makePlan(r *http.Request, size int64, etag string) plan {
 
 // writeNonContent answers the plan's statuses that carry no file content
 // (304, 412, 416).
-func writeNonContent(w http.ResponseWriter, p plan, size int64) {
-	h := w.Header()
+func writeNonContent(rp *reply, p plan, size int64) {
 	switch p.status {
 	case http.StatusNotModified:
 		// RFC 9110 15.4.5: keep ETag (and caching headers), drop the
 		// representation headers.
-		h.Del("Content-Type")
-		h.Del("Content-Length")
-		h.Del("Content-Encoding")
-		w.WriteHeader(http.StatusNotModified)
+		rp.ctype = ""
+		rp.send(http.StatusNotModified, nil)
 	case http.StatusRequestedRangeNotSatisfiable:
 		if p.noOverlap {
-			h.Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
+			rp.contentRange = "bytes */" + strconv.FormatInt(size, 10)
 		}
-		textError(w, p.status, "requested range not satisfiable")
+		textError(rp, p.status, "requested range not satisfiable")
 	default:
-		textError(w, p.status, "")
+		textError(rp, p.status, "")
 	}
-}
-
-// textError writes a short plain-text error body: the status line and,
-// if given, a reason.
-func textError(w http.ResponseWriter, status int, reason string) {
-	h := w.Header()
-	h.Del("ETag")
-	h.Del("Accept-Ranges")
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
-	msg := strconv.Itoa(status) + " " + http.StatusText(status)
-	if reason != "" {
-		msg += ": " + reason
-	}
-	msg += "\n"
-	h.Set("Content-Length", strconv.Itoa(len(msg)))
-	w.WriteHeader(status)
-	w.Write([]byte(msg))
 }

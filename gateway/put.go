@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 )
 
@@ -10,10 +12,18 @@ import (
 const HeaderClass = "X-MogileFS-Class"
 
 // servePut stores the request body under the key.
-func (g *Gateway) servePut(w http.ResponseWriter, r *http.Request, rec *request) {
-	class := r.Header.Get(HeaderClass)
-	if class == "" {
-		class = r.URL.Query().Get("class")
+func (g *Gateway) servePut(rec *request) {
+	r, rp := rec.r, &rec.rp
+	class := r.Header(HeaderClass)
+	if class == "" && r.RawQuery != "" {
+		q, err := url.ParseQuery(r.RawQuery)
+		if err != nil {
+			rec.err = fmt.Errorf("query: %w", err)
+			closeAfter(rp, r)
+			textError(rp, http.StatusBadRequest, "malformed query")
+			return
+		}
+		class = q.Get("class")
 	}
 	if class == "" {
 		class = g.cfg.DefaultClass
@@ -25,19 +35,18 @@ func (g *Gateway) servePut(w http.ResponseWriter, r *http.Request, rec *request)
 	body := &bodyReader{r: r.Body}
 	size := r.ContentLength // -1 when chunked
 	g.cache.forget(k)
-	n, err := g.client(rec.domain).Store(r.Context(), rec.key, class, body, size)
+	n, err := g.client(rec.domain).Store(rec.ctx(), rec.key, class, body, size)
 	g.cache.forget(k)
 	if body.err != nil {
 		err = &errBody{err: body.err}
 	}
 	if err != nil {
-		closeAfter(w, r)
-		g.fail(w, rec, err)
+		closeAfter(rp, r)
+		g.fail(rec, err)
 		return
 	}
-	w.Header().Set("Content-Length", "0")
-	w.Header().Set("X-MogileFS-Length", strconv.FormatInt(n, 10))
-	w.WriteHeader(http.StatusCreated)
+	rp.set("X-MogileFS-Length", strconv.FormatInt(n, 10))
+	rp.send(http.StatusCreated, nil)
 }
 
 // bodyReader remembers a failure to read the request body, so that it is
@@ -56,14 +65,16 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 }
 
 // serveDelete deletes the key: 204, or 404 if there is no such key.
-func (g *Gateway) serveDelete(w http.ResponseWriter, r *http.Request, rec *request) {
+func (g *Gateway) serveDelete(rec *request) {
 	k := cacheKey{rec.domain, rec.key}
 	g.cache.forget(k)
-	err := g.client(rec.domain).Delete(r.Context(), rec.key)
+	err := g.client(rec.domain).Delete(rec.ctx(), rec.key)
 	g.cache.forget(k)
 	if err != nil {
-		g.fail(w, rec, err) // unknown_key: 404
+		closeAfter(&rec.rp, rec.r)
+		g.fail(rec, err) // unknown_key: 404
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
+	closeAfter(&rec.rp, rec.r)
+	rec.rp.send(http.StatusNoContent, nil)
 }

@@ -168,12 +168,12 @@ func listMatches(list, etag string, weak bool) bool {
 // precondition evaluates If-Match and If-None-Match (the gateway has no
 // modification times, so the date conditions do not apply) and returns
 // the status to answer instead of the file, or 0 to go on.
-func precondition(r *http.Request, etag string) int {
-	if im := r.Header.Get("If-Match"); im != "" && !listMatches(im, etag, false) {
+func precondition(method string, h headerSource, etag string) int {
+	if im := h.Header("If-Match"); im != "" && !listMatches(im, etag, false) {
 		return http.StatusPreconditionFailed
 	}
-	if inm := r.Header.Get("If-None-Match"); inm != "" && listMatches(inm, etag, true) {
-		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+	if inm := h.Header("If-None-Match"); inm != "" && listMatches(inm, etag, true) {
+		if method == http.MethodGet || method == http.MethodHead {
 			return http.StatusNotModified
 		}
 		return http.StatusPreconditionFailed
@@ -184,8 +184,8 @@ func precondition(r *http.Request, etag string) int {
 // rangeApplies reports whether the Range header is to be honoured: there
 // is no If-Range, or it names the current entity tag (strong comparison).
 // An If-Range date never matches, as the gateway has no dates.
-func rangeApplies(r *http.Request, etag string) bool {
-	ir := r.Header.Get("If-Range")
+func rangeApplies(h headerSource, etag string) bool {
+	ir := h.Header("If-Range")
 	if ir == "" {
 		return true
 	}

@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/mogilefs-go/mogilefs/client"
+	"github.com/mogilefs-go/mogilefs/mogstored/httpd"
 )
 
 // Gateway is the HTTP handler. It is safe for concurrent use.
@@ -26,6 +28,7 @@ type Gateway struct {
 	content   *contentCache
 	health    *hostHealth
 	bufs      sync.Pool       // *[]byte copy buffers
+	reqs      sync.Pool       // *request
 	metrics   *gatewayMetrics // nil unless RegisterMetrics was called
 }
 
@@ -80,6 +83,7 @@ func New(cfg Config) (*Gateway, error) {
 		health:    newHostHealth(5 * time.Second),
 	}
 	g.bufs.New = func() any { b := make([]byte, copyBufSize); return &b }
+	g.reqs.New = func() any { return new(request) }
 	return g, nil
 }
 
@@ -113,26 +117,33 @@ func (g *Gateway) allowed() string {
 	return "GET, HEAD, PUT, DELETE, OPTIONS"
 }
 
-// ServeHTTP implements http.Handler.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := &request{r: r, start: time.Now()}
-	sw := &statusWriter{ResponseWriter: w}
-	defer g.logRequest(rec, sw)
-	defer g.metrics.request(rec, sw)
+// ServeHTTP answers one request (httpd.Handler).
+func (g *Gateway) ServeHTTP(w *httpd.ResponseWriter, r *httpd.Request) {
+	rec := g.reqs.Get().(*request)
+	*rec = request{r: r, start: time.Now(), rp: reply{out: w, extra: rec.rp.extra[:0], head: r.Method == http.MethodHead}}
+	g.serve(rec)
+	g.metrics.request(rec)
+	g.logRequest(rec)
+	clear(rec.rp.extra)
+	rec.r, rec.rp.out, rec.err = nil, nil, nil
+	g.reqs.Put(rec)
+}
 
-	if len(r.RequestURI) > g.cfg.MaxURLBytes {
-		rec.err = fmt.Errorf("request target of %d bytes exceeds %d", len(r.RequestURI), g.cfg.MaxURLBytes)
-		closeAfter(sw, r)
-		textError(sw, http.StatusRequestURITooLong, "")
+func (g *Gateway) serve(rec *request) {
+	r, rp := rec.r, &rec.rp
+	if len(r.Target) > g.cfg.MaxURLBytes {
+		rec.err = fmt.Errorf("request target of %d bytes exceeds %d", len(r.Target), g.cfg.MaxURLBytes)
+		closeAfter(rp, r)
+		textError(rp, http.StatusRequestURITooLong, "")
 		return
 	}
-	if n := headerBytes(r); n > g.cfg.MaxHeaderBytes {
+	if n := r.HeaderBytes(); n > g.cfg.MaxHeaderBytes {
 		rec.err = fmt.Errorf("request header fields of %d bytes exceed %d", n, g.cfg.MaxHeaderBytes)
-		closeAfter(sw, r)
-		textError(sw, http.StatusRequestHeaderFieldsTooLarge, "")
+		closeAfter(rp, r)
+		textError(rp, http.StatusRequestHeaderFieldsTooLarge, "")
 		return
 	}
-	domain, key, err := g.layout.Parse(r.URL.EscapedPath())
+	domain, key, err := g.layout.Parse(escapedPath(r.Target))
 	rec.domain, rec.key = domain, key
 	if err != nil {
 		rec.err = err
@@ -140,7 +151,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, errNoKey) || errors.Is(err, errBadEscape) {
 			status = http.StatusBadRequest
 		}
-		textError(sw, status, err.Error())
+		closeAfter(rp, r)
+		textError(rp, status, err.Error())
 		return
 	}
 	if len(key) > MaxKeyBytes {
@@ -149,62 +161,76 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status := http.StatusNotFound
 		if r.Method == http.MethodPut {
 			status = http.StatusBadRequest
-			closeAfter(sw, r)
 		}
-		textError(sw, status, fmt.Sprintf("key longer than %d bytes", MaxKeyBytes))
+		closeAfter(rp, r)
+		textError(rp, status, fmt.Sprintf("key longer than %d bytes", MaxKeyBytes))
 		return
 	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		g.serveGet(sw, r, rec)
+		g.serveGet(rec)
 	case http.MethodPut:
 		if g.cfg.ReadOnly {
-			g.methodNotAllowed(sw, rec)
+			g.methodNotAllowed(rec)
 			return
 		}
-		g.servePut(sw, r, rec)
+		g.servePut(rec)
 	case http.MethodDelete:
 		if g.cfg.ReadOnly {
-			g.methodNotAllowed(sw, rec)
+			g.methodNotAllowed(rec)
 			return
 		}
-		g.serveDelete(sw, r, rec)
+		g.serveDelete(rec)
 	case http.MethodOptions:
-		sw.Header().Set("Allow", g.allowed())
-		sw.WriteHeader(http.StatusNoContent)
+		rp.set("Allow", g.allowed())
+		rp.send(http.StatusNoContent, nil)
 	default:
-		g.methodNotAllowed(sw, rec)
+		g.methodNotAllowed(rec)
 	}
 }
 
-func (g *Gateway) methodNotAllowed(w http.ResponseWriter, rec *request) {
+// escapedPath is the path of a request target as sent (not decoded),
+// without the query; an absolute-form target loses its scheme and
+// authority.
+func escapedPath(target string) string {
+	t := target
+	if t != "" && t[0] != '/' {
+		if i := strings.Index(t, "://"); i > 0 {
+			rest := t[i+3:]
+			if j := strings.IndexByte(rest, '/'); j >= 0 {
+				t = rest[j:]
+			} else {
+				t = "/"
+			}
+		}
+	}
+	if i := strings.IndexAny(t, "?#"); i >= 0 {
+		t = t[:i]
+	}
+	return t
+}
+
+func (g *Gateway) methodNotAllowed(rec *request) {
 	rec.err = fmt.Errorf("method %s not allowed", rec.r.Method)
-	w.Header().Set("Allow", g.allowed())
-	textError(w, http.StatusMethodNotAllowed, "")
+	closeAfter(&rec.rp, rec.r)
+	rec.rp.set("Allow", g.allowed())
+	textError(&rec.rp, http.StatusMethodNotAllowed, "")
 }
 
 // closeAfter makes the server close the connection after this response
-// when the request may still have a body we are not going to read.
-func closeAfter(w http.ResponseWriter, r *http.Request) {
-	if r.ContentLength != 0 {
-		w.Header().Set("Connection", "close")
+// when the request may still have a body we are not going to read (the
+// server would also see that; this makes it explicit).
+func closeAfter(rp *reply, r *httpd.Request) {
+	if r.ContentLength != 0 && !r.BodyDone() {
+		rp.out.CloseAfter()
 	}
 }
 
-// headerBytes is the size of the request's header fields as sent.
-func headerBytes(r *http.Request) int {
-	n := len("Host: \r\n") + len(r.Host)
-	for k, vs := range r.Header {
-		for _, v := range vs {
-			n += len(k) + len(v) + 4
-		}
-	}
-	return n
-}
-
-// request is what the log line of one request reports.
+// request is one request being answered, and what its log line reports.
+// Requests are pooled: nothing may keep one after ServeHTTP returns.
 type request struct {
-	r      *http.Request
+	r      *httpd.Request
+	rp     reply
 	start  time.Time
 	domain string
 	key    string
@@ -213,25 +239,27 @@ type request struct {
 	err    error
 }
 
+// ctx is the context of the gateway's work for a request. The server
+// does not watch the client while a request is answered; a client that
+// went away shows as a failed write, and every wait on a tracker or a
+// storage node is bounded by its own timeout.
+func (rec *request) ctx() context.Context { return context.Background() }
+
 // logRequest writes the request's log line: always for a failure, for a
 // success only with Config.LogRequests.
-func (g *Gateway) logRequest(rec *request, sw *statusWriter) {
+func (g *Gateway) logRequest(rec *request) {
 	if rec.err == nil && !g.cfg.LogRequests {
 		return
 	}
-	status := sw.status()
-	if sw.code == 0 && rec.r.Context().Err() != nil {
-		// Nothing was answered: the client had gone (nginx's 499).
-		status = statusClientGone
-	}
+	status := rec.rp.status()
 	attrs := []slog.Attr{
 		slog.String("method", rec.r.Method),
 		slog.String("domain", rec.domain),
 		slog.String("key", rec.key),
 		slog.Int("status", status),
-		slog.Int64("bytes", sw.n),
+		slog.Int64("bytes", rec.rp.n),
 		slog.Duration("elapsed", time.Since(rec.start)),
-		slog.String("remote", rec.r.RemoteAddr),
+		slog.String("remote", rec.r.RemoteAddr.String()),
 	}
 	if rec.fid != 0 {
 		attrs = append(attrs, slog.Int64("fid", rec.fid))
@@ -258,55 +286,20 @@ func (g *Gateway) logRequest(rec *request, sw *statusWriter) {
 // before it was answered, as nginx does.
 const statusClientGone = 499
 
-// statusWriter records the status and the number of body bytes written.
-type statusWriter struct {
-	http.ResponseWriter
-	code int
-	n    int64
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.code == 0 {
-		w.code = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(p []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(p)
-	w.n += int64(n)
-	return n, err
-}
-
-func (w *statusWriter) status() int {
-	if w.code == 0 {
-		return http.StatusOK
-	}
-	return w.code
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// Server returns an http.Server for the gateway with its limits set:
-// request line and header sizes (checked precisely by the handler, which
-// answers 414 and 431; the server's own limit is a generous backstop),
-// a header read timeout, and an idle timeout. There is no overall
-// timeout, as transfers may be large.
-func (g *Gateway) Server() *http.Server {
-	max := 4 * (g.cfg.MaxURLBytes + g.cfg.MaxHeaderBytes)
-	if max < 1<<20 {
-		max = 1 << 20
-	}
-	return &http.Server{
-		Handler:           g,
-		MaxHeaderBytes:    max,
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+// Server returns the HTTP server for the gateway (mogstored's own
+// HTTP/1.x server, which answers small files in one write with few
+// allocations) with its limits set: request line and header sizes
+// (checked precisely by the handler, which answers 414 and 431; the
+// server's own limit is a backstop above both), a header read timeout,
+// an idle timeout, and stall timeouts on bodies in both directions.
+// There is no overall timeout, as transfers may be large.
+func (g *Gateway) Server() *httpd.Server {
+	return &httpd.Server{
+		Handler:        g,
+		Logger:         g.log,
+		MaxHeaderBytes: g.cfg.MaxURLBytes + g.cfg.MaxHeaderBytes + 4096,
+		HeaderTimeout:  30 * time.Second,
+		IdleTimeout:    120 * time.Second,
 	}
 }
 
@@ -323,8 +316,9 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), DefaultShutdownWait)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		srv.Close()
+	err := srv.Shutdown(sctx)
+	<-errc
+	if err != nil {
 		return fmt.Errorf("gateway: shutdown: %w", err)
 	}
 	return nil
