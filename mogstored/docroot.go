@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // docRoot is the docroot directory. Every file access goes through it and
@@ -88,6 +90,65 @@ func (d *docRoot) device(devid int) (*os.Root, error) {
 		return nil, &os.PathError{Op: "open", Path: name, Err: syscall.EXDEV}
 	}
 	return r, err
+}
+
+// dirFD is an open directory, the one a PUT writes into.
+type dirFD struct{ fd int }
+
+func (d dirFD) Close() error { return unix.Close(d.fd) }
+
+// deviceError is the failure to open a PUT's device directory itself
+// (missing, unreadable, or leading out of the docroot), as opposed to a
+// failure below it.
+type deviceError struct{ err error }
+
+func (e *deviceError) Error() string { return e.err.Error() }
+func (e *deviceError) Unwrap() error { return e.err }
+
+// openPutDir opens the directory dir (device-relative, "" for the device
+// itself) of device devid for a PUT, creating the directories that are
+// missing below the device, never the device directory itself. With
+// openat2 the common case, an existing directory, takes two system calls
+// and no walk component by component.
+func (d *docRoot) openPutDir(devid int, dir string) (dirFD, error) {
+	dev := "dev" + strconv.Itoa(devid)
+	dir = strings.Trim(dir, "/")
+	if dir == "" {
+		dir = "."
+	}
+	if d.openat2 {
+		// Beneath the device, not just the docroot: a link in one
+		// device must not lead a write into another.
+		if devfd, err := openBeneath(d.fd, dev, oPath|unix.O_DIRECTORY); err == nil {
+			fd, err := openBeneath(devfd, dir, unix.O_RDONLY|unix.O_DIRECTORY)
+			unix.Close(devfd)
+			if err == nil {
+				return dirFD{fd}, nil
+			}
+		}
+		// Missing directories, and every refusal, are handled (and
+		// told apart) the os.Root way below.
+	}
+	root, err := d.device(devid)
+	if err != nil {
+		return dirFD{-1}, &deviceError{err}
+	}
+	defer root.Close()
+	f, err := root.OpenFile(dir, os.O_RDONLY|syscall.O_DIRECTORY, 0)
+	if errors.Is(err, syscall.ENOENT) {
+		if err = root.MkdirAll(dir, 0o755); err == nil {
+			f, err = root.OpenFile(dir, os.O_RDONLY|syscall.O_DIRECTORY, 0)
+		}
+	}
+	if err != nil {
+		return dirFD{-1}, err
+	}
+	defer f.Close()
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return dirFD{-1}, &os.PathError{Op: "dup", Path: dir, Err: err}
+	}
+	return dirFD{fd}, nil
 }
 
 // escapes reports whether resolving rel (docroot-relative) would leave

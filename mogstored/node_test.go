@@ -463,8 +463,13 @@ func TestSymlinksCannotEscape(t *testing.T) {
 func TestDeviceVanishes(t *testing.T) {
 	n := startNode(t, 2, nil)
 	n.srv.usage.refresh()
-	if err := os.RemoveAll(n.path("/dev2")); err != nil {
-		t.Fatal(err)
+	// The usage refresher may be writing dev2/usage (a temp file, then a
+	// rename) while the tree is removed: retry until the directory is gone.
+	deadline := time.Now().Add(10 * time.Second)
+	for err := os.RemoveAll(n.path("/dev2")); err != nil; err = os.RemoveAll(n.path("/dev2")) {
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
 	}
 	if code, _, _ := do(t, "GET", n.url+"/dev2/usage", nil); code != 404 {
 		t.Errorf("usage of a vanished device: %d", code)

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/mogilefs-go/mogilefs/mogstored/httpd"
 )
 
@@ -42,52 +44,68 @@ func (h *handler) put(w *httpd.ResponseWriter, r *httpd.Request) {
 	if !ok {
 		return
 	}
-	dev, err := h.root.device(np.devid)
-	if err != nil {
-		code := h.status(err, np.rel, 404)
-		if code == 404 {
-			simple(w, 404, "Base directory does not exist")
-		} else {
-			h.log.Warn("PUT: cannot open device", "path", r.Path, "device", np.devid, "err", err)
-			simple(w, code, "")
-		}
-		return
+	// Every file and directory of the device is closed before the answer
+	// goes out, so that an operator may unmount a failing disk as soon as
+	// its PUTs are answered.
+	rep := h.store(r, np)
+	if rep.closeConn {
+		w.CloseAfter()
 	}
-	defer dev.Close()
-	up, err := h.createTemp(dev, np)
+	simple(w, rep.code, rep.msg)
+}
+
+// putReply is the answer to a PUT.
+type putReply struct {
+	code      int
+	msg       string
+	closeConn bool // the body was not read to its end
+}
+
+// store writes the body to the node path and says what to answer.
+func (h *handler) store(r *httpd.Request, np nodePath) putReply {
+	parent, name := path.Split(np.sub)
+	dir, err := h.root.openPutDir(np.devid, parent)
+	var derr *deviceError
+	switch {
+	case errors.As(err, &derr):
+		code := h.status(derr.err, np.rel, 404)
+		if code == 404 {
+			return putReply{code: 404, msg: "Base directory does not exist", closeConn: !r.BodyDone()}
+		}
+		h.log.Warn("PUT: cannot open device", "path", r.Path, "device", np.devid, "err", derr.err)
+		return putReply{code: code, closeConn: !r.BodyDone()}
+	case err != nil:
+		return h.putFailed(r, np, err, "create")
+	}
+	defer dir.Close()
+	up, err := createTemp(dir, name)
 	if err != nil {
-		h.putFailed(w, r, np, err, "create")
-		return
+		return h.putFailed(r, np, err, "create")
 	}
 	defer up.discard()
-	if !h.receive(w, r, np, up) {
-		return
+	if rep, ok := h.receive(r, np, up); !ok {
+		return rep
 	}
 	status := 200
 	if want := r.Header("Content-MD5"); want != "" {
 		actual := strings.TrimRight(base64.StdEncoding.EncodeToString(up.md5.Sum(nil)), "=")
 		expect := strings.TrimRight(strings.TrimSpace(want), "=")
 		if actual != expect {
-			up.discard()
-			simple(w, 400, "Content-MD5 mismatch, expected: "+expect+" actual: "+actual)
-			return
+			return putReply{code: 400, msg: "Content-MD5 mismatch, expected: " + expect + " actual: " + actual}
 		}
 		status = 201
 	}
-	if err := dev.Rename(up.tmp, np.sub); err != nil {
-		up.discard()
-		h.putFailed(w, r, np, err, "rename")
-		return
+	if err := unix.Renameat(dir.fd, up.tmp, dir.fd, name); err != nil {
+		return h.putFailed(r, np, &os.PathError{Op: "rename", Path: np.rel, Err: err}, "rename")
 	}
 	up.kept = true
 	if h.fsync {
-		if err := syncDir(dev, up.dir); err != nil {
-			h.putFailed(w, r, np, err, "fsync directory")
-			return
+		if err := unix.Fsync(dir.fd); err != nil {
+			return h.putFailed(r, np, &os.PathError{Op: "fsync", Path: parent, Err: err}, "fsync directory")
 		}
 	}
 	h.devs.noteWrite(np.devid)
-	simple(w, status, "")
+	return putReply{code: status}
 }
 
 // checkPutPath answers the request itself (and returns false) when its
@@ -117,12 +135,14 @@ func checkPutPath(w *httpd.ResponseWriter, r *httpd.Request) (nodePath, bool) {
 	return np, true
 }
 
-// upload is a PUT body on its way to disk.
+// upload is a PUT body on its way to disk: a temp file in the target
+// directory, which stays open so that creating, renaming and removing the
+// file and syncing the directory are single system calls on plain names,
+// with no second walk down the path.
 type upload struct {
-	dev    *os.Root
+	dir    dirFD
 	f      *os.File
-	dir    string // device-relative directory
-	tmp    string // device-relative temp file
+	tmp    string // the temp file's name in dir
 	md5    hash.Hash
 	closed bool
 	kept   bool // renamed into place, or removed
@@ -135,36 +155,25 @@ func (u *upload) discard() {
 		u.closed = true
 	}
 	if !u.kept {
-		u.dev.Remove(u.tmp)
+		unix.Unlinkat(u.dir.fd, u.tmp, 0)
 		u.kept = true
 	}
 }
 
-// createTemp creates the temp file, and the directories above it when
-// they are missing (so MKCOL is never needed).
-func (h *handler) createTemp(dev *os.Root, np nodePath) (*upload, error) {
-	dir, name := path.Split(np.sub)
-	dir = strings.TrimSuffix(dir, "/")
-	if dir == "" {
-		dir = "."
-	}
-	tmp := path.Join(dir, tempName(name))
-	const flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL | syscall.O_NOFOLLOW
-	f, err := dev.OpenFile(tmp, flags, 0o644)
-	if errors.Is(err, syscall.ENOENT) {
-		if err = dev.MkdirAll(dir, 0o755); err == nil {
-			f, err = dev.OpenFile(tmp, flags, 0o644)
-		}
-	}
+// createTemp creates the temp file for name in dir.
+func createTemp(dir dirFD, name string) (*upload, error) {
+	tmp := tempName(name)
+	const flags = unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	fd, err := unix.Openat(dir.fd, tmp, flags, 0o644)
 	if err != nil {
-		return nil, err
+		return nil, &os.PathError{Op: "open", Path: tmp, Err: err}
 	}
-	return &upload{dev: dev, f: f, dir: dir, tmp: tmp, md5: md5.New()}, nil
+	return &upload{dir: dir, f: os.NewFile(uintptr(fd), tmp), tmp: tmp, md5: md5.New()}, nil
 }
 
 // receive copies the body into the temp file and flushes it; on failure
-// it answers the client (after discarding the file) and returns false.
-func (h *handler) receive(w *httpd.ResponseWriter, r *httpd.Request, np nodePath, up *upload) bool {
+// it returns the answer and false (the deferred discard removes the file).
+func (h *handler) receive(r *httpd.Request, np nodePath, up *upload) (putReply, bool) {
 	bp := h.bufs.get()
 	defer h.bufs.put(bp)
 	var dst io.Writer = up.f
@@ -176,41 +185,30 @@ func (h *handler) receive(w *httpd.ResponseWriter, r *httpd.Request, np nodePath
 	switch {
 	case err == nil:
 	case errors.As(err, &rerr) && httpd.IsTimeout(rerr.err):
-		up.discard()
 		h.log.Warn("PUT body stalled; discarded", "path", r.Path, "device", np.devid, "received", n)
-		w.CloseAfter()
-		simple(w, 408, "")
-		return false
+		return putReply{code: 408, closeConn: true}, false
 	case errors.As(err, &rerr):
-		up.discard()
 		h.log.Warn("PUT body incomplete; discarded", "path", r.Path, "device", np.devid, "received", n,
 			"err", rerr.err)
-		w.CloseAfter()
-		simple(w, 400, "Incomplete request body")
-		return false
+		return putReply{code: 400, msg: "Incomplete request body", closeConn: true}, false
 	default:
-		up.discard()
-		h.putFailed(w, r, np, err, "write")
-		return false
+		return h.putFailed(r, np, err, "write"), false
 	}
 	if h.fsync {
 		if err := up.f.Sync(); err != nil {
-			up.discard()
-			h.putFailed(w, r, np, err, "fsync")
-			return false
+			return h.putFailed(r, np, err, "fsync"), false
 		}
 	}
 	err = up.f.Close()
 	up.closed = true
 	if err != nil {
-		up.discard()
-		h.putFailed(w, r, np, err, "close")
-		return false
+		return h.putFailed(r, np, err, "close"), false
 	}
-	return true
+	return putReply{}, true
 }
 
-func (h *handler) putFailed(w *httpd.ResponseWriter, r *httpd.Request, np nodePath, err error, op string) {
+// putFailed logs a failed PUT and gives its answer.
+func (h *handler) putFailed(r *httpd.Request, np nodePath, err error, op string) putReply {
 	code := h.status(err, np.rel, 404)
 	if errors.Is(err, syscall.ENOTDIR) {
 		code = 409 // a path component is a file
@@ -218,8 +216,7 @@ func (h *handler) putFailed(w *httpd.ResponseWriter, r *httpd.Request, np nodePa
 	switch code {
 	case 404:
 		// The device directory vanished while we worked.
-		simple(w, 404, "Base directory does not exist")
-		return
+		return putReply{code: 404, msg: "Base directory does not exist", closeConn: !r.BodyDone()}
 	case 507:
 		h.log.Warn("PUT failed: device full", "path", r.Path, "device", np.devid, "op", op, "err", err)
 	case 500:
@@ -228,10 +225,7 @@ func (h *handler) putFailed(w *httpd.ResponseWriter, r *httpd.Request, np nodePa
 		h.log.Warn("PUT refused", "path", r.Path, "device", np.devid, "op", op, "status", code, "err", err)
 	}
 	h.devs.noteError(np.devid, err)
-	if !r.BodyDone() {
-		w.CloseAfter()
-	}
-	simple(w, code, "")
+	return putReply{code: code, closeConn: !r.BodyDone()}
 }
 
 // tempName is "<name>.<pid>.<random>.tmp", shortened so it fits in a
@@ -270,13 +264,4 @@ func copyBody(dst io.Writer, src io.Reader, buf []byte) (int64, error) {
 			return n, &readError{rerr}
 		}
 	}
-}
-
-func syncDir(dev *os.Root, dir string) error {
-	d, err := dev.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
