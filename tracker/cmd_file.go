@@ -18,6 +18,7 @@ import (
 	"github.com/mogilefs-go/mogilefs/tracker/cluster"
 	"github.com/mogilefs-go/mogilefs/tracker/fidcache"
 	"github.com/mogilefs-go/mogilefs/tracker/nodeclient"
+	"github.com/mogilefs-go/mogilefs/tracker/policy"
 	"github.com/mogilefs-go/mogilefs/tracker/store"
 )
 
@@ -346,6 +347,7 @@ func (s *Server) createClose(ctx context.Context, r *request, useTemps bool) rep
 	}
 	old, err := s.st.CommitFile(ctx, store.CloseFile{
 		FID: fid, DevID: devid, DomainID: dom.ID, Key: key, ClassID: tf.ClassID, Length: size, Checksum: sum,
+		Replicated: s.oneCopyEnough(fid, dom.ClassByID(tf.ClassID), dev, sum != nil),
 	})
 	s.cache.InvalidateKey(dom.ID, key)
 	s.cache.InvalidateFID(fid)
@@ -364,6 +366,27 @@ func (s *Server) createClose(ctx context.Context, r *request, useTemps bool) rep
 		s.log.Debug("file stored", "fid", fid, "key", key, "domain", dom.Name, "devid", devid, "length", size, "replaced_fid", old)
 	}
 	return okReply(nil)
+}
+
+// oneCopyEnough reports whether the copy just written on dev already
+// meets the class policy, so that queueing a replication job would only
+// make the replicator read the file's rows to find nothing to do (the
+// original queues one for every file). It holds for a class of
+// mindevcount 1 whose policy is happy with this one copy, when the class
+// stores no checksum or the client gave it (else the replicator computes
+// it on its first copy).
+func (s *Server) oneCopyEnough(fid int64, c *cluster.Class, dev *cluster.Device, haveSum bool) bool {
+	if c == nil || c.MinDevCount > 1 || (c.HashType != store.HashNone && !haveSum) || dev.State().Dead {
+		return false
+	}
+	pol, err := s.policies.get(c.ReplPolicy)
+	if err != nil {
+		return false
+	}
+	d := dev.PolicyDevice()
+	return pol.ReplicateTo(policy.Request{
+		FID: fid, On: []policy.Device{d}, All: []policy.Device{d}, Failed: map[int]bool{}, Min: 1,
+	}).MeetsPolicy()
 }
 
 func equalBytes(a, b []byte) bool { return len(a) == len(b) && string(a) == string(b) }

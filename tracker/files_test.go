@@ -356,6 +356,22 @@ func testInfo(t *testing.T, c *mogtest.TrackerConn) {
 		a["fid_class"] != "default" || a["checksum"] != "NONE" || a["devids"] == "" || a["replqueue_fid"] != fid {
 		t.Fatalf("file_debug: %v", a)
 	}
+	// A copy that already meets its class policy is not queued for
+	// replication; one that does not, or whose class wants a checksum the
+	// client did not give, is.
+	ok(t, c, "create_class domain=files&class=single&mindevcount=1")
+	store(t, c, "files", "single", "single", []byte("x"))
+	if a := ok(t, c, "file_debug domain=files&key=single"); a["replqueue_fid"] != "" || a["fid_class"] != "single" {
+		t.Fatalf("mindevcount 1 queued for replication: %v", a)
+	}
+	if a := ok(t, c, "file_debug domain=files&key=nosum"); a["replqueue_fid"] == "" {
+		t.Fatalf("hashtype class without checksum not queued: %v", a)
+	}
+	ok(t, c, "create_class domain=files&class=single2&mindevcount=1&replpolicy=MultipleHosts(2)")
+	store(t, c, "files", "single2", "single2", []byte("x"))
+	if a := ok(t, c, "file_debug domain=files&key=single2"); a["replqueue_fid"] == "" {
+		t.Fatalf("MultipleHosts(2) with one copy not queued: %v", a)
+	}
 	if a["devpath_"+a["devids"]] == "" {
 		t.Fatalf("file_debug devpath: %v", a)
 	}

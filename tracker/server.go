@@ -26,14 +26,15 @@ const fidCacheTTL = 3 * time.Second
 
 // Server is a running tracker.
 type Server struct {
-	cfg   Config
-	st    store.Store
-	log   *slog.Logger
-	cl    *cluster.Cluster
-	mon   *monitor.Monitor
-	nodes *nodeclient.Client
-	cache *fidcache.Cache
-	temps *openTemps // tempfile rows of uploads opened here (opentemps.go)
+	cfg      Config
+	st       store.Store
+	log      *slog.Logger
+	cl       *cluster.Cluster
+	mon      *monitor.Monitor
+	nodes    *nodeclient.Client
+	cache    *fidcache.Cache
+	temps    *openTemps // tempfile rows of uploads opened here (opentemps.go)
+	policies policyCache
 
 	start    time.Time
 	minFID   int64

@@ -148,6 +148,10 @@ type CloseFile struct {
 	ClassID  int
 	Length   int64
 	Checksum *Checksum // stored when non-nil
+	// Replicated says the one copy already meets the class policy, so no
+	// replication job is queued for the fid (the original always queues
+	// one, which the replicator then finds has nothing to do).
+	Replicated bool
 }
 
 // FsckEvent is a row of fsck_log.

@@ -149,8 +149,12 @@ func (s *Store) commitFileMySQL(ctx context.Context, db *sql.DB, f store.CloseFi
 			q.WriteString("REPLACE INTO checksum (fid, hashtype, checksum) VALUES (?, ?, ?); ")
 			args = append(args, f.FID, int(f.Checksum.HashType), f.Checksum.Sum)
 		}
-		q.WriteString("INSERT IGNORE INTO file_to_replicate (fid, nexttry) VALUES (?, 0); COMMIT")
-		args = append(args, f.FID)
+		if f.Replicated {
+			q.WriteString("COMMIT")
+		} else {
+			q.WriteString("INSERT IGNORE INTO file_to_replicate (fid, nexttry) VALUES (?, 0); COMMIT")
+			args = append(args, f.FID)
+		}
 		if _, err := conn.ExecContext(ctx, q.String(), args...); err != nil {
 			if s.dup(err) {
 				return errFallback // a race on the key or the fid: the generic code settles it

@@ -243,6 +243,9 @@ func (s *Store) CommitFile(ctx context.Context, f store.CloseFile) (int64, error
 				return err
 			}
 		}
+		if f.Replicated {
+			return nil
+		}
 		_, err = r.exec("{ignore} INTO file_to_replicate (fid, nexttry) VALUES (?, 0)", f.FID)
 		return err
 	})
