@@ -151,3 +151,44 @@ func TestFailover(t *testing.T) {
 		t.Errorf("small file without the memory cache, every node down: %v", r)
 	}
 }
+
+// TestAbortMidTransfer: when the only copy of a file breaks off in the
+// middle of a transfer, the answer (whose headers are out) is cut short
+// and its connection closed, so the client sees a truncated transfer,
+// never a complete-looking short file; the failure is logged. A request
+// answered before the failure on the same connection is unaffected.
+func TestAbortMidTransfer(t *testing.T) {
+	cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Domain: "files", Hosts: 1})
+	gw := startGateway(t, cl.Tracker.Addr, gateway.Config{ContentCacheBytes: -1})
+	hc := httpClient()
+	big := content("abort", 16<<20)
+	if r := do(t, hc, "PUT", gw.URL+"/files/abort", bytes.NewReader(big)); r.status != 201 {
+		t.Fatalf("PUT: %v", r)
+	}
+	if r := do(t, hc, "GET", gw.URL+"/files/abort", nil, "Range", "bytes=0-99"); r.status != 206 || !bytes.Equal(r.body, big[:100]) {
+		t.Fatalf("Range before the failure: %v", r)
+	}
+	resp, err := hc.Get(gw.URL + "/files/abort")
+	if err != nil || resp.StatusCode != 200 || resp.ContentLength != int64(len(big)) {
+		t.Fatalf("GET: %v %v", resp, err)
+	}
+	head := make([]byte, 1<<20)
+	if _, err := io.ReadFull(resp.Body, head); err != nil {
+		t.Fatal(err)
+	}
+	cl.Nodes[0].Proc.Kill()
+	rest, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err == nil {
+		t.Fatalf("the transfer ended cleanly after %d bytes with the only copy gone", len(head)+len(rest))
+	}
+	if got := append(head, rest...); !bytes.Equal(got, big[:len(got)]) {
+		t.Errorf("the %d bytes received differ from the file", len(got))
+	}
+	rec := gw.Log.wait(t, 30*time.Second, func(r map[string]string) bool {
+		return r["method"] == "GET" && r["key"] == "abort" && r["err"] != ""
+	})
+	if rec["level"] != "ERROR" || !strings.Contains(rec["err"], "after") {
+		t.Errorf("log line of the cut transfer: %v", rec)
+	}
+}

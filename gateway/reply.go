@@ -31,7 +31,12 @@ type reply struct {
 	n    int64 // body bytes written
 	// gone: writing the answer failed (the client went away).
 	gone bool
+	// count, if set, is told when a whole answer is about to be sent.
+	count counter
 }
+
+// counter counts a request in the metrics once.
+type counter interface{ count() }
 
 // set adds a header field.
 func (rp *reply) set(name, value string) { rp.extra = append(rp.extra, name, value) }
@@ -56,15 +61,21 @@ func (rp *reply) writeHeader() {
 
 // send answers status with body (its length is the Content-Length; a
 // HEAD gets the head only).
+//
+// The request is counted in the metrics just before: an answer written
+// at once is complete when the client reads it, and so are the metrics.
 func (rp *reply) send(status int, body []byte) {
 	rp.writeHeader()
 	rp.code = status
-	if err := rp.out.Respond(status, body); err != nil {
-		rp.gone = true
-		return
-	}
 	if !rp.head && status != http.StatusNoContent && status != http.StatusNotModified {
 		rp.n = int64(len(body))
+	}
+	if rp.count != nil {
+		rp.count.count()
+	}
+	if err := rp.out.Respond(status, body); err != nil {
+		rp.gone = true
+		rp.n = 0
 	}
 }
 

@@ -120,12 +120,15 @@ func (g *Gateway) allowed() string {
 // ServeHTTP answers one request (httpd.Handler).
 func (g *Gateway) ServeHTTP(w *httpd.ResponseWriter, r *httpd.Request) {
 	rec := g.reqs.Get().(*request)
-	*rec = request{r: r, start: time.Now(), rp: reply{out: w, extra: rec.rp.extra[:0], head: r.Method == http.MethodHead}}
+	*rec = request{g: g, r: r, start: time.Now(), rp: reply{out: w, extra: rec.rp.extra[:0], head: r.Method == http.MethodHead}}
+	if g.metrics != nil {
+		rec.rp.count = rec
+	}
 	g.serve(rec)
-	g.metrics.request(rec)
+	rec.count()
 	g.logRequest(rec)
 	clear(rec.rp.extra)
-	rec.r, rec.rp.out, rec.err = nil, nil, nil
+	rec.g, rec.r, rec.rp.out, rec.rp.count, rec.err = nil, nil, nil, nil, nil
 	g.reqs.Put(rec)
 }
 
@@ -229,14 +232,24 @@ func closeAfter(rp *reply, r *httpd.Request) {
 // request is one request being answered, and what its log line reports.
 // Requests are pooled: nothing may keep one after ServeHTTP returns.
 type request struct {
-	r      *httpd.Request
-	rp     reply
-	start  time.Time
-	domain string
-	key    string
-	fid    int64
-	url    string // storage node URL used or failed
-	err    error
+	g       *Gateway
+	counted bool // in the metrics
+	r       *httpd.Request
+	rp      reply
+	start   time.Time
+	domain  string
+	key     string
+	fid     int64
+	url     string // storage node URL used or failed
+	err     error
+}
+
+// count counts the request in the metrics, once.
+func (rec *request) count() {
+	if !rec.counted {
+		rec.counted = true
+		rec.g.metrics.request(rec)
+	}
 }
 
 // ctx is the context of the gateway's work for a request. The server
@@ -275,6 +288,10 @@ func (g *Gateway) logRequest(rec *request) {
 			msg = "request abandoned by the client"
 		case status >= 500:
 			level, msg = slog.LevelError, "request failed"
+		case status < 300:
+			// The headers went out, the body did not: the
+			// connection was cut.
+			level, msg = slog.LevelError, "transfer cut off"
 		default:
 			level, msg = slog.LevelWarn, "request failed"
 		}
