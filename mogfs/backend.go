@@ -135,10 +135,18 @@ func (b *ClientBackend) Open(ctx context.Context, domain, key string, size int64
 	return remote{c.FileFromPaths(key, paths, size)}, nil
 }
 
+// Known implements keyspace.Backend.
+func (b *ClientBackend) Known(domain, key string, paths []string, size int64) keyspace.Remote {
+	return remote{b.in(domain).FileFromPaths(key, paths, size)}
+}
+
 // Store implements keyspace.Backend.
-func (b *ClientBackend) Store(ctx context.Context, domain, key, class string, r io.Reader, size int64) (int64, error) {
-	n, err := b.in(domain).Store(ctx, key, class, r, size)
-	return n, classify("store", err)
+func (b *ClientBackend) Store(ctx context.Context, domain, key, class string, r io.Reader, size int64) (keyspace.Stored, error) {
+	st, err := b.in(domain).StoreTo(ctx, key, class, r, size)
+	if err != nil {
+		return keyspace.Stored{}, classify("store", err)
+	}
+	return keyspace.Stored{Size: st.Size, Fid: st.FID, Path: st.Path}, nil
 }
 
 // Delete implements keyspace.Backend.

@@ -185,7 +185,8 @@ func TestStorageDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.Write([]byte("new content that must not land")); err != nil {
+	// Whole pages: the kernel keeps them in its page cache.
+	if _, err := f.Write(bytes.Repeat([]byte("new content that must not land\n"), 1024)); err != nil {
 		t.Fatalf("write (to the spool) failed: %v", err)
 	}
 	err = f.Close()
@@ -207,6 +208,11 @@ func TestStorageDown(t *testing.T) {
 	}
 	if got := string(e.get(t, "keep.txt")); got != "old content" {
 		t.Fatalf("after the failed commit the key holds %q", got)
+	}
+	// The mount dropped the changes, and the kernel's cached pages of
+	// them: it reads the old content too.
+	if got, err := os.ReadFile(path); err != nil || string(got) != "old content" {
+		t.Fatalf("after the failed commit the mount reads %q, %v", got, err)
 	}
 	if _, err := e.c.FileInfo(ctx(t), "new.txt"); err == nil {
 		t.Fatal("new.txt exists after its commit failed")

@@ -30,6 +30,12 @@ type fileNode struct {
 	changed bool
 	// looked: info comes from a lookup no open has used yet.
 	looked bool
+	// path is the URL of a copy of info.Fid when this mount wrote it
+	// (the PUT of the commit): reads start there, without get_paths.
+	path string
+	// wgen counts local changes to the content (writes, truncates), so
+	// that a commit can tell whether it holds all of them.
+	wgen uint64
 
 	// While the file is open for writing: the staged content, shared by
 	// every writing handle, and the attributes to record at commit.
@@ -55,6 +61,9 @@ func (n *fileNode) update(fi keyspace.FileInfo) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	changed := fi.Fid != n.info.Fid || fi.Size != n.info.Size
+	if fi.Fid != n.info.Fid {
+		n.path = ""
+	}
 	n.info, n.at = fi, time.Now()
 	n.changed = n.changed || changed
 	return changed
@@ -160,6 +169,9 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 		if errno := n.openWriter(ctx, flags&syscall.O_TRUNC != 0); errno != 0 {
 			return nil, 0, errno
 		}
+	} else {
+		// close(2) of a reader has nothing to commit: no FLUSH request.
+		fuseFlags |= fuse.FOPEN_NOFLUSH
 	}
 	return h, fuseFlags, 0
 }
@@ -202,14 +214,20 @@ func (n *fileNode) releaseWriter() {
 		if b.Dirty() {
 			t := b.Target()
 			n.fsys.log.Warn("changes dropped: last descriptor closed after a failed commit", "domain", t.Domain, "key", t.Key)
+			// The kernel's page cache holds them: the next open drops it.
+			n.mu.Lock()
+			n.changed = true
+			n.mu.Unlock()
 		}
 		b.Close()
 	}
 }
 
+// touch records a local change of the content.
 func (n *fileNode) touch() {
 	n.mu.Lock()
 	n.modified = time.Now()
+	n.wgen++
 	n.mu.Unlock()
 }
 
@@ -275,7 +293,7 @@ func (h *handle) openReader(ctx context.Context) (*keyspace.Reader, syscall.Errn
 	}
 	n := h.n
 	n.mu.Lock()
-	size := n.info.Size
+	size, path := n.info.Size, n.path
 	n.mu.Unlock()
 	if size == 0 {
 		return nil, 0
@@ -286,9 +304,16 @@ func (h *handle) openReader(ctx context.Context) (*keyspace.Reader, syscall.Errn
 	}
 	space := n.fsys.space
 	open := func(ctx context.Context) (keyspace.Remote, error) { return space.Open(ctx, l.domain, l.key, size) }
-	rm, err := open(bg(ctx))
-	if err != nil {
-		return nil, toErrno(n.fsys.log, "open", err, "domain", l.domain, "key", l.key)
+	var rm keyspace.Remote
+	if path != "" {
+		// This mount wrote this version: read it where it was sent
+		// (if that copy is gone, the Reader asks get_paths).
+		rm = space.Known(l.domain, l.key, []string{path}, size)
+	} else {
+		var err error
+		if rm, err = open(bg(ctx)); err != nil {
+			return nil, toErrno(n.fsys.log, "open", err, "domain", l.domain, "key", l.key)
+		}
 	}
 	h.reader = keyspace.NewReader(rm, size, open)
 	return h.reader, 0
@@ -308,7 +333,14 @@ func (n *fileNode) Write(ctx context.Context, fh fs.FileHandle, data []byte, off
 		return 0, errno
 	}
 	if h.append {
-		off = b.Size()
+		if sz := b.Size(); sz != off {
+			// The kernel wrote its page cache at its own idea of the
+			// end: the cache no longer matches what is committed.
+			n.mu.Lock()
+			n.changed = true
+			n.mu.Unlock()
+			off = sz
+		}
 	}
 	m, err := b.WriteAt(bg(ctx), data, off)
 	n.touch()
@@ -344,6 +376,7 @@ func (n *fileNode) commitBuffer(ctx context.Context, l loc, b *keyspace.Buffer) 
 	if n.mtime != nil {
 		mtime = *n.mtime
 	}
+	gen := n.wgen
 	n.mu.Unlock()
 	if class == "" || class == "default" {
 		class = n.fsys.cfg.Class
@@ -352,7 +385,7 @@ func (n *fileNode) commitBuffer(ctx context.Context, l loc, b *keyspace.Buffer) 
 		mtime = time.Now()
 	}
 	b.SetTarget(keyspace.Target{Domain: l.domain, Key: l.key, Class: class})
-	committed, err := b.Commit(ctx)
+	st, committed, err := b.Commit(ctx)
 	n.fsys.cfg.Metrics.commit(committed, err)
 	if err != nil {
 		n.fsys.log.Error("commit failed; the key keeps its previous content", "domain", l.domain, "key", l.key, "err", err)
@@ -366,7 +399,13 @@ func (n *fileNode) commitBuffer(ctx context.Context, l loc, b *keyspace.Buffer) 
 	}
 	n.mu.Lock()
 	n.info.Size = b.Size()
-	n.info.Fid = 0 // unknown until the next lookup
+	if n.wgen == gen {
+		// The kernel's page cache holds exactly the committed content:
+		// the next open keeps it while the tracker names this fid.
+		n.info.Fid, n.path = st.Fid, st.Path
+	} else {
+		n.info.Fid, n.path = 0, "" // changed meanwhile: unknown until the next lookup
+	}
 	n.info.Attr.Mtime = mtime
 	n.at = time.Now()
 	n.mtime = nil

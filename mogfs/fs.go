@@ -92,6 +92,10 @@ func (f *FS) Options(mo fuse.MountOptions) *fs.Options {
 		mo.MaxBackground = 64
 	}
 	mo.ExtraCapabilities |= fuse.CAP_ATOMIC_O_TRUNC
+	// The page cache is kept or dropped at open, by fid (fileNode.Open),
+	// not on every change of mtime the kernel sees: the mount's own
+	// writes change mtime while the cache holds exactly what it wrote.
+	mo.ExplicitDataCacheControl = true
 	mo.IgnoreSecurityLabels = true
 	if mo.Name == "" {
 		mo.Name = "mogfs"

@@ -85,6 +85,13 @@ type DirPage struct {
 	Next    string
 }
 
+// Stored is what a committed upload became.
+type Stored struct {
+	Size int64
+	Fid  int64  // the key's new fid
+	Path string // URL of the copy that was written ("" if unknown)
+}
+
 // Usage is the storage space of the cluster, summed over its devices.
 type Usage struct {
 	TotalBytes int64
@@ -117,9 +124,11 @@ type Backend interface {
 	// Open asks for key's paths (get_paths). size is the file's length
 	// if known, else -1.
 	Open(ctx context.Context, domain, key string, size int64) (Remote, error)
+	// Known is key at paths already known (no round trip).
+	Known(domain, key string, paths []string, size int64) Remote
 	// Store uploads r (size bytes, -1 unknown) under key and commits it
 	// with create_close only if every byte arrived.
-	Store(ctx context.Context, domain, key, class string, r io.Reader, size int64) (int64, error)
+	Store(ctx context.Context, domain, key, class string, r io.Reader, size int64) (Stored, error)
 	Delete(ctx context.Context, domain, key string) error
 	// Rename is the original rename: ErrExists if to exists.
 	Rename(ctx context.Context, domain, from, to string) error

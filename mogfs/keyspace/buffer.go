@@ -31,7 +31,7 @@ type Target struct {
 
 // Storer uploads and commits a file (Space and Backend are Storers).
 type Storer interface {
-	Store(ctx context.Context, domain, key, class string, r io.Reader, size int64) (int64, error)
+	Store(ctx context.Context, domain, key, class string, r io.Reader, size int64) (Stored, error)
 }
 
 // Buffer is the staged content of one file being written: the whole new
@@ -76,7 +76,7 @@ type stream struct {
 	finished bool  // Commit: send EOF at size
 	aborted  bool
 	done     chan struct{}
-	n        int64
+	st       Stored
 	err      error
 }
 
@@ -370,7 +370,7 @@ func (b *Buffer) startLocked() {
 	b.log.Debug("streaming upload started", "key", s.target.Key, "domain", s.target.Domain)
 	go func() {
 		defer close(s.done)
-		s.n, s.err = b.st.Store(ctx, s.target.Domain, s.target.Key, s.target.Class, &streamReader{b: b, s: s}, -1)
+		s.st, s.err = b.st.Store(ctx, s.target.Domain, s.target.Key, s.target.Class, &streamReader{b: b, s: s}, -1)
 		cancel()
 	}()
 }
@@ -439,14 +439,15 @@ func (r *streamReader) Read(p []byte) (int, error) {
 }
 
 // Commit uploads the staged content if it changed and returns whether it
-// did. After an error the buffer is still dirty and the key unchanged.
-func (b *Buffer) Commit(ctx context.Context) (bool, error) {
+// did, and what it became. After an error the buffer is still dirty and
+// the key unchanged.
+func (b *Buffer) Commit(ctx context.Context) (Stored, bool, error) {
 	b.busy.Lock()
 	defer b.busy.Unlock()
 	b.mu.Lock()
 	if !b.dirty {
 		b.mu.Unlock()
-		return false, nil
+		return Stored{}, false, nil
 	}
 	t, size, s := b.target, b.size, b.stream
 	if s != nil {
@@ -460,13 +461,13 @@ func (b *Buffer) Commit(ctx context.Context) (bool, error) {
 		if b.stream == s {
 			b.stream = nil
 		}
-		ok := s.err == nil && !s.aborted && s.n == size
+		ok := s.err == nil && !s.aborted && s.st.Size == size
 		if ok {
 			b.dirty, b.fresh = false, false
 		}
 		b.mu.Unlock()
 		if ok {
-			return true, nil
+			return s.st, true, nil
 		}
 		if s.err != nil && !s.aborted {
 			b.log.Warn("streamed upload failed; uploading the spool file again", "key", t.Key, "domain", t.Domain, "err", s.err)
@@ -480,13 +481,14 @@ func (b *Buffer) Commit(ctx context.Context) (bool, error) {
 		src = bytes.NewReader(b.mem[:size])
 	}
 	b.mu.Unlock()
-	if _, err := b.st.Store(ctx, t.Domain, t.Key, t.Class, src, size); err != nil {
-		return false, err
+	st, err := b.st.Store(ctx, t.Domain, t.Key, t.Class, src, size)
+	if err != nil {
+		return Stored{}, false, err
 	}
 	b.mu.Lock()
 	b.dirty, b.fresh = false, false
 	b.mu.Unlock()
-	return true, nil
+	return st, true, nil
 }
 
 // Close abandons any upload still running, drops the staged content and

@@ -384,7 +384,12 @@ func (s *Space) Open(ctx context.Context, domain, key string, size int64) (Remot
 	return s.b.Open(ctx, domain, key, size)
 }
 
+// Known returns key at paths already known, without asking the tracker.
+func (s *Space) Known(domain, key string, paths []string, size int64) Remote {
+	return s.b.Known(domain, key, paths, size)
+}
+
 // Store uploads r under key (see Backend.Store).
-func (s *Space) Store(ctx context.Context, domain, key, class string, r io.Reader, size int64) (int64, error) {
+func (s *Space) Store(ctx context.Context, domain, key, class string, r io.Reader, size int64) (Stored, error) {
 	return s.b.Store(ctx, domain, key, class, r, size)
 }
