@@ -341,6 +341,16 @@ func (s *Store) MogfsLookup(ctx context.Context, dmid int, key string) (store.Mo
 	}
 	dir := key + "/"
 	var out store.MogfsLookup
+	if bytewise {
+		err = s.read(ctx, func(r *runner) error {
+			out, err = r.lookupBytewise(dmid, key)
+			return err
+		})
+		if err != nil {
+			return store.MogfsLookup{}, fmt.Errorf("sqlstore: mogfs lookup %q in domain %d: %w", key, dmid, err)
+		}
+		return out, nil
+	}
 	err = s.read(ctx, func(r *runner) error {
 		out = store.MogfsLookup{}
 		found, err := r.filesExact(dmid, []string{key, dir})
@@ -362,6 +372,41 @@ func (s *Store) MogfsLookup(ctx context.Context, dmid int, key string) (store.Mo
 		return store.MogfsLookup{}, fmt.Errorf("sqlstore: mogfs lookup %q in domain %d: %w", key, dmid, err)
 	}
 	return out, nil
+}
+
+// mogfsLookupBytewise reads, in one statement (one prepared statement,
+// one implicit read transaction), the row of the key (first argument
+// pair) and the first row under the key's directory prefix (the range
+// [key+"/", key+"0"), whose first key is the marker when there is one),
+// for a collation that orders as bytes.
+const mogfsLookupBytewise = "SELECT * FROM (SELECT " + mogfsFileCols + mogfsFileFrom + " WHERE f.dmid = ? AND f.dkey = ?) k" +
+	" UNION ALL SELECT * FROM (SELECT " + mogfsFileCols + mogfsFileFrom +
+	" WHERE f.dmid = ? AND f.dkey >= ? AND f.dkey < ? ORDER BY f.dkey LIMIT 1) d"
+
+// lookupBytewise is MogfsLookup where the collation orders as bytes.
+func (r *runner) lookupBytewise(dmid int, key string) (store.MogfsLookup, error) {
+	var out store.MogfsLookup
+	dir := key + "/"
+	rows, err := r.query(mogfsLookupBytewise, dmid, key, dmid, dir, prefixEnd(dir))
+	if err != nil {
+		return out, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		f, err := scanMogfsFile(rows)
+		if err != nil {
+			return out, err
+		}
+		switch {
+		case f.Key == key:
+			out.File = &f
+		case f.Key == dir:
+			out.Dir, out.DirAttr = true, f.Attr
+		case strings.HasPrefix(f.Key, dir):
+			out.Dir = true
+		}
+	}
+	return out, rows.Err()
 }
 
 // MogfsSetAttr upserts the attribute row of the key's current fid.
