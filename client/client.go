@@ -122,6 +122,10 @@ func New(cfg Config) (*Client, error) {
 			ResponseHeaderTimeout: c.nodeTimeout,
 			ExpectContinueTimeout: 0,
 			DisableCompression:    true,
+			// Room for the headers and a small file's whole body, so
+			// that a PUT of a few KiB leaves in one write (net/http's
+			// 4 KiB default sends headers and body separately).
+			WriteBufferSize: 32 << 10,
 		}
 		c.http = &http.Client{Transport: c.ownHTTP}
 	}

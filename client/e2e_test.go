@@ -131,6 +131,17 @@ func TestClientEndToEnd(t *testing.T) {
 		if got, _ := c.GetBytes(ctx, "bytes"); string(got) != "new" {
 			t.Fatalf("short upload changed the key: %q", got)
 		}
+		// So is a reader that has more than the declared size, small
+		// (sent from memory) or not.
+		for _, n := range []int{3, 64 << 10} {
+			long := strings.NewReader(strings.Repeat("x", n+1))
+			if _, err := c.Store(ctx, "bytes", "", long, int64(n)); err == nil {
+				t.Fatalf("long body (%d bytes for %d) accepted", n+1, n)
+			}
+		}
+		if got, _ := c.GetBytes(ctx, "bytes"); string(got) != "new" {
+			t.Fatalf("long upload changed the key: %q", got)
+		}
 	})
 
 	t.Run("Errors", func(t *testing.T) {

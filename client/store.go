@@ -81,6 +81,23 @@ func (c *Client) StoreTo(ctx context.Context, key, class string, r io.Reader, si
 	if err != nil {
 		return Stored{}, &StoreError{Key: key, Op: OpOpen, Err: err}
 	}
+	var h hash.Hash
+	switch hashName {
+	case "MD5":
+		h = md5.New()
+	case "SHA-1":
+		h = sha1.New()
+	}
+	src := &uploadBody{r: r, h: h}
+	// A small body of known size is read first and sent from memory: it
+	// leaves in one write with the request headers, and it can be sent
+	// again to the next destination whatever happened to the first.
+	var mem []byte
+	if size > 0 && size <= smallUpload {
+		if mem, err = readExactly(src, size); err != nil {
+			return Stored{}, &StoreError{Key: key, Op: OpRead, Err: err}
+		}
+	}
 	kv := []string{"domain", c.domain, "key", key, "multi_dest", "1"}
 	if class != "" {
 		kv = append(kv, "class", class)
@@ -98,14 +115,6 @@ func (c *Client) StoreTo(ctx context.Context, key, class string, r io.Reader, si
 		return Stored{}, &StoreError{Key: key, Op: OpOpen, Err: fmt.Errorf("%w: no fid or path in create_open reply", ErrBadReply)}
 	}
 
-	var h hash.Hash
-	switch hashName {
-	case "MD5":
-		h = md5.New()
-	case "SHA-1":
-		h = sha1.New()
-	}
-	src := &uploadBody{r: r, h: h}
 	var used dest
 	var perr error
 dests:
@@ -114,12 +123,16 @@ dests:
 		// once on the same destination: it is usually a pooled
 		// keep-alive connection the node had just closed.
 		for attempt := 0; attempt < 2; attempt++ {
-			perr = c.put(ctx, d.path, src, size)
+			var body io.Reader = src
+			if mem != nil {
+				body = bytes.NewReader(mem)
+			}
+			perr = c.put(ctx, d.path, body, size)
 			if perr == nil {
 				used = d
 				break dests
 			}
-			if src.n > 0 || src.err != nil || ctx.Err() != nil {
+			if mem == nil && src.n > 0 || src.err != nil || ctx.Err() != nil {
 				// Bytes went out (or the source failed): this
 				// upload cannot be replayed anywhere.
 				break dests
@@ -204,6 +217,29 @@ func parseDests(r map[string]string) []dest {
 	return nil
 }
 
+// smallUpload is the largest body sent from memory (see StoreTo).
+const smallUpload = 16 << 10
+
+// readExactly reads the size bytes of a small body, and makes sure the
+// source has no more (as net/http does for a streamed body).
+func readExactly(src *uploadBody, size int64) ([]byte, error) {
+	buf := make([]byte, size)
+	if _, err := io.ReadFull(src, buf); err != nil {
+		if src.err != nil {
+			return nil, src.err
+		}
+		return nil, fmt.Errorf("the content ended after %d bytes of %d", src.n, size)
+	}
+	var one [1]byte
+	if n, _ := src.Read(one[:]); n > 0 {
+		return nil, fmt.Errorf("the content is longer than its size %d", size)
+	}
+	if src.err != nil {
+		return nil, src.err
+	}
+	return buf, nil
+}
+
 // uploadBody feeds the PUT body: it counts the bytes read from the source,
 // hashes them, and remembers a source read error (so that it is not
 // mistaken for a storage node failure). It has no Close method, so the
@@ -247,9 +283,13 @@ func (b *sentBody) Close() error {
 }
 
 // put sends one PUT of body to url; size < 0 sends it chunked.
-func (c *Client) put(ctx context.Context, url string, body *uploadBody, size int64) error {
+func (c *Client) put(ctx context.Context, url string, body io.Reader, size int64) error {
 	var rd io.Reader = http.NoBody
-	if size != 0 {
+	if br, ok := body.(*bytes.Reader); ok {
+		// Our own copy in memory, never changed: the transport may read
+		// it whenever it likes (and sends it with the headers).
+		rd = br
+	} else if size != 0 {
 		sb := &sentBody{Reader: body, done: make(chan struct{})}
 		defer func() {
 			select {
