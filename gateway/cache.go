@@ -154,3 +154,13 @@ func (c *metaCache) drop(k cacheKey, m *fileMeta) {
 	}
 	c.mu.Unlock()
 }
+
+// peek returns k's current entry, fresh or due for a refresh, or nil.
+func (c *metaCache) peek(k cacheKey) *fileMeta {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[k]; ok && time.Now().Before(e.expires) {
+		return e.m
+	}
+	return nil
+}
