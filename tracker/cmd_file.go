@@ -400,11 +400,7 @@ func (s *Server) lookup(ctx context.Context, dmid int, key string, useCache bool
 		}
 	}
 	tok := s.cache.Begin()
-	f, err := s.st.FileByKey(ctx, dmid, key)
-	if err != nil {
-		return fidcache.Entry{}, err
-	}
-	devids, err := s.st.FileDevIDs(ctx, f.FID)
+	f, devids, err := s.st.FileByKeyDevIDs(ctx, dmid, key)
 	if err != nil {
 		return fidcache.Entry{}, err
 	}

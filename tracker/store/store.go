@@ -233,6 +233,9 @@ type Store interface {
 	FileByFID(ctx context.Context, fid int64) (File, error)
 	// FileDevIDs returns the devids of the file_on rows of fid.
 	FileDevIDs(ctx context.Context, fid int64) ([]int, error)
+	// FileByKeyDevIDs is FileByKey and FileDevIDs of its fid (ascending)
+	// read together, in one statement: what get_paths needs.
+	FileByKeyDevIDs(ctx context.Context, dmid int, key string) (File, []int, error)
 	// DeleteFile removes the file row and queues fid for deletion, in one
 	// transaction. ErrNotFound if there is no such file.
 	DeleteFile(ctx context.Context, fid int64) error

@@ -332,6 +332,45 @@ func (s *Store) FileByKey(ctx context.Context, dmid int, key string) (store.File
 	return f, nil
 }
 
+// FileByKeyDevIDs returns the file row of a key and the devids of its
+// copies, ascending, from one join (one round trip, one snapshot).
+func (s *Store) FileByKeyDevIDs(ctx context.Context, dmid int, key string) (store.File, []int, error) {
+	var f store.File
+	var devids []int
+	err := s.read(ctx, func(r *runner) error {
+		f, devids = store.File{}, nil
+		rows, err := r.query("SELECT f.fid, f.dmid, f.dkey, f.length, f.classid, f.devcount, fo.devid "+
+			"FROM file f LEFT JOIN file_on fo ON fo.fid = f.fid WHERE f.dmid = ? AND f.dkey = ? ORDER BY fo.devid", dmid, key)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		found := false
+		for rows.Next() {
+			var k sql.NullString
+			var length, devid sql.NullInt64
+			if err := rows.Scan(&f.FID, &f.DomainID, &k, &length, &f.ClassID, &f.DevCount, &devid); err != nil {
+				return err
+			}
+			f.Key, f.Length, found = k.String, length.Int64, true
+			if devid.Valid {
+				devids = append(devids, int(devid.Int64))
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if !found {
+			return store.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return store.File{}, nil, fmt.Errorf("sqlstore: file key %q in domain %d: %w", key, dmid, err)
+	}
+	return f, devids, nil
+}
+
 // FileByFID returns the file row of fid.
 func (s *Store) FileByFID(ctx context.Context, fid int64) (store.File, error) {
 	var f store.File

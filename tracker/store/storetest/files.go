@@ -66,6 +66,20 @@ func testTempfileAndCommit(t *testing.T, s store.Store) {
 	if !slices.Equal(devs, []int{14}) {
 		t.Fatalf("devids %v", devs)
 	}
+	f, devs, err = s.FileByKeyDevIDs(ctx, 1, "a/b")
+	must(t, err)
+	if f != want || !slices.Equal(devs, []int{14}) {
+		t.Fatalf("file and devids by key: %+v %v", f, devs)
+	}
+	must(t, s.AddFileOn(ctx, fid, 3, false))
+	f, devs, err = s.FileByKeyDevIDs(ctx, 1, "a/b")
+	must(t, err)
+	if want2 := (store.File{FID: fid, DomainID: 1, Key: "a/b", Length: 10, ClassID: 2, DevCount: 2}); f != want2 || !slices.Equal(devs, []int{3, 14}) {
+		t.Fatalf("file and two devids by key: %+v %v", f, devs)
+	}
+	must(t, s.RemoveFileOn(ctx, fid, 3, false))
+	_, _, err = s.FileByKeyDevIDs(ctx, 1, "nope")
+	wantErr(t, err, store.ErrNotFound, "file and devids of a missing key")
 	c, err := s.Checksum(ctx, fid)
 	must(t, err)
 	if c.FID != fid || c.HashType != store.HashMD5 || !bytes.Equal(c.Sum, sum[:]) {
