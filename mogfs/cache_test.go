@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mogilefs-go/mogilefs/client"
+	"github.com/mogilefs-go/mogilefs/internal/metrics/metricstest"
 	"github.com/mogilefs-go/mogilefs/internal/mogtest"
 )
 
@@ -150,5 +151,36 @@ func TestOwnWritesCopyGone(t *testing.T) {
 		if got, err := os.ReadFile(p); err != nil || !bytes.Equal(got, b) {
 			t.Errorf("%s: read %d bytes, %v", name, len(got), err)
 		}
+	}
+}
+
+// TestListingRequests: ls -l of a directory costs a few FUSE requests
+// in all (READDIRPLUS hands the attributes over; the security label and
+// ACL that ls asks of every file are refused once, as unsupported), not
+// some per file.
+func TestListingRequests(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	maddr := mogtest.FreeAddr(t, "127.0.0.1")
+	mnt, p := e.mountProc(t, "--domain="+e.domain, "--class=one", "--ttl=1m", "-o", "metrics_listen="+maddr)
+	p.WaitPort(t, maddr, 30*time.Second)
+	const n = 300
+	for i := 0; i < n; i++ {
+		e.put(t, fmt.Sprintf("many/f%03d", i), []byte("x"))
+	}
+	requests := func() float64 {
+		var sum float64
+		for _, op := range []string{"lookup", "getattr", "getxattr", "listxattr", "readdirplus", "readdir"} {
+			sum += metricstest.Scrape(t, maddr).Sum("mogilefs_mogfs_ops_total", "op", op)
+		}
+		return sum
+	}
+	before := requests()
+	out := run(t, "ls", "-l", filepath.Join(mnt, "many"))
+	if got := strings.Count(out, "\n"); got != n+1 {
+		t.Fatalf("ls -l printed %d lines, want %d:\n%s", got, n+1, out)
+	}
+	if r := requests() - before; r > 20 {
+		t.Errorf("ls -l of %d files made %v FUSE requests (lookup, getattr, xattrs, readdir), want at most 20", n, r)
 	}
 }

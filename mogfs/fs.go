@@ -96,7 +96,10 @@ func (f *FS) Options(mo fuse.MountOptions) *fs.Options {
 	// not on every change of mtime the kernel sees: the mount's own
 	// writes change mtime while the cache holds exactly what it wrote.
 	mo.ExplicitDataCacheControl = true
-	mo.IgnoreSecurityLabels = true
+	// Security labels and ACLs reach Getxattr, which answers EOPNOTSUPP
+	// (go-fuse's IgnoreSecurityLabels would answer ENODATA, which tools
+	// such as ls ask again for every file).
+	mo.IgnoreSecurityLabels = false
 	if mo.Name == "" {
 		mo.Name = "mogfs"
 	}

@@ -69,6 +69,22 @@ func TestMetadata(t *testing.T) {
 	if err := unix.Setxattr(f, "user.mogilefs.fid", []byte("1"), 0); !errors.Is(err, syscall.EPERM) {
 		t.Errorf("set fid: %v, want EPERM", err)
 	}
+	// Names that are not ours: ENODATA, but EOPNOTSUPP for the
+	// namespaces mogfs does not support (labels, capabilities, ACLs), of
+	// files and directories alike.
+	for _, p := range []string{f, mnt} {
+		for name, want := range map[string]error{
+			"user.other":               unix.ENODATA,
+			"security.selinux":         unix.EOPNOTSUPP,
+			"security.capability":      unix.EOPNOTSUPP,
+			"system.posix_acl_access":  unix.EOPNOTSUPP,
+			"system.posix_acl_default": unix.EOPNOTSUPP,
+		} {
+			if _, err := unix.Getxattr(p, name, make([]byte, 64)); !errors.Is(err, want) {
+				t.Errorf("getxattr %s %s: %v, want %v", p, name, err, want)
+			}
+		}
+	}
 	buf := make([]byte, 1024)
 	n, err := unix.Listxattr(f, buf)
 	if err != nil || !strings.Contains(string(buf[:n]), "user.mogilefs.checksum") {

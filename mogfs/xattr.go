@@ -27,6 +27,18 @@ func isOurXattr(name string) bool {
 	return false
 }
 
+// noXattr is the error for a name that is not one of ours: ENODATA,
+// but EOPNOTSUPP in the security and system namespaces (SELinux labels,
+// capabilities, POSIX ACLs), which mogfs does not support: ls -l then
+// stops asking for every file of the mount (coreutils remembers the
+// device), instead of two FUSE round trips per file.
+func noXattr(attr string) syscall.Errno {
+	if strings.HasPrefix(attr, "security.") || strings.HasPrefix(attr, "system.") {
+		return syscall.EOPNOTSUPP
+	}
+	return syscall.ENODATA
+}
+
 // copyOut follows getxattr(2): with an empty dest only the size is
 // returned; a dest too small is ERANGE.
 func copyOut(dest []byte, v string) (uint32, syscall.Errno) {
@@ -43,7 +55,7 @@ func copyOut(dest []byte, v string) (uint32, syscall.Errno) {
 // tracker (file_info, or get_paths for the paths).
 func (n *fileNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
 	if !isOurXattr(attr) {
-		return 0, syscall.ENODATA
+		return 0, noXattr(attr)
 	}
 	l, errno := n.fsys.locate(&n.Inode)
 	if errno != 0 {
@@ -125,4 +137,16 @@ func (n *fileNode) Removexattr(ctx context.Context, attr string) syscall.Errno {
 		return syscall.EPERM
 	}
 	return syscall.ENODATA
+}
+
+// Getxattr implements fs.NodeGetxattrer: directories have no extended
+// attributes.
+func (d *dirNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
+	return 0, noXattr(attr)
+}
+
+// Getxattr implements fs.NodeGetxattrer: the list of domains has no
+// extended attributes.
+func (r *rootNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
+	return 0, noXattr(attr)
 }
