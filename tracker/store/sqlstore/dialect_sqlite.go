@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -118,6 +119,9 @@ func sqliteDSN(t Target, create, readOnly bool) string {
 		q.Add("_pragma", "query_only(1)")
 	} else {
 		q.Set("_txlock", "immediate")
+		if !t.Memory() {
+			q.Add("_pragma", "wal_autocheckpoint("+strconv.Itoa(walAutoCheckpoint)+")")
+		}
 	}
 	if t.Memory() {
 		return base + "?" + q.Encode()
@@ -163,6 +167,18 @@ func openSQLite(ctx context.Context, s *Store, create bool) error {
 		r.SetMaxIdleConns(4)
 		r.SetConnMaxIdleTime(0)
 		s.wdb, s.rdb = w, r
+		if !create {
+			ck, err := sql.Open("sqlite", sqliteDSN(t, false, false))
+			if err != nil {
+				w.Close()
+				r.Close()
+				return fmt.Errorf("sqlstore: open %s: %w", t.Where(), err)
+			}
+			ck.SetMaxOpenConns(1)
+			ck.SetMaxIdleConns(1)
+			ck.SetConnMaxIdleTime(0)
+			s.ckpt = startCheckpointer(ck, s.log)
+		}
 	}
 	if err := s.wdb.PingContext(ctx); err != nil {
 		s.wdb.Close()

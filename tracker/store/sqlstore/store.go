@@ -39,7 +39,8 @@ type Store struct {
 	rdb    *sql.DB // reads; MySQL: wdb; in-memory SQLite: nil (the writer reads)
 	wcache *stmtCache
 	rcache *stmtCache
-	w      *writer // SQLite: the group-committing writer, once Open started it
+	w      *writer       // SQLite: the group-committing writer, once Open started it
+	ckpt   *checkpointer // SQLite file: the WAL checkpointer (checkpoint.go)
 	log    *slog.Logger
 
 	hostname string
@@ -165,6 +166,9 @@ func (s *Store) Backend() Backend { return s.target.Backend }
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.d.releaseAll(s)
+		if s.ckpt != nil {
+			s.ckpt.stop()
+		}
 		if s.w != nil {
 			s.w.stop()
 		}
