@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -253,18 +254,31 @@ func (b *ClientBackend) ListDir(ctx context.Context, domain, prefix, after strin
 }
 
 // parseListDir reads a mogfs_list_dir reply (docs/mogfs.md §8.4).
+//
+// The reply's values may be substrings of the whole reply line (hundreds
+// of KiB): the strings that outlive the page (names, which become inode
+// names, and class names) are copied, so that an inode does not keep a
+// whole line alive.
 func parseListDir(r map[string]string, prefix string) (keyspace.DirPage, error) {
 	n := int(atoi64(r["entry_count"]))
 	page := keyspace.DirPage{Entries: make([]keyspace.DirEntry, 0, n), Next: r["next_after"]}
+	classes := map[string]string{}
 	for i := 1; i <= n; i++ {
 		p := "entry_" + strconv.Itoa(i) + "_"
-		name := r[p+"name"]
+		name := strings.Clone(r[p+"name"])
 		switch r[p+"type"] {
 		case "d":
 			page.Entries = append(page.Entries, keyspace.DirEntry{Name: name, Dir: true,
 				Info: keyspace.FileInfo{Key: prefix + name + "/", Attr: attrFields(r, p)}})
 		case "f":
-			page.Entries = append(page.Entries, keyspace.DirEntry{Name: name, Info: fileFields(r, p, prefix+name), HasInfo: true})
+			fi := fileFields(r, p, prefix+name)
+			c, ok := classes[fi.Class]
+			if !ok {
+				c = strings.Clone(fi.Class)
+				classes[c] = c
+			}
+			fi.Class = c
+			page.Entries = append(page.Entries, keyspace.DirEntry{Name: name, Info: fi, HasInfo: true})
 		default:
 			return keyspace.DirPage{}, fmt.Errorf("mogfs_list_dir %q: entry %d has type %q", prefix, i, r[p+"type"])
 		}
