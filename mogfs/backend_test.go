@@ -3,6 +3,7 @@ package mogfs
 import (
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/mogilefs-go/mogilefs/internal/wire"
 )
@@ -44,6 +45,35 @@ func TestParseListDir(t *testing.T) {
 	r, _ = wire.ParseReply("OK entry_count=0")
 	if page, err := parseListDir(r, ""); err != nil || page.Next != "" || len(page.Entries) != 0 {
 		t.Errorf("empty page %+v, %v", page, err)
+	}
+}
+
+// TestParseListDirCopies: the names and classes of a page do not point
+// into the reply line (inodes keep them for as long as the kernel keeps
+// the inodes).
+func TestParseListDirCopies(t *testing.T) {
+	line := "OK entry_count=2&entry_1_name=longname1&entry_1_type=f&entry_1_fid=7&entry_1_size=1&entry_1_class=someclass" +
+		"&entry_2_name=longname2&entry_2_type=d"
+	r, err := wire.ParseReply(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := parseListDir(r, "")
+	if err != nil || len(page.Entries) != 2 {
+		t.Fatalf("page %+v, %v", page, err)
+	}
+	inLine := func(s string) bool {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		b := uintptr(unsafe.Pointer(unsafe.StringData(line)))
+		return p >= b && p < b+uintptr(len(line))
+	}
+	for _, e := range page.Entries {
+		if inLine(e.Name) || inLine(e.Info.Class) {
+			t.Errorf("entry %q (class %q) points into the reply line", e.Name, e.Info.Class)
+		}
+	}
+	if page.Entries[0].Name != "longname1" || page.Entries[0].Info.Class != "someclass" || page.Entries[1].Name != "longname2" {
+		t.Errorf("page %+v", page)
 	}
 }
 
