@@ -61,6 +61,8 @@ type Client struct {
 	sideMu   sync.Mutex
 	sideIdle map[string][]*sideConn
 
+	heads headPool // keep-alive connections for HEAD (head.go)
+
 	// nodeTO and connTO are node_timeout and conn_timeout (SetTimeouts
 	// changes them at run time).
 	nodeTO, connTO atomic.Int64
@@ -101,6 +103,7 @@ func New(opts Options) *Client {
 		dirMade:  map[string]time.Time{},
 		noMkcol:  map[int]bool{},
 		sideIdle: map[string][]*sideConn{},
+		heads:    headPool{max: opts.PoolSize},
 	}
 	c.SetTimeouts(opts.NodeTimeout, opts.ConnTimeout)
 	return c
@@ -128,6 +131,7 @@ func (c *Client) ConnTimeout() time.Duration { return time.Duration(c.connTO.Loa
 // Close drops idle connections.
 func (c *Client) Close() {
 	c.hc.CloseIdleConnections()
+	c.heads.close()
 	c.sideMu.Lock()
 	for k, l := range c.sideIdle {
 		for _, s := range l {
@@ -194,29 +198,45 @@ func (c *Client) Simple(ctx context.Context, method, url string, body []byte, hd
 // Size returns the Content-Length of a HEAD of url: ErrMissing on 404, an
 // error when the node cannot be reached or answers anything else.
 func (c *Client) Size(ctx context.Context, url string) (int64, error) {
-	resp, cancel, err := c.Do(ctx, "HEAD", url, nil, nil, c.NodeTimeout())
+	res, err := c.head(ctx, url)
+	if errors.Is(err, errHeadFallback) {
+		res, err = c.headHTTP(ctx, url)
+	}
 	if err != nil {
 		return 0, err
 	}
-	defer cancel()
-	resp.Body.Close()
 	switch {
-	case resp.StatusCode == http.StatusNotFound:
+	case res.status == http.StatusNotFound:
 		return -1, ErrMissing
-	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return 0, fmt.Errorf("nodeclient: HEAD %s: %s", url, resp.Status)
+	case res.status < 200 || res.status > 299:
+		return 0, fmt.Errorf("nodeclient: HEAD %s: %d %s", url, res.status, http.StatusText(res.status))
 	}
-	if cl := resp.Header.Get("Content-Length"); cl != "" {
-		n, err := strconv.ParseInt(cl, 10, 64)
-		if err != nil || n < 0 {
-			return 0, fmt.Errorf("nodeclient: HEAD %s: bad Content-Length %q", url, cl)
-		}
-		return n, nil
+	if res.length >= 0 {
+		return res.length, nil
 	}
-	if strings.HasPrefix(resp.Header.Get("Server"), "lighttpd") {
+	if strings.HasPrefix(res.server, "lighttpd") {
 		return 0, nil // lighttpd 1.4 sends no length for empty files
 	}
 	return 0, fmt.Errorf("nodeclient: HEAD %s: no Content-Length", url)
+}
+
+// headHTTP is head through net/http.
+func (c *Client) headHTTP(ctx context.Context, url string) (headResult, error) {
+	resp, cancel, err := c.Do(ctx, "HEAD", url, nil, nil, c.NodeTimeout())
+	if err != nil {
+		return headResult{}, err
+	}
+	defer cancel()
+	resp.Body.Close()
+	res := headResult{status: resp.StatusCode, length: -1, server: resp.Header.Get("Server")}
+	if cl := resp.Header.Get("Content-Length"); cl != "" {
+		n, err := strconv.ParseInt(cl, 10, 64)
+		if err != nil || n < 0 {
+			return headResult{}, fmt.Errorf("nodeclient: HEAD %s: bad Content-Length %q", url, cl)
+		}
+		res.length = n
+	}
+	return res, nil
 }
 
 // Mkcol creates the collection base+path on device devid (path ends with
