@@ -90,8 +90,60 @@ func TestPlanMatchesServeContent(t *testing.T) {
 						continue
 					}
 					checkParts(t, name, p, data, want)
+					// The answer from memory sends what ServeContent sends.
+					serveBytes(rp, &fileMeta{fid: 1, size: size, etag: etag}, p, data)
+					checkAnswer(t, name, got, want)
 				}
 			}
+		}
+	}
+}
+
+// checkAnswer compares an answer from memory with ServeContent's: status,
+// Content-Length, Content-Range, and the body (the parts of a multipart
+// body, whose boundaries differ).
+func checkAnswer(t *testing.T, name string, got *recorder, want *httptest.ResponseRecorder) {
+	t.Helper()
+	if got.status != want.Code {
+		t.Errorf("%s: answered %d, ServeContent %d", name, got.status, want.Code)
+		return
+	}
+	for _, h := range []string{"Content-Length", "Content-Range"} {
+		if g, w := got.header.Get(h), want.Header().Get(h); g != w {
+			t.Errorf("%s: %s %q, ServeContent %q", name, h, g, w)
+		}
+	}
+	if int64(len(got.body)) != int64(want.Body.Len()) {
+		t.Errorf("%s: %d body bytes, ServeContent %d", name, len(got.body), want.Body.Len())
+	}
+	gmt, gp, _ := mime.ParseMediaType(got.header.Get("Content-Type"))
+	wmt, wp, _ := mime.ParseMediaType(want.Header().Get("Content-Type"))
+	if gmt != wmt {
+		t.Errorf("%s: Content-Type %q, ServeContent %q", name, gmt, wmt)
+		return
+	}
+	if gmt != "multipart/byteranges" {
+		if !bytes.Equal(got.body, want.Body.Bytes()) {
+			t.Errorf("%s: body %q, ServeContent %q", name, got.body, want.Body.Bytes())
+		}
+		return
+	}
+	gr := multipart.NewReader(bytes.NewReader(got.body), gp["boundary"])
+	wr := multipart.NewReader(bytes.NewReader(want.Body.Bytes()), wp["boundary"])
+	for i := 0; ; i++ {
+		g, gerr := gr.NextPart()
+		w, werr := wr.NextPart()
+		if gerr != nil || werr != nil {
+			if gerr != werr {
+				t.Errorf("%s: part %d: %v, ServeContent %v", name, i, gerr, werr)
+			}
+			return
+		}
+		gb, _ := io.ReadAll(g)
+		wb, _ := io.ReadAll(w)
+		if !bytes.Equal(gb, wb) || g.Header.Get("Content-Range") != w.Header.Get("Content-Range") ||
+			g.Header.Get("Content-Type") != w.Header.Get("Content-Type") {
+			t.Errorf("%s: part %d %v %q, ServeContent %v %q", name, i, g.Header, gb, w.Header, wb)
 		}
 	}
 }
@@ -123,7 +175,7 @@ func checkParts(t *testing.T, name string, p plan, data []byte, want *httptest.R
 			t.Errorf("%s: %d ranges planned, ServeContent sent %q", name, len(p.ranges), want.Header().Get("Content-Type"))
 			return
 		}
-		mr := multipart.NewReader(want.Body, params["boundary"])
+		mr := multipart.NewReader(bytes.NewReader(want.Body.Bytes()), params["boundary"])
 		for i := 0; ; i++ {
 			part, err := mr.NextPart()
 			if err == io.EOF {
