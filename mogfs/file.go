@@ -275,12 +275,12 @@ func (n *fileNode) Read(ctx context.Context, fh fs.FileHandle, dest []byte, off 
 	if errno != 0 || r == nil {
 		return fuse.ReadResultData(nil), errno
 	}
-	m, err := r.ReadAt(bg(ctx), dest, off)
+	data, err := r.ReadAtSlice(bg(ctx), dest, off)
 	if err != nil && err != io.EOF {
 		l, _ := n.fsys.locate(&n.Inode)
 		return nil, toErrno(n.fsys.log, "read", err, "domain", l.domain, "key", l.key, "offset", off)
 	}
-	return fuse.ReadResultData(dest[:m]), 0
+	return fuse.ReadResultData(data), 0
 }
 
 // openReader gets the file's paths on the first read (nil for an empty

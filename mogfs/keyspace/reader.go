@@ -75,8 +75,26 @@ func (r *Reader) Remote() Remote {
 // ReadAt fills p from off. It returns io.EOF only at or past the end of
 // the file, like a short read of os.File.
 func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	_, n, err := r.read(ctx, p, off, false)
+	return n, err
+}
+
+// ReadAtSlice is ReadAt that returns the bytes read: when they lie
+// within one block, a slice of that block, without copying them into p
+// (a block's buffer is never reused, so the slice stays valid).
+func (r *Reader) ReadAtSlice(ctx context.Context, p []byte, off int64) ([]byte, error) {
+	b, n, err := r.read(ctx, p, off, true)
+	if b == nil {
+		b = p[:n]
+	}
+	return b, err
+}
+
+// read is ReadAt; with share, a range within one block is returned as a
+// slice of it instead of being copied into p.
+func (r *Reader) read(ctx context.Context, p []byte, off int64, share bool) ([]byte, int, error) {
 	if off >= r.size {
-		return 0, io.EOF
+		return nil, 0, io.EOF
 	}
 	if rem := r.size - off; int64(len(p)) > rem {
 		p = p[:rem]
@@ -85,7 +103,7 @@ func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
-		return 0, errors.New("reader closed")
+		return nil, 0, errors.New("reader closed")
 	}
 	// The kernel sends read-ahead requests in parallel: they may arrive
 	// a little out of order and still be a sequential read.
@@ -119,11 +137,11 @@ func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 		select {
 		case <-b.done:
 		case <-ctx.Done():
-			return n, ctx.Err()
+			return nil, n, ctx.Err()
 		}
 		if b.err != nil {
 			r.drop(first+int64(i), b)
-			return n, b.err
+			return nil, n, b.err
 		}
 		bo := (first + int64(i)) * BlockSize
 		from := int64(0)
@@ -133,12 +151,19 @@ func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 		if from >= int64(b.n) {
 			break
 		}
+		if share && len(want) == 1 {
+			end := min(from+int64(len(p)), int64(b.n))
+			if end-from < int64(len(p)) {
+				return nil, 0, fmt.Errorf("short read at %d: %w", off+end-from, io.ErrUnexpectedEOF)
+			}
+			return b.buf[from:end:end], int(end - from), nil
+		}
 		n += copy(p[n:], b.buf[from:b.n])
 	}
 	if n < len(p) {
-		return n, fmt.Errorf("short read at %d: %w", off+int64(n), io.ErrUnexpectedEOF)
+		return nil, n, fmt.Errorf("short read at %d: %w", off+int64(n), io.ErrUnexpectedEOF)
 	}
-	return n, nil
+	return nil, n, nil
 }
 
 // getLocked returns block i, starting its fetch if needed.
