@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync"
 	"time"
 )
@@ -27,9 +28,10 @@ type cacheEntry struct {
 // flight is one tracker lookup that concurrent requests for the same key
 // share.
 type flight struct {
-	done chan struct{}
-	m    *fileMeta
-	err  error
+	done    chan struct{}
+	m       *fileMeta
+	err     error
+	refresh bool // a background refresh (counted in refreshing)
 }
 
 // metaCache keeps tracker answers for a short time and merges concurrent
@@ -44,10 +46,32 @@ type metaCache struct {
 	// gen counts forget calls: a lookup that overlapped one is not
 	// kept, as it may have seen the state before the change.
 	gen uint64
+	// refreshing counts the background refreshes running; at most
+	// maxRefreshes run at once.
+	refreshing int
 }
+
+// maxRefreshes bounds the background refreshes running at once. Keys
+// first read together come due together: without a bound, a thousand hot
+// keys would open a thousand tracker connections at once every second (a
+// burst that overflows the tracker's listen queue). A refresh skipped for
+// want of a slot is tried again by the next hit, and the entry stays
+// valid until it expires.
+const maxRefreshes = 32
 
 func newMetaCache(ttl time.Duration, max int) *metaCache {
 	return &metaCache{ttl: ttl, max: max, entries: map[cacheKey]cacheEntry{}, flights: map[cacheKey]*flight{}}
+}
+
+// refreshAt is when an entry made now is due for a refresh: in the second
+// half of its life, at a random point of its third quarter, so that keys
+// looked up together spread their refreshes.
+func (c *metaCache) refreshAt(now time.Time) time.Time {
+	d := c.ttl / 2
+	if q := int64(c.ttl / 4); q > 0 {
+		d += time.Duration(rand.Int64N(q))
+	}
+	return now.Add(d)
 }
 
 // get returns the cached answer for k or calls lookup, once for all the
@@ -65,9 +89,10 @@ func (c *metaCache) get(ctx context.Context, k cacheKey, timeout time.Duration, 
 	if e, ok := c.entries[k]; ok {
 		now := time.Now()
 		if now.Before(e.expires) {
-			if !now.Before(e.refresh) {
+			if !now.Before(e.refresh) && c.refreshing < maxRefreshes {
 				if _, running := c.flights[k]; !running {
-					c.start(ctx, k, timeout, lookup)
+					c.refreshing++
+					c.start(ctx, k, timeout, lookup, true)
 				}
 			}
 			c.mu.Unlock()
@@ -77,7 +102,7 @@ func (c *metaCache) get(ctx context.Context, k cacheKey, timeout time.Duration, 
 	}
 	f, joined := c.flights[k]
 	if !joined {
-		f = c.start(ctx, k, timeout, lookup)
+		f = c.start(ctx, k, timeout, lookup, false)
 	}
 	c.mu.Unlock()
 	select {
@@ -89,8 +114,8 @@ func (c *metaCache) get(ctx context.Context, k cacheKey, timeout time.Duration, 
 }
 
 // start runs a lookup for k in the background. Called with mu held.
-func (c *metaCache) start(ctx context.Context, k cacheKey, timeout time.Duration, lookup func(context.Context) (*fileMeta, error)) *flight {
-	f := &flight{done: make(chan struct{})}
+func (c *metaCache) start(ctx context.Context, k cacheKey, timeout time.Duration, lookup func(context.Context) (*fileMeta, error), refresh bool) *flight {
+	f := &flight{done: make(chan struct{}), refresh: refresh}
 	c.flights[k] = f
 	go c.run(context.WithoutCancel(ctx), k, f, c.gen, timeout, lookup)
 	return f
@@ -101,13 +126,16 @@ func (c *metaCache) run(ctx context.Context, k cacheKey, f *flight, gen uint64, 
 	defer cancel()
 	f.m, f.err = lookup(ctx)
 	c.mu.Lock()
+	if f.refresh {
+		c.refreshing--
+	}
 	if c.flights[k] == f {
 		delete(c.flights, k)
 	}
 	if f.err == nil && c.ttl > 0 && c.gen == gen {
 		c.makeRoom()
 		now := time.Now()
-		c.entries[k] = cacheEntry{m: f.m, refresh: now.Add(c.ttl / 2), expires: now.Add(c.ttl)}
+		c.entries[k] = cacheEntry{m: f.m, refresh: c.refreshAt(now), expires: now.Add(c.ttl)}
 	}
 	c.mu.Unlock()
 	close(f.done)

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -258,5 +259,83 @@ func TestContentCache(t *testing.T) {
 	off.put(1, []byte("x"))
 	if _, ok := off.get(1, 1); ok || off.wants(1) {
 		t.Error("disabled cache keeps files")
+	}
+}
+
+// Background refreshes are bounded: keys all due at once start at most
+// maxRefreshes lookups; the others keep their valid entries and are
+// refreshed by later hits once slots are free.
+func TestCacheRefreshesBounded(t *testing.T) {
+	c := newMetaCache(time.Second, 1000)
+	ctx := context.Background()
+	release := make(chan struct{})
+	var running, most atomic.Int64
+	slow := func(context.Context) (*fileMeta, error) {
+		n := running.Add(1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		<-release
+		running.Add(-1)
+		return &fileMeta{fid: 2}, nil
+	}
+	fast := func(context.Context) (*fileMeta, error) { return &fileMeta{fid: 1}, nil }
+	const keys = 3 * maxRefreshes
+	var last time.Time
+	for i := range keys {
+		k := cacheKey{"d", fmt.Sprint(i)}
+		c.get(ctx, k, time.Second, fast)
+		e, _ := c.entry(k)
+		if e.refresh.After(last) {
+			last = e.refresh
+		}
+		if d := e.refresh.Sub(e.expires.Add(-time.Second)); d < 500*time.Millisecond || d >= 750*time.Millisecond {
+			t.Fatalf("refresh %v after the lookup, want in [ttl/2, 3ttl/4)", d)
+		}
+	}
+	waitUntil(last)
+	for i := range keys {
+		m, cached, err := c.get(ctx, cacheKey{"d", fmt.Sprint(i)}, time.Second, slow)
+		if err != nil || !cached || m.fid != 1 {
+			t.Fatalf("hit %d: %+v %v %v", i, m, cached, err)
+		}
+	}
+	c.mu.Lock()
+	n := c.refreshing
+	c.mu.Unlock()
+	if n != maxRefreshes {
+		t.Errorf("%d refreshes started, want %d", n, maxRefreshes)
+	}
+	close(release)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c.mu.Lock()
+		n = c.refreshing
+		c.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d refreshes still counted", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if most.Load() > maxRefreshes {
+		t.Errorf("%d lookups ran at once", most.Load())
+	}
+	// A key skipped before is refreshed by its next hit.
+	k := cacheKey{"d", fmt.Sprint(keys - 1)}
+	c.get(ctx, k, time.Second, slow)
+	for {
+		if e, ok := c.entry(k); ok && e.m.fid == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("skipped key never refreshed")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

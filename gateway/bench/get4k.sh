@@ -16,7 +16,7 @@
 # TRACKER_PORT (7301), STORE_PORT (7800), PROXY_PORT (7880), METRICS_PORT
 # (7881: mogproxy's /metrics and /debug/pprof), N (1000), SIZE (4096), T (2),
 # C (32), D (10s), ROUNDS (3), PROXY_ARGS (more mogproxy options, e.g.
-# --content-cache=0), PROFILE=1 (take a 5 s CPU profile of mogproxy during
+# --content-cache=0), KEEP=1 (keep VAR: logs), PROFILE=1 (take a 5 s CPU profile of mogproxy during
 # its first run, into $OUT/mogproxy.pprof), OUT (where to keep the profile;
 # /tmp).
 set -euo pipefail
@@ -35,6 +35,7 @@ dur=${D:-10s}
 rounds=${ROUNDS:-3}
 out=${OUT:-/tmp}
 var=${VAR:-$(mktemp -d /tmp/get4k.XXXXXX)}
+mkdir -p "$var"
 lua=$root/gateway/bench/urls.lua
 hz=$(getconf CLK_TCK)
 
@@ -48,7 +49,7 @@ cleanup() {
 	trap - INT TERM EXIT
 	for p in "${pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
-	rm -rf "$var"
+	[ "${KEEP:-0}" = 1 ] || rm -rf "$var"
 }
 trap cleanup INT TERM EXIT
 
