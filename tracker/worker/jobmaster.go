@@ -89,6 +89,7 @@ func (w *Workers) runJobMaster(ctx context.Context, wake <-chan struct{}) {
 				continue
 			}
 			q.limit = limit
+			q.local.setLowMark(int(float64(limit) * 0.70))
 			if q.q == store.QueueFsck && q.local.len() == 0 {
 				// A new batch: let the fsck workers see settings changed
 				// since the last one (fsck_reset --policy-only, ...).
@@ -97,10 +98,27 @@ func (w *Workers) runJobMaster(ctx context.Context, wake <-chan struct{}) {
 			q.local.push(items)
 			active = true
 		}
-		if !active && !sleep(ctx, wake, w.cfg.JobMasterIdle) {
+		if !active && !sleepRefill(ctx, wake, w.refill, w.cfg.JobMasterIdle) {
 			return
 		}
 	}
+}
+
+// sleepRefill is sleep that also ends when a local queue runs low: the
+// original's master looks again only after its idle second, which capped
+// replication at internal_queue_limit fids per second however many
+// replicate jobs ran.
+func sleepRefill(ctx context.Context, wake, refill <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-wake:
+	case <-refill:
+	case <-t.C:
+	}
+	return ctx.Err() == nil
 }
 
 // consumed reports whether a local worker takes rows of q.

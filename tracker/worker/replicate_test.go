@@ -242,3 +242,27 @@ func TestNodeKilled(t *testing.T) {
 	e.waitWriteable(e.cl)
 	e.waitCopies(old, data, 2, 30*time.Second)
 }
+
+// TestReplicationNotPacedByJobMaster: workers that empty their local
+// queue wake the job master for more instead of waiting out its idle
+// pause (the original's once-a-second look capped replication at
+// internal_queue_limit fids per second).
+func TestReplicationNotPacedByJobMaster(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{hosts: [][]int{{1}, {2}}, noWorkers: true})
+	data := map[int64][]byte{}
+	var fids []int64
+	for i := range 260 {
+		b := []byte(fmt.Sprintf("small file %d", i))
+		fid := e.upload(fmt.Sprintf("paced%d", i), "2copies", b, 1, false)
+		data[fid] = b
+		fids = append(fids, fid)
+	}
+	cfg := fastConfig()
+	cfg.JobMasterIdle = time.Minute
+	cfg.ReplicateJobs = 2
+	e.w = e.startWorkers(e.st, e.cl, cfg)
+	// The first fetch takes 100 rows; without the wake-up the rest would
+	// wait a minute, twice.
+	e.waitCopies(fids, data, 2, 40*time.Second)
+}

@@ -191,6 +191,8 @@ type Workers struct {
 	stop context.CancelFunc
 
 	replQ, delQ, fsckQ, rebalQ *workQueue
+	// refill wakes the job master when a local queue runs low.
+	refill chan struct{}
 
 	policies policyCache
 	settings settingsCache
@@ -237,10 +239,11 @@ func Start(ctx context.Context, d Deps) (*Workers, error) {
 	if count == nil {
 		count = func(string, int64) {}
 	}
+	refill := make(chan struct{}, 1)
 	w := &Workers{
-		d: d, cfg: cfg, log: d.Logger, http: hc, ctx: wctx, stop: cancel,
-		replQ: newWorkQueue("replicate", count), delQ: newWorkQueue("delete", count),
-		fsckQ: newWorkQueue("fsck", count), rebalQ: newWorkQueue("rebalance", count),
+		d: d, cfg: cfg, log: d.Logger, http: hc, ctx: wctx, stop: cancel, refill: refill,
+		replQ: newWorkQueue("replicate", count, refill), delQ: newWorkQueue("delete", count, refill),
+		fsckQ: newWorkQueue("fsck", count, refill), rebalQ: newWorkQueue("rebalance", count, refill),
 	}
 	w.pools = map[string]*pool{
 		JobJobMaster: {name: JobJobMaster, max: 1, desired: clampJobs(cfg.JobMaster, 1), run: w.runJobMaster},
@@ -547,14 +550,26 @@ type workQueue struct {
 	mu     sync.Mutex
 	items  []store.QueueItem
 	signal chan struct{}
+	// refill is signalled when a pop takes the queue below lowMark (the
+	// depth at which the job master fetches more), so that busy workers
+	// never wait out the master's idle pause with nothing to do.
+	refill  chan struct{}
+	lowMark int
 
 	count          func(name string, n int64)
 	queued, handed string // counter names
 }
 
-func newWorkQueue(name string, count func(string, int64)) *workQueue {
-	return &workQueue{signal: make(chan struct{}, 1), count: count,
+func newWorkQueue(name string, count func(string, int64), refill chan struct{}) *workQueue {
+	return &workQueue{signal: make(chan struct{}, 1), refill: refill, count: count,
 		queued: "work_queue_for_" + name, handed: "work_sent_to_" + name}
+}
+
+// setLowMark sets the depth below which a pop wakes the job master.
+func (q *workQueue) setLowMark(n int) {
+	q.mu.Lock()
+	q.lowMark = n
+	q.mu.Unlock()
 }
 
 func (q *workQueue) push(items []store.QueueItem) {
@@ -593,6 +608,12 @@ func (q *workQueue) pop() (store.QueueItem, bool) {
 	q.items = q.items[1:]
 	if len(q.items) > 0 {
 		q.notify()
+	}
+	if len(q.items) == q.lowMark-1 || len(q.items) == 0 {
+		select {
+		case q.refill <- struct{}{}:
+		default:
+		}
 	}
 	q.count(q.queued, -1)
 	q.count(q.handed, 1)
