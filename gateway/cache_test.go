@@ -266,11 +266,12 @@ func TestContentCache(t *testing.T) {
 // maxRefreshes lookups; the others keep their valid entries and are
 // refreshed by later hits once slots are free.
 func TestCacheRefreshesBounded(t *testing.T) {
-	c := newMetaCache(time.Second, 1000)
+	const ttl = 4 * time.Second
+	c := newMetaCache(ttl, 1000)
 	ctx := context.Background()
 	release := make(chan struct{})
 	var running, most atomic.Int64
-	slow := func(context.Context) (*fileMeta, error) {
+	slow := func(ctx context.Context) (*fileMeta, error) {
 		n := running.Add(1)
 		for {
 			m := most.Load()
@@ -278,9 +279,13 @@ func TestCacheRefreshesBounded(t *testing.T) {
 				break
 			}
 		}
-		<-release
-		running.Add(-1)
-		return &fileMeta{fid: 2}, nil
+		defer running.Add(-1)
+		select {
+		case <-release:
+			return &fileMeta{fid: 2}, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	fast := func(context.Context) (*fileMeta, error) { return &fileMeta{fid: 1}, nil }
 	const keys = 3 * maxRefreshes
@@ -292,7 +297,7 @@ func TestCacheRefreshesBounded(t *testing.T) {
 		if e.refresh.After(last) {
 			last = e.refresh
 		}
-		if d := e.refresh.Sub(e.expires.Add(-time.Second)); d < 500*time.Millisecond || d >= 750*time.Millisecond {
+		if d := e.refresh.Sub(e.expires.Add(-ttl)); d < ttl/2 || d >= ttl*3/4 {
 			t.Fatalf("refresh %v after the lookup, want in [ttl/2, 3ttl/4)", d)
 		}
 	}
