@@ -48,7 +48,11 @@ stop_cluster() {
 		cluster_pid=
 	fi
 }
-trap stop_cluster EXIT INT TERM
+finish() {
+	stop_cluster
+	rm -rf "$varbase"
+}
+trap finish EXIT INT TERM
 
 start_cluster() { # env assignments...
 	local log=$out/cluster.log
