@@ -22,7 +22,7 @@ import (
 // dead device's path (it does not wait for the cache entry to expire).
 func TestWorkersWiredToTracker(t *testing.T) {
 	t.Parallel()
-	cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Hosts: 2, Domain: "d", Classes: map[string]int{"one": 1}})
+	cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Hosts: 2, Domain: "d", Classes: map[string]int{"one": 1, "two": 2}})
 	c := cl.Tracker.Conn(t)
 
 	// Single-copy files; group them by the device they landed on.
@@ -45,10 +45,12 @@ func TestWorkersWiredToTracker(t *testing.T) {
 	first, last := keyOf[fids[0]], keyOf[fids[len(fids)-1]]
 	deadPart := "/dev" + dead + "/"
 
-	// create_close queued each file for replication; the job master handed
-	// the rows to the replicate workers.
+	// A file that needs a second copy is queued for replication at
+	// create_close (single-copy files are not: their one copy meets the
+	// policy); the job master hands the row to the replicate workers.
+	upload(t, c, "d", "two", "two copies", []byte("replicated"))
 	waitStats(t, c, func(st map[string]int64) bool {
-		return st["work_sent_to_replicate"] >= 8 && hasStat(st, "work_queue_for_replicate") && st["work_queue_for_replicate"] == 0
+		return st["work_sent_to_replicate"] >= 1 && hasStat(st, "work_queue_for_replicate") && st["work_queue_for_replicate"] == 0
 	})
 	// A deleted file goes through the delete queue.
 	upload(t, c, "d", "one", "gone", []byte("deleted"))
