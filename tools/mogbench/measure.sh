@@ -9,7 +9,7 @@
 # CONFIG (default: all but tracker) is one of
 #   sqlite-1   1 host, class one (mindevcount 1), SQLite: write, read 4 KiB files
 #   sqlite-2   2 hosts, class two (mindevcount 2), SQLite, --replication-wait=60s
-#   sqlite-2-r4  as sqlite-2 with replicate_jobs = 4 (the default is 1, as the original)
+#   sqlite-2-rN  as sqlite-2 with replicate_jobs = N (the default is 1, as the original)
 #   mariadb-1  as sqlite-1 on MariaDB (MYSQL_HOST, MYSQL_PORT, MYSQL_USER, MYSQL_PASS)
 #   big        1 host, SQLite: --mode=big (1000 files of 1 MiB, -c 4)
 #   tracker    1 host, SQLite: --mode=tracker-paths (create_open+create_close, get_paths)
@@ -76,7 +76,7 @@ for cfg in "${configs[@]}"; do
 	case $cfg in
 	sqlite-1) cenv=(HOSTS=1 DB=sqlite) args=(--class=one) ;;
 	sqlite-2) cenv=(HOSTS=2 DB=sqlite) args=(--class=two --replication-wait=60s) ;;
-	sqlite-2-r4) cenv=(HOSTS=2 DB=sqlite "TRACKER_CONF=replicate_jobs = 4") args=(--class=two --replication-wait=60s) ;;
+	sqlite-2-r[0-9]*) cenv=(HOSTS=2 DB=sqlite "TRACKER_CONF=replicate_jobs = ${cfg#sqlite-2-r}") args=(--class=two --replication-wait=60s) ;;
 	mariadb-1) cenv=(HOSTS=1 DB=mariadb) args=(--class=one) ;;
 	big) cenv=(HOSTS=1 DB=sqlite) args=(--class=one --mode=big) ;;
 	tracker) cenv=(HOSTS=1 DB=sqlite) args=(--class=one --mode=tracker-paths) ;;

@@ -236,6 +236,10 @@ type Store interface {
 	// FileByKeyDevIDs is FileByKey and FileDevIDs of its fid (ascending)
 	// read together, in one statement: what get_paths needs.
 	FileByKeyDevIDs(ctx context.Context, dmid int, key string) (File, []int, error)
+	// FileCopies is FileByFID, FileDevIDs and Checksum (nil when there is
+	// none) read together, in one statement: what a replication needs.
+	// ErrNotFound when fid has no file row.
+	FileCopies(ctx context.Context, fid int64) (File, []int, *Checksum, error)
 	// DeleteFile removes the file row and queues fid for deletion, in one
 	// transaction. ErrNotFound if there is no such file.
 	DeleteFile(ctx context.Context, fid int64) error

@@ -89,6 +89,9 @@ func (ir *idleReader) count() int64 {
 	return ir.n
 }
 
+// smallCopy is the largest file copied through memory (see httpCopy).
+const smallCopy = 16 << 10
+
 // httpCopy copies f from src to dst: GET from the source (upload port, or
 // the get port with repl_use_get_port), which must answer 2xx with
 // Content-Length equal to the file's length; MKCOL of the destination
@@ -135,7 +138,18 @@ func (w *Workers) httpCopy(ctx context.Context, f store.File, src, dst *cluster.
 	if known != nil && known.HashType == store.HashMD5 && len(known.Sum) == md5.Size {
 		contentMD5 = known.Sum
 	}
-	status, err := w.putCopy(ctx, dstURL, ir, f.Length, contentMD5)
+	// A small file is read whole first: its PUT then leaves in one write
+	// with its headers (net/http sends a streamed body's headers on their
+	// own), and a source failing midway is known before the PUT.
+	var putBody io.Reader = ir
+	if f.Length > 0 && f.Length <= smallCopy {
+		buf := make([]byte, f.Length)
+		if _, err := io.ReadFull(ir, buf); err != nil {
+			return nil, srcErr("reading %s: %w", srcURL, err)
+		}
+		putBody = bytes.NewReader(buf)
+	}
+	status, err := w.putCopy(ctx, dstURL, putBody, f.Length, contentMD5)
 	if err != nil {
 		if rerr := ir.readErr(); rerr != nil {
 			return nil, srcErr("reading %s midway: %w", srcURL, rerr)

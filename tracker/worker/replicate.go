@@ -202,14 +202,10 @@ type replJob struct {
 // loadReplJob reads what replicating fid needs; a non-empty res.code ends
 // the replication at once.
 func (w *Workers) loadReplJob(ctx context.Context, fid int64, o replOpts) (*replJob, replResult) {
-	f, err := w.d.Store.FileByFID(ctx, fid)
+	f, devids, known, err := w.d.Store.FileCopies(ctx, fid)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, replResult{code: replNoFID}
 	}
-	if err != nil {
-		return nil, replResult{replDBError, err}
-	}
-	devids, err := w.d.Store.FileDevIDs(ctx, fid)
 	if err != nil {
 		return nil, replResult{replDBError, err}
 	}
@@ -244,11 +240,7 @@ func (w *Workers) loadReplJob(ctx context.Context, fid int64, o replOpts) (*repl
 			}
 		}
 	}
-	if c, err := w.d.Store.Checksum(ctx, fid); err == nil {
-		j.known = &c
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, replResult{replDBError, err}
-	}
+	j.known = known
 	j.alg = j.cls.hashName()
 	if j.known != nil {
 		j.alg = cluster.HashName(j.known.HashType)

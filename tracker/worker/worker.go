@@ -30,6 +30,7 @@ type Store interface {
 	DiscardTempfile(ctx context.Context, fid int64, devids []int) error
 	FileByFID(ctx context.Context, fid int64) (store.File, error)
 	FileDevIDs(ctx context.Context, fid int64) ([]int, error)
+	FileCopies(ctx context.Context, fid int64) (store.File, []int, *store.Checksum, error)
 	ListFiles(ctx context.Context, after int64, limit int) ([]store.File, error)
 	MaxFID(ctx context.Context) (int64, error)
 	AddFileOn(ctx context.Context, fid int64, devid int, skipDevcount bool) error
@@ -278,6 +279,8 @@ func newHTTPClient() *http.Client {
 			IdleConnTimeout:       25 * time.Second,
 			ResponseHeaderTimeout: 45 * time.Second,
 			DisableCompression:    true,
+			// Room for a small copy's headers and body in one write.
+			WriteBufferSize: 32 << 10,
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}

@@ -371,6 +371,51 @@ func (s *Store) FileByKeyDevIDs(ctx context.Context, dmid int, key string) (stor
 	return f, devids, nil
 }
 
+// FileCopies returns fid's file row, the devids of its copies (ascending)
+// and its checksum, from one join (one round trip, one snapshot).
+func (s *Store) FileCopies(ctx context.Context, fid int64) (store.File, []int, *store.Checksum, error) {
+	var f store.File
+	var devids []int
+	var sum *store.Checksum
+	err := s.read(ctx, func(r *runner) error {
+		f, devids, sum = store.File{}, nil, nil
+		rows, err := r.query("SELECT f.fid, f.dmid, f.dkey, f.length, f.classid, f.devcount, fo.devid, c.hashtype, c.checksum "+
+			"FROM file f LEFT JOIN file_on fo ON fo.fid = f.fid LEFT JOIN checksum c ON c.fid = f.fid "+
+			"WHERE f.fid = ? ORDER BY fo.devid", fid)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		found := false
+		for rows.Next() {
+			var k sql.NullString
+			var length, devid, hashType sql.NullInt64
+			var digest []byte
+			if err := rows.Scan(&f.FID, &f.DomainID, &k, &length, &f.ClassID, &f.DevCount, &devid, &hashType, &digest); err != nil {
+				return err
+			}
+			f.Key, f.Length, found = k.String, length.Int64, true
+			if devid.Valid {
+				devids = append(devids, int(devid.Int64))
+			}
+			if hashType.Valid && sum == nil {
+				sum = &store.Checksum{FID: f.FID, HashType: store.HashType(hashType.Int64), Sum: digest}
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if !found {
+			return store.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return store.File{}, nil, nil, fmt.Errorf("sqlstore: file fid %d with copies: %w", fid, err)
+	}
+	return f, devids, sum, nil
+}
+
 // FileByFID returns the file row of fid.
 func (s *Store) FileByFID(ctx context.Context, fid int64) (store.File, error) {
 	var f store.File

@@ -80,6 +80,18 @@ func testTempfileAndCommit(t *testing.T, s store.Store) {
 	must(t, s.RemoveFileOn(ctx, fid, 3, false))
 	_, _, err = s.FileByKeyDevIDs(ctx, 1, "nope")
 	wantErr(t, err, store.ErrNotFound, "file and devids of a missing key")
+	f, devs, cs, err := s.FileCopies(ctx, fid)
+	must(t, err)
+	if f != want || !slices.Equal(devs, []int{14}) || cs == nil || cs.FID != fid || cs.HashType != store.HashMD5 || !bytes.Equal(cs.Sum, sum[:]) {
+		t.Fatalf("file copies: %+v %v %+v", f, devs, cs)
+	}
+	must(t, s.AddFileOn(ctx, fid, 3, true))
+	if _, devs, _, err = s.FileCopies(ctx, fid); err != nil || !slices.Equal(devs, []int{3, 14}) {
+		t.Fatalf("file copies with two devids: %v %v", devs, err)
+	}
+	must(t, s.RemoveFileOn(ctx, fid, 3, true))
+	_, _, _, err = s.FileCopies(ctx, 999999999)
+	wantErr(t, err, store.ErrNotFound, "file copies of a missing fid")
 	c, err := s.Checksum(ctx, fid)
 	must(t, err)
 	if c.FID != fid || c.HashType != store.HashMD5 || !bytes.Equal(c.Sum, sum[:]) {
@@ -116,6 +128,11 @@ func testTempfileAndCommit(t *testing.T, s store.Store) {
 	must(t, err)
 	if f.Length != 1<<42 {
 		t.Fatalf("length %d", f.Length)
+	}
+	f, devs, cs, err = s.FileCopies(ctx, fid3)
+	must(t, err)
+	if f.Length != 1<<42 || !slices.Equal(devs, []int{1}) || cs != nil {
+		t.Fatalf("file copies without checksum: %+v %v %+v", f, devs, cs)
 	}
 }
 
