@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"runtime/debug"
@@ -232,9 +233,33 @@ func (c *conn) serve() {
 			return
 		}
 		if c.w.close || c.w.err != nil {
+			if c.w.err == nil && !r.BodyDone() {
+				c.linger()
+			}
 			return
 		}
 	}
+}
+
+// After an answer given before the request body was read (a refused or
+// failed PUT), closing at once would reset the connection while the client
+// is still sending: the reset can destroy the answer before the client
+// reads it. linger sends FIN instead and reads what still arrives, for a
+// moment and a bounded number of bytes, before the close.
+const (
+	lingerTime  = time.Second
+	lingerBytes = 1 << 20
+)
+
+func (c *conn) linger() {
+	cw, ok := c.rwc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	if c.rwc.SetReadDeadline(time.Now().Add(lingerTime)) != nil {
+		return
+	}
+	io.CopyN(io.Discard, c.rwc, lingerBytes)
 }
 
 // answerBadRequest answers a request the server could not parse (or

@@ -2,6 +2,7 @@ package httpd
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -248,6 +249,28 @@ func TestUnreadBodyClosesConnection(t *testing.T) {
 	resp, _ := readResponse(t, br, "PUT")
 	if resp.StatusCode != 403 || !resp.Close || !isClosed(t, c, br) {
 		t.Fatalf("status %d, close %v", resp.StatusCode, resp.Close)
+	}
+}
+
+// TestEarlyAnswerReachesClient: a client still sending a large body when
+// the server refuses it must get the answer, not a reset connection.
+func TestEarlyAnswerReachesClient(t *testing.T) {
+	addr := startServer(t, &Server{Handler: HandlerFunc(func(w *ResponseWriter, r *Request) {
+		w.CloseAfter()
+		w.Respond(507, []byte("no room"))
+	})})
+	hc := &http.Client{Transport: &http.Transport{}}
+	defer hc.CloseIdleConnections()
+	body := bytes.Repeat([]byte("x"), 4<<20)
+	for i := range 20 {
+		resp, err := hc.Post("http://"+addr+"/dev1/x.fid", "application/octet-stream", bytes.NewReader(body))
+		if err != nil {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 507 {
+			t.Fatalf("attempt %d: status %d", i, resp.StatusCode)
+		}
 	}
 }
 
