@@ -245,10 +245,11 @@ func (c *conn) serve() {
 // failed PUT), closing at once would reset the connection while the client
 // is still sending: the reset can destroy the answer before the client
 // reads it. linger sends FIN instead and reads what still arrives, for a
-// moment and a bounded number of bytes, before the close.
+// moment and a bounded number of bytes, before the close (nginx's
+// lingering close does the same, for up to 30 s).
 const (
-	lingerTime  = time.Second
-	lingerBytes = 1 << 20
+	lingerTime  = 2 * time.Second
+	lingerBytes = 64 << 20
 )
 
 func (c *conn) linger() {
