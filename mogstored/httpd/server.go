@@ -284,6 +284,11 @@ func (c *conn) answerBadRequest(r *Request, err error) {
 	c.w.Header("Content-Type", "text/html")
 	body := "<h1>" + fmt.Sprint(se.code) + " - " + StatusText(se.code) + "</h1>\n" + se.msg
 	c.w.Respond(se.code, []byte(body))
+	if c.w.err == nil && se.code != 408 {
+		// The client may still be sending the rest of an oversized head
+		// (a client too slow to send its head gets no more time).
+		c.linger()
+	}
 }
 
 // handle runs the handler for r; it returns false when the connection
