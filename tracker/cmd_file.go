@@ -379,7 +379,7 @@ func (s *Server) oneCopyEnough(fid int64, c *cluster.Class, dev *cluster.Device,
 	if c == nil || c.MinDevCount > 1 || (c.HashType != store.HashNone && !haveSum) || dev.State().Dead {
 		return false
 	}
-	pol, err := s.policies.get(c.ReplPolicy)
+	pol, err := s.policies.Parse(c.ReplPolicy)
 	if err != nil {
 		return false
 	}

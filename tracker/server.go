@@ -16,6 +16,7 @@ import (
 	"github.com/mogilefs-go/mogilefs/tracker/fidcache"
 	"github.com/mogilefs-go/mogilefs/tracker/monitor"
 	"github.com/mogilefs-go/mogilefs/tracker/nodeclient"
+	"github.com/mogilefs-go/mogilefs/tracker/policy"
 	"github.com/mogilefs-go/mogilefs/tracker/store"
 )
 
@@ -33,8 +34,8 @@ type Server struct {
 	mon      *monitor.Monitor
 	nodes    *nodeclient.Client
 	cache    *fidcache.Cache
-	temps    *openTemps // tempfile rows of uploads opened here (opentemps.go)
-	policies policyCache
+	temps    *openTemps   // tempfile rows of uploads opened here (opentemps.go)
+	policies policy.Cache // the classes' replpolicy strings, parsed
 
 	start    time.Time
 	minFID   int64

@@ -1,9 +1,7 @@
 package worker
 
 import (
-	"log/slog"
 	"math/rand/v2"
-	"sync"
 
 	"github.com/mogilefs-go/mogilefs/tracker/cluster"
 	"github.com/mogilefs-go/mogilefs/tracker/policy"
@@ -26,32 +24,15 @@ func (c classInfo) hashName() string {
 	return cluster.HashName(c.hashType)
 }
 
-// policyCache keeps parsed replication policies by their string.
-type policyCache struct {
-	mu sync.Mutex
-	m  map[string]policy.Policy
-}
-
-func (pc *policyCache) get(s string, log *slog.Logger) policy.Policy {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	if p, ok := pc.m[s]; ok {
-		return p
-	}
-	p, err := policy.Parse(s)
+// policyOf parses a class's replpolicy (cached). A bad string can only
+// come from outside the tracker (create_class validates); the files are
+// kept safe with the default policy.
+func (w *Workers) policyOf(s string) policy.Policy {
+	p, err := w.policies.Parse(s)
 	if err != nil {
-		// A bad string can only come from outside the tracker (create_class
-		// validates); keep the files safe with the default policy.
-		log.Error("worker: bad replication policy, using MultipleHosts()", "replpolicy", s, "err", err)
-		p = policy.MultipleHosts{}
+		w.log.Error("worker: bad replication policy, using MultipleHosts()", "replpolicy", s, "err", err)
+		return policy.MultipleHosts{}
 	}
-	if pc.m == nil {
-		pc.m = map[string]policy.Policy{}
-	}
-	if len(pc.m) > 1000 {
-		clear(pc.m)
-	}
-	pc.m[s] = p
 	return p
 }
 
@@ -77,7 +58,7 @@ func (w *Workers) classOf(snap *cluster.Snapshot, f store.File) classInfo {
 	return classInfo{
 		name:     cl.Name,
 		min:      min,
-		pol:      w.policies.get(cl.ReplPolicy, w.log),
+		pol:      w.policyOf(cl.ReplPolicy),
 		hashType: cl.HashType,
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mogilefs-go/mogilefs/tracker/cluster"
+	"github.com/mogilefs-go/mogilefs/tracker/policy"
 	"github.com/mogilefs-go/mogilefs/tracker/store"
 )
 
@@ -195,7 +196,7 @@ type Workers struct {
 	// refill wakes the job master when a local queue runs low.
 	refill chan struct{}
 
-	policies policyCache
+	policies policy.Cache
 	settings settingsCache
 
 	mu     sync.Mutex
