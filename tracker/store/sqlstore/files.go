@@ -335,36 +335,7 @@ func (s *Store) FileByKey(ctx context.Context, dmid int, key string) (store.File
 // FileByKeyDevIDs returns the file row of a key and the devids of its
 // copies, ascending, from one join (one round trip, one snapshot).
 func (s *Store) FileByKeyDevIDs(ctx context.Context, dmid int, key string) (store.File, []int, error) {
-	var f store.File
-	var devids []int
-	err := s.read(ctx, func(r *runner) error {
-		f, devids = store.File{}, nil
-		rows, err := r.query("SELECT f.fid, f.dmid, f.dkey, f.length, f.classid, f.devcount, fo.devid "+
-			"FROM file f LEFT JOIN file_on fo ON fo.fid = f.fid WHERE f.dmid = ? AND f.dkey = ? ORDER BY fo.devid", dmid, key)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		found := false
-		for rows.Next() {
-			var k sql.NullString
-			var length, devid sql.NullInt64
-			if err := rows.Scan(&f.FID, &f.DomainID, &k, &length, &f.ClassID, &f.DevCount, &devid); err != nil {
-				return err
-			}
-			f.Key, f.Length, found = k.String, length.Int64, true
-			if devid.Valid {
-				devids = append(devids, int(devid.Int64))
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if !found {
-			return store.ErrNotFound
-		}
-		return nil
-	})
+	f, devids, _, err := s.fileWithCopies(ctx, "f.dmid = ? AND f.dkey = ?", dmid, key)
 	if err != nil {
 		return store.File{}, nil, fmt.Errorf("sqlstore: file key %q in domain %d: %w", key, dmid, err)
 	}
@@ -374,6 +345,17 @@ func (s *Store) FileByKeyDevIDs(ctx context.Context, dmid int, key string) (stor
 // FileCopies returns fid's file row, the devids of its copies (ascending)
 // and its checksum, from one join (one round trip, one snapshot).
 func (s *Store) FileCopies(ctx context.Context, fid int64) (store.File, []int, *store.Checksum, error) {
+	f, devids, sum, err := s.fileWithCopies(ctx, "f.fid = ?", fid)
+	if err != nil {
+		return store.File{}, nil, nil, fmt.Errorf("sqlstore: file fid %d with copies: %w", fid, err)
+	}
+	return f, devids, sum, nil
+}
+
+// fileWithCopies reads the file row that where selects (as f), with its
+// copies (file_on) and checksum, in one statement; store.ErrNotFound when
+// there is no such row.
+func (s *Store) fileWithCopies(ctx context.Context, where string, args ...any) (store.File, []int, *store.Checksum, error) {
 	var f store.File
 	var devids []int
 	var sum *store.Checksum
@@ -381,7 +363,7 @@ func (s *Store) FileCopies(ctx context.Context, fid int64) (store.File, []int, *
 		f, devids, sum = store.File{}, nil, nil
 		rows, err := r.query("SELECT f.fid, f.dmid, f.dkey, f.length, f.classid, f.devcount, fo.devid, c.hashtype, c.checksum "+
 			"FROM file f LEFT JOIN file_on fo ON fo.fid = f.fid LEFT JOIN checksum c ON c.fid = f.fid "+
-			"WHERE f.fid = ? ORDER BY fo.devid", fid)
+			"WHERE "+where+" ORDER BY fo.devid", args...)
 		if err != nil {
 			return err
 		}
@@ -410,10 +392,7 @@ func (s *Store) FileCopies(ctx context.Context, fid int64) (store.File, []int, *
 		}
 		return nil
 	})
-	if err != nil {
-		return store.File{}, nil, nil, fmt.Errorf("sqlstore: file fid %d with copies: %w", fid, err)
-	}
-	return f, devids, sum, nil
+	return f, devids, sum, err
 }
 
 // FileByFID returns the file row of fid.
