@@ -9,7 +9,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -27,60 +26,6 @@ var errHeadFallback = errors.New("nodeclient: HEAD needs net/http")
 // headIdleMax is how long an idle connection is kept: below mogstored's
 // 30 s keep-alive, as the HTTP transport's.
 const headIdleMax = 25 * time.Second
-
-// headConn is a keep-alive connection for HEAD requests.
-type headConn struct {
-	nc   net.Conn
-	br   *bufio.Reader
-	used time.Time // when it went back to the pool
-}
-
-// headPool keeps idle HEAD connections per host:port.
-type headPool struct {
-	mu   sync.Mutex
-	idle map[string][]*headConn
-	max  int // per host
-}
-
-func (p *headPool) get(addr string) *headConn {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for l := p.idle[addr]; len(l) > 0; l = p.idle[addr] {
-		hc := l[len(l)-1]
-		p.idle[addr] = l[:len(l)-1]
-		if time.Since(hc.used) < headIdleMax {
-			return hc
-		}
-		hc.nc.Close()
-	}
-	return nil
-}
-
-func (p *headPool) put(addr string, hc *headConn) {
-	hc.nc.SetDeadline(time.Time{})
-	hc.used = time.Now()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.idle == nil {
-		p.idle = map[string][]*headConn{}
-	}
-	if len(p.idle[addr]) >= p.max {
-		hc.nc.Close()
-		return
-	}
-	p.idle[addr] = append(p.idle[addr], hc)
-}
-
-func (p *headPool) close() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for addr, l := range p.idle {
-		for _, hc := range l {
-			hc.nc.Close()
-		}
-		delete(p.idle, addr)
-	}
-}
 
 // headResult is what a HEAD said.
 type headResult struct {
@@ -122,9 +67,9 @@ func (c *Client) head(ctx context.Context, url string) (headResult, error) {
 			if err != nil {
 				return headResult{}, fmt.Errorf("nodeclient: HEAD %s: %w", url, err)
 			}
-			hc = &headConn{nc: nc, br: bufio.NewReaderSize(nc, 1024)}
+			hc = &poolConn{nc: nc, br: bufio.NewReaderSize(nc, 1024)}
 		}
-		res, keep, err := hc.roundTrip(ctx, req, deadline)
+		res, keep, err := headRoundTrip(ctx, hc, req, deadline)
 		if err == nil {
 			if keep {
 				c.heads.put(hostport, hc)
@@ -151,9 +96,9 @@ func (c *Client) head(ctx context.Context, url string) (headResult, error) {
 // pooled one the node closed while it was idle.
 var errStale = errors.New("connection closed before the reply")
 
-// roundTrip writes req and reads the reply's head; keep says whether the
+// headRoundTrip writes req and reads the reply's head; keep says whether the
 // connection may serve another request.
-func (hc *headConn) roundTrip(ctx context.Context, req string, deadline time.Time) (res headResult, keep bool, err error) {
+func headRoundTrip(ctx context.Context, hc *poolConn, req string, deadline time.Time) (res headResult, keep bool, err error) {
 	hc.nc.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { hc.nc.SetDeadline(time.Unix(1, 0)) })
 	defer stop()

@@ -58,10 +58,8 @@ type Client struct {
 	noMkcol map[int]bool         // devid -> answered MKCOL 400/405/501
 	lastGC  time.Time
 
-	sideMu   sync.Mutex
-	sideIdle map[string][]*sideConn
-
-	heads headPool // keep-alive connections for HEAD (head.go)
+	sides connPool // side-channel connections
+	heads connPool // keep-alive connections for HEAD (head.go)
 
 	// nodeTO and connTO are node_timeout and conn_timeout (SetTimeouts
 	// changes them at run time).
@@ -97,13 +95,13 @@ func New(opts Options) *Client {
 		DisableCompression:  true,
 	}
 	*c = Client{
-		opts:     opts,
-		log:      opts.Logger,
-		hc:       &http.Client{Transport: tr, CheckRedirect: noRedirect},
-		dirMade:  map[string]time.Time{},
-		noMkcol:  map[int]bool{},
-		sideIdle: map[string][]*sideConn{},
-		heads:    headPool{max: opts.PoolSize},
+		opts:    opts,
+		log:     opts.Logger,
+		hc:      &http.Client{Transport: tr, CheckRedirect: noRedirect},
+		dirMade: map[string]time.Time{},
+		noMkcol: map[int]bool{},
+		sides:   connPool{max: 8},
+		heads:   connPool{max: opts.PoolSize, maxIdle: headIdleMax},
 	}
 	c.SetTimeouts(opts.NodeTimeout, opts.ConnTimeout)
 	return c
@@ -132,14 +130,7 @@ func (c *Client) ConnTimeout() time.Duration { return time.Duration(c.connTO.Loa
 func (c *Client) Close() {
 	c.hc.CloseIdleConnections()
 	c.heads.close()
-	c.sideMu.Lock()
-	for k, l := range c.sideIdle {
-		for _, s := range l {
-			s.c.Close()
-		}
-		delete(c.sideIdle, k)
-	}
-	c.sideMu.Unlock()
+	c.sides.close()
 }
 
 // Do sends a request with body (may be nil) and a timeout, and returns the
@@ -349,37 +340,16 @@ func (c *Client) DigestHTTP(ctx context.Context, url, alg string) ([]byte, error
 	return h.Sum(nil), nil
 }
 
-type sideConn struct {
-	c  net.Conn
-	br *bufio.Reader
-}
-
-func (c *Client) getSide(ctx context.Context, addr string) (*sideConn, error) {
-	c.sideMu.Lock()
-	if l := c.sideIdle[addr]; len(l) > 0 {
-		s := l[len(l)-1]
-		c.sideIdle[addr] = l[:len(l)-1]
-		c.sideMu.Unlock()
-		return s, nil
+func (c *Client) getSide(ctx context.Context, addr string) (*poolConn, error) {
+	if pc := c.sides.get(addr); pc != nil {
+		return pc, nil
 	}
-	c.sideMu.Unlock()
 	d := net.Dialer{Timeout: c.NodeTimeout()}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	return &sideConn{c: nc, br: bufio.NewReader(nc)}, nil
-}
-
-func (c *Client) putSide(addr string, s *sideConn) {
-	s.c.SetDeadline(time.Time{})
-	c.sideMu.Lock()
-	defer c.sideMu.Unlock()
-	if len(c.sideIdle[addr]) >= 8 {
-		s.c.Close()
-		return
-	}
-	c.sideIdle[addr] = append(c.sideIdle[addr], s)
+	return &poolConn{nc: nc, br: bufio.NewReader(nc)}, nil
 }
 
 func (c *Client) digestSide(ctx context.Context, ip, uri, alg, reason string, size int64) ([]byte, error) {
@@ -408,15 +378,15 @@ func (c *Client) digestSide(ctx context.Context, ip, uri, alg, reason string, si
 		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 			deadline = d
 		}
-		s.c.SetDeadline(deadline)
-		if _, err := io.WriteString(s.c, req); err != nil {
-			s.c.Close()
+		s.nc.SetDeadline(deadline)
+		if _, err := io.WriteString(s.nc, req); err != nil {
+			s.nc.Close()
 			lastErr = err
 			continue
 		}
 		line, err := s.br.ReadString('\n')
 		if err != nil {
-			s.c.Close()
+			s.nc.Close()
 			lastErr = err
 			continue
 		}
@@ -425,7 +395,7 @@ func (c *Client) digestSide(ctx context.Context, ip, uri, alg, reason string, si
 		switch {
 		case strings.HasPrefix(line, prefix):
 			v := line[len(prefix):]
-			c.putSide(addr, s)
+			c.sides.put(addr, s)
 			if v == "-1" {
 				return nil, ErrMissing
 			}
@@ -435,10 +405,10 @@ func (c *Client) digestSide(ctx context.Context, ip, uri, alg, reason string, si
 			}
 			return sum, nil
 		case strings.HasPrefix(line, "ERROR"):
-			c.putSide(addr, s)
+			c.sides.put(addr, s)
 			return nil, fmt.Errorf("nodeclient: side channel %s: %s", addr, line)
 		default:
-			s.c.Close()
+			s.nc.Close()
 			return nil, fmt.Errorf("nodeclient: side channel %s: unexpected answer %q", addr, line)
 		}
 	}
