@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/mogilefs-go/mogilefs/internal/mogtest/mysqltest"
 	"github.com/mogilefs-go/mogilefs/tracker/store"
 	"github.com/mogilefs-go/mogilefs/tracker/store/storetest"
 )
@@ -52,50 +52,18 @@ func mogfsSQLiteDSN(t *testing.T) string {
 // "binary" makes dkey a VARBINARY column.
 func mysqlWithCollation(t *testing.T, charset, collation string) (Config, *sql.DB) {
 	t.Helper()
-	server := os.Getenv("MOGTEST_MYSQL_DSN")
-	if server == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MOGTEST_MYSQL_DSN is not set but CI=true: the MariaDB tests must run in CI")
-		}
-		t.Skip("SKIPPING MariaDB test: set MOGTEST_MYSQL_DSN (scripts/mariadb.sh start DIR prints one)")
-	}
-	mc, err := mysql.ParseDSN(server)
-	if err != nil {
-		t.Fatalf("MOGTEST_MYSQL_DSN: %v", err)
-	}
-	root, err := sql.Open("mysql", server)
+	m := mysqltest.New(t, charset, collation)
+	mc, err := mysql.ParseDSN(m.GoDSN)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer root.Close()
-	name := fmt.Sprintf("mogtest_%d", rand.Uint64()%1e12)
-	q := "CREATE DATABASE " + name + " CHARACTER SET " + charset
-	if collation != "" {
-		q += " COLLATE " + collation
-	}
-	if _, err := root.Exec(q); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("mysql", server)
-		if err == nil {
-			db.Exec("DROP DATABASE IF EXISTS " + name)
-			db.Close()
-		}
-	})
-	mc.DBName = name
 	mc.InterpolateParams = true // as the store's pool: EXPLAIN sees the values
 	raw, err := sql.Open("mysql", mc.FormatDSN())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { raw.Close() })
-	host, port, _ := strings.Cut(mc.Addr, ":")
-	if port == "" {
-		port = "3306"
-	}
-	dsn := fmt.Sprintf("DBI:mysql:database=%s;host=%s;port=%s", name, host, port)
-	return Config{DSN: dsn, User: mc.User, Password: mc.Passwd}, raw
+	return Config{DSN: m.DBIDSN, User: m.User, Password: m.Password}, raw
 }
 
 // forceCollated makes a store take the path for collations that do not
