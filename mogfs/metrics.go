@@ -82,6 +82,14 @@ func NewMetrics(reg prometheus.Registerer, spool *keyspace.Spool) (*Metrics, err
 }
 
 // op counts one request.
+// done counts an operation that started at start and returned st, and
+// returns st. (Called as done(id, time.Now(), call(...)): the arguments
+// are evaluated left to right, so the clock is read before the call.)
+func (m *Metrics) done(id opID, start time.Time, st fuse.Status) fuse.Status {
+	m.op(id, st, start)
+	return st
+}
+
 func (m *Metrics) op(id opID, st fuse.Status, start time.Time) {
 	m.lat[id].Observe(time.Since(start).Seconds())
 	if st == fuse.OK {
@@ -193,10 +201,7 @@ func (f *meteredFS) CopyFileRange(cancel <-chan struct{}, input *fuse.CopyFileRa
 }
 
 func (f *meteredFS) Statx(cancel <-chan struct{}, input *fuse.StatxIn, out *fuse.StatxOut) fuse.Status {
-	t := time.Now()
-	st := f.RawFileSystem.Statx(cancel, input, out)
-	f.m.op(opStatx, st, t)
-	return st
+	return f.m.done(opStatx, time.Now(), f.RawFileSystem.Statx(cancel, input, out))
 }
 
 func (f *meteredFS) Release(cancel <-chan struct{}, input *fuse.ReleaseIn) {
@@ -212,164 +217,95 @@ func (f *meteredFS) ReleaseDir(input *fuse.ReleaseIn) {
 }
 
 func (f *meteredFS) Lookup(cancel <-chan struct{}, header *fuse.InHeader, name string, out *fuse.EntryOut) fuse.Status {
-	t := time.Now()
-	st := f.RawFileSystem.Lookup(cancel, header, name, out)
-	f.m.op(opLookup, st, t)
-	return st
+	return f.m.done(opLookup, time.Now(), f.RawFileSystem.Lookup(cancel, header, name, out))
 }
 
 func (f *meteredFS) GetAttr(cancel <-chan struct{}, input *fuse.GetAttrIn, out *fuse.AttrOut) fuse.Status {
-	t := time.Now()
-	st := f.RawFileSystem.GetAttr(cancel, input, out)
-	f.m.op(opGetAttr, st, t)
-	return st
+	return f.m.done(opGetAttr, time.Now(), f.RawFileSystem.GetAttr(cancel, input, out))
 }
 
 func (f *meteredFS) SetAttr(cancel <-chan struct{}, input *fuse.SetAttrIn, out *fuse.AttrOut) fuse.Status {
-	t := time.Now()
-	st := f.RawFileSystem.SetAttr(cancel, input, out)
-	f.m.op(opSetAttr, st, t)
-	return st
+	return f.m.done(opSetAttr, time.Now(), f.RawFileSystem.SetAttr(cancel, input, out))
 }
 
 func (f *meteredFS) Mknod(cancel <-chan struct{}, input *fuse.MknodIn, name string, out *fuse.EntryOut) fuse.Status {
-	t := time.Now()
-	st := f.RawFileSystem.Mknod(cancel, input, name, out)
-	f.m.op(opMknod, st, t)
-	return st
+	return f.m.done(opMknod, time.Now(), f.RawFileSystem.Mknod(cancel, input, name, out))
 }
 
 func (f *meteredFS) Mkdir(cancel <-chan struct{}, input *fuse.MkdirIn, name string, out *fuse.EntryOut) fuse.Status {
-	t := time.Now()
-	st := f.RawFileSystem.Mkdir(cancel, input, name, out)
-	f.m.op(opMkdir, st, t)
-	return st
+	return f.m.done(opMkdir, time.Now(), f.RawFileSystem.Mkdir(cancel, input, name, out))
 }
 
 func (f *meteredFS) Unlink(cancel <-chan struct{}, header *fuse.InHeader, name string) fuse.Status {
-	t := time.Now()
-	st := f.RawFileSystem.Unlink(cancel, header, name)
-	f.m.op(opUnlink, st, t)
-	return st
+	return f.m.done(opUnlink, time.Now(), f.RawFileSystem.Unlink(cancel, header, name))
 }
 
 func (f *meteredFS) Rmdir(cancel <-chan struct{}, header *fuse.InHeader, name string) fuse.Status {
-	t := time.Now()
-	st := f.RawFileSystem.Rmdir(cancel, header, name)
-	f.m.op(opRmdir, st, t)
-	return st
+	return f.m.done(opRmdir, time.Now(), f.RawFileSystem.Rmdir(cancel, header, name))
 }
 
 func (f *meteredFS) Rename(cancel <-chan struct{}, input *fuse.RenameIn, oldName string, newName string) fuse.Status {
-	t := time.Now()
-	st := f.RawFileSystem.Rename(cancel, input, oldName, newName)
-	f.m.op(opRename, st, t)
-	return st
+	return f.m.done(opRename, time.Now(), f.RawFileSystem.Rename(cancel, input, oldName, newName))
 }
 
 func (f *meteredFS) Link(cancel <-chan struct{}, input *fuse.LinkIn, filename string, out *fuse.EntryOut) fuse.Status {
-	t := time.Now()
-	st := f.RawFileSystem.Link(cancel, input, filename, out)
-	f.m.op(opLink, st, t)
-	return st
+	return f.m.done(opLink, time.Now(), f.RawFileSystem.Link(cancel, input, filename, out))
 }
 
 func (f *meteredFS) Symlink(cancel <-chan struct{}, header *fuse.InHeader, pointedTo string, linkName string, out *fuse.EntryOut) fuse.Status {
-	t := time.Now()
-	st := f.RawFileSystem.Symlink(cancel, header, pointedTo, linkName, out)
-	f.m.op(opSymlink, st, t)
-	return st
+	return f.m.done(opSymlink, time.Now(), f.RawFileSystem.Symlink(cancel, header, pointedTo, linkName, out))
 }
 
 func (f *meteredFS) Access(cancel <-chan struct{}, input *fuse.AccessIn) fuse.Status {
-	t := time.Now()
-	st := f.RawFileSystem.Access(cancel, input)
-	f.m.op(opAccess, st, t)
-	return st
+	return f.m.done(opAccess, time.Now(), f.RawFileSystem.Access(cancel, input))
 }
 
 func (f *meteredFS) SetXAttr(cancel <-chan struct{}, input *fuse.SetXAttrIn, attr string, data []byte) fuse.Status {
-	t := time.Now()
-	st := f.RawFileSystem.SetXAttr(cancel, input, attr, data)
-	f.m.op(opSetXAttr, st, t)
-	return st
+	return f.m.done(opSetXAttr, time.Now(), f.RawFileSystem.SetXAttr(cancel, input, attr, data))
 }
 
 func (f *meteredFS) RemoveXAttr(cancel <-chan struct{}, header *fuse.InHeader, attr string) fuse.Status {
-	t := time.Now()
-	st := f.RawFileSystem.RemoveXAttr(cancel, header, attr)
-	f.m.op(opRemoveXAttr, st, t)
-	return st
+	return f.m.done(opRemoveXAttr, time.Now(), f.RawFileSystem.RemoveXAttr(cancel, header, attr))
 }
 
 func (f *meteredFS) Create(cancel <-chan struct{}, input *fuse.CreateIn, name string, out *fuse.CreateOut) fuse.Status {
-	t := time.Now()
-	st := f.RawFileSystem.Create(cancel, input, name, out)
-	f.m.op(opCreate, st, t)
-	return st
+	return f.m.done(opCreate, time.Now(), f.RawFileSystem.Create(cancel, input, name, out))
 }
 
 func (f *meteredFS) Open(cancel <-chan struct{}, input *fuse.OpenIn, out *fuse.OpenOut) fuse.Status {
-	t := time.Now()
-	st := f.RawFileSystem.Open(cancel, input, out)
-	f.m.op(opOpen, st, t)
-	return st
+	return f.m.done(opOpen, time.Now(), f.RawFileSystem.Open(cancel, input, out))
 }
 
 func (f *meteredFS) Flush(cancel <-chan struct{}, input *fuse.FlushIn) fuse.Status {
-	t := time.Now()
-	st := f.RawFileSystem.Flush(cancel, input)
-	f.m.op(opFlush, st, t)
-	return st
+	return f.m.done(opFlush, time.Now(), f.RawFileSystem.Flush(cancel, input))
 }
 
 func (f *meteredFS) Fsync(cancel <-chan struct{}, input *fuse.FsyncIn) fuse.Status {
-	t := time.Now()
-	st := f.RawFileSystem.Fsync(cancel, input)
-	f.m.op(opFsync, st, t)
-	return st
+	return f.m.done(opFsync, time.Now(), f.RawFileSystem.Fsync(cancel, input))
 }
 
 func (f *meteredFS) Fallocate(cancel <-chan struct{}, input *fuse.FallocateIn) fuse.Status {
-	t := time.Now()
-	st := f.RawFileSystem.Fallocate(cancel, input)
-	f.m.op(opFallocate, st, t)
-	return st
+	return f.m.done(opFallocate, time.Now(), f.RawFileSystem.Fallocate(cancel, input))
 }
 
 func (f *meteredFS) OpenDir(cancel <-chan struct{}, input *fuse.OpenIn, out *fuse.OpenOut) fuse.Status {
-	t := time.Now()
-	st := f.RawFileSystem.OpenDir(cancel, input, out)
-	f.m.op(opOpenDir, st, t)
-	return st
+	return f.m.done(opOpenDir, time.Now(), f.RawFileSystem.OpenDir(cancel, input, out))
 }
 
 func (f *meteredFS) ReadDir(cancel <-chan struct{}, input *fuse.ReadIn, out *fuse.DirEntryList) fuse.Status {
-	t := time.Now()
-	st := f.RawFileSystem.ReadDir(cancel, input, out)
-	f.m.op(opReadDir, st, t)
-	return st
+	return f.m.done(opReadDir, time.Now(), f.RawFileSystem.ReadDir(cancel, input, out))
 }
 
 func (f *meteredFS) ReadDirPlus(cancel <-chan struct{}, input *fuse.ReadIn, out *fuse.DirEntryList) fuse.Status {
-	t := time.Now()
-	st := f.RawFileSystem.ReadDirPlus(cancel, input, out)
-	f.m.op(opReadDirPlus, st, t)
-	return st
+	return f.m.done(opReadDirPlus, time.Now(), f.RawFileSystem.ReadDirPlus(cancel, input, out))
 }
 
 func (f *meteredFS) StatFs(cancel <-chan struct{}, input *fuse.InHeader, out *fuse.StatfsOut) fuse.Status {
-	t := time.Now()
-	st := f.RawFileSystem.StatFs(cancel, input, out)
-	f.m.op(opStatFs, st, t)
-	return st
+	return f.m.done(opStatFs, time.Now(), f.RawFileSystem.StatFs(cancel, input, out))
 }
 
 func (f *meteredFS) Lseek(cancel <-chan struct{}, in *fuse.LseekIn, out *fuse.LseekOut) fuse.Status {
-	t := time.Now()
-	st := f.RawFileSystem.Lseek(cancel, in, out)
-	f.m.op(opLseek, st, t)
-	return st
+	return f.m.done(opLseek, time.Now(), f.RawFileSystem.Lseek(cancel, in, out))
 }
 
 // op names, in the order of the op constants
