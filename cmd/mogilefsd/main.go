@@ -19,6 +19,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/mogilefs-go/mogilefs/internal/metrics"
 	"github.com/mogilefs-go/mogilefs/tracker"
 	"github.com/mogilefs-go/mogilefs/tracker/store/sqlstore"
 )
@@ -81,8 +82,8 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := startMetrics(ctx, cfg.MetricsListen, srv, log); err != nil {
-		return err
+	if err := metrics.StartFor(ctx, cfg.MetricsListen, srv, log); err != nil {
+		return fmt.Errorf("metrics_listen: %w", err)
 	}
 	go reloadOnHUP(ctx, hup, o, srv, level, log)
 	if cfg.PIDFile != "" {

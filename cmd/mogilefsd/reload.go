@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/mogilefs-go/mogilefs/internal/conffile"
-	"github.com/mogilefs-go/mogilefs/internal/metrics"
 	"github.com/mogilefs-go/mogilefs/tracker"
 )
 
@@ -46,22 +45,6 @@ func logLevel(debug int) slog.Level {
 		return slog.LevelDebug
 	}
 	return slog.LevelInfo
-}
-
-// startMetrics binds the metrics address ("" = none) and serves the
-// tracker's metrics there until ctx is done.
-func startMetrics(ctx context.Context, addr string, srv *tracker.Server, log *slog.Logger) error {
-	if addr == "" {
-		return nil
-	}
-	reg := metrics.NewRegistry()
-	if err := srv.RegisterMetrics(reg); err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	if _, err := metrics.Start(ctx, addr, reg, log); err != nil {
-		return fmt.Errorf("metrics_listen: %w", err)
-	}
-	return nil
 }
 
 // reloadOnHUP re-reads the configuration on every SIGHUP until ctx is

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/mogilefs-go/mogilefs/gateway"
+	"github.com/mogilefs-go/mogilefs/internal/metrics"
 )
 
 func main() {
@@ -41,8 +42,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, e env) in
 		return 2
 	}
 	defer g.Close()
-	if err := startMetrics(ctx, o.metricsListen, g, log); err != nil {
-		fmt.Fprintf(stderr, "mogproxy: %v\n", err)
+	if err := metrics.StartFor(ctx, o.metricsListen, g, log); err != nil {
+		fmt.Fprintf(stderr, "mogproxy: --metrics-listen: %v\n", err)
 		return 1
 	}
 	go clearOnHUP(ctx, notifyHUP(), g, log)

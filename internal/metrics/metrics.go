@@ -146,6 +146,26 @@ func Start(ctx context.Context, addr string, reg *prometheus.Registry, log *slog
 	return s.Addr(), nil
 }
 
+// Source is a daemon whose metrics can be registered (the tracker, the
+// gateway, a storage node).
+type Source interface {
+	RegisterMetrics(prometheus.Registerer) error
+}
+
+// StartFor registers src's metrics in a new registry and serves them on
+// addr as Start does; an empty addr serves nothing.
+func StartFor(ctx context.Context, addr string, src Source, log *slog.Logger) error {
+	if addr == "" {
+		return nil
+	}
+	reg := NewRegistry()
+	if err := src.RegisterMetrics(reg); err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	_, err := Start(ctx, addr, reg, log)
+	return err
+}
+
 // StatusClass returns "1xx" … "5xx" for an HTTP status code, "other"
 // outside 100–599.
 func StatusClass(code int) string {
