@@ -19,27 +19,6 @@ import (
 	"github.com/mogilefs-go/mogilefs/internal/mogtest"
 )
 
-const fuseSuperMagic = 0x65735546
-
-// needFUSE skips, loudly, when /dev/fuse cannot be used, unless CI=true.
-func needFUSE(t *testing.T) {
-	t.Helper()
-	f, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
-	if err == nil {
-		f.Close()
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("/dev/fuse is not usable but CI=true: %v", err)
-	}
-	t.Skipf("SKIPPING mogfs fault test: /dev/fuse is not usable: %v", err)
-}
-
-func isMounted(dir string) bool {
-	var st syscall.Statfs_t
-	return syscall.Statfs(dir, &st) == nil && st.Type == fuseSuperMagic
-}
-
 // mountMogfs runs mogfs in the foreground on a new directory, waits for
 // the mount, and unmounts it at cleanup.
 func mountMogfs(t *testing.T, tracker string, args ...string) (string, *mogtest.Proc) {
@@ -48,7 +27,7 @@ func mountMogfs(t *testing.T, tracker string, args ...string) (string, *mogtest.
 	all := append([]string{"-f", "--trackers=" + tracker, "--cache-dir=" + t.TempDir()}, args...)
 	p := mogtest.Start(t, mogtest.Binary(t, "mogfs"), append(all, mnt)...)
 	deadline := time.Now().Add(60 * time.Second)
-	for !isMounted(mnt) {
+	for !mogtest.IsFUSEMount(mnt) {
 		select {
 		case <-p.Exited():
 			t.Fatalf("mogfs exited before mounting:\n%s", p.Output())
@@ -60,12 +39,12 @@ func mountMogfs(t *testing.T, tracker string, args ...string) (string, *mogtest.
 	}
 	t.Cleanup(func() {
 		deadline := time.Now().Add(20 * time.Second)
-		for isMounted(mnt) && time.Now().Before(deadline) {
+		for mogtest.IsFUSEMount(mnt) && time.Now().Before(deadline) {
 			if syscall.Unmount(mnt, 0) != nil {
 				time.Sleep(50 * time.Millisecond)
 			}
 		}
-		if isMounted(mnt) {
+		if mogtest.IsFUSEMount(mnt) {
 			syscall.Unmount(mnt, syscall.MNT_DETACH)
 			t.Errorf("%s still mounted at cleanup", mnt)
 		}
@@ -97,7 +76,7 @@ func tmpFiles(root string) map[string]int64 {
 // nodes are back), and the mount keeps working without a remount.
 func TestMogfsNodesVanishDuringLargeWrite(t *testing.T) {
 	parallelUnlessSoak(t)
-	needFUSE(t)
+	mogtest.NeedFUSE(t)
 	ctx := ctxFor(t)
 	const domain = "fsdom"
 	cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Hosts: 2, Domain: domain, Classes: map[string]int{"one": 1}})
@@ -205,7 +184,7 @@ type fsOp struct {
 // complete.
 func TestMogfsTrackerRestartBusy(t *testing.T) {
 	parallelUnlessSoak(t)
-	needFUSE(t)
+	mogtest.NeedFUSE(t)
 	ctx := ctxFor(t)
 	const domain = "fsdom"
 	cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Hosts: 1, Domain: domain, Classes: map[string]int{"one": 1}})
@@ -337,7 +316,7 @@ func TestMogfsTrackerRestartBusy(t *testing.T) {
 		t.Fatalf("mogfs exited:\n%s", p.Output())
 	default:
 	}
-	if !isMounted(mnt) {
+	if !mogtest.IsFUSEMount(mnt) {
 		t.Fatal("the mount is gone")
 	}
 	var es []string

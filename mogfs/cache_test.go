@@ -102,7 +102,7 @@ func TestOwnWritesReadBack(t *testing.T) {
 // the file fall back to get_paths and the other copy.
 func TestOwnWritesCopyGone(t *testing.T) {
 	t.Parallel()
-	needFUSE(t)
+	mogtest.NeedFUSE(t)
 	cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Hosts: 2, Domain: "fsdom", Classes: map[string]int{"two": 2}})
 	c, err := client.New(client.Config{Domain: "fsdom", Trackers: []string{cl.Tracker.Addr}, Timeout: 30 * time.Second})
 	if err != nil {

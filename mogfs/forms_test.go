@@ -29,7 +29,7 @@ func TestMountBackground(t *testing.T) {
 	}
 	t.Cleanup(func() { unmountWait(mnt) })
 	// No waiting: it returned, so the mount must answer now.
-	if !isMounted(mnt) {
+	if !mogtest.IsFUSEMount(mnt) {
 		t.Fatal("mogfs returned before the mount was ready")
 	}
 	if got, err := os.ReadFile(filepath.Join(mnt, "hello.txt")); err != nil || string(got) != "hello" {
@@ -59,7 +59,7 @@ func TestMountBackground(t *testing.T) {
 		if !strings.Contains(string(out), c.want) {
 			t.Errorf("mogfs %v said %q, want it to mention %q", c.args, out, c.want)
 		}
-		if isMounted(mnt) {
+		if mogtest.IsFUSEMount(mnt) {
 			t.Fatalf("mogfs %v mounted anyway", c.args)
 		}
 	}
@@ -184,7 +184,7 @@ func TestMountAsUser(t *testing.T) {
 	}
 	asNobody(bin, "--trackers="+e.cl.Tracker.Addr, "--domain="+e.domain, "--cache-dir="+cache, mnt)
 	t.Cleanup(func() { unmountWait(mnt) })
-	if !isMounted(mnt) {
+	if !mogtest.IsFUSEMount(mnt) {
 		t.Fatal("not mounted after mogfs returned")
 	}
 	if got := asNobody("cat", filepath.Join(mnt, "hello.txt")); got != "hello" {

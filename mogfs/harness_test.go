@@ -16,22 +16,6 @@ import (
 	"github.com/mogilefs-go/mogilefs/internal/mogtest"
 )
 
-const fuseSuperMagic = 0x65735546
-
-// needFUSE skips, loudly, when /dev/fuse cannot be used, unless CI=true.
-func needFUSE(t *testing.T) {
-	t.Helper()
-	f, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
-	if err == nil {
-		f.Close()
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("/dev/fuse is not usable but CI=true: %v", err)
-	}
-	t.Skipf("SKIPPING mogfs mount test: /dev/fuse is not usable: %v", err)
-}
-
 // env is a cluster with one domain, and a client of it.
 type env struct {
 	cl     *mogtest.Cluster
@@ -41,7 +25,7 @@ type env struct {
 
 func newEnv(t *testing.T, hosts int) *env {
 	t.Helper()
-	needFUSE(t)
+	mogtest.NeedFUSE(t)
 	cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Hosts: hosts, Domain: "fsdom", Classes: map[string]int{"one": 1}})
 	c, err := client.New(client.Config{Domain: "fsdom", Trackers: []string{cl.Tracker.Addr}, Timeout: 30 * time.Second})
 	if err != nil {
@@ -51,18 +35,12 @@ func newEnv(t *testing.T, hosts int) *env {
 	return &env{cl: cl, domain: "fsdom", c: c}
 }
 
-// isMounted reports whether dir is a FUSE mount.
-func isMounted(dir string) bool {
-	var st syscall.Statfs_t
-	return syscall.Statfs(dir, &st) == nil && st.Type == fuseSuperMagic
-}
-
 // waitMounted polls until dir is a FUSE mount, failing fast if the mogfs
 // process ends.
 func waitMounted(t *testing.T, dir string, p *mogtest.Proc) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
-	for !isMounted(dir) {
+	for !mogtest.IsFUSEMount(dir) {
 		select {
 		case <-p.Exited():
 			t.Fatalf("mogfs exited before mounting:\n%s", p.Output())
@@ -127,7 +105,7 @@ func (e *env) mountProc(t *testing.T, args ...string) (string, *mogtest.Proc) {
 func unmountWait(dir string) error {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		if !isMounted(dir) {
+		if !mogtest.IsFUSEMount(dir) {
 			return nil
 		}
 		err := unmount(dir)

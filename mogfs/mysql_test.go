@@ -17,7 +17,7 @@ import (
 // than bytes do.
 func TestMySQLTree(t *testing.T) {
 	t.Parallel()
-	needFUSE(t)
+	mogtest.NeedFUSE(t)
 	my := mogtest.NewMySQL(t)
 	cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Hosts: 1, Domain: "fsdom", Classes: map[string]int{"one": 1},
 		Tracker: mogtest.TrackerOptions{MySQL: &my}})
