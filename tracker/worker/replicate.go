@@ -346,10 +346,8 @@ func (j *replJob) copy(ctx context.Context, sdevid, ddevid int) error {
 		}
 		return nil
 	}
-	if err := w.d.Store.AddFileOn(ctx, fid, ddevid, j.snap.SettingBool("skip_devcount")); err != nil {
-		return err
-	}
-	w.fileChanged(fid)
+	// The checksum learnt from the copy is stored before the copy is
+	// recorded, so that whoever sees the new copy also sees the checksum.
 	if sum != nil && j.known == nil && j.cls.hashType != store.HashNone {
 		c := store.Checksum{FID: fid, HashType: j.cls.hashType, Sum: sum}
 		if err := w.d.Store.SetChecksum(ctx, c); err != nil {
@@ -357,6 +355,10 @@ func (j *replJob) copy(ctx context.Context, sdevid, ddevid int) error {
 		}
 		j.known = &c
 	}
+	if err := w.d.Store.AddFileOn(ctx, fid, ddevid, j.snap.SettingBool("skip_devcount")); err != nil {
+		return err
+	}
+	w.fileChanged(fid)
 	w.log.Debug("replicate: copied", "fid", fid, "from", sdevid, "to", ddevid)
 	j.onDevs = append(j.onDevs, dst)
 	j.tellPol = append(j.tellPol, dst.PolicyDevice())
