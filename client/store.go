@@ -74,6 +74,20 @@ type Stored struct {
 // that read it back without asking get_paths (the URL may stop naming a
 // copy later: such a reader falls back to get_paths).
 func (c *Client) StoreTo(ctx context.Context, key, class string, r io.Reader, size int64) (Stored, error) {
+	return c.StoreWith(ctx, key, class, r, size, Commit{})
+}
+
+// Commit is the tracker command that commits an upload, for a tracker
+// extension that records more with the file in the same transaction (such
+// as mogfs_create_close with a file's mtime and mode). The zero Commit is
+// create_close.
+type Commit struct {
+	Command string   // "" is create_close
+	Args    []string // name, value pairs sent besides create_close's own
+}
+
+// StoreWith is StoreTo committing with commit.
+func (c *Client) StoreWith(ctx context.Context, key, class string, r io.Reader, size int64, commit Commit) (Stored, error) {
 	if key == "" {
 		return Stored{}, &StoreError{Key: key, Op: OpOpen, Err: ErrNoKey}
 	}
@@ -167,7 +181,12 @@ dests:
 		// The tracker reads the whole file back to verify it.
 		timeout += time.Duration(src.n/(20<<20)) * time.Second
 	}
-	if _, err := c.callTimeout(ctx, timeout, "create_close", ckv...); err != nil {
+	cmd := "create_close"
+	if commit.Command != "" {
+		cmd = commit.Command
+		ckv = append(ckv, commit.Args...)
+	}
+	if _, err := c.callTimeout(ctx, timeout, cmd, ckv...); err != nil {
 		return Stored{}, &StoreError{Key: key, FID: fid, Op: OpClose, Err: err}
 	}
 	return Stored{Size: src.n, FID: atoi64(fid), DevID: atoi(used.devid), Path: used.path}, nil

@@ -142,12 +142,28 @@ func (b *ClientBackend) Known(domain, key string, paths []string, size int64) ke
 }
 
 // Store implements keyspace.Backend.
-func (b *ClientBackend) Store(ctx context.Context, domain, key, class string, r io.Reader, size int64) (keyspace.Stored, error) {
-	st, err := b.in(domain).StoreTo(ctx, key, class, r, size)
+func (b *ClientBackend) Store(ctx context.Context, t keyspace.Target, r io.Reader, size int64) (keyspace.Stored, error) {
+	var commit client.Commit
+	if !t.Attr.Empty() {
+		commit = client.Commit{Command: "mogfs_create_close", Args: attrArgs(t.Attr)}
+	}
+	st, err := b.in(t.Domain).StoreWith(ctx, t.Key, t.Class, r, size, commit)
 	if err != nil {
 		return keyspace.Stored{}, classify("store", err)
 	}
-	return keyspace.Stored{Size: st.Size, Fid: st.FID, Path: st.Path}, nil
+	return keyspace.Stored{Size: st.Size, Fid: st.FID, Path: st.Path, AttrSet: commit.Command != ""}, nil
+}
+
+// attrArgs are the mtime, mtime_nsec and mode arguments of u.
+func attrArgs(u keyspace.AttrUpdate) []string {
+	var kv []string
+	if u.Mtime != nil {
+		kv = append(kv, "mtime", strconv.FormatInt(u.Mtime.Unix(), 10), "mtime_nsec", strconv.Itoa(u.Mtime.Nanosecond()))
+	}
+	if u.Mode != nil {
+		kv = append(kv, "mode", strconv.FormatUint(uint64(*u.Mode&0o7777), 10))
+	}
+	return kv
 }
 
 // Delete implements keyspace.Backend.
@@ -289,12 +305,9 @@ func parseListDir(r map[string]string, prefix string) (keyspace.DirPage, error) 
 // SetAttr implements keyspace.Backend with mogfs_set_attr.
 func (b *ClientBackend) SetAttr(ctx context.Context, domain, key string, u keyspace.AttrUpdate) error {
 	args := map[string]string{"domain": domain, "key": key}
-	if u.Mtime != nil {
-		args["mtime"] = strconv.FormatInt(u.Mtime.Unix(), 10)
-		args["mtime_nsec"] = strconv.Itoa(u.Mtime.Nanosecond())
-	}
-	if u.Mode != nil {
-		args["mode"] = strconv.FormatUint(uint64(*u.Mode&0o7777), 10)
+	kv := attrArgs(u)
+	for i := 0; i+1 < len(kv); i += 2 {
+		args[kv[i]] = kv[i+1]
 	}
 	_, err := b.c.Do(ctx, "mogfs_set_attr", args)
 	return classify("mogfs_set_attr "+strconv.Quote(key), err)

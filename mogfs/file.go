@@ -169,6 +169,7 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 		if errno := n.openWriter(ctx, flags&syscall.O_TRUNC != 0); errno != 0 {
 			return nil, 0, errno
 		}
+		fuseFlags |= writeOnlyFlags(flags)
 	} else {
 		// close(2) of a reader has nothing to commit: no FLUSH request.
 		fuseFlags |= fuse.FOPEN_NOFLUSH
@@ -384,7 +385,8 @@ func (n *fileNode) commitBuffer(ctx context.Context, l loc, b *keyspace.Buffer) 
 	if mtime.IsZero() {
 		mtime = time.Now()
 	}
-	b.SetTarget(keyspace.Target{Domain: l.domain, Key: l.key, Class: class})
+	b.SetTarget(keyspace.Target{Domain: l.domain, Key: l.key, Class: class,
+		Attr: keyspace.AttrUpdate{Mtime: &mtime, Mode: &mode}})
 	st, committed, err := b.Commit(ctx)
 	n.fsys.cfg.Metrics.commit(committed, err)
 	if err != nil {
@@ -394,8 +396,10 @@ func (n *fileNode) commitBuffer(ctx context.Context, l loc, b *keyspace.Buffer) 
 	if !committed {
 		return 0
 	}
-	if err := n.fsys.space.SetAttr(ctx, l.domain, l.key, keyspace.AttrUpdate{Mtime: &mtime, Mode: &mode}); err != nil {
-		n.fsys.log.Warn("content committed but not its mtime and mode", "domain", l.domain, "key", l.key, "err", err)
+	if !st.AttrSet { // a streamed upload, or a tracker without mogfs_create_close
+		if err := n.fsys.space.SetAttr(ctx, l.domain, l.key, keyspace.AttrUpdate{Mtime: &mtime, Mode: &mode}); err != nil {
+			n.fsys.log.Warn("content committed but not its mtime and mode", "domain", l.domain, "key", l.key, "err", err)
+		}
 	}
 	n.mu.Lock()
 	n.info.Size = b.Size()
@@ -592,5 +596,18 @@ func (f *FS) create(ctx context.Context, dir *fs.Inode, name string, flags, mode
 	fn.fill(&out.Attr)
 	in := dir.NewInode(ctx, fn, fs.StableAttr{Mode: syscall.S_IFREG})
 	h := &handle{n: fn, write: true, append: flags&syscall.O_APPEND != 0}
-	return in, h, 0, 0
+	return in, h, writeOnlyFlags(flags), 0
+}
+
+// writeOnlyFlags has the writes of a write-only descriptor (cp, dd, tar,
+// rsync) bypass the kernel's page cache: they are staged in the spool
+// anyway, and copying them into cache pages too cost a third of the
+// memory traffic of a big write. Nothing can read or map through such a
+// descriptor, and the kernel drops cached pages of the range a direct
+// write changes.
+func writeOnlyFlags(flags uint32) uint32 {
+	if flags&syscall.O_ACCMODE == syscall.O_WRONLY {
+		return fuse.FOPEN_DIRECT_IO
+	}
+	return 0
 }

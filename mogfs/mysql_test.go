@@ -1,7 +1,9 @@
 package mogfs_test
 
 import (
+	"bytes"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -53,5 +55,72 @@ func TestMySQLTree(t *testing.T) {
 	sort.Strings(keys)
 	if strings.Join(got, " ") != strings.Join(keys, " ") {
 		t.Errorf("walk found\n%q\nwant\n%q", got, keys)
+	}
+}
+
+// TestOriginalCommandsOnly mounts through a tracker that answers none of
+// the mogfs commands (its database account may not create mogfs_attr), as
+// an original tracker: files are still written (the first commit finds
+// mogfs_create_close missing and sends the content again with
+// create_close), listed, renamed and read, and chmod holds for the life
+// of the mount.
+func TestOriginalCommandsOnly(t *testing.T) {
+	t.Parallel()
+	mogtest.NeedFUSE(t)
+	my := mogtest.NewMySQL(t)
+	mogtest.SetupSchema(t, my.DBIDSN, my.User, my.Password)
+	user, pass := my.Account(t, "SELECT, INSERT, UPDATE, DELETE, LOCK TABLES")
+	cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Hosts: 1, Domain: "fsdom", Classes: map[string]int{"one": 1},
+		Tracker: mogtest.TrackerOptions{DSN: my.DBIDSN, User: user, Pass: pass}})
+	c, err := client.New(client.Config{Domain: "fsdom", Trackers: []string{cl.Tracker.Addr}, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	e := &env{cl: cl, domain: "fsdom", c: c}
+	mnt, proc := e.mountProc(t, "--domain="+e.domain)
+
+	small := []byte("small file\n")
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<17) // 2 MiB: streamed while written
+	if err := os.MkdirAll(filepath.Join(mnt, "d/sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"d/small": small, "d/big": big} {
+		if err := os.WriteFile(filepath.Join(mnt, name), data, 0o600); err != nil {
+			t.Fatalf("write %s: %v", name, err)
+		}
+		if got := e.get(t, name); !bytes.Equal(got, data) {
+			t.Fatalf("%s holds %d bytes, want %d", name, len(got), len(data))
+		}
+	}
+	if err := os.Chmod(filepath.Join(mnt, "d/small"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(mnt, "d/small"), filepath.Join(mnt, "d/sub/moved")); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(mnt, "d/sub/moved"))
+	if err != nil || fi.Size() != int64(len(small)) {
+		t.Fatalf("stat after the rename: %v %v", fi, err)
+	}
+	ents, err := os.ReadDir(filepath.Join(mnt, "d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, de := range ents {
+		names = append(names, de.Name())
+	}
+	if strings.Join(names, " ") != "big sub" {
+		t.Errorf("d lists %v, want [big sub]", names)
+	}
+	if got := mustRead(t, filepath.Join(mnt, "d/sub/moved")); !bytes.Equal(got, small) {
+		t.Errorf("moved file reads %q", got)
+	}
+	if got := e.get(t, "d/sub/moved"); !bytes.Equal(got, small) {
+		t.Errorf("moved key holds %q", got)
+	}
+	if out := proc.Output(); !strings.Contains(out, "cmd=mogfs_create_close") {
+		t.Errorf("mogfs did not report falling back from mogfs_create_close:\n%s", out)
 	}
 }

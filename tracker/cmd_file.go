@@ -220,15 +220,16 @@ func (s *Server) makeDirs(ctx context.Context, snap *cluster.Snapshot, devs []*c
 }
 
 func (s *Server) cmdCreateClose(ctx context.Context, r *request) reply {
-	return s.createClose(ctx, r, true)
+	return s.createClose(ctx, r, true, nil)
 }
 
-// createClose is create_close; with useTemps it may take the tempfile row
+// createClose is create_close; attr, when not nil, is the mogfs_attr row
+// written with the file (mogfs_create_close). With useTemps it may take the tempfile row
 // from s.temps instead of the database. Such a row is trusted only on the
 // way to the commit (which fails with no_temp_file if the row is gone):
 // every other outcome is decided again by a call reading the database,
 // before anything is discarded.
-func (s *Server) createClose(ctx context.Context, r *request, useTemps bool) reply {
+func (s *Server) createClose(ctx context.Context, r *request, useTemps bool, attr *store.MogfsAttr) reply {
 	dom, rep, ok := s.checkDomain(r)
 	if !ok {
 		return rep
@@ -289,7 +290,7 @@ func (s *Server) createClose(ctx context.Context, r *request, useTemps bool) rep
 		}
 	}
 	if cached && (!inTemp || !hasKey || len(key) > maxKeyLen) {
-		return s.createClose(ctx, r, false)
+		return s.createClose(ctx, r, false, attr)
 	}
 	if !inTemp {
 		discard("invalid_destdev")
@@ -309,7 +310,7 @@ func (s *Server) createClose(ctx context.Context, r *request, useTemps bool) rep
 	}
 	size, err := s.nodes.Size(ctx, path)
 	if cached && (err != nil || want > -1 && want != size) {
-		return s.createClose(ctx, r, false)
+		return s.createClose(ctx, r, false, attr)
 	}
 	if err != nil {
 		kind := "cantreach"
@@ -327,7 +328,7 @@ func (s *Server) createClose(ctx context.Context, r *request, useTemps bool) rep
 		alg := cluster.HashName(sum.HashType)
 		actual, err := s.nodes.Digest(ctx, dev.Host.IP(r.zone), dev.Path(fid), path, alg, "", size)
 		if cached && (err != nil || !equalBytes(actual, sum.Sum)) {
-			return s.createClose(ctx, r, false)
+			return s.createClose(ctx, r, false, attr)
 		}
 		if err != nil || !equalBytes(actual, sum.Sum) {
 			discard("checksum_mismatch")
@@ -347,7 +348,7 @@ func (s *Server) createClose(ctx context.Context, r *request, useTemps bool) rep
 	}
 	old, err := s.st.CommitFile(ctx, store.CloseFile{
 		FID: fid, DevID: devid, DomainID: dom.ID, Key: key, ClassID: tf.ClassID, Length: size, Checksum: sum,
-		Replicated: s.oneCopyEnough(fid, dom.ClassByID(tf.ClassID), dev, sum != nil),
+		Replicated: s.oneCopyEnough(fid, dom.ClassByID(tf.ClassID), dev, sum != nil), Attr: attr,
 	})
 	s.cache.InvalidateKey(dom.ID, key)
 	s.cache.InvalidateFID(fid)

@@ -12,7 +12,7 @@ import (
 )
 
 // The mogfs commands (docs/mogfs.md §8): mogfs_lookup, mogfs_list_dir,
-// mogfs_set_attr, mogfs_rename and mogfs_rename_prefix. The original has
+// mogfs_set_attr, mogfs_create_close, mogfs_rename and mogfs_rename_prefix. The original has
 // none of them and no original command changes. They are offered only
 // when the store implements store.MogfsStore and its mogfs_attr table is
 // there (created at start when missing); otherwise they answer
@@ -41,6 +41,7 @@ func (s *Server) startMogfs(ctx context.Context) {
 		"mogfs_lookup":        s.cmdMogfsLookup,
 		"mogfs_list_dir":      s.cmdMogfsListDir,
 		"mogfs_set_attr":      s.cmdMogfsSetAttr,
+		"mogfs_create_close":  s.cmdMogfsCreateClose,
 		"mogfs_rename":        s.cmdMogfsRename,
 		"mogfs_rename_prefix": s.cmdMogfsRenamePrefix,
 	} {
@@ -153,6 +154,35 @@ func mogfsNumber(r *request, k string, lo, hi int64) (n int64, set, ok bool) {
 	return n, true, true
 }
 
+// mogfsAttrArgs reads the mtime, mtime_nsec and mode arguments of
+// mogfs_set_attr and mogfs_create_close; an error is the reply to give.
+func mogfsAttrArgs(r *request) (store.MogfsAttrUpdate, *reply) {
+	mtime, hasMtime, ok1 := mogfsNumber(r, "mtime", -1<<63, 1<<63-1)
+	nsec, hasNsec, ok2 := mogfsNumber(r, "mtime_nsec", 0, 999999999)
+	mode, hasMode, ok3 := mogfsNumber(r, "mode", 0, 0o7777)
+	bad := func(text string) (store.MogfsAttrUpdate, *reply) {
+		rep := errReply("bad_params", text)
+		return store.MogfsAttrUpdate{}, &rep
+	}
+	switch {
+	case !ok1:
+		return bad("mtime must be a number of seconds")
+	case !ok2:
+		return bad("mtime_nsec must be a number from 0 to 999999999")
+	case !ok3:
+		return bad("mode must be a decimal number from 0 to 4095")
+	case hasNsec && !hasMtime:
+		return bad("mtime_nsec needs mtime")
+	}
+	now := time.Now()
+	return store.MogfsAttrUpdate{
+		SetMtime: hasMtime,
+		SetMode:  hasMode,
+		Attr:     store.MogfsAttr{Mtime: mtime, MtimeNsec: int(nsec), Mode: int(mode)},
+		Default:  store.MogfsAttr{Mtime: now.Unix(), MtimeNsec: now.Nanosecond(), Mode: mogfsFileMode},
+	}, nil
+}
+
 func (s *Server) cmdMogfsSetAttr(ctx context.Context, r *request, ms store.MogfsStore) reply {
 	dom, rep, ok := s.checkDomain(r)
 	if !ok {
@@ -162,27 +192,12 @@ func (s *Server) cmdMogfsSetAttr(ctx context.Context, r *request, ms store.Mogfs
 	if !ok {
 		return errReply("no_key", "")
 	}
-	mtime, hasMtime, ok1 := mogfsNumber(r, "mtime", -1<<63, 1<<63-1)
-	nsec, hasNsec, ok2 := mogfsNumber(r, "mtime_nsec", 0, 999999999)
-	mode, hasMode, ok3 := mogfsNumber(r, "mode", 0, 0o7777)
-	switch {
-	case !ok1:
-		return errReply("bad_params", "mtime must be a number of seconds")
-	case !ok2:
-		return errReply("bad_params", "mtime_nsec must be a number from 0 to 999999999")
-	case !ok3:
-		return errReply("bad_params", "mode must be a decimal number from 0 to 4095")
-	case hasNsec && !hasMtime:
-		return errReply("bad_params", "mtime_nsec needs mtime")
-	case !hasMtime && !hasMode:
-		return errReply("bad_params", "nothing to set: give mtime or mode")
+	u, bad := mogfsAttrArgs(r)
+	if bad != nil {
+		return *bad
 	}
-	now := time.Now()
-	u := store.MogfsAttrUpdate{
-		SetMtime: hasMtime,
-		SetMode:  hasMode,
-		Attr:     store.MogfsAttr{Mtime: mtime, MtimeNsec: int(nsec), Mode: int(mode)},
-		Default:  store.MogfsAttr{Mtime: now.Unix(), MtimeNsec: now.Nanosecond(), Mode: mogfsFileMode},
+	if !u.SetMtime && !u.SetMode {
+		return errReply("bad_params", "nothing to set: give mtime or mode")
 	}
 	if strings.HasSuffix(key, "/") {
 		u.Default.Mode = mogfsDirMode
@@ -195,6 +210,27 @@ func (s *Server) cmdMogfsSetAttr(ctx context.Context, r *request, ms store.Mogfs
 		return s.failure(r, err)
 	}
 	return okReply(wire.Args{"fid": strconv.FormatInt(fid, 10)})
+}
+
+// cmdMogfsCreateClose is create_close that also writes the new fid's
+// mogfs_attr row in the same transaction: mogfs commits a file's content
+// and its mtime and mode in one round trip instead of two.
+func (s *Server) cmdMogfsCreateClose(ctx context.Context, r *request, _ store.MogfsStore) reply {
+	u, bad := mogfsAttrArgs(r)
+	if bad != nil {
+		return *bad
+	}
+	attr := u.Default
+	if u.SetMtime {
+		attr.Mtime, attr.MtimeNsec = u.Attr.Mtime, u.Attr.MtimeNsec
+	}
+	if u.SetMode {
+		attr.Mode = u.Attr.Mode
+	}
+	if key, _ := r.key("key"); strings.HasSuffix(key, "/") && !u.SetMode {
+		attr.Mode = mogfsDirMode
+	}
+	return s.createClose(ctx, r, true, &attr)
 }
 
 func (s *Server) cmdMogfsRename(ctx context.Context, r *request, ms store.MogfsStore) reply {

@@ -243,6 +243,7 @@ func TestMogfsCommands(t *testing.T) {
 		t.Run("table", func(t *testing.T) { testMogfsTable(t, e) })
 		t.Run("errors", func(t *testing.T) { testMogfsErrors(t, e) })
 		t.Run("files", func(t *testing.T) { testMogfsFiles(t, e) })
+		t.Run("create_close", func(t *testing.T) { testMogfsCreateClose(t, e) })
 		t.Run("listing", func(t *testing.T) { testMogfsListing(t, e) })
 		t.Run("case", func(t *testing.T) { testMogfsCase(t, e) })
 		t.Run("concurrent", func(t *testing.T) { testMogfsConcurrent(t, e) })
@@ -465,6 +466,60 @@ func testMogfsFiles(t *testing.T, e *mogfsEnv) {
 	id, _ := strconv.ParseInt(fids["ph/2020/x.jpg"], 10, 64)
 	ok(t, c, "delete domain=fs&key=pics/2020/x.jpg")
 	waitNoAttr(t, e, id)
+}
+
+// testMogfsCreateClose: mogfs_create_close commits the file and its
+// attribute row together; bad attributes are refused before anything is
+// committed, so the key keeps its previous version.
+func testMogfsCreateClose(t *testing.T, e *mogfsEnv) {
+	c := e.c
+	upload := func(key, body string, attrs wire.Args) (fid string, reply string) {
+		t.Helper()
+		o := ok(t, c, "create_open "+enc(wire.Args{"domain": "fs", "key": key, "multi_dest": "1"}))
+		put(t, o["path_1"], []byte(body))
+		a := wire.Args{"domain": "fs", "key": key, "fid": o["fid"], "devid": o["devid_1"], "path": o["path_1"], "size": strconv.Itoa(len(body))}
+		for k, v := range attrs {
+			a[k] = v
+		}
+		return o["fid"], raw(t, c, "mogfs_create_close "+enc(a))
+	}
+	fid, r := upload("cc/a", "first", wire.Args{"mtime": "1600000000", "mtime_nsec": "42", "mode": "384"})
+	if !strings.HasPrefix(r, "OK") {
+		t.Fatalf("mogfs_create_close: %q", r)
+	}
+	l := ok(t, c, "mogfs_lookup domain=fs&key=cc/a")
+	if l["fid"] != fid || l["size"] != "5" || l["mtime"] != "1600000000" || l["mtime_nsec"] != "42" || l["mode"] != "384" {
+		t.Fatalf("after mogfs_create_close: %v", l)
+	}
+	// A new version gets its own row; the old fid goes the way of delete.
+	fid2, r := upload("cc/a", "second", wire.Args{"mode": "256"})
+	if !strings.HasPrefix(r, "OK") {
+		t.Fatalf("second version: %q", r)
+	}
+	l = ok(t, c, "mogfs_lookup domain=fs&key=cc/a")
+	if mt, _ := strconv.ParseInt(l["mtime"], 10, 64); l["fid"] != fid2 || l["mode"] != "256" || time.Since(time.Unix(mt, 0)) > time.Minute {
+		t.Fatalf("second version without mtime (the tracker's time): %v", l)
+	}
+	old, _ := strconv.ParseInt(fid, 10, 64)
+	waitNoAttr(t, e, old)
+	// No attribute given: the defaults, 0755 for a directory marker.
+	if _, r := upload("cc/dir/", "", nil); !strings.HasPrefix(r, "OK") {
+		t.Fatalf("marker: %q", r)
+	}
+	if l := ok(t, c, "mogfs_lookup domain=fs&key=cc/dir"); l["dir_mode"] != "493" {
+		t.Fatalf("marker committed without attributes: %v", l)
+	}
+	// Refused attributes commit nothing; the usual create_close errors too.
+	for _, bad := range []wire.Args{{"mode": "4096"}, {"mtime_nsec": "1"}, {"mtime": "x"}} {
+		if _, r := upload("cc/a", "third", bad); !strings.HasPrefix(r, "ERR bad_params ") {
+			t.Fatalf("%v: %q", bad, r)
+		}
+	}
+	if l := ok(t, c, "mogfs_lookup domain=fs&key=cc/a"); l["fid"] != fid2 || l["size"] != "6" {
+		t.Fatalf("a refused commit changed the key: %v", l)
+	}
+	wantErr(t, c, "mogfs_create_close domain=fs&key=cc/a&fid=999999&devid=1&path=x", "bogus_args", "")
+	wantErr(t, c, "mogfs_create_close domain=nope&key=cc/a", "unreg_domain", "Domain name invalid/not found")
 }
 
 // waitGone polls until GETs of the URLs fail (the delete worker ran).
@@ -727,31 +782,12 @@ func testMogfsConcurrent(t *testing.T, e *mogfsEnv) {
 func TestMogfsWithoutTable(t *testing.T) {
 	m := mogtest.NewMySQL(t)
 	mogtest.SetupSchema(t, m.DBIDSN, m.User, m.Password)
-	root, err := sql.Open("mysql", m.GoDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
-	user := "nocreate_" + m.Name[len("mogtest_"):]
-	for _, q := range []string{
-		"CREATE USER '" + user + "'@'%' IDENTIFIED BY 'pw'",
-		"GRANT SELECT, INSERT, UPDATE, DELETE, LOCK TABLES ON " + m.Name + ".* TO '" + user + "'@'%'",
-	} {
-		if _, err := root.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("mysql", m.GoDSN)
-		if err == nil {
-			db.Exec("DROP USER IF EXISTS '" + user + "'@'%'")
-			db.Close()
-		}
-	})
-	tr := mogtest.StartTracker(t, mogtest.TrackerOptions{DSN: m.DBIDSN, User: user, Pass: "pw"})
+	user, pass := m.Account(t, "SELECT, INSERT, UPDATE, DELETE, LOCK TABLES")
+	tr := mogtest.StartTracker(t, mogtest.TrackerOptions{DSN: m.DBIDSN, User: user, Pass: pass})
 	c := tr.Conn(t)
 	ok(t, c, "create_domain domain=d")
 	for _, cmd := range []string{"mogfs_lookup domain=d&key=a", "mogfs_list_dir domain=d", "mogfs_set_attr domain=d&key=a&mode=1",
+		"mogfs_create_close domain=d&key=a",
 		"mogfs_rename domain=d&from_key=a&to_key=b", "mogfs_rename_prefix domain=d&from_prefix=a/&to_prefix=b/"} {
 		wantErr(t, c, cmd, "unknown_command", "Unknown server command")
 	}

@@ -53,6 +53,9 @@ type AttrUpdate struct {
 	Mode  *uint32
 }
 
+// Empty reports whether u changes nothing.
+func (u AttrUpdate) Empty() bool { return u.Mtime == nil && u.Mode == nil }
+
 // LookupResult says what a key is: a file (File != nil), a directory
 // (some key starts with key+"/"), both or neither.
 type LookupResult struct {
@@ -90,6 +93,8 @@ type Stored struct {
 	Size int64
 	Fid  int64  // the key's new fid
 	Path string // URL of the copy that was written ("" if unknown)
+	// AttrSet: the Target's Attr was committed with the content.
+	AttrSet bool
 }
 
 // Usage is the storage space of the cluster, summed over its devices.
@@ -126,9 +131,12 @@ type Backend interface {
 	Open(ctx context.Context, domain, key string, size int64) (Remote, error)
 	// Known is key at paths already known (no round trip).
 	Known(domain, key string, paths []string, size int64) Remote
-	// Store uploads r (size bytes, -1 unknown) under key and commits it
-	// with create_close only if every byte arrived.
-	Store(ctx context.Context, domain, key, class string, r io.Reader, size int64) (Stored, error)
+	// Store uploads r (size bytes, -1 unknown) under t.Key and commits
+	// it with create_close only if every byte arrived; with t.Attr set, it
+	// commits with mogfs_create_close, which stores the attributes in the
+	// same transaction (ErrUnsupported after the upload if the tracker
+	// lacks it).
+	Store(ctx context.Context, t Target, r io.Reader, size int64) (Stored, error)
 	Delete(ctx context.Context, domain, key string) error
 	// Rename is the original rename: ErrExists if to exists.
 	Rename(ctx context.Context, domain, from, to string) error

@@ -24,14 +24,17 @@ const MemoryLimit = 512 << 10
 // sent (or whose key changed): the upload is then never committed.
 var errStreamAborted = errors.New("streamed upload abandoned")
 
-// Target names where a Buffer is committed.
+// Target names where a Buffer is committed, and the attributes committed
+// with it where the tracker can (a streamed upload, begun before they are
+// known, leaves them out).
 type Target struct {
 	Domain, Key, Class string
+	Attr               AttrUpdate
 }
 
 // Storer uploads and commits a file (Space and Backend are Storers).
 type Storer interface {
-	Store(ctx context.Context, domain, key, class string, r io.Reader, size int64) (Stored, error)
+	Store(ctx context.Context, t Target, r io.Reader, size int64) (Stored, error)
 }
 
 // Buffer is the staged content of one file being written: the whole new
@@ -365,12 +368,14 @@ func (b *Buffer) ReadAt(p []byte, off int64) (int, error) {
 // startLocked starts streaming the content to the target. Called with mu.
 func (b *Buffer) startLocked() {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &stream{target: b.target, cancel: cancel, done: make(chan struct{})}
+	t := b.target
+	t.Attr = AttrUpdate{} // not known before Commit
+	s := &stream{target: t, cancel: cancel, done: make(chan struct{})}
 	b.stream = s
 	b.log.Debug("streaming upload started", "key", s.target.Key, "domain", s.target.Domain)
 	go func() {
 		defer close(s.done)
-		s.st, s.err = b.st.Store(ctx, s.target.Domain, s.target.Key, s.target.Class, &streamReader{b: b, s: s}, -1)
+		s.st, s.err = b.st.Store(ctx, s.target, &streamReader{b: b, s: s}, -1)
 		cancel()
 	}()
 }
@@ -481,7 +486,7 @@ func (b *Buffer) Commit(ctx context.Context) (Stored, bool, error) {
 		src = bytes.NewReader(b.mem[:size])
 	}
 	b.mu.Unlock()
-	st, err := b.st.Store(ctx, t.Domain, t.Key, t.Class, src, size)
+	st, err := b.st.Store(ctx, t, src, size)
 	if err != nil {
 		return Stored{}, false, err
 	}

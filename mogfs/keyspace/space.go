@@ -29,7 +29,7 @@ type Space struct {
 	// Epoch is the mtime of keys the attribute table knows nothing of.
 	Epoch time.Time
 
-	noLookup, noListDir, noSetAttr, noRename, noRenamePrefix atomic.Bool
+	noLookup, noListDir, noSetAttr, noCreateClose, noRename, noRenamePrefix atomic.Bool
 
 	// attrs keeps chmod/utimes for the life of the mount when the
 	// tracker has no attribute table (domain + "\x00" + key).
@@ -52,7 +52,7 @@ func (s *Space) Backend() Backend { return s.b }
 // as they were tried).
 func (s *Space) Native() bool {
 	return !s.noLookup.Load() && !s.noListDir.Load() && !s.noSetAttr.Load() &&
-		!s.noRename.Load() && !s.noRenamePrefix.Load()
+		!s.noCreateClose.Load() && !s.noRename.Load() && !s.noRenamePrefix.Load()
 }
 
 // unsupported records that the tracker lacks cmd, logging it once.
@@ -359,12 +359,14 @@ func (s *Space) RenameDir(ctx context.Context, domain, from, to string) error {
 // Mkdir records the directory with this prefix by storing its marker key
 // (zero bytes), and gives it mode.
 func (s *Space) Mkdir(ctx context.Context, domain, prefix, class string, mode uint32) error {
-	if _, err := s.b.Store(ctx, domain, prefix, class, strings.NewReader(""), 0); err != nil {
-		return err
-	}
 	now := time.Now()
 	mode &= 0o7777
-	return s.SetAttr(ctx, domain, prefix, AttrUpdate{Mtime: &now, Mode: &mode})
+	u := AttrUpdate{Mtime: &now, Mode: &mode}
+	st, err := s.Store(ctx, Target{Domain: domain, Key: prefix, Class: class, Attr: u}, strings.NewReader(""), 0)
+	if err != nil || st.AttrSet {
+		return err
+	}
+	return s.SetAttr(ctx, domain, prefix, u)
 }
 
 // Rmdir removes the empty directory with this prefix (its marker).
@@ -389,7 +391,28 @@ func (s *Space) Known(domain, key string, paths []string, size int64) Remote {
 	return s.b.Known(domain, key, paths, size)
 }
 
-// Store uploads r under key (see Backend.Store).
-func (s *Space) Store(ctx context.Context, domain, key, class string, r io.Reader, size int64) (Stored, error) {
-	return s.b.Store(ctx, domain, key, class, r, size)
+// Store uploads r under t.Key (see Backend.Store). The attributes go with
+// the content when the tracker has mogfs_create_close (Stored.AttrSet);
+// otherwise the caller sets them after. A tracker found without it after
+// the upload gets the content again, when r can be rewound, through
+// create_close.
+func (s *Space) Store(ctx context.Context, t Target, r io.Reader, size int64) (Stored, error) {
+	if t.Attr.Empty() || s.noSetAttr.Load() || s.noCreateClose.Load() {
+		t.Attr = AttrUpdate{}
+		return s.b.Store(ctx, t, r, size)
+	}
+	st, err := s.b.Store(ctx, t, r, size)
+	if !errors.Is(err, ErrUnsupported) {
+		return st, err
+	}
+	s.unsupported(&s.noCreateClose, "mogfs_create_close", err)
+	rs, ok := r.(io.Seeker)
+	if !ok {
+		return Stored{}, err
+	}
+	if _, serr := rs.Seek(0, io.SeekStart); serr != nil {
+		return Stored{}, err
+	}
+	t.Attr = AttrUpdate{}
+	return s.b.Store(ctx, t, r, size)
 }

@@ -152,6 +152,9 @@ type CloseFile struct {
 	// replication job is queued for the fid (the original always queues
 	// one, which the replicator then finds has nothing to do).
 	Replicated bool
+	// Attr, when not nil, is written as the fid's mogfs_attr row in the
+	// same transaction (mogfs_create_close).
+	Attr *MogfsAttr
 }
 
 // FsckEvent is a row of fsck_log.

@@ -85,3 +85,32 @@ func New(t testing.TB, charset, collation string) MySQL {
 		Name:     name,
 	}
 }
+
+// Account creates an account that has only privileges (e.g. "SELECT, INSERT,
+// UPDATE, DELETE") on m's database, and drops it at cleanup. It returns
+// the account's name and password.
+func (m MySQL) Account(t testing.TB, privileges string) (user, password string) {
+	t.Helper()
+	root, err := sql.Open("mysql", m.GoDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	user, password = "u"+strings.TrimPrefix(m.Name, "mogtest_"), "pw"
+	for _, q := range []string{
+		"CREATE USER '" + user + "'@'%' IDENTIFIED BY '" + password + "'",
+		"GRANT " + privileges + " ON " + m.Name + ".* TO '" + user + "'@'%'",
+	} {
+		if _, err := root.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("mysql", m.GoDSN)
+		if err == nil {
+			db.Exec("DROP USER IF EXISTS '" + user + "'@'%'")
+			db.Close()
+		}
+	})
+	return user, password
+}

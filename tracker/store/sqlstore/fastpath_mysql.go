@@ -149,6 +149,10 @@ func (s *Store) commitFileMySQL(ctx context.Context, db *sql.DB, f store.CloseFi
 			q.WriteString("REPLACE INTO checksum (fid, hashtype, checksum) VALUES (?, ?, ?); ")
 			args = append(args, f.FID, int(f.Checksum.HashType), f.Checksum.Sum)
 		}
+		if f.Attr != nil {
+			q.WriteString("REPLACE INTO mogfs_attr (fid, mtime, mtime_nsec, mode) VALUES (?, ?, ?, ?); ")
+			args = append(args, f.FID, f.Attr.Mtime, f.Attr.MtimeNsec, f.Attr.Mode)
+		}
 		if f.Replicated {
 			q.WriteString("COMMIT")
 		} else {
