@@ -31,7 +31,8 @@ cleanup() {
 	wait 2>/dev/null || true
 	echo "stopped; data stays in ./var"
 }
-trap cleanup INT TERM EXIT
+trap cleanup EXIT
+trap 'cleanup; exit 0' INT TERM
 
 wait_port() { # host port name
 	for _ in $(seq 1 100); do
@@ -111,3 +112,4 @@ Logs are in ./var/*.log. Press Ctrl-C to stop everything.
 MSG
 wait -n "${pids[@]}" || true
 echo "a daemon exited; see ./var/*.log" >&2
+exit 1
