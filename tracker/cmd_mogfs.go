@@ -155,8 +155,9 @@ func mogfsNumber(r *request, k string, lo, hi int64) (n int64, set, ok bool) {
 }
 
 // mogfsAttrArgs reads the mtime, mtime_nsec and mode arguments of
-// mogfs_set_attr and mogfs_create_close; an error is the reply to give.
-func mogfsAttrArgs(r *request) (store.MogfsAttrUpdate, *reply) {
+// mogfs_set_attr and mogfs_create_close for key, with the defaults of a
+// new row; an error is the reply to give.
+func mogfsAttrArgs(r *request, key string) (store.MogfsAttrUpdate, *reply) {
 	mtime, hasMtime, ok1 := mogfsNumber(r, "mtime", -1<<63, 1<<63-1)
 	nsec, hasNsec, ok2 := mogfsNumber(r, "mtime_nsec", 0, 999999999)
 	mode, hasMode, ok3 := mogfsNumber(r, "mode", 0, 0o7777)
@@ -175,12 +176,16 @@ func mogfsAttrArgs(r *request) (store.MogfsAttrUpdate, *reply) {
 		return bad("mtime_nsec needs mtime")
 	}
 	now := time.Now()
-	return store.MogfsAttrUpdate{
+	u := store.MogfsAttrUpdate{
 		SetMtime: hasMtime,
 		SetMode:  hasMode,
 		Attr:     store.MogfsAttr{Mtime: mtime, MtimeNsec: int(nsec), Mode: int(mode)},
 		Default:  store.MogfsAttr{Mtime: now.Unix(), MtimeNsec: now.Nanosecond(), Mode: mogfsFileMode},
-	}, nil
+	}
+	if strings.HasSuffix(key, "/") {
+		u.Default.Mode = mogfsDirMode
+	}
+	return u, nil
 }
 
 func (s *Server) cmdMogfsSetAttr(ctx context.Context, r *request, ms store.MogfsStore) reply {
@@ -192,15 +197,12 @@ func (s *Server) cmdMogfsSetAttr(ctx context.Context, r *request, ms store.Mogfs
 	if !ok {
 		return errReply("no_key", "")
 	}
-	u, bad := mogfsAttrArgs(r)
+	u, bad := mogfsAttrArgs(r, key)
 	if bad != nil {
 		return *bad
 	}
 	if !u.SetMtime && !u.SetMode {
 		return errReply("bad_params", "nothing to set: give mtime or mode")
-	}
-	if strings.HasSuffix(key, "/") {
-		u.Default.Mode = mogfsDirMode
 	}
 	fid, err := ms.MogfsSetAttr(ctx, dom.ID, key, u)
 	switch {
@@ -216,20 +218,12 @@ func (s *Server) cmdMogfsSetAttr(ctx context.Context, r *request, ms store.Mogfs
 // mogfs_attr row in the same transaction: mogfs commits a file's content
 // and its mtime and mode in one round trip instead of two.
 func (s *Server) cmdMogfsCreateClose(ctx context.Context, r *request, _ store.MogfsStore) reply {
-	u, bad := mogfsAttrArgs(r)
+	key, _ := r.key("key")
+	u, bad := mogfsAttrArgs(r, key)
 	if bad != nil {
 		return *bad
 	}
-	attr := u.Default
-	if u.SetMtime {
-		attr.Mtime, attr.MtimeNsec = u.Attr.Mtime, u.Attr.MtimeNsec
-	}
-	if u.SetMode {
-		attr.Mode = u.Attr.Mode
-	}
-	if key, _ := r.key("key"); strings.HasSuffix(key, "/") && !u.SetMode {
-		attr.Mode = mogfsDirMode
-	}
+	attr := u.Row()
 	return s.createClose(ctx, r, true, &attr)
 }
 

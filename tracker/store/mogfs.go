@@ -72,6 +72,18 @@ type MogfsAttrUpdate struct {
 	Default  MogfsAttr
 }
 
+// Row is the row a fid without one gets: Default with the fields set.
+func (u MogfsAttrUpdate) Row() MogfsAttr {
+	row := u.Default
+	if u.SetMtime {
+		row.Mtime, row.MtimeNsec = u.Attr.Mtime, u.Attr.MtimeNsec
+	}
+	if u.SetMode {
+		row.Mode = u.Attr.Mode
+	}
+	return row
+}
+
 // MogfsRenamed reports what a rename changed, for cache invalidation.
 type MogfsRenamed struct {
 	FID         int64 // the fid that moved (mogfs_rename)

@@ -150,7 +150,7 @@ func (s *Store) commitFileMySQL(ctx context.Context, db *sql.DB, f store.CloseFi
 			args = append(args, f.FID, int(f.Checksum.HashType), f.Checksum.Sum)
 		}
 		if f.Attr != nil {
-			q.WriteString("REPLACE INTO mogfs_attr (fid, mtime, mtime_nsec, mode) VALUES (?, ?, ?, ?); ")
+			q.WriteString(replaceMogfsAttr + "; ")
 			args = append(args, f.FID, f.Attr.Mtime, f.Attr.MtimeNsec, f.Attr.Mode)
 		}
 		if f.Replicated {

@@ -409,15 +409,13 @@ func (r *runner) lookupBytewise(dmid int, key string) (store.MogfsLookup, error)
 	return out, rows.Err()
 }
 
+// replaceMogfsAttr writes a new fid's attribute row (CommitFile with
+// CloseFile.Attr).
+const replaceMogfsAttr = "REPLACE INTO mogfs_attr (fid, mtime, mtime_nsec, mode) VALUES (?, ?, ?, ?)"
+
 // MogfsSetAttr upserts the attribute row of the key's current fid.
 func (s *Store) MogfsSetAttr(ctx context.Context, dmid int, key string, u store.MogfsAttrUpdate) (int64, error) {
-	row := u.Default
-	if u.SetMtime {
-		row.Mtime, row.MtimeNsec = u.Attr.Mtime, u.Attr.MtimeNsec
-	}
-	if u.SetMode {
-		row.Mode = u.Attr.Mode
-	}
+	row := u.Row()
 	upsert := `INSERT INTO mogfs_attr (fid, mtime, mtime_nsec, mode) VALUES (?, ?, ?, ?)
 		ON DUPLICATE KEY UPDATE mtime = IF(?, VALUES(mtime), mtime),
 		mtime_nsec = IF(?, VALUES(mtime_nsec), mtime_nsec), mode = IF(?, VALUES(mode), mode)`
