@@ -85,14 +85,14 @@ func TestClientEndToEnd(t *testing.T) {
 		if err != nil || fi.Length != int64(len(chunked)) || fi.Class != "default" || fi.Key != "chunked" || fi.FID == 0 {
 			t.Fatalf("FileInfo = %+v, %v", fi, err)
 		}
-		// StoreTo says where the content went: the key's fid, and a URL
+		// StoreWith says where the content went: the key's fid, and a URL
 		// that serves it.
-		st, err := c.StoreTo(ctx, "to", "one", bytes.NewReader(data[:1000]), 1000)
+		st, err := c.StoreWith(ctx, "to", "one", bytes.NewReader(data[:1000]), 1000, client.Commit{})
 		if err != nil || st.Size != 1000 {
-			t.Fatalf("StoreTo = %+v, %v", st, err)
+			t.Fatalf("StoreWith = %+v, %v", st, err)
 		}
 		if fi, err := c.FileInfo(ctx, "to"); err != nil || fi.FID != st.FID || st.DevID == 0 || !strings.Contains(st.Path, "/dev"+strconv.Itoa(st.DevID)+"/") {
-			t.Fatalf("StoreTo = %+v, file_info %+v, %v", st, fi, err)
+			t.Fatalf("StoreWith = %+v, file_info %+v, %v", st, fi, err)
 		}
 		if got, err := c.FileFromPaths("to", []string{st.Path}, 1000).OpenRange(ctx, 0, 1000); err != nil {
 			t.Fatalf("GET %s: %v", st.Path, err)

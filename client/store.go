@@ -58,7 +58,7 @@ type dest struct {
 // tracker's create_close succeeded; otherwise an error is returned and the
 // key is left as it was.
 func (c *Client) Store(ctx context.Context, key, class string, r io.Reader, size int64) (int64, error) {
-	st, err := c.StoreTo(ctx, key, class, r, size)
+	st, err := c.StoreWith(ctx, key, class, r, size, Commit{})
 	return st.Size, err
 }
 
@@ -70,13 +70,6 @@ type Stored struct {
 	Path  string // the URL it was sent to (a path get_paths may name)
 }
 
-// StoreTo is Store that also says where the content went, for callers
-// that read it back without asking get_paths (the URL may stop naming a
-// copy later: such a reader falls back to get_paths).
-func (c *Client) StoreTo(ctx context.Context, key, class string, r io.Reader, size int64) (Stored, error) {
-	return c.StoreWith(ctx, key, class, r, size, Commit{})
-}
-
 // Commit is the tracker command that commits an upload, for a tracker
 // extension that records more with the file in the same transaction (such
 // as mogfs_create_close with a file's mtime and mode). The zero Commit is
@@ -86,7 +79,10 @@ type Commit struct {
 	Args    []string // name, value pairs sent besides create_close's own
 }
 
-// StoreWith is StoreTo committing with commit.
+// StoreWith is Store committing with commit, that also says where the
+// content went, for callers that read it back without asking get_paths
+// (the URL may stop naming a copy later: such a reader falls back to
+// get_paths).
 func (c *Client) StoreWith(ctx context.Context, key, class string, r io.Reader, size int64, commit Commit) (Stored, error) {
 	if key == "" {
 		return Stored{}, &StoreError{Key: key, Op: OpOpen, Err: ErrNoKey}
@@ -236,7 +232,7 @@ func parseDests(r map[string]string) []dest {
 	return nil
 }
 
-// smallUpload is the largest body sent from memory (see StoreTo).
+// smallUpload is the largest body sent from memory (see StoreWith).
 const smallUpload = 16 << 10
 
 // readExactly reads the size bytes of a small body, and makes sure the
