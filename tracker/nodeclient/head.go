@@ -1,12 +1,10 @@
 package nodeclient
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"strconv"
 	"strings"
 	"syscall"
@@ -59,15 +57,9 @@ func (c *Client) head(ctx context.Context, url string) (headResult, error) {
 		deadline = d
 	}
 	for attempt := 0; ; attempt++ {
-		hc := c.heads.get(hostport)
-		pooled := hc != nil
-		if !pooled {
-			d := net.Dialer{Timeout: c.ConnTimeout()}
-			nc, err := d.DialContext(ctx, "tcp", hostport)
-			if err != nil {
-				return headResult{}, fmt.Errorf("nodeclient: HEAD %s: %w", url, err)
-			}
-			hc = &poolConn{nc: nc, br: bufio.NewReaderSize(nc, 1024)}
+		hc, pooled, err := c.heads.dial(ctx, hostport, c.ConnTimeout())
+		if err != nil {
+			return headResult{}, fmt.Errorf("nodeclient: HEAD %s: %w", url, err)
 		}
 		res, keep, err := headRoundTrip(ctx, hc, req, deadline)
 		if err == nil {

@@ -9,7 +9,6 @@
 package nodeclient
 
 import (
-	"bufio"
 	"context"
 	"crypto/md5"
 	"crypto/sha1"
@@ -340,18 +339,6 @@ func (c *Client) DigestHTTP(ctx context.Context, url, alg string) ([]byte, error
 	return h.Sum(nil), nil
 }
 
-func (c *Client) getSide(ctx context.Context, addr string) (*poolConn, error) {
-	if pc := c.sides.get(addr); pc != nil {
-		return pc, nil
-	}
-	d := net.Dialer{Timeout: c.NodeTimeout()}
-	nc, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	return &poolConn{nc: nc, br: bufio.NewReader(nc)}, nil
-}
-
 func (c *Client) digestSide(ctx context.Context, ip, uri, alg, reason string, size int64) ([]byte, error) {
 	addr := net.JoinHostPort(ip, strconv.Itoa(c.opts.StreamPort))
 	timeout := c.NodeTimeout()
@@ -370,7 +357,7 @@ func (c *Client) digestSide(ctx context.Context, ip, uri, alg, reason string, si
 	// retry once on a fresh one.
 	var lastErr error
 	for attempt := 0; attempt < 2; attempt++ {
-		s, err := c.getSide(ctx, addr)
+		s, _, err := c.sides.dial(ctx, addr, c.NodeTimeout())
 		if err != nil {
 			return nil, fmt.Errorf("nodeclient: side channel %s: %w", addr, err)
 		}

@@ -2,6 +2,7 @@ package nodeclient
 
 import (
 	"bufio"
+	"context"
 	"net"
 	"sync"
 	"time"
@@ -37,6 +38,20 @@ func (p *connPool) get(addr string) *poolConn {
 		pc.nc.Close()
 	}
 	return nil
+}
+
+// dial returns an idle connection to addr, or else a new one (dialled
+// within timeout); pooled says which.
+func (p *connPool) dial(ctx context.Context, addr string, timeout time.Duration) (pc *poolConn, pooled bool, err error) {
+	if pc := p.get(addr); pc != nil {
+		return pc, true, nil
+	}
+	d := net.Dialer{Timeout: timeout}
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, false, err
+	}
+	return &poolConn{nc: nc, br: bufio.NewReader(nc)}, false, nil
 }
 
 func (p *connPool) put(addr string, pc *poolConn) {
