@@ -104,10 +104,10 @@ func (w *Workers) runJobMaster(ctx context.Context, wake <-chan struct{}) {
 	}
 }
 
-// sleepRefill is sleep that also ends when a local queue runs low: the
-// original's master looks again only after its idle second, which capped
-// replication at internal_queue_limit fids per second however many
-// replicate jobs ran.
+// sleepRefill is sleep that also ends when a local queue runs low (a
+// signal on refill; nil never comes): the original's master looks again
+// only after its idle second, which capped replication at
+// internal_queue_limit fids per second however many replicate jobs ran.
 func sleepRefill(ctx context.Context, wake, refill <-chan struct{}, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()

@@ -536,15 +536,7 @@ func (w *Workers) runGuarded(ctx context.Context, p *pool, r *runner) (crashed b
 // sleep pauses for d, or until ctx ends or a wake-up; it reports whether
 // ctx is still live.
 func sleep(ctx context.Context, wake <-chan struct{}, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-wake:
-	case <-t.C:
-	}
-	return ctx.Err() == nil
+	return sleepRefill(ctx, wake, nil, d)
 }
 
 // workQueue is a job's local queue of leased rows (the original's
