@@ -385,8 +385,8 @@ func (n *fileNode) commitBuffer(ctx context.Context, l loc, b *keyspace.Buffer) 
 	if mtime.IsZero() {
 		mtime = time.Now()
 	}
-	b.SetTarget(keyspace.Target{Domain: l.domain, Key: l.key, Class: class,
-		Attr: keyspace.AttrUpdate{Mtime: &mtime, Mode: &mode}})
+	attr := keyspace.AttrUpdate{Mtime: &mtime, Mode: &mode}
+	b.SetTarget(keyspace.Target{Domain: l.domain, Key: l.key, Class: class, Attr: attr})
 	st, committed, err := b.Commit(ctx)
 	n.fsys.cfg.Metrics.commit(committed, err)
 	if err != nil {
@@ -397,7 +397,7 @@ func (n *fileNode) commitBuffer(ctx context.Context, l loc, b *keyspace.Buffer) 
 		return 0
 	}
 	if !st.AttrSet { // a streamed upload, or a tracker without mogfs_create_close
-		if err := n.fsys.space.SetAttr(ctx, l.domain, l.key, keyspace.AttrUpdate{Mtime: &mtime, Mode: &mode}); err != nil {
+		if err := n.fsys.space.SetAttr(ctx, l.domain, l.key, attr); err != nil {
 			n.fsys.log.Warn("content committed but not its mtime and mode", "domain", l.domain, "key", l.key, "err", err)
 		}
 	}
