@@ -51,39 +51,36 @@ func TestRefreshSeesChanges(t *testing.T) {
 	if err != nil || fi2.FID == fi1.FID {
 		t.Fatalf("overwrite: %+v %v", fi2, err)
 	}
-	changed := time.Now()
-	for {
-		r := do(t, hc, "GET", u, nil)
-		if r.status == 200 && bytes.Equal(r.body, v2) {
-			if r.header.Get("ETag") != fmt.Sprintf(`"fid-%d"`, fi2.FID) || r.header.Get("Content-Length") != "2345" {
-				t.Errorf("v2 headers: %v", r.header)
-			}
-			break
-		}
-		if r.status != 200 || !bytes.Equal(r.body, v1) {
-			t.Fatalf("GET during the overwrite: neither version: %v", r)
-		}
-		if time.Since(changed) > ttl+5*time.Second {
-			t.Fatalf("overwrite not seen after %v", time.Since(changed))
-		}
-		time.Sleep(ttl / 10)
+	r := untilChanged(t, hc, u, "overwrite", ttl, func(r resp) bool { return r.status == 200 && bytes.Equal(r.body, v2) },
+		func(r resp) bool { return r.status == 200 && bytes.Equal(r.body, v1) })
+	if r.header.Get("ETag") != fmt.Sprintf(`"fid-%d"`, fi2.FID) || r.header.Get("Content-Length") != "2345" {
+		t.Errorf("v2 headers: %v", r.header)
 	}
 
 	// Deleted elsewhere: 404 within the TTL.
 	if err := files.Delete(ctx, "r.txt"); err != nil {
 		t.Fatal(err)
 	}
-	changed = time.Now()
+	untilChanged(t, hc, u, "delete", ttl, func(r resp) bool { return r.status == http.StatusNotFound },
+		func(r resp) bool { return r.status == 200 && bytes.Equal(r.body, v2) })
+}
+
+// untilChanged GETs u until a reply isNew, and returns it. Every reply
+// before must be isOld, and the change must show within the cache TTL
+// (and 5 s of slack).
+func untilChanged(t *testing.T, hc *http.Client, u, what string, ttl time.Duration, isNew, isOld func(resp) bool) resp {
+	t.Helper()
+	changed := time.Now()
 	for {
 		r := do(t, hc, "GET", u, nil)
-		if r.status == http.StatusNotFound {
-			break
+		if isNew(r) {
+			return r
 		}
-		if r.status != 200 || !bytes.Equal(r.body, v2) {
-			t.Fatalf("GET during the delete: %v", r)
+		if !isOld(r) {
+			t.Fatalf("GET during the %s: neither version: %v", what, r)
 		}
 		if time.Since(changed) > ttl+5*time.Second {
-			t.Fatalf("delete not seen after %v", time.Since(changed))
+			t.Fatalf("%s not seen after %v", what, time.Since(changed))
 		}
 		time.Sleep(ttl / 10)
 	}
