@@ -58,7 +58,8 @@ func mogfsFileFields(a wire.Args, p, class string, f store.MogfsFile) {
 	mogfsAttrFields(a, p, f.Attr)
 }
 
-// mogfsAttrFields adds mtime, mtime_nsec and mode when there is a row.
+// mogfsAttrFields adds the attribute fields when there is a row: mtime,
+// mtime_nsec and mode always, the others when recorded.
 func mogfsAttrFields(a wire.Args, p string, at *store.MogfsAttr) {
 	if at == nil {
 		return
@@ -66,6 +67,23 @@ func mogfsAttrFields(a wire.Args, p string, at *store.MogfsAttr) {
 	a[p+"mtime"] = strconv.FormatInt(at.Mtime, 10)
 	a[p+"mtime_nsec"] = strconv.Itoa(at.MtimeNsec)
 	a[p+"mode"] = strconv.Itoa(at.Mode)
+	if at.HasUID {
+		a[p+"uid"] = strconv.FormatUint(uint64(at.UID), 10)
+	}
+	if at.HasGID {
+		a[p+"gid"] = strconv.FormatUint(uint64(at.GID), 10)
+	}
+	if at.HasAtime {
+		a[p+"atime"] = strconv.FormatInt(at.Atime, 10)
+		a[p+"atime_nsec"] = strconv.Itoa(at.AtimeNsec)
+	}
+	if at.HasCtime {
+		a[p+"ctime"] = strconv.FormatInt(at.Ctime, 10)
+		a[p+"ctime_nsec"] = strconv.Itoa(at.CtimeNsec)
+	}
+	if at.Rdev != 0 {
+		a[p+"rdev"] = strconv.FormatInt(at.Rdev, 10)
+	}
 }
 
 func (s *Server) cmdMogfsLookup(ctx context.Context, r *request, ms store.MogfsStore) reply {
@@ -154,34 +172,62 @@ func mogfsNumber(r *request, k string, lo, hi int64) (n int64, set, ok bool) {
 	return n, true, true
 }
 
-// mogfsAttrArgs reads the mtime, mtime_nsec and mode arguments of
-// mogfs_set_attr and mogfs_create_close for key, with the defaults of a
+// mogfsModeTypes are the file types a mode argument may carry (S_IFMT):
+// none (the type stays as it is), FIFO, character device, directory,
+// block device, regular file, symbolic link, socket.
+var mogfsModeTypes = map[int64]bool{0: true, 0o010000: true, 0o020000: true, 0o040000: true,
+	0o060000: true, 0o100000: true, 0o120000: true, 0o140000: true}
+
+// mogfsAttrArgs reads the attribute arguments of mogfs_set_attr and
+// mogfs_create_close for key (docs/mogfs.md §8.5), with the defaults of a
 // new row; an error is the reply to give.
 func mogfsAttrArgs(r *request, key string) (store.MogfsAttrUpdate, *reply) {
-	mtime, hasMtime, ok1 := mogfsNumber(r, "mtime", -1<<63, 1<<63-1)
-	nsec, hasNsec, ok2 := mogfsNumber(r, "mtime_nsec", 0, 999999999)
-	mode, hasMode, ok3 := mogfsNumber(r, "mode", 0, 0o7777)
 	bad := func(text string) (store.MogfsAttrUpdate, *reply) {
 		rep := errReply("bad_params", text)
 		return store.MogfsAttrUpdate{}, &rep
 	}
-	switch {
-	case !ok1:
-		return bad("mtime must be a number of seconds")
-	case !ok2:
-		return bad("mtime_nsec must be a number from 0 to 999999999")
-	case !ok3:
-		return bad("mode must be a decimal number from 0 to 4095")
-	case hasNsec && !hasMtime:
-		return bad("mtime_nsec needs mtime")
+	const maxU32 = 1<<32 - 1
+	var u store.MogfsAttrUpdate
+	a := &u.Attr
+	for _, f := range []struct {
+		name   string
+		lo, hi int64
+		set    *bool
+		apply  func(int64)
+		text   string
+	}{
+		{"mtime", -1 << 63, 1<<63 - 1, &u.SetMtime, func(n int64) { a.Mtime = n }, "mtime must be a number of seconds"},
+		{"atime", -1 << 63, 1<<63 - 1, &u.SetAtime, func(n int64) { a.Atime = n }, "atime must be a number of seconds"},
+		{"ctime", -1 << 63, 1<<63 - 1, &u.SetCtime, func(n int64) { a.Ctime = n }, "ctime must be a number of seconds"},
+		{"mode", 0, 0o177777, &u.SetMode, func(n int64) { a.Mode = int(n) }, "mode must be a decimal number from 0 to 65535 with a valid file type"},
+		{"uid", 0, maxU32, &u.SetUID, func(n int64) { a.UID = uint32(n) }, "uid must be a number from 0 to 4294967295"},
+		{"gid", 0, maxU32, &u.SetGID, func(n int64) { a.GID = uint32(n) }, "gid must be a number from 0 to 4294967295"},
+		{"rdev", 0, 1<<63 - 1, &u.SetRdev, func(n int64) { a.Rdev = n }, "rdev must be a non-negative number"},
+	} {
+		n, set, ok := mogfsNumber(r, f.name, f.lo, f.hi)
+		if !ok || f.name == "mode" && !mogfsModeTypes[n&store.ModeType] {
+			return bad(f.text)
+		}
+		*f.set = set
+		f.apply(n)
 	}
+	for _, t := range []struct {
+		name string
+		has  bool
+		nsec *int
+	}{{"mtime", u.SetMtime, &a.MtimeNsec}, {"atime", u.SetAtime, &a.AtimeNsec}, {"ctime", u.SetCtime, &a.CtimeNsec}} {
+		n, set, ok := mogfsNumber(r, t.name+"_nsec", 0, 999999999)
+		switch {
+		case !ok:
+			return bad(t.name + "_nsec must be a number from 0 to 999999999")
+		case set && !t.has:
+			return bad(t.name + "_nsec needs " + t.name)
+		}
+		*t.nsec = int(n)
+	}
+	a.HasUID, a.HasGID, a.HasAtime, a.HasCtime = u.SetUID, u.SetGID, u.SetAtime, u.SetCtime
 	now := time.Now()
-	u := store.MogfsAttrUpdate{
-		SetMtime: hasMtime,
-		SetMode:  hasMode,
-		Attr:     store.MogfsAttr{Mtime: mtime, MtimeNsec: int(nsec), Mode: int(mode)},
-		Default:  store.MogfsAttr{Mtime: now.Unix(), MtimeNsec: now.Nanosecond(), Mode: mogfsFileMode},
-	}
+	u.Default = store.MogfsAttr{Mtime: now.Unix(), MtimeNsec: now.Nanosecond(), Mode: mogfsFileMode}
 	if strings.HasSuffix(key, "/") {
 		u.Default.Mode = mogfsDirMode
 	}
@@ -201,8 +247,8 @@ func (s *Server) cmdMogfsSetAttr(ctx context.Context, r *request, ms store.Mogfs
 	if bad != nil {
 		return *bad
 	}
-	if !u.SetMtime && !u.SetMode {
-		return errReply("bad_params", "nothing to set: give mtime or mode")
+	if u.Empty() {
+		return errReply("bad_params", "nothing to set: give mtime, mode, uid, gid, atime, ctime or rdev")
 	}
 	fid, err := ms.MogfsSetAttr(ctx, dom.ID, key, u)
 	switch {

@@ -149,7 +149,8 @@ func listPage(t *testing.T, c *mogtest.TrackerConn, domain, prefix, after string
 	for i := 1; i <= n; i++ {
 		p := "entry_" + strconv.Itoa(i) + "_"
 		e := dirEntry{name: r[p+"name"], typ: r[p+"type"], fields: wire.Args{}}
-		for _, k := range []string{"fid", "size", "class", "devcount", "mtime", "mtime_nsec", "mode"} {
+		for _, k := range []string{"fid", "size", "class", "devcount", "mtime", "mtime_nsec", "mode",
+			"uid", "gid", "atime", "atime_nsec", "ctime", "ctime_nsec", "rdev"} {
 			if v, ok := r[p+k]; ok {
 				e.fields[k] = v
 			}
@@ -244,6 +245,7 @@ func TestMogfsCommands(t *testing.T) {
 		t.Run("errors", func(t *testing.T) { testMogfsErrors(t, e) })
 		t.Run("files", func(t *testing.T) { testMogfsFiles(t, e) })
 		t.Run("create_close", func(t *testing.T) { testMogfsCreateClose(t, e) })
+		t.Run("inode", func(t *testing.T) { testMogfsInode(t, e) })
 		t.Run("listing", func(t *testing.T) { testMogfsListing(t, e) })
 		t.Run("case", func(t *testing.T) { testMogfsCase(t, e) })
 		t.Run("concurrent", func(t *testing.T) { testMogfsConcurrent(t, e) })
@@ -252,6 +254,56 @@ func TestMogfsCommands(t *testing.T) {
 
 // testMogfsTable: the tracker made mogfs_attr at start on a database made
 // without it, and left the original schema alone.
+// testMogfsInode checks the attributes beyond mtime and mode: owner,
+// atime, ctime, device number, and file types in mode.
+func testMogfsInode(t *testing.T, e *mogfsEnv) {
+	c := e.c
+	o := ok(t, c, "create_open "+enc(wire.Args{"domain": "fs", "key": "ino/fifo", "multi_dest": "1"}))
+	put(t, o["path_1"], nil)
+	ok(t, c, "mogfs_create_close "+enc(wire.Args{"domain": "fs", "key": "ino/fifo", "fid": o["fid"], "devid": o["devid_1"],
+		"path": o["path_1"], "size": "0", "mode": strconv.Itoa(0o10640), "uid": "4294967295", "gid": "7",
+		"mtime": "100", "ctime": "200", "ctime_nsec": "3", "rdev": "0"}))
+	l := ok(t, c, "mogfs_lookup domain=fs&key=ino/fifo")
+	want := map[string]string{"mode": strconv.Itoa(0o10640), "uid": "4294967295", "gid": "7", "mtime": "100", "ctime": "200", "ctime_nsec": "3"}
+	for k, v := range want {
+		if l[k] != v {
+			t.Fatalf("lookup %s = %q, want %q: %v", k, l[k], v, l)
+		}
+	}
+	if _, ok := l["atime"]; ok {
+		t.Fatalf("atime never set but answered: %v", l)
+	}
+	if _, ok := l["rdev"]; ok {
+		t.Fatalf("rdev 0 answered: %v", l)
+	}
+	// chmod keeps the file type; each field set alone keeps the others.
+	ok(t, c, "mogfs_set_attr domain=fs&key=ino/fifo&mode=384")
+	ok(t, c, "mogfs_set_attr domain=fs&key=ino/fifo&uid=0")
+	ok(t, c, "mogfs_set_attr domain=fs&key=ino/fifo&atime=-5&atime_nsec=9&rdev=2049")
+	l = ok(t, c, "mogfs_lookup domain=fs&key=ino/fifo")
+	want = map[string]string{"mode": strconv.Itoa(0o10600), "uid": "0", "gid": "7", "mtime": "100", "atime": "-5", "atime_nsec": "9",
+		"ctime": "200", "rdev": "2049"}
+	for k, v := range want {
+		if l[k] != v {
+			t.Fatalf("after set_attr %s = %q, want %q: %v", k, l[k], v, l)
+		}
+	}
+	// A listing carries the same fields.
+	es, _ := listPage(t, c, "fs", "ino/", "", 0)
+	if len(es) != 1 || es[0].fields["uid"] != "0" || es[0].fields["mode"] != strconv.Itoa(0o10600) || es[0].fields["rdev"] != "2049" {
+		t.Fatalf("listing: %+v", es)
+	}
+	// A new row from set_attr alone: the given fields over the defaults.
+	o = ok(t, c, "create_open "+enc(wire.Args{"domain": "fs", "key": "ino/plain", "multi_dest": "1"}))
+	put(t, o["path_1"], []byte("x"))
+	ok(t, c, "create_close "+enc(wire.Args{"domain": "fs", "key": "ino/plain", "fid": o["fid"], "devid": o["devid_1"], "path": o["path_1"], "size": "1"}))
+	ok(t, c, "mogfs_set_attr domain=fs&key=ino/plain&gid=50")
+	l = ok(t, c, "mogfs_lookup domain=fs&key=ino/plain")
+	if l["gid"] != "50" || l["mode"] != "420" || l["uid"] != "" {
+		t.Fatalf("set_attr of gid alone on a new row: %v", l)
+	}
+}
+
 func testMogfsTable(t *testing.T, e *mogfsEnv) {
 	var n int
 	if err := e.db.QueryRow("SELECT COUNT(*) FROM mogfs_attr").Scan(&n); err != nil {
@@ -289,9 +341,15 @@ func testMogfsErrors(t *testing.T, e *mogfsEnv) {
 	// mogfs_set_attr
 	wantErr(t, c, "mogfs_set_attr domain=fs&mode=1", "no_key", "")
 	wantErr(t, c, "mogfs_set_attr domain=fs&key=err/nope&mode=1", "unknown_key", "")
-	wantErr(t, c, "mogfs_set_attr domain=fs&key=err/file", "bad_params", "nothing to set: give mtime or mode")
+	wantErr(t, c, "mogfs_set_attr domain=fs&key=err/file", "bad_params", "nothing to set: give mtime, mode, uid, gid, atime, ctime or rdev")
 	wantErr(t, c, "mogfs_set_attr domain=fs&key=err/file&mtime_nsec=5", "bad_params", "mtime_nsec needs mtime")
-	wantErr(t, c, "mogfs_set_attr domain=fs&key=err/file&mode=4096", "bad_params", "mode must be a decimal number from 0 to 4095")
+	wantErr(t, c, "mogfs_set_attr domain=fs&key=err/file&mode=12288", "bad_params", "mode must be a decimal number from 0 to 65535 with a valid file type")
+	wantErr(t, c, "mogfs_set_attr domain=fs&key=err/file&mode=65536", "bad_params", "mode must be a decimal number from 0 to 65535 with a valid file type")
+	wantErr(t, c, "mogfs_set_attr domain=fs&key=err/file&uid=4294967296", "bad_params", "uid must be a number from 0 to 4294967295")
+	wantErr(t, c, "mogfs_set_attr domain=fs&key=err/file&gid=-1", "bad_params", "gid must be a number from 0 to 4294967295")
+	wantErr(t, c, "mogfs_set_attr domain=fs&key=err/file&ctime_nsec=1", "bad_params", "ctime_nsec needs ctime")
+	wantErr(t, c, "mogfs_set_attr domain=fs&key=err/file&atime=1&atime_nsec=1000000000", "bad_params", "atime_nsec must be a number from 0 to 999999999")
+	wantErr(t, c, "mogfs_set_attr domain=fs&key=err/file&rdev=-5", "bad_params", "rdev must be a non-negative number")
 	wantErr(t, c, "mogfs_set_attr domain=fs&key=err/file&mode=-1", "bad_params", "")
 	wantErr(t, c, "mogfs_set_attr domain=fs&key=err/file&mode=0x1", "bad_params", "")
 	wantErr(t, c, "mogfs_set_attr domain=fs&key=err/file&mtime=now", "bad_params", "mtime must be a number of seconds")
@@ -510,7 +568,7 @@ func testMogfsCreateClose(t *testing.T, e *mogfsEnv) {
 		t.Fatalf("marker committed without attributes: %v", l)
 	}
 	// Refused attributes commit nothing; the usual create_close errors too.
-	for _, bad := range []wire.Args{{"mode": "4096"}, {"mtime_nsec": "1"}, {"mtime": "x"}} {
+	for _, bad := range []wire.Args{{"mode": "12288"}, {"mtime_nsec": "1"}, {"mtime": "x"}, {"uid": "x"}} {
 		if _, r := upload("cc/a", "third", bad); !strings.HasPrefix(r, "ERR bad_params ") {
 			t.Fatalf("%v: %q", bad, r)
 		}

@@ -23,11 +23,36 @@ var (
 	ErrKeyTooLong = errors.New("store: key would be longer than 255 bytes")
 )
 
-// MogfsAttr is a row of mogfs_attr: a file's mtime and permission bits.
+// MogfsAttr is a row of mogfs_attr: a file's inode attributes. A field
+// with its Has flag false is NULL in the row (not recorded).
 type MogfsAttr struct {
 	Mtime     int64 // Unix seconds
 	MtimeNsec int   // 0..999999999
-	Mode      int   // 0..4095
+	// Mode is st_mode: the permission bits (07777) and, for a symbolic
+	// link or a special file, its type (S_IFMT bits); a type of 0 is a
+	// regular file (a directory for a marker key).
+	Mode int
+	// UID and GID own the file; not recorded: the mount's owner.
+	UID, GID       uint32
+	HasUID, HasGID bool
+	// Atime and Ctime; not recorded: equal to mtime.
+	Atime, Ctime         int64
+	AtimeNsec, CtimeNsec int
+	HasAtime, HasCtime   bool
+	// Rdev is the device number of a character or block device.
+	Rdev int64
+}
+
+// ModeType is the S_IFMT part of a mode.
+const ModeType = 0o170000
+
+// MergeMode is the mode a row gets when mode is set over old: a mode
+// without type bits keeps old's type (chmod never changes what a file is).
+func MergeMode(old, mode int) int {
+	if mode&ModeType != 0 {
+		return mode
+	}
+	return old&ModeType | mode
 }
 
 // MogfsFile is a file row with its mogfs_attr row (Attr nil when none).
@@ -67,19 +92,49 @@ type MogfsDirPage struct {
 // keeps its stored value; when the fid has no row yet it gets Default's.
 type MogfsAttrUpdate struct {
 	SetMtime bool // Attr.Mtime and Attr.MtimeNsec
-	SetMode  bool // Attr.Mode
+	SetMode  bool // Attr.Mode (merged by MergeMode)
+	SetUID   bool
+	SetGID   bool
+	SetAtime bool // Attr.Atime and Attr.AtimeNsec
+	SetCtime bool // Attr.Ctime and Attr.CtimeNsec
+	SetRdev  bool
 	Attr     MogfsAttr
 	Default  MogfsAttr
 }
 
+// Empty reports whether u sets no field.
+func (u MogfsAttrUpdate) Empty() bool {
+	return !u.SetMtime && !u.SetMode && !u.SetUID && !u.SetGID && !u.SetAtime && !u.SetCtime && !u.SetRdev
+}
+
 // Row is the row a fid without one gets: Default with the fields set.
 func (u MogfsAttrUpdate) Row() MogfsAttr {
-	row := u.Default
+	return u.Apply(u.Default)
+}
+
+// Apply returns row with the fields of u set.
+func (u MogfsAttrUpdate) Apply(row MogfsAttr) MogfsAttr {
+	a := u.Attr
 	if u.SetMtime {
-		row.Mtime, row.MtimeNsec = u.Attr.Mtime, u.Attr.MtimeNsec
+		row.Mtime, row.MtimeNsec = a.Mtime, a.MtimeNsec
 	}
 	if u.SetMode {
-		row.Mode = u.Attr.Mode
+		row.Mode = MergeMode(row.Mode, a.Mode)
+	}
+	if u.SetUID {
+		row.UID, row.HasUID = a.UID, true
+	}
+	if u.SetGID {
+		row.GID, row.HasGID = a.GID, true
+	}
+	if u.SetAtime {
+		row.Atime, row.AtimeNsec, row.HasAtime = a.Atime, a.AtimeNsec, true
+	}
+	if u.SetCtime {
+		row.Ctime, row.CtimeNsec, row.HasCtime = a.Ctime, a.CtimeNsec, true
+	}
+	if u.SetRdev {
+		row.Rdev = a.Rdev
 	}
 	return row
 }

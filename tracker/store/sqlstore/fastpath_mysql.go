@@ -151,7 +151,7 @@ func (s *Store) commitFileMySQL(ctx context.Context, db *sql.DB, f store.CloseFi
 		}
 		if f.Attr != nil {
 			q.WriteString(replaceMogfsAttr + "; ")
-			args = append(args, f.FID, f.Attr.Mtime, f.Attr.MtimeNsec, f.Attr.Mode)
+			args = append(args, mogfsAttrValues(f.FID, *f.Attr)...)
 		}
 		if f.Replicated {
 			q.WriteString("COMMIT")

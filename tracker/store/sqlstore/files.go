@@ -244,7 +244,7 @@ func (s *Store) CommitFile(ctx context.Context, f store.CloseFile) (int64, error
 			}
 		}
 		if f.Attr != nil {
-			if _, err := r.exec(replaceMogfsAttr, f.FID, f.Attr.Mtime, f.Attr.MtimeNsec, f.Attr.Mode); err != nil {
+			if _, err := r.exec(replaceMogfsAttr, mogfsAttrValues(f.FID, *f.Attr)...); err != nil {
 				return err
 			}
 		}

@@ -86,7 +86,7 @@ func (s *Store) setupMogfsTable(ctx context.Context, status func(string)) error 
 		return fmt.Errorf("sqlstore: %s: look for table mogfs_attr: %w", s.target.Where(), err)
 	}
 	if exists {
-		return nil
+		return s.addMogfsColumns(ctx, status)
 	}
 	ddl := mogfsAttrDDL(s.target.Backend)
 	if status != nil {
@@ -100,6 +100,74 @@ func (s *Store) setupMogfsTable(ctx context.Context, status func(string)) error 
 	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: %s: create table mogfs_attr: %w", s.target.Where(), err)
+	}
+	return nil
+}
+
+// mogfsLaterColumns are the columns of mogfs_attr that a table made by
+// an earlier tracker lacks, with their definitions on MySQL and SQLite.
+var mogfsLaterColumns = []struct{ name, mysql, sqlite string }{
+	{"uid", "INT UNSIGNED NULL", "INTEGER"},
+	{"gid", "INT UNSIGNED NULL", "INTEGER"},
+	{"atime", "BIGINT NULL", "INTEGER"},
+	{"atime_nsec", "INT UNSIGNED NOT NULL DEFAULT 0", "INTEGER NOT NULL DEFAULT 0"},
+	{"ctime", "BIGINT NULL", "INTEGER"},
+	{"ctime_nsec", "INT UNSIGNED NOT NULL DEFAULT 0", "INTEGER NOT NULL DEFAULT 0"},
+	{"rdev", "BIGINT UNSIGNED NOT NULL DEFAULT 0", "INTEGER NOT NULL DEFAULT 0"},
+}
+
+// addMogfsColumns adds the columns an earlier tracker's mogfs_attr lacks
+// (owner, atime, ctime, rdev). Two trackers starting at once may both
+// try: a column found present afterwards is not an error.
+func (s *Store) addMogfsColumns(ctx context.Context, status func(string)) error {
+	have := map[string]bool{}
+	cols := func() error {
+		return s.read(ctx, func(r *runner) error {
+			q := "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'mogfs_attr'"
+			if s.target.Backend == SQLite {
+				q = "SELECT name FROM pragma_table_info('mogfs_attr')"
+			}
+			rows, err := r.ex.QueryContext(ctx, q)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var n string
+				if err := rows.Scan(&n); err != nil {
+					return err
+				}
+				have[strings.ToLower(n)] = true
+			}
+			return rows.Err()
+		})
+	}
+	if err := cols(); err != nil {
+		return fmt.Errorf("sqlstore: %s: columns of mogfs_attr: %w", s.target.Where(), err)
+	}
+	for _, c := range mogfsLaterColumns {
+		if have[c.name] {
+			continue
+		}
+		def := c.mysql
+		if s.target.Backend == SQLite {
+			def = c.sqlite
+		}
+		ddl := "ALTER TABLE mogfs_attr ADD COLUMN " + c.name + " " + def
+		if status != nil {
+			status("Running SQL: " + ddl + ";")
+		}
+		err := s.autocommit(ctx, func(r *runner) error {
+			_, err := r.ex.ExecContext(ctx, ddl)
+			return err
+		})
+		if err != nil {
+			clear(have)
+			if cerr := cols(); cerr == nil && have[c.name] {
+				continue // another tracker added it
+			}
+			return fmt.Errorf("sqlstore: %s: add column mogfs_attr.%s: %w", s.target.Where(), c.name, err)
+		}
 	}
 	return nil
 }
@@ -181,22 +249,50 @@ func bytewiseCollation(b Backend, coll string) bool {
 
 // mogfsFileCols and mogfsFileFrom read a file row with its attributes.
 const (
-	mogfsFileCols = "f.dkey, f.fid, f.dmid, f.length, f.classid, f.devcount, a.mtime, a.mtime_nsec, a.mode"
+	mogfsFileCols = "f.dkey, f.fid, f.dmid, f.length, f.classid, f.devcount, a.mtime, a.mtime_nsec, a.mode," +
+		" a.uid, a.gid, a.atime, a.atime_nsec, a.ctime, a.ctime_nsec, a.rdev"
 	mogfsFileFrom = " FROM file f LEFT JOIN mogfs_attr a ON a.fid = f.fid"
 )
 
 func scanMogfsFile(sc interface{ Scan(...any) error }) (store.MogfsFile, error) {
 	var f store.MogfsFile
 	var key sql.NullString
-	var length, mtime, nsec, mode sql.NullInt64
-	if err := sc.Scan(&key, &f.FID, &f.DomainID, &length, &f.ClassID, &f.DevCount, &mtime, &nsec, &mode); err != nil {
+	var length, mtime, nsec, mode, uid, gid, atime, ansec, ctime, cnsec, rdev sql.NullInt64
+	if err := sc.Scan(&key, &f.FID, &f.DomainID, &length, &f.ClassID, &f.DevCount, &mtime, &nsec, &mode,
+		&uid, &gid, &atime, &ansec, &ctime, &cnsec, &rdev); err != nil {
 		return f, err
 	}
 	f.Key, f.Length = key.String, length.Int64
 	if mtime.Valid {
-		f.Attr = &store.MogfsAttr{Mtime: mtime.Int64, MtimeNsec: int(nsec.Int64), Mode: int(mode.Int64)}
+		f.Attr = &store.MogfsAttr{Mtime: mtime.Int64, MtimeNsec: int(nsec.Int64), Mode: int(mode.Int64),
+			UID: uint32(uid.Int64), HasUID: uid.Valid, GID: uint32(gid.Int64), HasGID: gid.Valid,
+			Atime: atime.Int64, AtimeNsec: int(ansec.Int64), HasAtime: atime.Valid,
+			Ctime: ctime.Int64, CtimeNsec: int(cnsec.Int64), HasCtime: ctime.Valid,
+			Rdev: rdev.Int64}
+		if !atime.Valid {
+			f.Attr.AtimeNsec = 0
+		}
+		if !ctime.Valid {
+			f.Attr.CtimeNsec = 0
+		}
 	}
 	return f, nil
+}
+
+// replaceMogfsAttr writes a fid's whole attribute row; mogfsAttrValues
+// are its arguments.
+const replaceMogfsAttr = "REPLACE INTO mogfs_attr (fid, mtime, mtime_nsec, mode, uid, gid, atime, atime_nsec, ctime, ctime_nsec, rdev)" +
+	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+func mogfsAttrValues(fid int64, a store.MogfsAttr) []any {
+	null := func(v int64, ok bool) any {
+		if !ok {
+			return nil
+		}
+		return v
+	}
+	return []any{fid, a.Mtime, a.MtimeNsec, a.Mode, null(int64(a.UID), a.HasUID), null(int64(a.GID), a.HasGID),
+		null(a.Atime, a.HasAtime), a.AtimeNsec, null(a.Ctime, a.HasCtime), a.CtimeNsec, a.Rdev}
 }
 
 // keyBytes is dkey as a byte string, which compares byte by byte.
@@ -409,39 +505,25 @@ func (r *runner) lookupBytewise(dmid int, key string) (store.MogfsLookup, error)
 	return out, rows.Err()
 }
 
-// replaceMogfsAttr writes a new fid's attribute row (CommitFile with
-// CloseFile.Attr).
-const replaceMogfsAttr = "REPLACE INTO mogfs_attr (fid, mtime, mtime_nsec, mode) VALUES (?, ?, ?, ?)"
-
-// MogfsSetAttr upserts the attribute row of the key's current fid.
+// MogfsSetAttr sets fields of the attribute row of the key's current fid.
+// The file row is read with a locking read (on MySQL; SQLite has one
+// writer), so two updates of one key at once lose neither's fields.
 func (s *Store) MogfsSetAttr(ctx context.Context, dmid int, key string, u store.MogfsAttrUpdate) (int64, error) {
-	row := u.Row()
-	upsert := `INSERT INTO mogfs_attr (fid, mtime, mtime_nsec, mode) VALUES (?, ?, ?, ?)
-		ON DUPLICATE KEY UPDATE mtime = IF(?, VALUES(mtime), mtime),
-		mtime_nsec = IF(?, VALUES(mtime_nsec), mtime_nsec), mode = IF(?, VALUES(mode), mode)`
-	if s.target.Backend == SQLite {
-		upsert = `INSERT INTO mogfs_attr (fid, mtime, mtime_nsec, mode) VALUES (?, ?, ?, ?)
-			ON CONFLICT (fid) DO UPDATE SET mtime = CASE WHEN ? THEN excluded.mtime ELSE mtime END,
-			mtime_nsec = CASE WHEN ? THEN excluded.mtime_nsec ELSE mtime_nsec END,
-			mode = CASE WHEN ? THEN excluded.mode ELSE mode END`
-	}
-	b := func(v bool) int {
-		if v {
-			return 1
-		}
-		return 0
-	}
 	var fid int64
 	err := s.write(ctx, func(r *runner) error {
 		fid = 0
-		f, ok, err := r.fileExact(dmid, key, false)
+		f, ok, err := r.fileExact(dmid, key, true)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return store.ErrNotFound
 		}
-		if _, err := r.exec(upsert, f.FID, row.Mtime, row.MtimeNsec, row.Mode, b(u.SetMtime), b(u.SetMtime), b(u.SetMode)); err != nil {
+		row := u.Default
+		if f.Attr != nil {
+			row = *f.Attr
+		}
+		if _, err := r.exec(replaceMogfsAttr, mogfsAttrValues(f.FID, u.Apply(row))...); err != nil {
 			return err
 		}
 		fid = f.FID

@@ -443,3 +443,63 @@ func TestMogfsPlanSQLite(t *testing.T) {
 		}
 	}
 }
+
+// TestMogfsAttrUpgrade starts on a mogfs_attr made by an earlier tracker
+// (mtime and mode only): SetupMogfs adds the later columns, the old row
+// reads with them unrecorded, and a second SetupMogfs changes nothing.
+func TestMogfsAttrUpgrade(t *testing.T) {
+	run := func(t *testing.T, cfg Config, db *sql.DB, oldTable string) {
+		ctx := mogfsCtx(t)
+		if err := Setup(ctx, cfg, SetupOptions{}); err != nil {
+			t.Fatalf("setup: %v", err)
+		}
+		for _, q := range []string{oldTable,
+			"INSERT INTO file (fid, dmid, dkey, length, classid, devcount) VALUES (7, 1, 'k', 3, 0, 1)",
+			"INSERT INTO mogfs_attr (fid, mtime, mtime_nsec, mode) VALUES (7, 1000, 5, 384)"} {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		s, err := Open(ctx, cfg)
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		for range 2 {
+			if err := s.SetupMogfs(ctx); err != nil {
+				t.Fatalf("SetupMogfs over the old table: %v", err)
+			}
+		}
+		l, err := s.MogfsLookup(ctx, 1, "k")
+		if err != nil || l.File == nil || l.File.Attr == nil {
+			t.Fatalf("lookup: %+v %v", l, err)
+		}
+		if *l.File.Attr != (store.MogfsAttr{Mtime: 1000, MtimeNsec: 5, Mode: 384}) {
+			t.Fatalf("old row after the upgrade: %+v", *l.File.Attr)
+		}
+		u := store.MogfsAttrUpdate{SetUID: true, SetCtime: true, Attr: store.MogfsAttr{UID: 42, Ctime: 9, CtimeNsec: 1}}
+		if _, err := s.MogfsSetAttr(ctx, 1, "k", u); err != nil {
+			t.Fatal(err)
+		}
+		l, _ = s.MogfsLookup(ctx, 1, "k")
+		want := store.MogfsAttr{Mtime: 1000, MtimeNsec: 5, Mode: 384, UID: 42, HasUID: true, Ctime: 9, CtimeNsec: 1, HasCtime: true}
+		if *l.File.Attr != want {
+			t.Fatalf("after setting uid and ctime: %+v", *l.File.Attr)
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "mogilefs.sqlite")
+		db, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		run(t, Config{DSN: "DBI:SQLite:dbname=" + path}, db,
+			"CREATE TABLE mogfs_attr (fid INTEGER NOT NULL PRIMARY KEY, mtime INTEGER NOT NULL, mtime_nsec INTEGER NOT NULL DEFAULT 0, mode INTEGER NOT NULL)")
+	})
+	t.Run("mariadb", func(t *testing.T) {
+		cfg, raw := mysqlWithCollation(t, "latin1", "latin1_swedish_ci")
+		run(t, cfg, raw, "CREATE TABLE mogfs_attr (fid BIGINT UNSIGNED NOT NULL, mtime BIGINT NOT NULL, mtime_nsec INT UNSIGNED NOT NULL DEFAULT 0,"+
+			" mode SMALLINT UNSIGNED NOT NULL, PRIMARY KEY (fid)) ENGINE=InnoDB")
+	})
+}
