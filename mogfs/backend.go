@@ -154,14 +154,24 @@ func (b *ClientBackend) Store(ctx context.Context, t keyspace.Target, r io.Reade
 	return keyspace.Stored{Size: st.Size, Fid: st.FID, Path: st.Path, AttrSet: commit.Command != ""}, nil
 }
 
-// attrArgs are the mtime, mtime_nsec and mode arguments of u.
+// attrArgs are the attribute arguments of u (docs/mogfs.md §8.5).
 func attrArgs(u keyspace.AttrUpdate) []string {
 	var kv []string
-	if u.Mtime != nil {
-		kv = append(kv, "mtime", strconv.FormatInt(u.Mtime.Unix(), 10), "mtime_nsec", strconv.Itoa(u.Mtime.Nanosecond()))
+	for _, t := range []struct {
+		name string
+		t    *time.Time
+	}{{"mtime", u.Mtime}, {"atime", u.Atime}, {"ctime", u.Ctime}} {
+		if t.t != nil {
+			kv = append(kv, t.name, strconv.FormatInt(t.t.Unix(), 10), t.name+"_nsec", strconv.Itoa(t.t.Nanosecond()))
+		}
 	}
-	if u.Mode != nil {
-		kv = append(kv, "mode", strconv.FormatUint(uint64(*u.Mode&0o7777), 10))
+	for _, n := range []struct {
+		name string
+		v    *uint32
+	}{{"mode", u.Mode}, {"uid", u.UID}, {"gid", u.GID}, {"rdev", u.Rdev}} {
+		if n.v != nil {
+			kv = append(kv, n.name, strconv.FormatUint(uint64(*n.v), 10))
+		}
 	}
 	return kv
 }
@@ -223,11 +233,25 @@ func attrFields(r map[string]string, p string) keyspace.Attr {
 	if !okT || !okM || mt == "" || md == "" {
 		return keyspace.Attr{}
 	}
-	return keyspace.Attr{
+	a := keyspace.Attr{
 		Set:   true,
 		Mtime: time.Unix(atoi64(mt), atoi64(r[p+"mtime_nsec"])),
-		Mode:  uint32(atoi64(md)) & 0o7777,
+		Mode:  uint32(atoi64(md)) & 0o177777,
+		Rdev:  uint32(atoi64(r[p+"rdev"])),
 	}
+	if v, ok := r[p+"uid"]; ok && v != "" {
+		a.UID, a.HasUID = uint32(atoi64(v)), true
+	}
+	if v, ok := r[p+"gid"]; ok && v != "" {
+		a.GID, a.HasGID = uint32(atoi64(v)), true
+	}
+	if v, ok := r[p+"atime"]; ok && v != "" {
+		a.Atime = time.Unix(atoi64(v), atoi64(r[p+"atime_nsec"]))
+	}
+	if v, ok := r[p+"ctime"]; ok && v != "" {
+		a.Ctime = time.Unix(atoi64(v), atoi64(r[p+"ctime_nsec"]))
+	}
+	return a
 }
 
 func atoi64(s string) int64 {

@@ -70,16 +70,16 @@ var (
 	_ fs.NodeSetxattrer    = (*fileNode)(nil)
 	_ fs.NodeListxattrer   = (*fileNode)(nil)
 	_ fs.NodeRemovexattrer = (*fileNode)(nil)
+	_ fs.NodeReadlinker    = (*fileNode)(nil)
 )
 
 func (d *dirNode) fill(out *fuse.Attr) {
 	d.mu.Lock()
 	a := d.attr
 	d.mu.Unlock()
-	out.Mode = syscall.S_IFDIR | a.Mode
+	a.Mode &= 0o7777
+	d.fsys.fillAttr(out, a, syscall.S_IFDIR)
 	out.Nlink = 1 // unknown number of subdirectories, as btrfs and cifs say
-	setTimes(out, a.Mtime)
-	d.fsys.setOwner(out)
 }
 
 func (d *dirNode) setAttr(a keyspace.Attr) {
@@ -115,24 +115,13 @@ func (d *dirNode) Getattr(ctx context.Context, _ fs.FileHandle, out *fuse.AttrOu
 	return 0
 }
 
-// Setattr implements fs.NodeSetattrer: mode and mtime go to the
+// Setattr implements fs.NodeSetattrer: mode, owner and times go to the
 // directory's marker, which is created if the directory has none.
 func (d *dirNode) Setattr(ctx context.Context, _ fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	if d.fsys.cfg.ReadOnly {
 		return syscall.EROFS
 	}
-	if errno := d.fsys.checkOwner(in); errno != 0 {
-		return errno
-	}
-	var u keyspace.AttrUpdate
-	if m, ok := in.GetMode(); ok {
-		m &= 0o7777
-		u.Mode = &m
-	}
-	if t, ok := in.GetMTime(); ok {
-		u.Mtime = &t
-	}
-	if u.Mode != nil || u.Mtime != nil {
+	if u := setAttrUpdate(in); !u.Empty() {
 		l, errno := d.fsys.locate(&d.Inode)
 		if errno != 0 {
 			return errno
@@ -143,32 +132,45 @@ func (d *dirNode) Setattr(ctx context.Context, _ fs.FileHandle, in *fuse.SetAttr
 		ctx = bg(ctx)
 		err := d.fsys.space.SetAttr(ctx, l.domain, l.prefix(), u)
 		if errors.Is(err, keyspace.ErrNotFound) {
-			// An implicit directory: give it a marker first.
+			// An implicit directory: give it a marker with the
+			// attributes it showed and the new ones.
 			d.mu.Lock()
-			mode := d.attr.Mode
+			a := u.Apply(d.attr)
 			d.mu.Unlock()
-			if u.Mode != nil {
-				mode = *u.Mode
-			}
-			if err = d.fsys.space.Mkdir(ctx, l.domain, l.prefix(), d.fsys.cfg.Class, mode); err == nil {
-				err = d.fsys.space.SetAttr(ctx, l.domain, l.prefix(), u)
-			}
+			err = d.fsys.space.Mkdir(ctx, l.domain, l.prefix(), d.fsys.cfg.Class, updateOf(a))
 		}
 		if err != nil {
 			return toErrno(d.fsys.log, "setattr", err, "domain", l.domain, "key", l.prefix())
 		}
 		d.mu.Lock()
-		if u.Mode != nil {
-			d.attr.Mode = *u.Mode
-		}
-		if u.Mtime != nil {
-			d.attr.Mtime = *u.Mtime
-		}
+		d.attr = u.Apply(d.attr)
+		d.attr.Set = true
 		d.at = time.Now()
 		d.mu.Unlock()
 	}
 	d.fill(&out.Attr)
 	return 0
+}
+
+// updateOf is the update that gives a key all of the attributes a.
+func updateOf(a keyspace.Attr) keyspace.AttrUpdate {
+	u := keyspace.AttrUpdate{Mtime: &a.Mtime, Mode: &a.Mode}
+	if a.HasUID {
+		u.UID = &a.UID
+	}
+	if a.HasGID {
+		u.GID = &a.GID
+	}
+	if !a.Atime.IsZero() {
+		u.Atime = &a.Atime
+	}
+	if !a.Ctime.IsZero() {
+		u.Ctime = &a.Ctime
+	}
+	if a.Rdev != 0 {
+		u.Rdev = &a.Rdev
+	}
+	return u
 }
 
 // Statfs implements fs.NodeStatfser.
@@ -192,8 +194,9 @@ func (f *FS) dirChild(ctx context.Context, parent *fs.Inode, name string, a keys
 
 // fileChild returns the inode of the file name with metadata fi.
 func (f *FS) fileChild(ctx context.Context, parent *fs.Inode, name string, fi keyspace.FileInfo, out *fuse.EntryOut) *fs.Inode {
+	typ := fileType(fi.Attr)
 	if ch := parent.GetChild(name); ch != nil {
-		if fn, ok := ch.Operations().(*fileNode); ok {
+		if fn, ok := ch.Operations().(*fileNode); ok && ch.StableAttr().Mode == typ {
 			fn.update(fi)
 			fn.mu.Lock()
 			fn.looked = true
@@ -207,7 +210,7 @@ func (f *FS) fileChild(ctx context.Context, parent *fs.Inode, name string, fi ke
 	fi.Key, fi.Checksum = "", ""
 	fn := &fileNode{fsys: f, info: fi, at: time.Now(), looked: true}
 	fn.fill(&out.Attr)
-	return parent.NewInode(ctx, fn, fs.StableAttr{Mode: syscall.S_IFREG})
+	return parent.NewInode(ctx, fn, fs.StableAttr{Mode: typ})
 }
 
 // lookup finds name in the directory in at l's prefix.
@@ -296,7 +299,7 @@ func (h *dirHandle) next(ctx context.Context) (*fuse.DirEntry, syscall.Errno) {
 			continue
 		}
 		h.last, h.name = e, name
-		mode := uint32(syscall.S_IFREG)
+		mode := fileType(e.Info.Attr)
 		if e.Dir {
 			mode = syscall.S_IFDIR
 		}
@@ -387,11 +390,18 @@ func (d *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse
 	if len(prefix) > MaxKey {
 		return nil, syscall.ENAMETOOLONG
 	}
+	d.mu.Lock()
+	parent := d.attr
+	d.mu.Unlock()
+	u, sgid := f.creator(ctx, parent, true)
+	now := time.Now()
 	mode &= 0o7777
-	if err := f.space.Mkdir(bg(ctx), cl.domain, prefix, f.cfg.Class, mode); err != nil {
+	mode |= sgid
+	u.Mode, u.Mtime, u.Ctime = &mode, &now, &now
+	if err := f.space.Mkdir(bg(ctx), cl.domain, prefix, f.cfg.Class, u); err != nil {
 		return nil, toErrno(f.log, "mkdir", err, "domain", cl.domain, "key", prefix)
 	}
-	return f.dirChild(ctx, &d.Inode, name, keyspace.Attr{Set: true, Mtime: time.Now(), Mode: mode}, out), 0
+	return f.dirChild(ctx, &d.Inode, name, u.Apply(keyspace.Attr{Set: true}), out), 0
 }
 
 // Rmdir implements fs.NodeRmdirer.
@@ -493,18 +503,73 @@ func (f *FS) rename(ctx context.Context, from *fs.Inode, name string, to *fs.Ino
 	return 0
 }
 
-// Symlink implements fs.NodeSymlinker: not supported.
+// Symlink implements fs.NodeSymlinker: the link is a key whose content
+// is the target and whose mode says S_IFLNK.
 func (d *dirNode) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
-	return nil, syscall.EPERM
+	if len(target) >= maxPath {
+		return nil, syscall.ENAMETOOLONG
+	}
+	return d.makeNode(ctx, name, syscall.S_IFLNK|0o777, 0, target, out)
 }
+
+// Mknod implements fs.NodeMknoder: FIFOs, sockets and device nodes are
+// zero-length keys whose mode gives their type (and rdev the device);
+// the kernel, not mogfs, serves what is opened through them. A regular
+// file is an empty key.
+func (d *dirNode) Mknod(ctx context.Context, name string, mode, dev uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	switch mode & syscall.S_IFMT {
+	case syscall.S_IFIFO, syscall.S_IFSOCK, syscall.S_IFCHR, syscall.S_IFBLK:
+	case syscall.S_IFREG, 0:
+		mode = mode&0o7777 | syscall.S_IFREG
+	default:
+		return nil, syscall.EINVAL
+	}
+	return d.makeNode(ctx, name, mode, dev, "", out)
+}
+
+// makeNode stores a new key of the given mode and content at once (no
+// descriptor is open on it to commit it later).
+func (d *dirNode) makeNode(ctx context.Context, name string, mode, rdev uint32, content string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	f := d.fsys
+	if f.cfg.ReadOnly {
+		return nil, syscall.EROFS
+	}
+	cl, fileOnly, errno := f.child(&d.Inode, name)
+	if errno != 0 {
+		return nil, errno
+	}
+	if fileOnly || keyspace.IsMarker(cl.key, 0) {
+		return nil, syscall.EINVAL
+	}
+	ctx = bg(ctx)
+	d.mu.Lock()
+	parent := d.attr
+	d.mu.Unlock()
+	u, _ := f.creator(ctx, parent, false)
+	now := time.Now()
+	u.Mode, u.Mtime, u.Ctime = &mode, &now, &now
+	if rdev != 0 {
+		u.Rdev = &rdev
+	}
+	st, err := f.space.MakeNode(ctx, keyspace.Target{Domain: cl.domain, Key: cl.key, Class: f.cfg.Class, Attr: u}, content)
+	if err != nil {
+		return nil, toErrno(f.log, "mknod", err, "domain", cl.domain, "key", cl.key, "mode", mode)
+	}
+	fi := keyspace.FileInfo{Key: cl.key, Fid: st.Fid, Size: int64(len(content)), Class: f.cfg.Class, Attr: u.Apply(keyspace.Attr{Set: true})}
+	in := f.fileChild(ctx, &d.Inode, name, fi, out)
+	if fn, ok := in.Operations().(*fileNode); ok && fileType(fi.Attr) == syscall.S_IFLNK {
+		fn.mu.Lock()
+		fn.target, fn.targetFid = content, st.Fid
+		fn.mu.Unlock()
+	}
+	return in, 0
+}
+
+// maxPath is PATH_MAX: the longest symbolic link target plus its NUL.
+const maxPath = 4096
 
 // Link implements fs.NodeLinker: not supported.
 func (d *dirNode) Link(ctx context.Context, target fs.InodeEmbedder, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
-	return nil, syscall.EPERM
-}
-
-// Mknod implements fs.NodeMknoder: only regular files.
-func (d *dirNode) Mknod(ctx context.Context, name string, mode, dev uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	return nil, syscall.EPERM
 }
 

@@ -29,6 +29,11 @@ func toErrno(log *slog.Logger, op string, err error, kv ...any) syscall.Errno {
 	case errors.Is(err, keyspace.ErrSpoolFull), errors.Is(err, keyspace.ErrNoSpace):
 		log.Warn(op+" failed", append(kv, "err", err)...)
 		return syscall.ENOSPC
+	case errors.Is(err, keyspace.ErrUnsupported):
+		// Only what cannot fall back gets here: a symbolic link or
+		// special file on a tracker that keeps no attributes.
+		log.Warn(op+" not supported by this tracker", append(kv, "err", err)...)
+		return syscall.EPERM
 	case errors.Is(err, context.Canceled):
 		return syscall.EINTR
 	}

@@ -43,6 +43,11 @@ type fileNode struct {
 	writers  int
 	modified time.Time  // last local write
 	mtime    *time.Time // utimes while dirty: recorded after the commit
+
+	// target is a symbolic link's target once read, for version
+	// targetFid.
+	target    string
+	targetFid int64
 }
 
 // handle is one open file description.
@@ -53,6 +58,9 @@ type handle struct {
 
 	mu     sync.Mutex
 	reader *keyspace.Reader
+	// privChecked: the first write has cleared set-user-ID and
+	// set-group-ID bits where it must (killPriv).
+	privChecked bool
 }
 
 // update takes new metadata from the tracker and reports whether the
@@ -84,23 +92,21 @@ func (n *fileNode) dirtyBuffer() bool {
 // fill writes the attributes: the staged content's while there is one.
 func (n *fileNode) fill(out *fuse.Attr) {
 	n.mu.Lock()
-	size, mtime, mode := n.info.Size, n.info.Attr.Mtime, n.info.Attr.Mode
+	size, a := n.info.Size, n.info.Attr
 	if n.buf != nil && n.buf.Loaded() {
 		size = n.buf.Size()
 		if !n.modified.IsZero() {
-			mtime = n.modified
+			a.Mtime, a.Ctime = n.modified, n.modified
 		}
 	}
 	if n.mtime != nil {
-		mtime = *n.mtime
+		a.Mtime = *n.mtime
 	}
 	n.mu.Unlock()
-	out.Mode = syscall.S_IFREG | mode
+	n.fsys.fillAttr(out, a, syscall.S_IFREG)
 	out.Size = uint64(size)
 	out.Blocks = (out.Size + 511) / 512
 	out.Nlink = 1
-	setTimes(out, mtime)
-	n.fsys.setOwner(out)
 }
 
 // refresh asks the tracker for the file's metadata.
@@ -333,6 +339,9 @@ func (n *fileNode) Write(ctx context.Context, fh fs.FileHandle, data []byte, off
 	if errno := n.load(ctx, b); errno != 0 {
 		return 0, errno
 	}
+	if errno := h.killPriv(ctx); errno != 0 {
+		return 0, errno
+	}
 	if h.append {
 		if sz := b.Size(); sz != off {
 			// The kernel wrote its page cache at its own idea of the
@@ -349,6 +358,37 @@ func (n *fileNode) Write(ctx context.Context, fh fs.FileHandle, data []byte, off
 		return uint32(m), toErrno(n.fsys.log, "write", err, "key", b.Target().Key)
 	}
 	return uint32(m), 0
+}
+
+// killPriv clears the set-user-ID bit, and the set-group-ID bit of a
+// group-executable file, at the first write through h by a caller other
+// than root, as write(2) does. The kernel does so itself for writes
+// through its page cache (a chmod), not for direct writes.
+func (h *handle) killPriv(ctx context.Context) syscall.Errno {
+	h.mu.Lock()
+	done := h.privChecked
+	h.privChecked = true
+	h.mu.Unlock()
+	if done {
+		return 0
+	}
+	if c, ok := fuse.FromContext(ctx); !ok || c.Uid == 0 {
+		return 0
+	}
+	n := h.n
+	n.mu.Lock()
+	mode := n.info.Attr.Mode
+	n.mu.Unlock()
+	kill := mode & syscall.S_ISUID
+	if mode&(syscall.S_ISGID|syscall.S_IXGRP) == syscall.S_ISGID|syscall.S_IXGRP {
+		kill |= syscall.S_ISGID
+	}
+	if kill == 0 {
+		return 0
+	}
+	m := mode &^ kill & 0o7777
+	now := time.Now()
+	return n.setAttr(ctx, keyspace.AttrUpdate{Mode: &m, Ctime: &now})
 }
 
 // commit uploads the staged content if it changed. A failed commit is EIO
@@ -372,7 +412,7 @@ func (n *fileNode) commitBuffer(ctx context.Context, l loc, b *keyspace.Buffer) 
 	ctx = bg(ctx)
 	n.mu.Lock()
 	class := n.info.Class
-	mode := n.info.Attr.Mode
+	a := n.info.Attr
 	mtime := n.modified
 	if n.mtime != nil {
 		mtime = *n.mtime
@@ -385,7 +425,10 @@ func (n *fileNode) commitBuffer(ctx context.Context, l loc, b *keyspace.Buffer) 
 	if mtime.IsZero() {
 		mtime = time.Now()
 	}
-	attr := keyspace.AttrUpdate{Mtime: &mtime, Mode: &mode}
+	// The new version gets every attribute of the old one, and new
+	// times: the content changed, so ctime is now.
+	a.Mtime, a.Ctime = mtime, time.Now()
+	attr := updateOf(a)
 	b.SetTarget(keyspace.Target{Domain: l.domain, Key: l.key, Class: class, Attr: attr})
 	st, committed, err := b.Commit(ctx)
 	n.fsys.cfg.Metrics.commit(committed, err)
@@ -410,7 +453,7 @@ func (n *fileNode) commitBuffer(ctx context.Context, l loc, b *keyspace.Buffer) 
 	} else {
 		n.info.Fid, n.path = 0, "" // changed meanwhile: unknown until the next lookup
 	}
-	n.info.Attr.Mtime = mtime
+	n.info.Attr.Mtime, n.info.Attr.Ctime = mtime, a.Ctime
 	n.at = time.Now()
 	n.mtime = nil
 	n.mu.Unlock()
@@ -448,17 +491,14 @@ func (n *fileNode) Release(ctx context.Context, fh fs.FileHandle) syscall.Errno 
 	return 0
 }
 
-// Setattr implements fs.NodeSetattrer: truncate, chmod, utimes; chown only
-// to the mount's owner.
+// Setattr implements fs.NodeSetattrer: truncate, chmod, chown, utimes.
+// The kernel has checked the caller's rights (default_permissions) and
+// sends the clearing of set-user-ID and set-group-ID bits as a chmod.
 func (n *fileNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	f := n.fsys
-	if errno := f.checkOwner(in); errno != 0 {
-		return errno
-	}
 	size, hasSize := in.GetSize()
-	mode, hasMode := in.GetMode()
-	mtime, hasMtime := in.GetMTime()
-	if f.cfg.ReadOnly && (hasSize || hasMode || hasMtime) {
+	u := setAttrUpdate(in)
+	if f.cfg.ReadOnly && (hasSize || !u.Empty()) {
 		return syscall.EROFS
 	}
 	if hasSize {
@@ -466,15 +506,7 @@ func (n *fileNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAt
 			return errno
 		}
 	}
-	if hasMode || hasMtime {
-		var u keyspace.AttrUpdate
-		if hasMode {
-			m := mode & 0o7777
-			u.Mode = &m
-		}
-		if hasMtime {
-			u.Mtime = &mtime
-		}
+	if !u.Empty() {
 		if errno := n.setAttr(ctx, u); errno != 0 {
 			return errno
 		}
@@ -534,17 +566,17 @@ func (n *fileNode) truncate(ctx context.Context, fh fs.FileHandle, size int64) s
 	return errno
 }
 
-// setAttr records mode and mtime: at once, or after the commit while the
-// file has uncommitted changes.
+// setAttr records attributes: at once, or with the commit while the file
+// has uncommitted changes.
 func (n *fileNode) setAttr(ctx context.Context, u keyspace.AttrUpdate) syscall.Errno {
 	n.mu.Lock()
 	pending := n.buf != nil && n.buf.Dirty()
 	if pending {
-		if u.Mode != nil {
-			n.info.Attr.Mode = *u.Mode
-		}
-		if u.Mtime != nil {
-			t := *u.Mtime
+		mt := u.Mtime
+		u.Mtime = nil
+		n.info.Attr = u.Apply(n.info.Attr)
+		if mt != nil {
+			t := *mt
 			n.mtime = &t
 		}
 	}
@@ -560,14 +592,46 @@ func (n *fileNode) setAttr(ctx context.Context, u keyspace.AttrUpdate) syscall.E
 		return toErrno(n.fsys.log, "setattr", err, "domain", l.domain, "key", l.key)
 	}
 	n.mu.Lock()
-	if u.Mode != nil {
-		n.info.Attr.Mode = *u.Mode
-	}
-	if u.Mtime != nil {
-		n.info.Attr.Mtime = *u.Mtime
-	}
+	n.info.Attr = u.Apply(n.info.Attr)
 	n.mu.Unlock()
 	return 0
+}
+
+// Readlink implements fs.NodeReadlinker: a symbolic link's target is its
+// key's content.
+func (n *fileNode) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
+	n.mu.Lock()
+	fid, size, target, tfid := n.info.Fid, n.info.Size, n.target, n.targetFid
+	n.mu.Unlock()
+	if target != "" && tfid == fid {
+		return []byte(target), 0
+	}
+	l, errno := n.fsys.locate(&n.Inode)
+	if errno != 0 {
+		return nil, errno
+	}
+	if size <= 0 || size >= maxPath {
+		n.fsys.log.Error("symbolic link with a bad size", "domain", l.domain, "key", l.key, "size", size)
+		return nil, syscall.EIO
+	}
+	ctx = bg(ctx)
+	r, err := n.fsys.space.Open(ctx, l.domain, l.key, size)
+	if err != nil {
+		return nil, toErrno(n.fsys.log, "readlink", err, "domain", l.domain, "key", l.key)
+	}
+	buf := make([]byte, size)
+	if m, err := r.ReadAt(ctx, buf, 0); m != len(buf) {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, toErrno(n.fsys.log, "readlink", err, "domain", l.domain, "key", l.key)
+	}
+	n.mu.Lock()
+	if n.info.Fid == fid {
+		n.target, n.targetFid = string(buf), fid
+	}
+	n.mu.Unlock()
+	return buf, 0
 }
 
 // Statfs implements fs.NodeStatfser.
@@ -588,8 +652,15 @@ func (f *FS) create(ctx context.Context, dir *fs.Inode, name string, flags, mode
 		return nil, nil, 0, syscall.EINVAL // an empty last segment: a directory marker
 	}
 	now := time.Now()
+	var parent keyspace.Attr
+	if dn, ok := dir.Operations().(*dirNode); ok {
+		dn.mu.Lock()
+		parent = dn.attr
+		dn.mu.Unlock()
+	}
+	own, _ := f.creator(ctx, parent, false)
 	fn := &fileNode{fsys: f, at: now, modified: now,
-		info: keyspace.FileInfo{Key: cl.key, Class: f.cfg.Class, Attr: keyspace.Attr{Mtime: now, Mode: mode & 0o7777}}}
+		info: keyspace.FileInfo{Key: cl.key, Class: f.cfg.Class, Attr: own.Apply(keyspace.Attr{Mtime: now, Ctime: now, Mode: mode & 0o7777})}}
 	if errno := fn.openWriter(ctx, true); errno != 0 {
 		return nil, nil, 0, errno
 	}

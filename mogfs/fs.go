@@ -229,6 +229,98 @@ func setTimes(a *fuse.Attr, t time.Time) {
 	a.SetTimes(&t, &t, &t)
 }
 
+// fillAttr writes the attributes a to out: the mode (with type typ when
+// a records none), the owner (the mount's when a records none), the
+// device number, and the times (atime and ctime are mtime when a records
+// none).
+func (f *FS) fillAttr(out *fuse.Attr, a keyspace.Attr, typ uint32) {
+	mode := a.Mode
+	if mode&keyspace.ModeType == 0 {
+		mode |= typ
+	}
+	out.Mode = mode
+	f.setOwner(out)
+	if a.HasUID {
+		out.Uid = a.UID
+	}
+	if a.HasGID {
+		out.Gid = a.GID
+	}
+	out.Rdev = a.Rdev
+	atime, ctime := a.Atime, a.Ctime
+	if atime.IsZero() {
+		atime = a.Mtime
+	}
+	if ctime.IsZero() {
+		ctime = a.Mtime
+	}
+	out.SetTimes(&atime, &a.Mtime, &ctime)
+}
+
+// fileType is the type of a key that is not a directory: a regular file
+// unless its attributes say otherwise.
+func fileType(a keyspace.Attr) uint32 {
+	if t := a.Type(); t != 0 && t != syscall.S_IFDIR {
+		return t
+	}
+	return syscall.S_IFREG
+}
+
+// setAttrUpdate is what a SETATTR request changes besides the size: mode
+// bits, owner, times; every change sets ctime.
+func setAttrUpdate(in *fuse.SetAttrIn) keyspace.AttrUpdate {
+	var u keyspace.AttrUpdate
+	if m, ok := in.GetMode(); ok {
+		m &= 0o7777
+		u.Mode = &m
+	}
+	if uid, ok := in.GetUID(); ok {
+		u.UID = &uid
+	}
+	if gid, ok := in.GetGID(); ok {
+		u.GID = &gid
+	}
+	if t, ok := in.GetMTime(); ok {
+		u.Mtime = &t
+	}
+	if t, ok := in.GetATime(); ok {
+		u.Atime = &t
+	}
+	if !u.Empty() {
+		now := time.Now()
+		u.Ctime = &now
+	}
+	return u
+}
+
+// creator is the owner a new entry in the directory with attributes dir
+// records for the caller of ctx: nothing for the mount's own user and
+// group (they show as whoever mounts, as keys of original clients do),
+// else the caller's uid and gid — or the directory's group when it has
+// the set-group-ID bit, which a new directory then inherits too.
+func (f *FS) creator(ctx context.Context, dir keyspace.Attr, isDir bool) (u keyspace.AttrUpdate, sgid uint32) {
+	uid, gid := f.cfg.UID, f.cfg.GID
+	if c, ok := fuse.FromContext(ctx); ok {
+		uid, gid = c.Uid, c.Gid
+	}
+	if dir.Mode&syscall.S_ISGID != 0 {
+		gid = f.cfg.GID
+		if dir.HasGID {
+			gid = dir.GID
+		}
+		if isDir {
+			sgid = syscall.S_ISGID
+		}
+	}
+	if uid != f.cfg.UID {
+		u.UID = &uid
+	}
+	if gid != f.cfg.GID {
+		u.GID = &gid
+	}
+	return u, sgid
+}
+
 // statfs fills out from the device totals, asked at most every few
 // seconds.
 func (f *FS) statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
@@ -250,16 +342,5 @@ func (f *FS) statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
 	out.Files = 1 << 40
 	out.Ffree = 1 << 40
 	out.NameLen = keyspace.MaxName
-	return 0
-}
-
-// checkOwner refuses a chown to anyone but the mount's owner.
-func (f *FS) checkOwner(in *fuse.SetAttrIn) syscall.Errno {
-	if uid, ok := in.GetUID(); ok && uid != f.cfg.UID {
-		return syscall.EPERM
-	}
-	if gid, ok := in.GetGID(); ok && gid != f.cfg.GID {
-		return syscall.EPERM
-	}
 	return 0
 }

@@ -36,7 +36,18 @@ func TestMetadata(t *testing.T) {
 	if err := os.Chown(f, os.Getuid(), os.Getgid()); err != nil {
 		t.Errorf("chown to the owner: %v", err)
 	}
-	if err := os.Chown(f, 12345, -1); !errors.Is(err, syscall.EPERM) {
+	// Another owner: root may give the file away (the kernel checks the
+	// caller's right, mogfs records it); anyone else gets EPERM.
+	if os.Geteuid() == 0 {
+		if err := os.Chown(f, 12345, 54321); err != nil {
+			t.Errorf("chown to another user: %v", err)
+		} else if st, err := os.Stat(f); err != nil || st.Sys().(*syscall.Stat_t).Uid != 12345 || st.Sys().(*syscall.Stat_t).Gid != 54321 {
+			t.Errorf("owner after chown: %+v, %v", st.Sys(), err)
+		}
+		if err := os.Chown(f, os.Getuid(), os.Getgid()); err != nil {
+			t.Errorf("chown back: %v", err)
+		}
+	} else if err := os.Chown(f, 12345, -1); !errors.Is(err, syscall.EPERM) {
 		t.Errorf("chown to another user: %v, want EPERM", err)
 	}
 

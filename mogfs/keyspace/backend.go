@@ -42,19 +42,70 @@ type FileInfo struct {
 
 // Attr is a key's row in the mogfs attribute table.
 type Attr struct {
-	Set   bool // false: the key has no row; Mtime and Mode are meaningless
+	Set   bool // false: the key has no row; the other fields are meaningless
 	Mtime time.Time
-	Mode  uint32 // permission bits (07777)
+	// Mode is st_mode: permission bits (07777) and, for a symbolic link
+	// or a special file, its type (S_IFMT bits; 0 is a regular file).
+	Mode uint32
+	// UID and GID own the file when recorded (HasUID, HasGID); else the
+	// mount's owner does.
+	UID, GID       uint32
+	HasUID, HasGID bool
+	// Atime and Ctime, when recorded (not zero); else they equal Mtime.
+	Atime, Ctime time.Time
+	// Rdev is the device number of a character or block device.
+	Rdev uint32
 }
 
+// Type is the S_IFMT part of Mode.
+func (a Attr) Type() uint32 { return a.Mode & ModeType }
+
+// ModeType is the mask of the file type bits of a mode (S_IFMT).
+const ModeType = 0o170000
+
 // AttrUpdate changes a key's attributes; nil fields are left as they are.
+// A Mode without type bits keeps the key's type.
 type AttrUpdate struct {
-	Mtime *time.Time
-	Mode  *uint32
+	Mtime, Atime, Ctime *time.Time
+	Mode                *uint32
+	UID, GID            *uint32
+	Rdev                *uint32
 }
 
 // Empty reports whether u changes nothing.
-func (u AttrUpdate) Empty() bool { return u.Mtime == nil && u.Mode == nil }
+func (u AttrUpdate) Empty() bool {
+	return u.Mtime == nil && u.Atime == nil && u.Ctime == nil && u.Mode == nil && u.UID == nil && u.GID == nil && u.Rdev == nil
+}
+
+// Apply returns a with the fields of u set.
+func (u AttrUpdate) Apply(a Attr) Attr {
+	if u.Mtime != nil {
+		a.Mtime = *u.Mtime
+	}
+	if u.Atime != nil {
+		a.Atime = *u.Atime
+	}
+	if u.Ctime != nil {
+		a.Ctime = *u.Ctime
+	}
+	if u.Mode != nil {
+		m := *u.Mode
+		if m&ModeType == 0 {
+			m |= a.Mode & ModeType
+		}
+		a.Mode = m
+	}
+	if u.UID != nil {
+		a.UID, a.HasUID = *u.UID, true
+	}
+	if u.GID != nil {
+		a.GID, a.HasGID = *u.GID, true
+	}
+	if u.Rdev != nil {
+		a.Rdev = *u.Rdev
+	}
+	return a
+}
 
 // LookupResult says what a key is: a file (File != nil), a directory
 // (some key starts with key+"/"), both or neither.

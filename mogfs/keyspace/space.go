@@ -227,13 +227,7 @@ func (s *Space) SetAttr(ctx context.Context, domain, key string, u AttrUpdate) e
 			a.Mode = DefaultDirMode
 		}
 	}
-	if u.Mtime != nil {
-		a.Mtime = *u.Mtime
-	}
-	if u.Mode != nil {
-		a.Mode = *u.Mode & 0o7777
-	}
-	s.attrs[k] = a
+	s.attrs[k] = u.Apply(a)
 	return nil
 }
 
@@ -357,16 +351,35 @@ func (s *Space) RenameDir(ctx context.Context, domain, from, to string) error {
 }
 
 // Mkdir records the directory with this prefix by storing its marker key
-// (zero bytes), and gives it mode.
-func (s *Space) Mkdir(ctx context.Context, domain, prefix, class string, mode uint32) error {
-	now := time.Now()
-	mode &= 0o7777
-	u := AttrUpdate{Mtime: &now, Mode: &mode}
-	st, err := s.Store(ctx, Target{Domain: domain, Key: prefix, Class: class, Attr: u}, strings.NewReader(""), 0)
-	if err != nil || st.AttrSet {
-		return err
+// (zero bytes) with the attributes u.
+func (s *Space) Mkdir(ctx context.Context, domain, prefix, class string, u AttrUpdate) error {
+	if u.Mtime == nil {
+		now := time.Now()
+		u.Mtime = &now
 	}
-	return s.SetAttr(ctx, domain, prefix, u)
+	_, err := s.store(ctx, Target{Domain: domain, Key: prefix, Class: class, Attr: u}, "")
+	return err
+}
+
+// MakeNode stores a key of a few bytes (a symbolic link's target, or
+// nothing for a special file) with its attributes, which must record its
+// type: on a tracker that keeps no attributes it gives ErrUnsupported and
+// stores nothing, since the key would read as a plain file.
+func (s *Space) MakeNode(ctx context.Context, t Target, content string) (Stored, error) {
+	if s.noSetAttr.Load() || s.noCreateClose.Load() {
+		return Stored{}, fmt.Errorf("make %q: %w", t.Key, ErrUnsupported)
+	}
+	return s.store(ctx, t, content)
+}
+
+// store stores content under t.Key, and t.Attr with it or, when the
+// tracker lacks mogfs_create_close, after it.
+func (s *Space) store(ctx context.Context, t Target, content string) (Stored, error) {
+	st, err := s.Store(ctx, t, strings.NewReader(content), int64(len(content)))
+	if err != nil || st.AttrSet || t.Attr.Empty() {
+		return st, err
+	}
+	return st, s.SetAttr(ctx, t.Domain, t.Key, t.Attr)
 }
 
 // Rmdir removes the empty directory with this prefix (its marker).
