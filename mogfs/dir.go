@@ -192,14 +192,16 @@ func (f *FS) dirChild(ctx context.Context, parent *fs.Inode, name string, a keys
 	return parent.NewInode(ctx, dn, fs.StableAttr{Mode: syscall.S_IFDIR})
 }
 
-// fileChild returns the inode of the file name with metadata fi.
-func (f *FS) fileChild(ctx context.Context, parent *fs.Inode, name string, fi keyspace.FileInfo, out *fuse.EntryOut) *fs.Inode {
+// fileChild returns the inode of the file name with metadata fi. looked
+// says that fi answers a LOOKUP, which the open that may follow can use
+// (fileNode.Open); READDIRPLUS entries belong to another system call.
+func (f *FS) fileChild(ctx context.Context, parent *fs.Inode, name string, fi keyspace.FileInfo, looked bool, out *fuse.EntryOut) *fs.Inode {
 	typ := fileType(fi.Attr)
 	if ch := parent.GetChild(name); ch != nil {
 		if fn, ok := ch.Operations().(*fileNode); ok && ch.StableAttr().Mode == typ {
 			fn.update(fi)
 			fn.mu.Lock()
-			fn.looked = true
+			fn.looked = looked
 			fn.mu.Unlock()
 			fn.fill(&out.Attr)
 			return ch
@@ -208,7 +210,7 @@ func (f *FS) fileChild(ctx context.Context, parent *fs.Inode, name string, fi ke
 	// Inodes live as long as the kernel caches them (an ls -lR of a big
 	// domain makes many): keep only what later calls need.
 	fi.Key, fi.Checksum = "", ""
-	fn := &fileNode{fsys: f, info: fi, at: time.Now(), looked: true}
+	fn := &fileNode{fsys: f, info: fi, at: time.Now(), looked: looked}
 	fn.fill(&out.Attr)
 	return parent.NewInode(ctx, fn, fs.StableAttr{Mode: typ})
 }
@@ -231,11 +233,11 @@ func (f *FS) lookup(ctx context.Context, dir *fs.Inode, name string, out *fuse.E
 		if r.File == nil {
 			return nil, syscall.ENOENT
 		}
-		return f.fileChild(ctx, dir, name, *r.File, out), 0
+		return f.fileChild(ctx, dir, name, *r.File, true, out), 0
 	case r.Dir:
 		return f.dirChild(ctx, dir, name, f.space.DirAttr(cl.domain, cl.key+"/", r.DirAttr), out), 0
 	default:
-		return f.fileChild(ctx, dir, name, *r.File, out), 0
+		return f.fileChild(ctx, dir, name, *r.File, true, out), 0
 	}
 }
 
@@ -358,7 +360,7 @@ func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 		}
 		e.Info = fi
 	}
-	return h.fsys.fileChild(ctx, h.dir, name, e.Info, out), 0
+	return h.fsys.fileChild(ctx, h.dir, name, e.Info, false, out), 0
 }
 
 // Releasedir implements fs.FileReleasedirer.
@@ -556,7 +558,7 @@ func (d *dirNode) makeNode(ctx context.Context, name string, mode, rdev uint32, 
 		return nil, toErrno(f.log, "mknod", err, "domain", cl.domain, "key", cl.key, "mode", mode)
 	}
 	fi := keyspace.FileInfo{Key: cl.key, Fid: st.Fid, Size: int64(len(content)), Class: f.cfg.Class, Attr: u.Apply(keyspace.Attr{Set: true})}
-	in := f.fileChild(ctx, &d.Inode, name, fi, out)
+	in := f.fileChild(ctx, &d.Inode, name, fi, false, out)
 	if fn, ok := in.Operations().(*fileNode); ok && fileType(fi.Attr) == syscall.S_IFLNK {
 		fn.mu.Lock()
 		fn.target, fn.targetFid = content, st.Fid

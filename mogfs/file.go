@@ -460,9 +460,18 @@ func (n *fileNode) commitBuffer(ctx context.Context, l loc, b *keyspace.Buffer) 
 	return 0
 }
 
-// Flush implements fs.NodeFlusher: close(2) commits.
+// Flush implements fs.NodeFlusher: close(2) commits — unless the staged
+// content is empty. A shell's `echo x > f` opens f, duplicates the
+// descriptor and closes the first copy before writing: committing then
+// would make an empty version, visible to every client, before the real
+// one. Empty content is committed by the last release instead (Release),
+// shortly after close returned, and a failure of that commit can only be
+// logged. fsync(2) commits empty content at once.
 func (n *fileNode) Flush(ctx context.Context, fh fs.FileHandle) syscall.Errno {
 	if h, ok := fh.(*handle); !ok || !h.write {
+		return 0
+	}
+	if b := n.buffer(); b != nil && b.Loaded() && b.Size() == 0 {
 		return 0
 	}
 	return n.commit(ctx)
@@ -486,6 +495,13 @@ func (n *fileNode) Release(ctx context.Context, fh fs.FileHandle) syscall.Errno 
 	}
 	h.mu.Unlock()
 	if h.write {
+		n.mu.Lock()
+		b := n.buf
+		last := n.writers == 1
+		n.mu.Unlock()
+		if last && b != nil && b.Loaded() && b.Size() == 0 {
+			n.commit(ctx) // what Flush put off; a failure is logged
+		}
 		n.releaseWriter()
 	}
 	return 0

@@ -113,11 +113,15 @@ func (f *FS) Options(mo fuse.MountOptions) *fs.Options {
 	if f.cfg.ReadOnly {
 		mo.Options = append(mo.Options, "ro")
 	}
+	// No negative entries: a name another client creates must be found
+	// by the next open here (close-to-open, docs/mogfs.md §3), and the
+	// kernel opens a name it believes absent without asking.
+	var noNegative time.Duration
 	o := &fs.Options{
 		MountOptions:    mo,
 		EntryTimeout:    &ttl,
 		AttrTimeout:     &ttl,
-		NegativeTimeout: &ttl,
+		NegativeTimeout: &noNegative,
 		UID:             f.cfg.UID,
 		GID:             f.cfg.GID,
 		NullPermissions: true,
