@@ -196,7 +196,8 @@ func TestMountWarnings(t *testing.T) {
 	mnt := t.TempDir()
 	writeFile(t, filepath.Join(mnt, "hidden.txt"), "hidden")
 	bin := mogtest.Binary(t, "mogfs")
-	args := []string{"--trackers=" + e.cl.Tracker.Addr, "--domain=" + e.domain, "--cache-dir=" + t.TempDir(), mnt}
+	logFile := filepath.Join(t.TempDir(), "mogfs.log")
+	args := []string{"--trackers=" + e.cl.Tracker.Addr, "--domain=" + e.domain, "--cache-dir=" + t.TempDir(), "--log-file=" + logFile, mnt}
 	out, err := exec.Command(bin, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("mount over a non-empty directory: %v\n%s", err, out)
@@ -205,6 +206,9 @@ func TestMountWarnings(t *testing.T) {
 	t.Logf("mogfs over a non-empty directory said: %s", out)
 	if !strings.Contains(string(out), "warning: the mount point is not empty") {
 		t.Errorf("no warning about the non-empty mount point: %q", out)
+	}
+	if log := string(mustRead(t, logFile)); !strings.Contains(log, `msg="the mount point is not empty`) {
+		t.Errorf("the warning is not in the log file:\n%s", log)
 	}
 	out, err = exec.Command(bin, args...).CombinedOutput()
 	if err != nil {

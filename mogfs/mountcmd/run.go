@@ -171,7 +171,9 @@ func runDaemon(o *Options, fdText string) int {
 	logger, logw, closeLog := backgroundLogger(o)
 	defer closeLog()
 	m, err := mount(o, logger, logw, os.Stderr)
-	releaseStderr(logw)
+	if rerr := releaseStderr(logw); rerr != nil {
+		logger.Error("cannot let go of the stderr pipe; the mogfs command waits for its timeout", "err", rerr)
+	}
 	if err != nil {
 		fmt.Fprintf(ready, "ERR %s\n", oneLine(err.Error()))
 		ready.Close()
@@ -203,16 +205,19 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 // first process copies to the user's terminal) at its log file, or at
 // /dev/null: the first process then sees the end of the pipe. A panic
 // of the background process then lands in the log file.
-func releaseStderr(logw io.Writer) {
+func releaseStderr(logw io.Writer) error {
 	f, ok := logw.(*os.File)
 	if !ok {
 		var err error
 		if f, err = os.OpenFile(os.DevNull, os.O_WRONLY, 0); err != nil {
-			return
+			return err
 		}
 		defer f.Close()
 	}
-	syscall.Dup3(int(f.Fd()), 2, 0)
+	if err := syscall.Dup3(int(f.Fd()), 2, 0); err != nil {
+		return fmt.Errorf("dup3 %s onto stderr: %w", f.Name(), err)
+	}
+	return nil
 }
 
 // userText formats a warning for the terminal: "msg (k=v, k=v)".
