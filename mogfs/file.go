@@ -172,6 +172,9 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 		n.mu.Unlock()
 	}
 	if write {
+		if errno := n.checkWriteClass(ctx); errno != 0 {
+			return nil, 0, errno
+		}
 		if errno := n.openWriter(ctx, flags&syscall.O_TRUNC != 0); errno != 0 {
 			return nil, 0, errno
 		}
@@ -433,6 +436,7 @@ func (n *fileNode) commitBuffer(ctx context.Context, l loc, b *keyspace.Buffer) 
 	st, committed, err := b.Commit(ctx)
 	n.fsys.cfg.Metrics.commit(committed, err)
 	if err != nil {
+		n.fsys.noteCommitError(l.domain, class, err)
 		n.fsys.log.Error("commit failed; the key keeps its previous content", "domain", l.domain, "key", l.key, "err", err)
 		return syscall.EIO
 	}
@@ -666,6 +670,9 @@ func (f *FS) create(ctx context.Context, dir *fs.Inode, name string, flags, mode
 	}
 	if keyspace.IsMarker(cl.key, 0) {
 		return nil, nil, 0, syscall.EINVAL // an empty last segment: a directory marker
+	}
+	if errno := f.checkClass(ctx, cl.domain, f.cfg.Class); errno != 0 {
+		return nil, nil, 0, errno
 	}
 	now := time.Now()
 	var parent keyspace.Attr

@@ -170,19 +170,24 @@ func TestMountAsUser(t *testing.T) {
 	}
 	bin := filepath.Join(base, "mogfs")
 	copyFile(t, mogtest.Binary(t, "mogfs"), bin, 0o755)
-	asNobody := func(name string, args ...string) string {
-		t.Helper()
+	asNobodyErr := func(name string, args ...string) (string, error) {
 		cmd := exec.Command(name, args...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/nonexistent"}
 		cmd.Dir = "/"
 		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	asNobody := func(name string, args ...string) string {
+		t.Helper()
+		out, err := asNobodyErr(name, args...)
 		if err != nil {
 			t.Fatalf("as nobody: %s %v: %v\n%s", name, args, err, out)
 		}
-		return string(out)
+		return out
 	}
-	asNobody(bin, "--trackers="+e.cl.Tracker.Addr, "--domain="+e.domain, "--cache-dir="+cache, mnt)
+	mountArgs := []string{"--trackers=" + e.cl.Tracker.Addr, "--domain=" + e.domain, "--cache-dir=" + cache}
+	asNobody(bin, append(mountArgs, mnt)...)
 	t.Cleanup(func() { unmountWait(mnt) })
 	if !mogtest.IsFUSEMount(mnt) {
 		t.Fatal("not mounted after mogfs returned")
@@ -199,6 +204,46 @@ func TestMountAsUser(t *testing.T) {
 	if got := string(e.get(t, "user.txt")); got != "mine\n" {
 		t.Fatalf("user.txt holds %q", got)
 	}
+
+	// After kill -9, the next mount detaches the dead one with
+	// fusermount3 -u -z and says so.
+	asNobody(bin, append(mountArgs, mnt)...)
+	pids := mogfsProcs(mnt)
+	if len(pids) != 1 {
+		t.Fatalf("want one background mogfs, have %v", pids)
+	}
+	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitNoProcess(t, mnt)
+	// (root's statfs of another user's FUSE mount answers without asking it.)
+	if out, err := asNobodyErr("stat", "-f", mnt); err == nil || !strings.Contains(out, "not connected") && !strings.Contains(out, "abort") {
+		t.Fatalf("stat -f as nobody after kill -9 of mogfs: %v: %s", err, out)
+	}
+	if out := asNobody(bin, append(mountArgs, mnt)...); !strings.Contains(out, "cleaned a stale mogfs mount") || !strings.Contains(out, "fusermount3 -u -z") {
+		t.Errorf("mogfs as nobody on a stale mount point said %q", out)
+	}
+	if got := asNobody("cat", filepath.Join(mnt, "user.txt")); got != "mine\n" {
+		t.Fatalf("cat after remounting: %q", got)
+	}
+	asNobody("fusermount3", "-u", mnt)
+	waitNoProcess(t, mnt)
+
+	// fusermount3's own reason for refusing reaches the user through the
+	// background process: here, a mount point nobody may not write to.
+	rootOnly := filepath.Join(base, "rootonly")
+	if err := os.Mkdir(rootOnly, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := asNobodyErr(bin, append(mountArgs, rootOnly)...)
+	if err == nil {
+		t.Fatalf("mogfs as nobody on a directory of root's mounted: %s", out)
+	}
+	t.Logf("mogfs as nobody on a directory of root's said: %s", out)
+	if !strings.Contains(out, "fusermount3: user has no write access to mountpoint "+rootOnly) || !strings.Contains(out, "fusermount3 failed") {
+		t.Errorf("fusermount3's message did not reach the user: %q", out)
+	}
+	waitNoProcess(t, rootOnly)
 }
 
 func copyFile(t *testing.T, from, to string, mode os.FileMode) {

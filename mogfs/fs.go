@@ -56,6 +56,8 @@ type FS struct {
 	statMu sync.Mutex
 	statAt time.Time
 	usage  keyspace.Usage
+
+	classes classGuard // classes.go
 }
 
 // New returns the filesystem of cfg.

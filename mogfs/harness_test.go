@@ -77,6 +77,12 @@ func (e *env) mountFG(t *testing.T, args ...string) string {
 func (e *env) mountProc(t *testing.T, args ...string) (string, *mogtest.Proc) {
 	t.Helper()
 	mnt := t.TempDir()
+	return mnt, e.mountAt(t, mnt, args...)
+}
+
+// mountAt is mountProc on the directory mnt.
+func (e *env) mountAt(t *testing.T, mnt string, args ...string) *mogtest.Proc {
+	t.Helper()
 	all := append([]string{"-f", "--trackers=" + e.cl.Tracker.Addr, "--cache-dir=" + t.TempDir()}, args...)
 	all = append(all, mnt)
 	p := mogtest.Start(t, mogtest.Binary(t, "mogfs"), all...)
@@ -97,7 +103,7 @@ func (e *env) mountProc(t *testing.T, args ...string) (string, *mogtest.Proc) {
 			t.Errorf("mogfs reported a data race:\n%s", p.Output())
 		}
 	})
-	return mnt, p
+	return p
 }
 
 // unmountWait unmounts, retrying while the mount is busy (a process that

@@ -75,7 +75,9 @@ func Main(env *Env) int {
 }
 
 // spawn starts the background process and waits until it reports that
-// the mount answers, or fails.
+// the mount answers, or fails. Until then the background process's
+// stderr is a pipe copied to ours: its warnings and fusermount3's own
+// messages reach the user.
 func spawn(env *Env, prog string) int {
 	fail := func(format string, args ...any) int {
 		fmt.Fprintf(env.Stderr, "%s: "+format+"\n", append([]any{prog}, args...)...)
@@ -90,9 +92,16 @@ func spawn(env *Env, prog string) int {
 		return fail("%v", err)
 	}
 	defer r.Close()
+	er, ew, err := os.Pipe()
+	if err != nil {
+		w.Close()
+		return fail("%v", err)
+	}
+	defer er.Close()
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
 		w.Close()
+		ew.Close()
 		return fail("%v", err)
 	}
 	defer devnull.Close()
@@ -100,20 +109,36 @@ func spawn(env *Env, prog string) int {
 	cmd.Args[0] = env.Args[0]
 	cmd.Env = append(os.Environ(), daemonEnv+"=3")
 	cmd.ExtraFiles = []*os.File{w}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, devnull
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, ew
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		w.Close()
+	err = cmd.Start()
+	w.Close()
+	ew.Close()
+	if err != nil {
 		return fail("start background process: %v", err)
 	}
-	w.Close()
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	// The background process lets go of the stderr pipe before it
+	// reports, so everything it printed comes before its verdict.
+	copied := make(chan struct{})
+	go func() {
+		io.Copy(env.Stderr, er)
+		close(copied)
+	}()
 	msg := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(r).ReadString('\n')
 		msg <- strings.TrimRight(line, "\n")
 	}()
+	timeout := time.NewTimer(readyTimeout)
+	defer timeout.Stop()
+	select {
+	case <-copied:
+	case <-timeout.C:
+		cmd.Process.Kill()
+		return fail("the mount did not become ready within %v", readyTimeout)
+	}
 	select {
 	case m := <-msg:
 		switch {
@@ -124,7 +149,7 @@ func spawn(env *Env, prog string) int {
 		}
 		err := <-exited
 		return fail("the background process ended before the mount was ready (%v)", err)
-	case <-time.After(readyTimeout):
+	case <-timeout.C:
 		cmd.Process.Kill()
 		return fail("the mount did not become ready within %v", readyTimeout)
 	}
@@ -140,9 +165,15 @@ func runDaemon(o *Options, fdText string) int {
 	}
 	ready := os.NewFile(uintptr(fd), "ready")
 	os.Unsetenv(daemonEnv)
+	// stderr is a pipe to the first process until the report: a write
+	// after it left must fail, not kill us.
+	signal.Ignore(syscall.SIGPIPE)
 	logger, logw, closeLog := backgroundLogger(o)
 	defer closeLog()
-	m, err := mount(o, logger, logw)
+	m, err := mount(o, logger, logw, os.Stderr)
+	if rerr := releaseStderr(logw); rerr != nil {
+		logger.Error("cannot let go of the stderr pipe; the mogfs command waits for its timeout", "err", rerr)
+	}
 	if err != nil {
 		fmt.Fprintf(ready, "ERR %s\n", oneLine(err.Error()))
 		ready.Close()
@@ -160,7 +191,7 @@ func runForeground(env *Env, o *Options) int {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
-	m, err := mount(o, logger, env.Stderr)
+	m, err := mount(o, logger, env.Stderr, nil)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "mogfs: %v\n", err)
 		return 1
@@ -169,6 +200,43 @@ func runForeground(env *Env, o *Options) int {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// releaseStderr points the background process's stderr (the pipe the
+// first process copies to the user's terminal) at its log file, or at
+// /dev/null: the first process then sees the end of the pipe. A panic
+// of the background process then lands in the log file.
+func releaseStderr(logw io.Writer) error {
+	f, ok := logw.(*os.File)
+	if !ok {
+		var err error
+		if f, err = os.OpenFile(os.DevNull, os.O_WRONLY, 0); err != nil {
+			return err
+		}
+		defer f.Close()
+	}
+	if err := syscall.Dup3(int(f.Fd()), 2, 0); err != nil {
+		return fmt.Errorf("dup3 %s onto stderr: %w", f.Name(), err)
+	}
+	return nil
+}
+
+// userText formats a warning for the terminal: "msg (k=v, k=v)".
+func userText(msg string, kv []any) string {
+	var b strings.Builder
+	b.WriteString(msg)
+	for i := 0; i+1 < len(kv); i += 2 {
+		if i == 0 {
+			b.WriteString(" (")
+		} else {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%v=%v", kv[i], kv[i+1])
+	}
+	if len(kv) >= 2 {
+		b.WriteString(")")
+	}
+	return b.String()
+}
 
 // backgroundLogger logs to the log file, else to syslog, else nowhere.
 func backgroundLogger(o *Options) (*slog.Logger, io.Writer, func()) {
@@ -202,17 +270,22 @@ type mounted struct {
 	log    *slog.Logger
 }
 
-// mount checks the trackers and the domain, then mounts and makes sure
-// the mount answers.
-func mount(o *Options, logger *slog.Logger, logw io.Writer) (*mounted, error) {
-	dir, err := filepath.Abs(o.Mountpoint)
+// mount checks the mount point, the trackers, the domain and the class,
+// then mounts and makes sure the mount answers. Warnings go to the log
+// and, when user is set (the background process), to user too.
+func mount(o *Options, logger *slog.Logger, logw, user io.Writer) (*mounted, error) {
+	warn := func(msg string, kv ...any) {
+		logger.Warn(msg, kv...)
+		if user != nil {
+			fmt.Fprintf(user, "mogfs: warning: %s\n", userText(msg, kv))
+		}
+	}
+	dir, err := canonical(o.Mountpoint)
 	if err != nil {
 		return nil, err
 	}
-	if st, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("mount point: %w", err)
-	} else if !st.IsDir() {
-		return nil, fmt.Errorf("mount point %s is not a directory", dir)
+	if err := prepareMountpoint(dir, warn); err != nil {
+		return nil, err
 	}
 	c, err := client.New(client.Config{Trackers: o.Trackers, Timeout: o.Timeout, Logger: logger})
 	if err != nil {
@@ -225,9 +298,14 @@ func mount(o *Options, logger *slog.Logger, logw io.Writer) (*mounted, error) {
 		c.Close()
 		return nil, fmt.Errorf("trackers %s: %w", strings.Join(o.Trackers, ","), err)
 	}
-	if o.Domain != "" && !slices.ContainsFunc(ds, func(d client.DomainInfo) bool { return d.Name == o.Domain }) {
+	lacking, err := checkDomainClass(o, ds)
+	if err != nil {
 		c.Close()
-		return nil, fmt.Errorf("domain %q does not exist on trackers %s", o.Domain, strings.Join(o.Trackers, ","))
+		return nil, err
+	}
+	if len(lacking) > 0 {
+		warn("the class of new files does not exist in some domains: opening a file for writing there fails with EIO",
+			"class", o.Class, "domains", strings.Join(lacking, ","))
 	}
 	spool, err := keyspace.NewSpool(o.CacheDir, o.CacheSize)
 	if err != nil {
@@ -248,6 +326,9 @@ func mount(o *Options, logger *slog.Logger, logw io.Writer) (*mounted, error) {
 		c.Close()
 		return nil, err
 	}
+	for _, d := range lacking {
+		f.MarkClassMissing(d, o.Class)
+	}
 	fsname := strings.Join(o.Trackers, ",")
 	if o.Domain != "" {
 		fsname += "/" + o.Domain
@@ -263,7 +344,13 @@ func mount(o *Options, logger *slog.Logger, logw io.Writer) (*mounted, error) {
 	srv, err := f.Mount(dir, mo)
 	if err != nil {
 		c.Close()
-		return nil, err
+		if strings.Contains(err.Error(), "fusermount exited") {
+			// go-fuse reports a wait status ("code 256"); fusermount3
+			// printed the reason on stderr, which the background
+			// process passes on.
+			return nil, fmt.Errorf("mount %s: fusermount3 failed; its message above says why", dir)
+		}
+		return nil, errors.New(strings.TrimSpace(err.Error()))
 	}
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(dir, &st); err != nil || st.Type != fuseSuperMagic {
@@ -276,6 +363,35 @@ func mount(o *Options, logger *slog.Logger, logw io.Writer) (*mounted, error) {
 	}
 	logger.Info("mounted", "mountpoint", dir, "trackers", fsname, "domain", o.Domain)
 	return &mounted{srv: srv, client: c, dir: dir, log: logger}, nil
+}
+
+// checkDomainClass checks that the domain and the class of a mount
+// exist in the listing ds. A mount of every domain needs its class in at
+// least one domain; it returns the domains that lack it.
+func checkDomainClass(o *Options, ds []client.DomainInfo) (lacking []string, err error) {
+	trackers := strings.Join(o.Trackers, ",")
+	if o.Domain != "" {
+		if !slices.ContainsFunc(ds, func(d client.DomainInfo) bool { return d.Name == o.Domain }) {
+			return nil, fmt.Errorf("domain %q does not exist on trackers %s", o.Domain, trackers)
+		}
+		if !mogfs.DomainHasClass(ds, o.Domain, o.Class) {
+			return nil, fmt.Errorf("class %q does not exist in domain %q on trackers %s (mogadm class add %s %s creates it)",
+				o.Class, o.Domain, trackers, o.Domain, o.Class)
+		}
+		return nil, nil
+	}
+	if o.Class == "" {
+		return nil, nil
+	}
+	for _, d := range ds {
+		if !mogfs.DomainHasClass([]client.DomainInfo{d}, d.Name, o.Class) {
+			lacking = append(lacking, d.Name)
+		}
+	}
+	if len(lacking) == len(ds) {
+		return nil, fmt.Errorf("class %q does not exist in any domain on trackers %s", o.Class, trackers)
+	}
+	return lacking, nil
 }
 
 // serve runs until the filesystem is unmounted; SIGINT and SIGTERM
