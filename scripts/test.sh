@@ -1,9 +1,22 @@
 #!/usr/bin/env bash
-# Runs every test: installs what the tests need, starts a private MariaDB
-# on 127.0.0.1 (unless MOGTEST_MYSQL_DSN names one already), runs go vet and
-# the whole suite with the race detector, and stops MariaDB again.
+# Runs every test: checks that go.mod and go.sum are tidy, installs what the
+# tests need, starts a private MariaDB on 127.0.0.1 (unless MOGTEST_MYSQL_DSN
+# names one already), runs go vet and the whole suite with the race detector,
+# and stops MariaDB again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# go.mod must list what the code imports, direct dependencies as direct;
+# `go mod tidy -diff` prints what tidy would change and fails if anything.
+echo "== checking that go.mod is tidy" >&2
+if ! tidy=$(go mod tidy -diff 2>&1); then
+	printf '%s\n' "$tidy" >&2
+	if grep -q '^diff current/go\.' <<<"$tidy"; then
+		echo "go.mod/go.sum are not tidy (diff above): run 'go mod tidy' and commit the result" >&2
+	else
+		echo "go mod tidy -diff failed (above)" >&2
+	fi
+	exit 1
+fi
 scripts/deps.sh
 if [ -z "${MOGTEST_MYSQL_DSN:-}" ]; then
 	state=$(mktemp -d /tmp/mogtest-mariadb.XXXXXX)
