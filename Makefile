@@ -10,9 +10,14 @@ LDFLAGS := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(COMMI
 
 .PHONY: build test run clean
 
+# -v names each package as it compiles: the first build on a fresh machine
+# compiles every dependency (a few minutes on 2 cores), later ones only
+# what changed.
 build:
 	@mkdir -p bin
-	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...
+	@echo "building bin/: $(BINARIES) ($(VERSION)); packages as they compile:"
+	$(GO) build -v -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...
+	@echo "built bin/ ($(VERSION))"
 
 test:
 	scripts/test.sh

@@ -25,8 +25,23 @@ if [ -z "${MOGTEST_MYSQL_DSN:-}" ]; then
 	export MOGTEST_MYSQL_DSN
 fi
 echo "MariaDB for tests: $MOGTEST_MYSQL_DSN" >&2
+echo "== go vet ./... (compiles every package first: minutes on a fresh machine)" >&2
 go vet ./...
-go test -race -count=1 -timeout 20m ./...
+# go test prints results in package order, so one slow package hides the
+# rest: -json through scripts/testprogress prints each package as it starts
+# and ends. Compiling the race-enabled test binaries comes first.
+echo "== go test -race ./... (a line per package as it starts and ends; failures with their output)" >&2
+go build -o "${TMPDIR:-/tmp}/mogtest-testprogress" ./scripts/testprogress
+set +e
+go test -race -count=1 -timeout 20m -json ./... 2>&1 | "${TMPDIR:-/tmp}/mogtest-testprogress"
+status=("${PIPESTATUS[@]}")
+set -e
+rm -f "${TMPDIR:-/tmp}/mogtest-testprogress"
+if [ "${status[0]}" -ne 0 ] || [ "${status[1]}" -ne 0 ]; then
+	echo "go test failed (exit ${status[0]})" >&2
+	exit 1
+fi
+echo "== fuzz targets for ${FUZZTIME:-2s} each" >&2
 # Every fuzz target for a short bounded time (the seed corpora already ran
 # above as ordinary tests); FUZZTIME=10m scripts/fuzz.sh is the long mode.
 FUZZTIME=${FUZZTIME:-2s} scripts/fuzz.sh
