@@ -2,15 +2,43 @@
 # Installs the Debian packages the tests and the local cluster use, when
 # they are missing: fuse3 (FUSE mounts), mariadb-server (the MySQL backend
 # tests), nginx-light (stock nginx as storage node and gateway front).
+# Arguments limit it to those packages (`scripts/deps.sh fuse3` is what
+# `make run` needs); none means all. It installs as root or through sudo;
+# when it cannot, it names the packages and the command and fails.
 # apt does not start services here; the scripts start private instances.
 set -euo pipefail
+want=("$@")
+[ ${#want[@]} -gt 0 ] || want=(fuse3 mariadb-server nginx-light)
 need=()
-command -v fusermount3 >/dev/null || need+=(fuse3)
-command -v mariadbd >/dev/null || need+=(mariadb-server mariadb-client)
-command -v nginx >/dev/null || need+=(nginx-light)
+for p in "${want[@]}"; do
+	case $p in
+	fuse3) command -v fusermount3 >/dev/null || need+=(fuse3) ;;
+	mariadb-server) command -v mariadbd >/dev/null || need+=(mariadb-server mariadb-client) ;;
+	nginx-light) command -v nginx >/dev/null || need+=(nginx-light) ;;
+	*)
+		echo "deps.sh: unknown package $p" >&2
+		exit 2
+		;;
+	esac
+done
 [ ${#need[@]} -eq 0 ] && exit 0
+cmd="apt-get install ${need[*]}"
+if ! command -v apt-get >/dev/null; then
+	echo "deps.sh: missing ${need[*]} (Debian package names), and there is no apt-get here to install them" >&2
+	exit 1
+fi
 sudo=
-[ "$(id -u)" -eq 0 ] || sudo=sudo
-echo "installing: ${need[*]}" >&2
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+if [ "$(id -u)" -ne 0 ]; then
+	# sudo without a terminal to ask for the password cannot work.
+	if ! command -v sudo >/dev/null || { [ ! -t 0 ] && ! sudo -n true 2>/dev/null; }; then
+		echo "deps.sh: missing ${need[*]}; install as root: $cmd" >&2
+		exit 1
+	fi
+	sudo=sudo
+fi
+echo "deps.sh: installing ${need[*]}${sudo:+ (through sudo)}" >&2
+if ! $sudo apt-get update -qq ||
+	! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; then
+	echo "deps.sh: could not install ${need[*]}; install as root: $cmd" >&2
+	exit 1
+fi

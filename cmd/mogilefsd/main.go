@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mogilefs-go/mogilefs/internal/metrics"
+	"github.com/mogilefs-go/mogilefs/internal/version"
 	"github.com/mogilefs-go/mogilefs/tracker"
 	"github.com/mogilefs-go/mogilefs/tracker/store/sqlstore"
 )
@@ -27,6 +28,10 @@ import (
 const defaultConfig = "/etc/mogilefs/mogilefsd.conf"
 
 func main() {
+	if version.Requested(os.Args[1:]) {
+		fmt.Println(version.Read().Line("mogilefsd"))
+		return
+	}
 	if err := run(os.Args[1:]); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			os.Exit(0)

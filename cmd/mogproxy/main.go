@@ -14,9 +14,14 @@ import (
 
 	"github.com/mogilefs-go/mogilefs/gateway"
 	"github.com/mogilefs-go/mogilefs/internal/metrics"
+	"github.com/mogilefs-go/mogilefs/internal/version"
 )
 
 func main() {
+	if version.Requested(os.Args[1:]) {
+		fmt.Println(version.Read().Line("mogproxy"))
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, env{getenv: os.Getenv, etcConfig: systemConfig}))

@@ -3,11 +3,17 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
+	"github.com/mogilefs-go/mogilefs/internal/version"
 	"github.com/mogilefs-go/mogilefs/tools/mogstats"
 )
 
 func main() {
+	if version.Requested(os.Args[1:]) {
+		fmt.Println(version.Read().Line("mogstats"))
+		return
+	}
 	os.Exit(mogstats.Run())
 }

@@ -11,10 +11,17 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/mogilefs-go/mogilefs/internal/version"
 	"github.com/mogilefs-go/mogilefs/mogstored"
 )
 
-func main() { os.Exit(run(os.Args[1:])) }
+func main() {
+	if version.Requested(os.Args[1:]) {
+		fmt.Println(version.Read().Line("mogstored"))
+		return
+	}
+	os.Exit(run(os.Args[1:]))
+}
 
 func run(args []string) int {
 	o, err := parseArgs(args, os.Getenv)
