@@ -32,11 +32,14 @@ go vet ./...
 # and ends. Compiling the race-enabled test binaries comes first.
 echo "== go test -race ./... (a line per package as it starts and ends; failures with their output)" >&2
 go build -o "${TMPDIR:-/tmp}/mogtest-testprogress" ./scripts/testprogress
+summary=$(mktemp)
 set +e
-go test -race -count=1 -timeout 20m -json ./... 2>&1 | "${TMPDIR:-/tmp}/mogtest-testprogress"
+go test -race -count=1 -timeout 20m -json ./... 2>&1 | "${TMPDIR:-/tmp}/mogtest-testprogress" | tee "$summary"
 status=("${PIPESTATUS[@]}")
 set -e
 rm -f "${TMPDIR:-/tmp}/mogtest-testprogress"
+closing=$(tail -n 1 "$summary")
+rm -f "$summary"
 if [ "${status[0]}" -ne 0 ] || [ "${status[1]}" -ne 0 ]; then
 	echo "go test failed (exit ${status[0]})" >&2
 	exit 1
@@ -45,3 +48,5 @@ echo "== fuzz targets for ${FUZZTIME:-2s} each" >&2
 # Every fuzz target for a short bounded time (the seed corpora already ran
 # above as ordinary tests); FUZZTIME=10m scripts/fuzz.sh is the long mode.
 FUZZTIME=${FUZZTIME:-2s} scripts/fuzz.sh
+# The suite's count of tests, last, where CI reads it.
+echo "$closing"

@@ -45,6 +45,8 @@ func report(r io.Reader, w io.Writer) int {
 	}
 	started := time.Now()
 	failed := 0
+	var tests struct{ passed, failed, skipped int } // tests and subtests
+
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
 	for sc.Scan() {
@@ -66,6 +68,14 @@ func report(r io.Reader, w io.Writer) int {
 			buf(e.Package).WriteString(e.Output)
 		case "pass", "fail", "skip":
 			if e.Test != "" {
+				switch e.Action {
+				case "pass":
+					tests.passed++
+				case "fail":
+					tests.failed++
+				default:
+					tests.skipped++
+				}
 				continue
 			}
 			switch e.Action {
@@ -86,6 +96,10 @@ func report(r io.Reader, w io.Writer) int {
 	}
 	if failed > 0 {
 		fmt.Fprintf(w, "%d package(s) failed\n", failed)
+	}
+	// The closing line in the form CI systems read.
+	fmt.Fprintf(w, "tests: %d passed, %d failed, %d skipped\n", tests.passed, tests.failed, tests.skipped)
+	if failed > 0 {
 		return 1
 	}
 	return 0

@@ -46,6 +46,7 @@ func TestReportOfRealRun(t *testing.T) {
 		`(?m)^ *\S+  ok   example.com/tp/good \(\d+\.\ds\)$`,
 		`(?m)^ *\S+  FAIL example.com/tp/bad \(\d+\.\ds\)\n(.*\n)*.*the reason`,
 		`(?m)^1 package\(s\) failed$`,
+		`tests: 1 passed, 1 failed, 0 skipped\n$`, // the closing line, last
 	} {
 		if !regexp.MustCompile(re).MatchString(got) {
 			t.Errorf("output lacks %s:\n%s", re, got)
