@@ -338,8 +338,13 @@ func (b *ClientBackend) SetAttr(ctx context.Context, domain, key string, u keysp
 }
 
 // RenameReplace implements keyspace.Backend with mogfs_rename.
-func (b *ClientBackend) RenameReplace(ctx context.Context, domain, from, to string) error {
-	_, err := b.c.Do(ctx, "mogfs_rename", map[string]string{"domain": domain, "from_key": from, "to_key": to})
+func (b *ClientBackend) RenameReplace(ctx context.Context, domain, from, to string, u keyspace.AttrUpdate) error {
+	args := map[string]string{"domain": domain, "from_key": from, "to_key": to}
+	kv := attrArgs(u)
+	for i := 0; i+1 < len(kv); i += 2 {
+		args[kv[i]] = kv[i+1]
+	}
+	_, err := b.c.Do(ctx, "mogfs_rename", args)
 	return classify(fmt.Sprintf("mogfs_rename %q to %q", from, to), err)
 }
 

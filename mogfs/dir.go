@@ -490,7 +490,13 @@ func (f *FS) rename(ctx context.Context, from *fs.Inode, name string, to *fs.Ino
 	if node != nil {
 		fn, _ = node.Operations().(*fileNode)
 	}
-	err := f.space.Rename(ctx, src.domain, src.key, dst.key, flags&renameNoReplace == 0)
+	now := time.Now()
+	err := f.space.Rename(ctx, src.domain, src.key, dst.key, flags&renameNoReplace == 0, keyspace.AttrUpdate{Ctime: &now})
+	if err == nil && fn != nil {
+		fn.mu.Lock()
+		fn.info.Attr.Ctime = now
+		fn.mu.Unlock()
+	}
 	if errors.Is(err, keyspace.ErrNotFound) && fn != nil && fn.dirtyBuffer() {
 		// Created here and not committed yet: it is committed under
 		// its new name at close. An old key at the new name goes.

@@ -286,7 +286,13 @@ func (s *Server) cmdMogfsRename(ctx context.Context, r *request, ms store.MogfsS
 	if len(to) > maxKeyLen {
 		return errReply("key_too_long", "")
 	}
-	res, err := ms.MogfsRename(ctx, dom.ID, from, to)
+	// Attribute arguments (mogfs sends ctime, which rename(2) changes)
+	// go to the moved fid's row in the same transaction.
+	u, bad := mogfsAttrArgs(r, from)
+	if bad != nil {
+		return *bad
+	}
+	res, err := ms.MogfsRename(ctx, dom.ID, from, to, u)
 	s.cache.InvalidateKey(dom.ID, from)
 	s.cache.InvalidateKey(dom.ID, to)
 	if res.FID != 0 {

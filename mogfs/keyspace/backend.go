@@ -204,7 +204,8 @@ type Backend interface {
 	SetAttr(ctx context.Context, domain, key string, u AttrUpdate) error
 	// RenameReplace is mogfs_rename: rename that replaces an existing
 	// target in the same transaction.
-	RenameReplace(ctx context.Context, domain, from, to string) error
+	// The attributes u sets go to the moved key in the same transaction.
+	RenameReplace(ctx context.Context, domain, from, to string, u AttrUpdate) error
 	// RenamePrefix is mogfs_rename_prefix: every key starting with from
 	// gets to instead, in one transaction. ErrNotEmpty if a key other
 	// than the marker to exists under to.

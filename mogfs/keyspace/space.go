@@ -265,19 +265,21 @@ func (s *Space) Remove(ctx context.Context, domain, key string) error {
 	return nil
 }
 
-// Rename renames the file from to to. With replace an existing to is
-// replaced (atomically with mogfs_rename; on an original tracker by a
-// delete followed by the rename); without it ErrExists is returned.
-func (s *Space) Rename(ctx context.Context, domain, from, to string, replace bool) error {
+// Rename renames the file from to to, and gives it the attributes u
+// (rename(2) changes ctime). With replace an existing to is replaced
+// (atomically with mogfs_rename, which sets u in the same transaction; on
+// an original tracker by a delete followed by the rename); without it
+// ErrExists is returned.
+func (s *Space) Rename(ctx context.Context, domain, from, to string, replace bool, u AttrUpdate) error {
 	if !replace {
 		if err := s.b.Rename(ctx, domain, from, to); err != nil {
 			return err
 		}
 		s.move(domain, from, to)
-		return nil
+		return s.setAfterRename(ctx, domain, to, u)
 	}
 	if !s.noRename.Load() {
-		err := s.b.RenameReplace(ctx, domain, from, to)
+		err := s.b.RenameReplace(ctx, domain, from, to, u)
 		if err == nil {
 			s.move(domain, from, to)
 			return nil
@@ -299,6 +301,18 @@ func (s *Space) Rename(ctx context.Context, domain, from, to string, replace boo
 		return err
 	}
 	s.move(domain, from, to)
+	return s.setAfterRename(ctx, domain, to, u)
+}
+
+// setAfterRename records u on a key renamed by the original rename; the
+// rename itself succeeded, so a failure here is only logged.
+func (s *Space) setAfterRename(ctx context.Context, domain, key string, u AttrUpdate) error {
+	if u.Empty() {
+		return nil
+	}
+	if err := s.SetAttr(ctx, domain, key, u); err != nil {
+		s.log.Warn("renamed, but its attributes not recorded", "domain", domain, "key", key, "err", err)
+	}
 	return nil
 }
 

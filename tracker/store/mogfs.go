@@ -168,8 +168,10 @@ type MogfsStore interface {
 	// existing to (its row deleted, its fid queued for deletion).
 	// ErrNotFound when from does not exist; ErrExists when the database
 	// holds a key it deems equal to to (a case-insensitive collation)
-	// that is neither to nor from; ErrKeyTooLong.
-	MogfsRename(ctx context.Context, dmid int, from, to string) (MogfsRenamed, error)
+	// that is neither to nor from; ErrKeyTooLong. The fields u sets
+	// (ctime: rename(2) changes it) go to the moved fid's attribute row
+	// in the same transaction.
+	MogfsRename(ctx context.Context, dmid int, from, to string, u MogfsAttrUpdate) (MogfsRenamed, error)
 	// MogfsRenamePrefix moves every key starting with from to start with
 	// to instead, in one transaction: ErrDirNotEmpty if a key other than
 	// to itself starts with to (the key to, the target's marker, is

@@ -59,7 +59,7 @@ func (r *runner) replaceTarget(dmid int, to string, keepFID int64, lock bool) (i
 }
 
 // MogfsRename renames from to to, replacing an existing to.
-func (s *Store) MogfsRename(ctx context.Context, dmid int, from, to string) (store.MogfsRenamed, error) {
+func (s *Store) MogfsRename(ctx context.Context, dmid int, from, to string, u store.MogfsAttrUpdate) (store.MogfsRenamed, error) {
 	var res store.MogfsRenamed
 	err := s.write(ctx, func(r *runner) error {
 		res = store.MogfsRenamed{}
@@ -79,6 +79,15 @@ func (s *Store) MogfsRename(ctx context.Context, dmid int, from, to string) (sto
 		res.FID = f.FID
 		if from == to {
 			return nil
+		}
+		if !u.Empty() {
+			row := u.Default
+			if f.Attr != nil {
+				row = *f.Attr
+			}
+			if _, err := r.exec(replaceMogfsAttr, mogfsAttrValues(f.FID, u.Apply(row))...); err != nil {
+				return err
+			}
 		}
 		// A key created under to after the first look makes the
 		// UPDATE fail as a duplicate: look again, with a locking read.

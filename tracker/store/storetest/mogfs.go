@@ -381,7 +381,7 @@ func testMogfsSetAttr(t *testing.T, s store.Store, m store.MogfsStore) {
 	wantErr(t, err, store.ErrNotFound, "set attr in another domain")
 	// The row follows the fid through a rename; an overwrite (new fid)
 	// starts without one.
-	_, err = m.MogfsRename(ctx, 1, "f", "g")
+	_, err = m.MogfsRename(ctx, 1, "f", "g", store.MogfsAttrUpdate{})
 	must(t, err)
 	if a := attrOf("g"); a == nil || a.Mode != 0o4755 {
 		t.Fatalf("after rename %+v", a)
@@ -414,10 +414,16 @@ func testMogfsRename(t *testing.T, s store.Store, m store.MogfsStore) {
 	dst := commitFile(t, s, 1, 0, "dst", 1)
 	_, err := m.MogfsSetAttr(ctx, 1, "src", store.MogfsAttrUpdate{SetMode: true, Attr: store.MogfsAttr{Mode: 0o640}})
 	must(t, err)
-	res, err := m.MogfsRename(ctx, 1, "src", "dst")
+	// The rename sets ctime on the moved fid's row, keeping its mode.
+	res, err := m.MogfsRename(ctx, 1, "src", "dst", store.MogfsAttrUpdate{SetCtime: true, Attr: store.MogfsAttr{Ctime: 77, CtimeNsec: 5}})
 	must(t, err)
 	if res.FID != src || res.ReplacedFID != dst {
 		t.Fatalf("rename over dst: %+v, want fid %d replacing %d", res, src, dst)
+	}
+	l, err := m.MogfsLookup(ctx, 1, "dst")
+	must(t, err)
+	if l.File == nil || l.File.Attr == nil || l.File.Attr.Mode != 0o640 || !l.File.Attr.HasCtime || l.File.Attr.Ctime != 77 || l.File.Attr.CtimeNsec != 5 {
+		t.Fatalf("attributes after a rename with ctime: %+v", l.File)
 	}
 	f, err := s.FileByKey(ctx, 1, "dst")
 	must(t, err)
@@ -432,31 +438,31 @@ func testMogfsRename(t *testing.T, s store.Store, m store.MogfsStore) {
 		t.Fatalf("replaced fid %d: file row %v, queued for deletion %v", dst, dbg.File, dbg.Delete)
 	}
 	// To a free key; onto itself; from a missing key.
-	res, err = m.MogfsRename(ctx, 1, "dst", "new/key")
+	res, err = m.MogfsRename(ctx, 1, "dst", "new/key", store.MogfsAttrUpdate{})
 	must(t, err)
 	if res.FID != src || res.ReplacedFID != 0 {
 		t.Fatalf("rename to a free key: %+v", res)
 	}
-	res, err = m.MogfsRename(ctx, 1, "new/key", "new/key")
+	res, err = m.MogfsRename(ctx, 1, "new/key", "new/key", store.MogfsAttrUpdate{})
 	must(t, err)
 	if res.FID != src || res.ReplacedFID != 0 {
 		t.Fatalf("rename onto itself: %+v", res)
 	}
-	_, err = m.MogfsRename(ctx, 1, "nope", "x")
+	_, err = m.MogfsRename(ctx, 1, "nope", "x", store.MogfsAttrUpdate{})
 	wantErr(t, err, store.ErrNotFound, "rename of a missing key")
-	_, err = m.MogfsRename(ctx, 2, "new/key", "x")
+	_, err = m.MogfsRename(ctx, 2, "new/key", "x", store.MogfsAttrUpdate{})
 	wantErr(t, err, store.ErrNotFound, "rename in another domain")
-	_, err = m.MogfsRename(ctx, 1, "new/key", strings.Repeat("k", store.MaxKeyLen+1))
+	_, err = m.MogfsRename(ctx, 1, "new/key", strings.Repeat("k", store.MaxKeyLen+1), store.MogfsAttrUpdate{})
 	wantErr(t, err, store.ErrKeyTooLong, "rename to a long key")
 	long := strings.Repeat("k", store.MaxKeyLen)
-	_, err = m.MogfsRename(ctx, 1, "new/key", long)
+	_, err = m.MogfsRename(ctx, 1, "new/key", long, store.MogfsAttrUpdate{})
 	must(t, err)
 	if l, err := m.MogfsLookup(ctx, 1, long); err != nil || l.File == nil || l.File.Attr == nil || l.File.Attr.Mode != 0o640 {
 		t.Fatalf("after renames: %+v %v", l, err)
 	}
 	// A case-only rename works whatever the collation.
 	commitFile(t, s, 1, 0, "case", 1)
-	_, err = m.MogfsRename(ctx, 1, "case", "CASE")
+	_, err = m.MogfsRename(ctx, 1, "case", "CASE", store.MogfsAttrUpdate{})
 	must(t, err)
 	if keys := domainKeys(t, s, 1); !slices.Contains(keys, "CASE") || slices.Contains(keys, "case") {
 		t.Fatalf("after case-only rename: %q", keys)
@@ -478,7 +484,7 @@ func testMogfsRename(t *testing.T, s store.Store, m store.MogfsStore) {
 		go func() {
 			defer wg.Done()
 			ms := stores[i%len(stores)].(store.MogfsStore)
-			if _, err := ms.MogfsRename(ctx, 1, fmt.Sprintf("race/%d", i), "race/target"); err != nil {
+			if _, err := ms.MogfsRename(ctx, 1, fmt.Sprintf("race/%d", i), "race/target", store.MogfsAttrUpdate{}); err != nil {
 				t.Error(err)
 			}
 		}()
