@@ -349,6 +349,7 @@ func (s *Server) createClose(ctx context.Context, r *request, useTemps bool, att
 	old, err := s.st.CommitFile(ctx, store.CloseFile{
 		FID: fid, DevID: devid, DomainID: dom.ID, Key: key, ClassID: tf.ClassID, Length: size, Checksum: sum,
 		Replicated: s.oneCopyEnough(fid, dom.ClassByID(tf.ClassID), dev, sum != nil), Attr: attr,
+		Name: mogfsLongName(r, attr),
 	})
 	s.cache.InvalidateKey(dom.ID, key)
 	s.cache.InvalidateFID(fid)
@@ -503,6 +504,7 @@ func (s *Server) cmdDelete(ctx context.Context, r *request) reply {
 		}
 		return s.failure(r, err)
 	}
+	s.dropLongName(ctx, dom.ID, key)
 	s.log.Debug("file deleted", "fid", f.FID, "key", key, "domain", dom.Name)
 	return okReply(nil)
 }
@@ -531,8 +533,23 @@ func (s *Server) cmdRename(ctx context.Context, r *request) reply {
 	case err != nil:
 		return s.failure(r, err)
 	}
+	s.dropLongName(ctx, dom.ID, from)
 	s.log.Debug("file renamed", "domain", dom.Name, "key", from, "to", to)
 	return okReply(nil)
+}
+
+// dropLongName forgets the long key of a surrogate key that the original
+// delete or rename took away (docs/mogfs-names.md): the long key names
+// nothing from now on. A failure is logged; a name whose surrogate is
+// gone is ignored by every command anyway.
+func (s *Server) dropLongName(ctx context.Context, dmid int, key string) {
+	ms, ok := s.st.(store.MogfsStore)
+	if !ok || !strings.HasPrefix(key, store.SurrogatePrefix) {
+		return
+	}
+	if err := ms.MogfsDropName(ctx, dmid, key); err != nil {
+		s.log.Warn("cannot drop the long name of a surrogate key", "dmid", dmid, "key", key, "err", err)
+	}
 }
 
 func (s *Server) cmdUpdateClass(ctx context.Context, r *request) reply {

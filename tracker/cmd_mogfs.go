@@ -3,6 +3,7 @@ package tracker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +45,7 @@ func (s *Server) startMogfs(ctx context.Context) {
 		"mogfs_create_close":  s.cmdMogfsCreateClose,
 		"mogfs_rename":        s.cmdMogfsRename,
 		"mogfs_rename_prefix": s.cmdMogfsRenamePrefix,
+		"mogfs_features":      s.cmdMogfsFeatures,
 	} {
 		s.handlers[name] = func(ctx context.Context, r *request) reply { return h(ctx, r, ms) }
 	}
@@ -55,7 +57,16 @@ func mogfsFileFields(a wire.Args, p, class string, f store.MogfsFile) {
 	a[p+"size"] = strconv.FormatInt(f.Length, 10)
 	a[p+"class"] = class
 	a[p+"devcount"] = strconv.Itoa(f.DevCount)
+	if strings.HasPrefix(f.Key, store.SurrogatePrefix) {
+		a[p+"dkey"] = f.Key // a long key's surrogate: get_paths and uploads use it
+	}
 	mogfsAttrFields(a, p, f.Attr)
+}
+
+// cmdMogfsFeatures tells mogfs what this tracker's mogfs commands can do:
+// long keys (docs/mogfs-names.md) up to max_key bytes.
+func (s *Server) cmdMogfsFeatures(ctx context.Context, r *request, _ store.MogfsStore) reply {
+	return okReply(wire.Args{"long_keys": "1", "max_key": strconv.Itoa(store.MaxLongKeyLen)})
 }
 
 // mogfsAttrFields adds the attribute fields when there is a row: mtime,
@@ -265,12 +276,30 @@ func (s *Server) cmdMogfsSetAttr(ctx context.Context, r *request, ms store.Mogfs
 // and its mtime and mode in one round trip instead of two.
 func (s *Server) cmdMogfsCreateClose(ctx context.Context, r *request, _ store.MogfsStore) reply {
 	key, _ := r.key("key")
+	if name := r.arg("name"); name != "" {
+		switch {
+		case len(name) <= store.MaxKeyLen || len(name) > store.MaxLongKeyLen:
+			return errReply("bad_params", fmt.Sprintf("name must be a key of %d to %d bytes", store.MaxKeyLen+1, store.MaxLongKeyLen))
+		case !strings.HasPrefix(key, store.SurrogatePrefix):
+			return errReply("bad_params", "a long name needs a key under "+store.SurrogatePrefix)
+		}
+		key = name
+	}
 	u, bad := mogfsAttrArgs(r, key)
 	if bad != nil {
 		return *bad
 	}
 	attr := u.Row()
 	return s.createClose(ctx, r, true, &attr)
+}
+
+// mogfsLongName is the long key a mogfs_create_close names (its "name"
+// argument), "" for none or for create_close.
+func mogfsLongName(r *request, attr *store.MogfsAttr) string {
+	if attr == nil {
+		return ""
+	}
+	return r.arg("name")
 }
 
 func (s *Server) cmdMogfsRename(ctx context.Context, r *request, ms store.MogfsStore) reply {
@@ -283,7 +312,7 @@ func (s *Server) cmdMogfsRename(ctx context.Context, r *request, ms store.MogfsS
 	if !ok1 || !ok2 {
 		return errReply("no_key", "")
 	}
-	if len(to) > maxKeyLen {
+	if len(to) > store.MaxLongKeyLen {
 		return errReply("key_too_long", "")
 	}
 	// Attribute arguments (mogfs sends ctime, which rename(2) changes)

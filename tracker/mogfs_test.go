@@ -150,7 +150,7 @@ func listPage(t *testing.T, c *mogtest.TrackerConn, domain, prefix, after string
 		p := "entry_" + strconv.Itoa(i) + "_"
 		e := dirEntry{name: r[p+"name"], typ: r[p+"type"], fields: wire.Args{}}
 		for _, k := range []string{"fid", "size", "class", "devcount", "mtime", "mtime_nsec", "mode",
-			"uid", "gid", "atime", "atime_nsec", "ctime", "ctime_nsec", "rdev"} {
+			"uid", "gid", "atime", "atime_nsec", "ctime", "ctime_nsec", "rdev", "dkey"} {
 			if v, ok := r[p+k]; ok {
 				e.fields[k] = v
 			}
@@ -246,6 +246,7 @@ func TestMogfsCommands(t *testing.T) {
 		t.Run("files", func(t *testing.T) { testMogfsFiles(t, e) })
 		t.Run("create_close", func(t *testing.T) { testMogfsCreateClose(t, e) })
 		t.Run("inode", func(t *testing.T) { testMogfsInode(t, e) })
+		t.Run("long", func(t *testing.T) { testMogfsLongKeys(t, e) })
 		t.Run("listing", func(t *testing.T) { testMogfsListing(t, e) })
 		t.Run("case", func(t *testing.T) { testMogfsCase(t, e) })
 		t.Run("concurrent", func(t *testing.T) { testMogfsConcurrent(t, e) })
@@ -302,6 +303,104 @@ func testMogfsInode(t *testing.T, e *mogfsEnv) {
 	if l["gid"] != "50" || l["mode"] != "420" || l["uid"] != "" {
 		t.Fatalf("set_attr of gid alone on a new row: %v", l)
 	}
+}
+
+// testMogfsLongKeys checks keys longer than file.dkey holds
+// (docs/mogfs-names.md): stored under surrogates, looked up, listed with
+// the short keys, renamed across the 255-byte boundary both ways, and
+// forgotten when an original client deletes the surrogate.
+func testMogfsLongKeys(t *testing.T, e *mogfsEnv) {
+	c := e.c
+	if f := ok(t, c, "mogfs_features"); f["long_keys"] != "1" || f["max_key"] != "8192" {
+		t.Fatalf("mogfs_features: %v", f)
+	}
+	seg := strings.Repeat("s", 200)
+	upload := func(name, body string) string {
+		t.Helper()
+		sur := ".mogfs/long/" + strconv.FormatInt(time.Now().UnixNano(), 16)
+		o := ok(t, c, "create_open "+enc(wire.Args{"domain": "fs", "key": sur, "multi_dest": "1"}))
+		put(t, o["path_1"], []byte(body))
+		ok(t, c, "mogfs_create_close "+enc(wire.Args{"domain": "fs", "key": sur, "fid": o["fid"], "devid": o["devid_1"],
+			"path": o["path_1"], "size": strconv.Itoa(len(body)), "name": name, "mode": "384"}))
+		return sur
+	}
+	a := "lk/" + seg + "/" + seg // 405 bytes
+	sur := upload(a, "first")
+	l := ok(t, c, "mogfs_lookup "+enc(wire.Args{"domain": "fs", "key": a}))
+	if l["file"] != "1" || l["dkey"] != sur || l["size"] != "5" || l["mode"] != "384" {
+		t.Fatalf("lookup of a long key: %v", l)
+	}
+	if got := paths(t, c, "fs", sur, "&noverify=1"); len(got) == 0 {
+		t.Fatal("no paths for the surrogate")
+	}
+	// Its directories exist (the one above only through mogfs_name).
+	if l := ok(t, c, "mogfs_lookup "+enc(wire.Args{"domain": "fs", "key": "lk/" + seg})); l["dir"] != "1" || l["file"] != "0" {
+		t.Fatalf("directory of a long key: %v", l)
+	}
+	store(t, c, "fs", "", "lk/short", []byte("x"))
+	es, next := listPage(t, c, "fs", "lk/", "", 0)
+	if len(es) != 2 || es[0].name != "short" || es[1].name != seg || es[1].typ != "d" || next != "" {
+		t.Fatalf("listing of lk/: %+v %q", es, next)
+	}
+	es, _ = listPage(t, c, "fs", "lk/"+seg+"/", "", 0)
+	if len(es) != 1 || es[0].name != seg || es[0].typ != "f" || es[0].fields["dkey"] != sur {
+		t.Fatalf("listing of the long directory: %+v", es)
+	}
+	// Paging across both tables: one entry a page.
+	es1, n1 := listPage(t, c, "fs", "lk/", "", 1)
+	es2, n2 := listPage(t, c, "fs", "lk/", n1, 1)
+	es3, n3 := listPage(t, c, "fs", "lk/", n2, 1)
+	if len(es1) != 1 || es1[0].name != "short" || len(es2) != 1 || es2[0].name != seg || len(es3) != 0 || n3 != "" {
+		t.Fatalf("pages of one: %+v %q %+v %q %+v %q", es1, n1, es2, n2, es3, n3)
+	}
+	ok(t, c, "mogfs_set_attr "+enc(wire.Args{"domain": "fs", "key": a, "uid": "7"}))
+	// An overwrite through a new surrogate replaces the old one.
+	sur2 := upload(a, "second")
+	if l := ok(t, c, "mogfs_lookup "+enc(wire.Args{"domain": "fs", "key": a})); l["dkey"] != sur2 || l["size"] != "6" {
+		t.Fatalf("after the overwrite: %v", l)
+	}
+	wantErr(t, c, "get_paths domain=fs&key="+sur+"&noverify=1", "unknown_key", "")
+	// long -> long, long -> short, short -> long.
+	b := "lk/" + seg + "/" + seg + "-b"
+	ok(t, c, "mogfs_rename "+enc(wire.Args{"domain": "fs", "from_key": a, "to_key": b}))
+	if l := ok(t, c, "mogfs_lookup "+enc(wire.Args{"domain": "fs", "key": b})); l["dkey"] != sur2 {
+		t.Fatalf("long to long: %v", l)
+	}
+	ok(t, c, "mogfs_rename "+enc(wire.Args{"domain": "fs", "from_key": b, "to_key": "lk/back"}))
+	if l := ok(t, c, "mogfs_lookup domain=fs&key=lk/back"); l["size"] != "6" || l["dkey"] != "" {
+		t.Fatalf("long to short: %v", l)
+	}
+	wantErr(t, c, "mogfs_lookup "+enc(wire.Args{"domain": "fs", "key": "lk/" + seg}), "unknown_key", "")
+	ok(t, c, "mogfs_rename "+enc(wire.Args{"domain": "fs", "from_key": "lk/back", "to_key": a}))
+	l = ok(t, c, "mogfs_lookup "+enc(wire.Args{"domain": "fs", "key": a}))
+	if !strings.HasPrefix(l["dkey"], ".mogfs/long/") || l["size"] != "6" {
+		t.Fatalf("short to long: %v", l)
+	}
+	// A directory rename makes short keys long and long keys short.
+	store(t, c, "fs", "", "pre/x", []byte("x"))
+	ok(t, c, "mogfs_rename_prefix "+enc(wire.Args{"domain": "fs", "from_prefix": "pre/", "to_prefix": "lk/" + seg + "/in/"}))
+	in := "lk/" + seg + "/in/x"
+	if l := ok(t, c, "mogfs_lookup "+enc(wire.Args{"domain": "fs", "key": in})); l["file"] != "1" {
+		t.Fatalf("short key made long by a prefix rename: %v", l)
+	}
+	r := ok(t, c, "mogfs_rename_prefix "+enc(wire.Args{"domain": "fs", "from_prefix": "lk/" + seg + "/", "to_prefix": "lk2/"}))
+	if r["count"] != "2" {
+		t.Fatalf("prefix rename of two long keys: %v", r)
+	}
+	for _, k := range []string{"lk2/" + seg, "lk2/in/x"} {
+		if l := ok(t, c, "mogfs_lookup "+enc(wire.Args{"domain": "fs", "key": k})); l["file"] != "1" || l["dkey"] != "" {
+			t.Fatalf("%s made short by a prefix rename: %v", k, l)
+		}
+	}
+	// Deleting a surrogate with the original command forgets its name.
+	c2 := "lk3/" + strings.Repeat("z", 300)
+	sur3 := upload(c2, "z")
+	ok(t, c, "delete domain=fs&key="+sur3)
+	wantErr(t, c, "mogfs_lookup "+enc(wire.Args{"domain": "fs", "key": c2}), "unknown_key", "")
+	if es, _ := listPage(t, c, "fs", "lk3/", "", 0); len(es) != 0 {
+		t.Fatalf("listing after the surrogate's delete: %+v", es)
+	}
+	wantErr(t, c, "mogfs_create_close domain=fs&key=plain&fid=1&devid=1&path=x&name=short", "bad_params", "")
 }
 
 func testMogfsTable(t *testing.T, e *mogfsEnv) {
@@ -361,18 +460,18 @@ func testMogfsErrors(t *testing.T, e *mogfsEnv) {
 	wantErr(t, c, "mogfs_rename domain=fs&from_key=err/file", "no_key", "")
 	wantErr(t, c, "mogfs_rename domain=fs&from_key=err/file&to_key=", "no_key", "")
 	wantErr(t, c, "mogfs_rename domain=fs&from_key=err/nope&to_key=b", "unknown_key", "")
-	wantErr(t, c, "mogfs_rename domain=fs&from_key=err/file&to_key="+strings.Repeat("k", 256), "key_too_long", "Key would be longer than 255 bytes")
+	wantErr(t, c, "mogfs_rename domain=fs&from_key=err/file&to_key="+strings.Repeat("k", 8193), "key_too_long", "Key would be longer than 8192 bytes")
 	// mogfs_rename_prefix
 	for _, p := range [][2]string{{"", "b/"}, {"a/", ""}, {"a", "b/"}, {"a/", "b"}, {"a/", "a/b/"}, {"a/b/", "a/"}, {"a/", "a/"}} {
 		wantErr(t, c, "mogfs_rename_prefix "+enc(wire.Args{"domain": "fs", "from_prefix": p[0], "to_prefix": p[1]}), "bad_params", "")
 	}
 	store(t, c, "fs", "", "err2/x", []byte("y"))
 	wantErr(t, c, "mogfs_rename_prefix domain=fs&from_prefix=err/&to_prefix=err2/", "dir_not_empty", "Target directory is not empty")
-	long := "err3/" + strings.Repeat("l", 250)
+	long := "err3/" + strings.Repeat("l", 8187)
 	ok(t, c, "mogfs_rename "+enc(wire.Args{"domain": "fs", "from_key": "err2/x", "to_key": long}))
-	wantErr(t, c, "mogfs_rename_prefix domain=fs&from_prefix=err3/&to_prefix=err33/", "key_too_long", "Key would be longer than 255 bytes")
-	if got := wantLevel(e.keysOf(t, "fs"), "err3/"); len(got) != 1 {
-		t.Fatalf("err3/ after the refused rename: %v", got)
+	wantErr(t, c, "mogfs_rename_prefix domain=fs&from_prefix=err3/&to_prefix=err33/", "key_too_long", "Key would be longer than 8192 bytes")
+	if l := ok(t, c, "mogfs_lookup "+enc(wire.Args{"domain": "fs", "key": long})); l["file"] != "1" {
+		t.Fatalf("%s after the refused rename: %v", long[:10], l)
 	}
 	// Errors echo callid; a tracker answers the rest as usual.
 	if r := raw(t, c, "mogfs_lookup domain=fs&key=err/nope&callid=7"); !strings.HasSuffix(r, " 7") || !strings.HasPrefix(r, "ERR unknown_key ") {

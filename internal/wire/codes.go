@@ -43,7 +43,7 @@ var defaultText = map[string]string{
 	// Codes of the mogfs commands (docs/mogfs.md §8.8); the original has
 	// no such commands.
 	"dir_not_empty": "Target directory is not empty",
-	"key_too_long":  "Key would be longer than 255 bytes",
+	"key_too_long":  "Key would be longer than 8192 bytes",
 }
 
 // DefaultText returns the original's default text for code, or code itself.

@@ -16,6 +16,14 @@ import (
 // MaxKeyLen is the width of file.dkey in bytes.
 const MaxKeyLen = 255
 
+// MaxLongKeyLen is the longest key of the mogfs commands: keys over
+// MaxKeyLen are long keys, kept under a surrogate key with a row of
+// mogfs_name (docs/mogfs-names.md).
+const MaxLongKeyLen = 8192
+
+// SurrogatePrefix starts the surrogate keys of long keys.
+const SurrogatePrefix = ".mogfs/long/"
+
 var (
 	// ErrDirNotEmpty: the target prefix of a directory rename holds keys.
 	ErrDirNotEmpty = errors.New("store: target directory is not empty")
@@ -179,6 +187,9 @@ type MogfsStore interface {
 	// be too long; ErrExists if the database deems a new key equal to an
 	// existing one. Nothing changes on error.
 	MogfsRenamePrefix(ctx context.Context, dmid int, from, to string) (MogfsRenamed, error)
+	// MogfsDropName deletes the mogfs_name row of the surrogate key dkey
+	// (an original delete or rename of it: its long key names nothing).
+	MogfsDropName(ctx context.Context, dmid int, dkey string) error
 	// DeleteMogfsAttr drops the attribute row of fid (a purged fid).
 	DeleteMogfsAttr(ctx context.Context, fid int64) error
 }

@@ -155,6 +155,9 @@ type CloseFile struct {
 	// Attr, when not nil, is written as the fid's mogfs_attr row in the
 	// same transaction (mogfs_create_close).
 	Attr *MogfsAttr
+	// Name, when set, is the long key Key (a surrogate) stands for: its
+	// mogfs_name row is written in the same transaction.
+	Name string
 }
 
 // FsckEvent is a row of fsck_log.

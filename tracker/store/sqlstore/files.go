@@ -184,7 +184,7 @@ func (s *Store) OldTempfiles(ctx context.Context, before int64, limit int) ([]st
 // duplicate error, reads the winner's row with a locking read (a record
 // lock only) and replaces it like any older file.
 func (s *Store) CommitFile(ctx context.Context, f store.CloseFile) (int64, error) {
-	if db := s.multiDB(); db != nil {
+	if db := s.multiDB(); db != nil && f.Name == "" {
 		replaced, err := s.commitFileMySQL(ctx, db, f)
 		if !errors.Is(err, errFallback) {
 			if err != nil {
@@ -246,6 +246,15 @@ func (s *Store) CommitFile(ctx context.Context, f store.CloseFile) (int64, error
 		if f.Attr != nil {
 			if _, err := r.exec(replaceMogfsAttr, mogfsAttrValues(f.FID, *f.Attr)...); err != nil {
 				return err
+			}
+		}
+		if f.Name != "" {
+			old, err := r.putName(f.DomainID, f.Name, f.Key)
+			if err != nil {
+				return err
+			}
+			if replaced == 0 {
+				replaced = old
 			}
 		}
 		if f.Replicated {

@@ -177,6 +177,9 @@ func (s *Store) addMogfsColumns(ctx context.Context, status func(string)) error 
 // should not offer the mogfs commands.
 func (s *Store) SetupMogfs(ctx context.Context) error {
 	err := s.setupMogfsTable(ctx, nil)
+	if err == nil {
+		err = s.setupMogfsNames(ctx, nil)
+	}
 	s.mogfs.mu.Lock()
 	s.mogfs.noTable = err != nil
 	s.mogfs.mu.Unlock()
@@ -437,10 +440,40 @@ func (s *Store) MogfsLookup(ctx context.Context, dmid int, key string) (store.Mo
 	}
 	dir := key + "/"
 	var out store.MogfsLookup
+	// A directory whose only keys are long ones is known by mogfs_name.
+	namesDir := func(r *runner) error {
+		if out.File != nil || out.Dir {
+			return nil
+		}
+		var err error
+		out.Dir, out.DirAttr, err = r.nameDir(dmid, dir)
+		return err
+	}
+	if len(key) > store.MaxKeyLen {
+		err = s.read(ctx, func(r *runner) error {
+			out = store.MogfsLookup{}
+			f, ok, err := r.resolve(dmid, key, false)
+			if ok {
+				out.File = &f
+			}
+			if err != nil {
+				return err
+			}
+			out.Dir, out.DirAttr, err = r.nameDir(dmid, dir)
+			return err
+		})
+		if err != nil {
+			return store.MogfsLookup{}, fmt.Errorf("sqlstore: mogfs lookup %q in domain %d: %w", key, dmid, err)
+		}
+		return out, nil
+	}
 	if bytewise {
 		err = s.read(ctx, func(r *runner) error {
 			out, err = r.lookupBytewise(dmid, key)
-			return err
+			if err != nil {
+				return err
+			}
+			return namesDir(r)
 		})
 		if err != nil {
 			return store.MogfsLookup{}, fmt.Errorf("sqlstore: mogfs lookup %q in domain %d: %w", key, dmid, err)
@@ -462,7 +495,10 @@ func (s *Store) MogfsLookup(ctx context.Context, dmid int, key string) (store.Mo
 		}
 		first, err := s.firstUnder(r, bytewise, dmid, dir, "", false)
 		out.Dir = first != ""
-		return err
+		if err != nil {
+			return err
+		}
+		return namesDir(r)
 	})
 	if err != nil {
 		return store.MogfsLookup{}, fmt.Errorf("sqlstore: mogfs lookup %q in domain %d: %w", key, dmid, err)
@@ -512,7 +548,7 @@ func (s *Store) MogfsSetAttr(ctx context.Context, dmid int, key string, u store.
 	var fid int64
 	err := s.write(ctx, func(r *runner) error {
 		fid = 0
-		f, ok, err := r.fileExact(dmid, key, true)
+		f, ok, err := r.resolve(dmid, key, true)
 		if err != nil {
 			return err
 		}

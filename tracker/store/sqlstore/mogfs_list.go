@@ -52,12 +52,24 @@ func (s *Store) MogfsListDir(ctx context.Context, dmid int, prefix, after string
 	}
 	var page store.MogfsDirPage
 	err = s.read(ctx, func(r *runner) (err error) {
-		if bytewise {
-			page, err = listBytewise(r, dmid, prefix, after, limit)
-		} else {
-			page, err = s.listCollated(r, dmid, prefix, after, limit)
+		page = store.MogfsDirPage{}
+		// No key of file lies under a prefix of 255 bytes or more.
+		if len(prefix) < store.MaxKeyLen {
+			if bytewise {
+				page, err = listBytewise(r, dmid, prefix, after, limit)
+			} else {
+				page, err = s.listCollated(r, dmid, prefix, after, limit)
+			}
+			if err != nil {
+				return err
+			}
 		}
-		return err
+		long, err := listNames(r, dmid, prefix, after, limit)
+		if err != nil {
+			return err
+		}
+		page = mergePages(prefix, page, long, limit)
+		return nil
 	})
 	if err != nil {
 		return store.MogfsDirPage{}, fmt.Errorf("sqlstore: mogfs list %q in domain %d: %w", prefix, dmid, err)

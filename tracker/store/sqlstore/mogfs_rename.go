@@ -66,8 +66,13 @@ func (s *Store) MogfsRename(ctx context.Context, dmid int, from, to string, u st
 		if from == "" || to == "" {
 			return errors.New("empty key")
 		}
-		if len(to) > store.MaxKeyLen {
+		if len(to) > store.MaxLongKeyLen {
 			return store.ErrKeyTooLong
+		}
+		if len(from) > store.MaxKeyLen || len(to) > store.MaxKeyLen {
+			var err error
+			res, err = r.renameLong(dmid, from, to, u)
+			return err
 		}
 		f, ok, err := r.fileExact(dmid, from, true)
 		if err != nil {
@@ -152,12 +157,38 @@ func (s *Store) MogfsRenamePrefix(ctx context.Context, dmid int, from, to string
 		if other != "" {
 			return store.ErrDirNotEmpty
 		}
+		if names, err := r.namesFrom(dmid, to, to, true, 1); err != nil || len(names) > 0 {
+			if err == nil {
+				err = store.ErrDirNotEmpty
+			}
+			return err
+		}
 		var longest sql.NullInt64
 		if err := r.queryRow(maxLen, append([]any{dmid}, rangeArgs...)...).Scan(&longest); err != nil {
 			return err
 		}
-		if longest.Valid && int(longest.Int64)-len(from)+len(to) > store.MaxKeyLen {
+		if longest.Valid && int(longest.Int64)-len(from)+len(to) > store.MaxLongKeyLen {
 			return store.ErrKeyTooLong
+		}
+		// Keys that outgrow file.dkey become long keys first (they
+		// then lie under the surrogates' prefix, out of the UPDATE).
+		if longest.Valid && int(longest.Int64)-len(from)+len(to) > store.MaxKeyLen {
+			if err := r.lengthenUnder(dmid, rangeCond, rangeArgs, from, to); err != nil {
+				return err
+			}
+		}
+		// The target marker, when long, is replaced as a short one is.
+		if len(to) > store.MaxKeyLen {
+			if t, ok, err := r.nameRow(dmid, to, true); err != nil {
+				return err
+			} else if ok {
+				if res.ReplacedFID, err = r.replaceTarget(dmid, t, 0, true); err != nil {
+					return err
+				}
+				if err := r.dropName(dmid, to); err != nil {
+					return err
+				}
+			}
 		}
 		// The target's marker is replaced. A row the collation deems
 		// equal to it but with other bytes is left alone: the UPDATE
@@ -166,17 +197,146 @@ func (s *Store) MogfsRenamePrefix(ctx context.Context, dmid int, from, to string
 		if err != nil && !errors.Is(err, store.ErrExists) {
 			return err
 		}
-		res.ReplacedFID = old
+		if old != 0 {
+			res.ReplacedFID = old
+		}
 		args := append([]any{to, len(from) + 1, dmid}, rangeArgs...)
 		n, err := affected(r.exec(update, args...))
 		if s.dup(err) {
 			return store.ErrExists
 		}
-		res.Count = n
+		if err != nil {
+			return err
+		}
+		moved, err := r.renameNames(dmid, from, to)
+		res.Count = n + moved
 		return err
 	})
 	if err != nil {
 		return store.MogfsRenamed{}, fmt.Errorf("sqlstore: mogfs rename prefix %q to %q in domain %d: %w", from, to, dmid, err)
 	}
 	return res, nil
+}
+
+// renameLong is MogfsRename where from or to is a long key: a name row is
+// renamed, added (the file row moves to a new surrogate) or dropped (the
+// surrogate's file row takes the short key).
+func (r *runner) renameLong(dmid int, from, to string, u store.MogfsAttrUpdate) (store.MogfsRenamed, error) {
+	var res store.MogfsRenamed
+	f, ok, err := r.resolve(dmid, from, true)
+	if err != nil {
+		return res, err
+	}
+	if !ok {
+		return res, store.ErrNotFound
+	}
+	res.FID = f.FID
+	if from == to {
+		return res, nil
+	}
+	if !u.Empty() {
+		row := u.Default
+		if f.Attr != nil {
+			row = *f.Attr
+		}
+		if _, err := r.exec(replaceMogfsAttr, mogfsAttrValues(f.FID, u.Apply(row))...); err != nil {
+			return res, err
+		}
+	}
+	// The target goes as delete does.
+	if len(to) <= store.MaxKeyLen {
+		res.ReplacedFID, err = r.replaceTarget(dmid, to, f.FID, true)
+	} else if t, ok, nerr := r.nameRow(dmid, to, true); nerr != nil {
+		err = nerr
+	} else if ok {
+		if res.ReplacedFID, err = r.replaceTarget(dmid, t, f.FID, true); err == nil {
+			err = r.dropName(dmid, to)
+		}
+	}
+	if err != nil {
+		return res, err
+	}
+	switch {
+	case len(from) > store.MaxKeyLen && len(to) > store.MaxKeyLen:
+		_, err = r.exec("UPDATE mogfs_name SET hash = ?, name = ? WHERE dmid = ? AND hash = ?", nameHash(to), []byte(to), dmid, nameHash(from))
+	case len(to) > store.MaxKeyLen:
+		sur := NewSurrogate()
+		if _, err = r.exec("UPDATE file SET dkey = ? WHERE fid = ?", sur, f.FID); err == nil {
+			_, err = r.putName(dmid, to, sur)
+		}
+	default:
+		if _, err = r.exec("UPDATE file SET dkey = ? WHERE fid = ?", to, f.FID); err == nil {
+			err = r.dropName(dmid, from)
+		}
+	}
+	return res, err
+}
+
+// lengthenUnder gives a surrogate and a name to every key under from (the
+// rows of rangeCond) whose new key under to is longer than file.dkey
+// holds.
+func (r *runner) lengthenUnder(dmid int, rangeCond string, rangeArgs []any, from, to string) error {
+	q := "SELECT fid, dkey FROM file WHERE dmid = ? AND " + rangeCond
+	rows, err := r.query(q, append([]any{dmid}, rangeArgs...)...)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		fid int64
+		key string
+	}
+	var long []row
+	for rows.Next() {
+		var w row
+		if err := rows.Scan(&w.fid, &w.key); err != nil {
+			rows.Close()
+			return err
+		}
+		if strings.HasPrefix(w.key, from) && len(w.key)-len(from)+len(to) > store.MaxKeyLen {
+			long = append(long, w)
+		}
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return err
+	}
+	for _, w := range long {
+		sur := NewSurrogate()
+		if _, err := r.exec("UPDATE file SET dkey = ? WHERE fid = ?", sur, w.fid); err != nil {
+			return err
+		}
+		if _, err := r.putName(dmid, to+w.key[len(from):], sur); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// renameNames moves the long keys under from to under to: those that fit
+// file.dkey become the keys of their surrogates' file rows again. It
+// returns how many moved.
+func (r *runner) renameNames(dmid int, from, to string) (int64, error) {
+	ns, err := r.namesFrom(dmid, from, from, false, 1<<30)
+	if err != nil {
+		return 0, err
+	}
+	for _, n := range ns {
+		nn := to + n[0][len(from):]
+		if len(nn) > store.MaxLongKeyLen {
+			return 0, store.ErrKeyTooLong
+		}
+		if len(nn) <= store.MaxKeyLen {
+			_, err = r.exec("UPDATE file SET dkey = ? WHERE dmid = ? AND dkey = ?", nn, dmid, n[1])
+			if err == nil {
+				err = r.dropName(dmid, n[0])
+			}
+		} else {
+			_, err = r.exec("UPDATE mogfs_name SET hash = ?, name = ? WHERE dmid = ? AND hash = ?", nameHash(nn), []byte(nn), dmid, nameHash(n[0]))
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	return int64(len(ns)), nil
 }

@@ -1,0 +1,312 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha1"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/mogilefs-go/mogilefs/tracker/store"
+)
+
+// Long keys (docs/mogfs-names.md): a key of mogfs longer than file.dkey
+// holds is a file row under a surrogate key and a row of mogfs_name
+// (dmid, name -> dkey). Names compare as bytes (VARBINARY, BLOB) whatever
+// the collation of file.dkey; they are passed to the database as []byte,
+// which SQLite orders among BLOBs.
+
+// mogfsNameDDL are the statements that create mogfs_name, by backend.
+var mogfsNameDDL = map[Backend][]string{
+	MySQL: {`CREATE TABLE IF NOT EXISTS mogfs_name (
+  dmid SMALLINT UNSIGNED NOT NULL,
+  hash BINARY(20) NOT NULL,
+  name VARBINARY(8192) NOT NULL,
+  dkey VARBINARY(255) NOT NULL,
+  PRIMARY KEY (dmid, hash),
+  UNIQUE KEY mogfs_name_dkey (dmid, dkey),
+  KEY mogfs_name_name (dmid, name(3000))
+) ENGINE=InnoDB`},
+	SQLite: {`CREATE TABLE IF NOT EXISTS mogfs_name (
+  dmid INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  name BLOB NOT NULL,
+  dkey TEXT NOT NULL,
+  PRIMARY KEY (dmid, hash)
+)`,
+		"CREATE UNIQUE INDEX IF NOT EXISTS mogfs_name_dkey ON mogfs_name (dmid, dkey)",
+		"CREATE INDEX IF NOT EXISTS mogfs_name_name ON mogfs_name (dmid, name)"},
+}
+
+// setupMogfsNames creates mogfs_name when it is missing.
+func (s *Store) setupMogfsNames(ctx context.Context, status func(string)) error {
+	for _, ddl := range mogfsNameDDL[s.target.Backend] {
+		if status != nil {
+			status("Running SQL: " + ddl + ";")
+		}
+		err := s.autocommit(ctx, func(r *runner) error {
+			_, err := r.ex.ExecContext(ctx, ddl)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("sqlstore: %s: create table mogfs_name: %w", s.target.Where(), err)
+		}
+	}
+	return nil
+}
+
+func nameHash(name string) []byte {
+	h := sha1.Sum([]byte(name))
+	return h[:]
+}
+
+// NewSurrogate returns a new surrogate key for a long key.
+func NewSurrogate() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return store.SurrogatePrefix + hex.EncodeToString(b[:])
+}
+
+// nameRow returns the surrogate of the long key name; ok is false when it
+// has no name row.
+func (r *runner) nameRow(dmid int, name string, lock bool) (dkey string, ok bool, err error) {
+	q := "SELECT name, dkey FROM mogfs_name WHERE dmid = ? AND hash = ?"
+	if lock {
+		q += "{forupdate}"
+	}
+	var got []byte
+	err = r.queryRow(q, dmid, nameHash(name)).Scan(&got, &dkey)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && string(got) != name {
+		return "", false, nil
+	}
+	return dkey, err == nil, err
+}
+
+// resolve reads the file row of key, a long key through its name row.
+// The row's Key is its dkey (the surrogate of a long key).
+func (r *runner) resolve(dmid int, key string, lock bool) (store.MogfsFile, bool, error) {
+	if len(key) <= store.MaxKeyLen {
+		return r.fileExact(dmid, key, lock)
+	}
+	dkey, ok, err := r.nameRow(dmid, key, lock)
+	if !ok || err != nil {
+		return store.MogfsFile{}, false, err
+	}
+	return r.fileExact(dmid, dkey, lock)
+}
+
+// firstName returns the first name row (name, dkey) whose name starts
+// with prefix (ending in "/"), in byte order, after the first key >= from
+// (or > from when strict); ok is false when there is none.
+func (r *runner) firstNames(dmid int, prefix, from string, strict bool, limit int) ([][2]string, error) {
+	cmp := ">="
+	if strict {
+		cmp = ">"
+	}
+	q := "SELECT name, dkey FROM mogfs_name WHERE dmid = ? AND name " + cmp + " ? AND name < ? ORDER BY name LIMIT ?"
+	rows, err := r.query(q, dmid, []byte(from), []byte(prefixEnd(prefix)), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][2]string
+	for rows.Next() {
+		var name []byte
+		var dkey string
+		if err := rows.Scan(&name, &dkey); err != nil {
+			return nil, err
+		}
+		out = append(out, [2]string{string(name), dkey})
+	}
+	return out, rows.Err()
+}
+
+// namesUnderTop is firstNames for the top of a domain (prefix ""): every
+// name of the domain.
+func (r *runner) topNames(dmid int, from string, strict bool, limit int) ([][2]string, error) {
+	cmp := ">="
+	if strict {
+		cmp = ">"
+	}
+	q := "SELECT name, dkey FROM mogfs_name WHERE dmid = ? AND name " + cmp + " ? ORDER BY name LIMIT ?"
+	rows, err := r.query(q, dmid, []byte(from), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][2]string
+	for rows.Next() {
+		var name []byte
+		var dkey string
+		if err := rows.Scan(&name, &dkey); err != nil {
+			return nil, err
+		}
+		out = append(out, [2]string{string(name), dkey})
+	}
+	return out, rows.Err()
+}
+
+// namesFrom reads name rows under prefix from a start, in byte order.
+func (r *runner) namesFrom(dmid int, prefix, from string, strict bool, limit int) ([][2]string, error) {
+	if prefix == "" {
+		return r.topNames(dmid, from, strict, limit)
+	}
+	return r.firstNames(dmid, prefix, from, strict, limit)
+}
+
+// nameDir reports whether some long key starts with dir (ending in "/"),
+// and the attributes of the marker dir itself when it is a long key.
+func (r *runner) nameDir(dmid int, dir string) (bool, *store.MogfsAttr, error) {
+	ns, err := r.namesFrom(dmid, dir, dir, false, 1)
+	if err != nil || len(ns) == 0 {
+		return false, nil, err
+	}
+	if ns[0][0] != dir {
+		return true, nil, nil
+	}
+	f, ok, err := r.fileExact(dmid, ns[0][1], false)
+	if !ok || err != nil {
+		return true, nil, err
+	}
+	return true, f.Attr, nil
+}
+
+// listNames is a listing page of the long keys under prefix (the walk of
+// listBytewise over mogfs_name): files with their rows, one entry per
+// subdirectory. Names whose surrogate has no file row are left out.
+func listNames(r *runner, dmid int, prefix, after string, limit int) (store.MogfsDirPage, error) {
+	var page store.MogfsDirPage
+	from, strict := listStart(prefix, after)
+	for len(page.Entries) < limit {
+		want := min(listBatchMax, limit-len(page.Entries))
+		ns, err := r.namesFrom(dmid, prefix, from, strict, want)
+		if err != nil {
+			return page, err
+		}
+		// Files up to the first directory, read in one statement.
+		var files []string
+		dir := -1
+		for i, n := range ns {
+			rest := n[0][len(prefix):]
+			if j := strings.IndexByte(rest, '/'); j >= 0 {
+				dir = i
+				break
+			}
+			files = append(files, n[1])
+		}
+		rows, err := r.filesExact(dmid, files)
+		if err != nil {
+			return page, err
+		}
+		for _, n := range ns[:len(files)] {
+			if f, ok := rows[n[1]]; ok {
+				page.Entries = append(page.Entries, store.MogfsDirEntry{Name: n[0][len(prefix):], File: f})
+			}
+			from, strict = n[0], true
+		}
+		if dir >= 0 {
+			rest := ns[dir][0][len(prefix):]
+			j := strings.IndexByte(rest, '/')
+			e := store.MogfsDirEntry{Name: rest[:j], Dir: true}
+			if len(rest) == j+1 {
+				if f, ok, err := r.fileExact(dmid, ns[dir][1], false); err != nil {
+					return page, err
+				} else if ok {
+					e.Attr = f.Attr
+				}
+			}
+			page.Entries = append(page.Entries, e)
+			from, strict = prefix+rest[:j]+"0", false
+			continue
+		}
+		if len(ns) < want {
+			break
+		}
+	}
+	if len(page.Entries) >= limit {
+		page.Entries = page.Entries[:limit]
+		page.Next = entryCursor(prefix, page.Entries[limit-1])
+	}
+	return page, nil
+}
+
+// mergePages merges a listing page of file with one of mogfs_name: byte
+// order of the entries' cursors, one entry for a directory found in both,
+// at most limit entries.
+func mergePages(prefix string, a, b store.MogfsDirPage, limit int) store.MogfsDirPage {
+	if len(b.Entries) == 0 {
+		return a
+	}
+	all := append(append([]store.MogfsDirEntry(nil), a.Entries...), b.Entries...)
+	sort.SliceStable(all, func(i, j int) bool { return entryCursor(prefix, all[i]) < entryCursor(prefix, all[j]) })
+	var out store.MogfsDirPage
+	for _, e := range all {
+		if n := len(out.Entries); n > 0 && e.Dir && out.Entries[n-1].Dir && out.Entries[n-1].Name == e.Name {
+			if out.Entries[n-1].Attr == nil {
+				out.Entries[n-1].Attr = e.Attr
+			}
+			continue
+		}
+		out.Entries = append(out.Entries, e)
+	}
+	if len(out.Entries) >= limit || a.Next != "" || b.Next != "" {
+		if len(out.Entries) > limit {
+			out.Entries = out.Entries[:limit]
+		}
+		out.Next = entryCursor(prefix, out.Entries[len(out.Entries)-1])
+	}
+	return out
+}
+
+// putName makes name (a long key) name the file row of dkey. A name row
+// of another surrogate is taken over, and that surrogate's file row goes
+// as delete does; its fid is returned (0 for none).
+func (r *runner) putName(dmid int, name, dkey string) (int64, error) {
+	old, ok, err := r.nameRow(dmid, name, true)
+	if err != nil {
+		return 0, err
+	}
+	if ok && old == dkey {
+		return 0, nil
+	}
+	var replaced int64
+	if ok {
+		if replaced, err = r.replaceTarget(dmid, old, 0, true); err != nil {
+			return 0, err
+		}
+		_, err = r.exec("UPDATE mogfs_name SET dkey = ? WHERE dmid = ? AND hash = ?", dkey, dmid, nameHash(name))
+		return replaced, err
+	}
+	_, err = r.exec("INSERT INTO mogfs_name (dmid, hash, name, dkey) VALUES (?, ?, ?, ?)", dmid, nameHash(name), []byte(name), dkey)
+	return 0, err
+}
+
+// dropName deletes the name row of a long key.
+func (r *runner) dropName(dmid int, name string) error {
+	_, err := r.exec("DELETE FROM mogfs_name WHERE dmid = ? AND hash = ?", dmid, nameHash(name))
+	return err
+}
+
+// MogfsDropName deletes the name row of the surrogate dkey, if any: the
+// original delete and rename of a surrogate key call it, since the long
+// key then names nothing.
+func (s *Store) MogfsDropName(ctx context.Context, dmid int, dkey string) error {
+	s.mogfs.mu.Lock()
+	noTable := s.mogfs.noTable
+	s.mogfs.mu.Unlock()
+	if noTable {
+		return nil
+	}
+	err := s.autocommit(ctx, func(r *runner) error {
+		_, err := r.exec("DELETE FROM mogfs_name WHERE dmid = ? AND dkey = ?", dmid, dkey)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: drop the name of %q in domain %d: %w", dkey, dmid, err)
+	}
+	return nil
+}
