@@ -144,14 +144,31 @@ func (b *ClientBackend) Known(domain, key string, paths []string, size int64) ke
 // Store implements keyspace.Backend.
 func (b *ClientBackend) Store(ctx context.Context, t keyspace.Target, r io.Reader, size int64) (keyspace.Stored, error) {
 	var commit client.Commit
-	if !t.Attr.Empty() {
+	key := t.Key
+	if t.DKey != "" {
+		// A long key: its surrogate, named in the same commit.
+		key = t.DKey
+		commit = client.Commit{Command: "mogfs_create_close", Args: append(attrArgs(t.Attr), "name", t.Key)}
+	} else if !t.Attr.Empty() {
 		commit = client.Commit{Command: "mogfs_create_close", Args: attrArgs(t.Attr)}
 	}
-	st, err := b.in(t.Domain).StoreWith(ctx, t.Key, t.Class, r, size, commit)
+	st, err := b.in(t.Domain).StoreWith(ctx, key, t.Class, r, size, commit)
 	if err != nil {
 		return keyspace.Stored{}, classify("store", err)
 	}
-	return keyspace.Stored{Size: st.Size, Fid: st.FID, Path: st.Path, AttrSet: commit.Command != ""}, nil
+	return keyspace.Stored{DKey: t.DKey, Size: st.Size, Fid: st.FID, Path: st.Path, AttrSet: commit.Command != ""}, nil
+}
+
+// Features implements keyspace.Backend with mogfs_features.
+func (b *ClientBackend) Features(ctx context.Context) (int, error) {
+	r, err := b.c.Do(ctx, "mogfs_features", nil)
+	if err != nil {
+		return 0, classify("mogfs_features", err)
+	}
+	if r["long_keys"] != "1" {
+		return keyspace.MaxShortKey, nil
+	}
+	return int(atoi64(r["max_key"])), nil
 }
 
 // attrArgs are the attribute arguments of u (docs/mogfs.md §8.5).
@@ -222,6 +239,7 @@ func fileFields(r map[string]string, p, key string) keyspace.FileInfo {
 		Size:     atoi64(r[p+"size"]),
 		Class:    r[p+"class"],
 		DevCount: int(atoi64(r[p+"devcount"])),
+		DKey:     r[p+"dkey"],
 	}
 	fi.Attr = attrFields(r, p)
 	return fi

@@ -218,8 +218,8 @@ func (f *FS) fileChild(ctx context.Context, parent *fs.Inode, name string, fi ke
 // lookup finds name in the directory in at l's prefix.
 func (f *FS) lookup(ctx context.Context, dir *fs.Inode, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	cl, fileOnly, errno := f.child(dir, name)
-	if errno == syscall.EINVAL {
-		return nil, syscall.ENOENT // a bad escape names no key
+	if errno == syscall.EINVAL || errno == syscall.EPERM {
+		return nil, syscall.ENOENT // a bad escape names no key; the hidden directory
 	}
 	if errno != 0 {
 		return nil, errno
@@ -389,7 +389,7 @@ func (d *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse
 		return nil, syscall.EINVAL
 	}
 	prefix := cl.key + "/"
-	if len(prefix) > MaxKey {
+	if keyspace.IsLong(prefix) && len(prefix) > f.space.MaxKey(ctx) {
 		return nil, syscall.ENAMETOOLONG
 	}
 	d.mu.Lock()
@@ -495,7 +495,13 @@ func (f *FS) rename(ctx context.Context, from *fs.Inode, name string, to *fs.Ino
 	if err == nil && fn != nil {
 		fn.mu.Lock()
 		fn.info.Attr.Ctime = now
+		fn.info.DKey = "" // a long key's surrogate may have changed
 		fn.mu.Unlock()
+		if keyspace.IsLong(dst.key) {
+			if r, lerr := f.space.Lookup(ctx, dst.domain, dst.key); lerr == nil && r.File != nil {
+				fn.update(*r.File)
+			}
+		}
 	}
 	if errors.Is(err, keyspace.ErrNotFound) && fn != nil && fn.dirtyBuffer() {
 		// Created here and not committed yet: it is committed under

@@ -77,6 +77,13 @@ func (n *fileNode) update(fi keyspace.FileInfo) bool {
 	return changed
 }
 
+// dkey is the surrogate of the node's long key, "" if unknown or short.
+func (n *fileNode) dkey() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.info.DKey
+}
+
 // buffer returns the write buffer, or nil.
 func (n *fileNode) buffer() *keyspace.Buffer {
 	n.mu.Lock()
@@ -256,7 +263,7 @@ func (n *fileNode) load(ctx context.Context, b *keyspace.Buffer) syscall.Errno {
 	n.mu.Unlock()
 	var src keyspace.Remote
 	if size > 0 {
-		r, err := n.fsys.space.Open(bg(ctx), l.domain, l.key, size)
+		r, err := n.fsys.space.Open(bg(ctx), l.domain, l.key, n.dkey(), size)
 		if err != nil {
 			return toErrno(n.fsys.log, "open", err, "domain", l.domain, "key", l.key)
 		}
@@ -313,12 +320,17 @@ func (h *handle) openReader(ctx context.Context) (*keyspace.Reader, syscall.Errn
 		return nil, errno
 	}
 	space := n.fsys.space
-	open := func(ctx context.Context) (keyspace.Remote, error) { return space.Open(ctx, l.domain, l.key, size) }
+	dkey := n.dkey()
+	open := func(ctx context.Context) (keyspace.Remote, error) { return space.Open(ctx, l.domain, l.key, dkey, size) }
 	var rm keyspace.Remote
 	if path != "" {
 		// This mount wrote this version: read it where it was sent
 		// (if that copy is gone, the Reader asks get_paths).
-		rm = space.Known(l.domain, l.key, []string{path}, size)
+		known := l.key
+		if keyspace.IsLong(l.key) && dkey != "" {
+			known = dkey
+		}
+		rm = space.Known(l.domain, known, []string{path}, size)
 	} else {
 		var err error
 		if rm, err = open(bg(ctx)); err != nil {
@@ -432,7 +444,7 @@ func (n *fileNode) commitBuffer(ctx context.Context, l loc, b *keyspace.Buffer) 
 	// times: the content changed, so ctime is now.
 	a.Mtime, a.Ctime = mtime, time.Now()
 	attr := updateOf(a)
-	b.SetTarget(keyspace.Target{Domain: l.domain, Key: l.key, Class: class, Attr: attr})
+	b.SetTarget(keyspace.Target{Domain: l.domain, Key: l.key, DKey: n.dkey(), Class: class, Attr: attr})
 	st, committed, err := b.Commit(ctx)
 	n.fsys.cfg.Metrics.commit(committed, err)
 	if err != nil {
@@ -458,6 +470,7 @@ func (n *fileNode) commitBuffer(ctx context.Context, l loc, b *keyspace.Buffer) 
 		n.info.Fid, n.path = 0, "" // changed meanwhile: unknown until the next lookup
 	}
 	n.info.Attr.Mtime, n.info.Attr.Ctime = mtime, a.Ctime
+	n.info.DKey = st.DKey
 	n.at = time.Now()
 	n.mtime = nil
 	n.mu.Unlock()
@@ -635,7 +648,7 @@ func (n *fileNode) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
 		return nil, syscall.EIO
 	}
 	ctx = bg(ctx)
-	r, err := n.fsys.space.Open(ctx, l.domain, l.key, size)
+	r, err := n.fsys.space.Open(ctx, l.domain, l.key, n.dkey(), size)
 	if err != nil {
 		return nil, toErrno(n.fsys.log, "readlink", err, "domain", l.domain, "key", l.key)
 	}

@@ -18,9 +18,6 @@ import (
 	"github.com/mogilefs-go/mogilefs/mogfs/keyspace"
 )
 
-// MaxKey is the longest key the tracker stores (file.dkey VARCHAR(255)).
-const MaxKey = 255
-
 // blockSize is st_blksize: tools such as cp size their I/O after it.
 const blockSize = 1 << 20
 
@@ -213,8 +210,14 @@ func (f *FS) child(d *fs.Inode, name string) (loc, bool, syscall.Errno) {
 	if err != nil {
 		return loc{}, false, syscall.EINVAL
 	}
+	if len(name) > keyspace.MaxName {
+		return loc{}, false, syscall.ENAMETOOLONG
+	}
+	if l.top && seg == keyspace.HiddenDir {
+		return loc{}, false, syscall.EPERM // the surrogates of long keys
+	}
 	k := l.prefix() + seg
-	if len(k) > MaxKey {
+	if keyspace.IsLong(k) && len(k) > f.space.MaxKey(context.Background()) {
 		return loc{}, false, syscall.ENAMETOOLONG
 	}
 	return loc{domain: l.domain, key: k}, fileOnly, 0

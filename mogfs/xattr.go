@@ -63,13 +63,17 @@ func (n *fileNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint
 	}
 	ctx = bg(ctx)
 	if attr == xattrPaths {
-		r, err := n.fsys.space.Open(ctx, l.domain, l.key, -1)
+		r, err := n.fsys.space.Open(ctx, l.domain, l.key, n.dkey(), -1)
 		if err != nil {
 			return 0, toErrno(n.fsys.log, "getxattr", err, "domain", l.domain, "key", l.key)
 		}
 		return copyOut(dest, strings.Join(r.Paths(), "\n"))
 	}
-	fi, err := n.fsys.space.Backend().FileInfo(ctx, l.domain, l.key)
+	dk, err := n.fsys.space.DataKey(ctx, l.domain, l.key, n.dkey())
+	if err != nil {
+		return 0, toErrno(n.fsys.log, "getxattr", err, "domain", l.domain, "key", l.key)
+	}
+	fi, err := n.fsys.space.Backend().FileInfo(ctx, l.domain, dk)
 	if err != nil {
 		if n.dirtyBuffer() {
 			return 0, syscall.ENODATA // not committed yet

@@ -30,7 +30,11 @@ var (
 
 // FileInfo is what the tracker knows of one key.
 type FileInfo struct {
-	Key      string
+	Key string
+	// DKey is the surrogate key that holds a long key (docs/mogfs-names.md):
+	// get_paths and uploads use it. "" for a key of at most MaxShortKey
+	// bytes.
+	DKey     string
 	Fid      int64
 	Size     int64
 	Class    string
@@ -141,6 +145,8 @@ type DirPage struct {
 
 // Stored is what a committed upload became.
 type Stored struct {
+	// DKey is the surrogate that holds a long key ("" for another).
+	DKey string
 	Size int64
 	Fid  int64  // the key's new fid
 	Path string // URL of the copy that was written ("" if unknown)
@@ -206,6 +212,9 @@ type Backend interface {
 	// target in the same transaction.
 	// The attributes u sets go to the moved key in the same transaction.
 	RenameReplace(ctx context.Context, domain, from, to string, u AttrUpdate) error
+	// Features is mogfs_features: the longest key the mogfs commands
+	// take (MaxShortKey when the tracker does not answer it).
+	Features(ctx context.Context) (maxKey int, err error)
 	// RenamePrefix is mogfs_rename_prefix: every key starting with from
 	// gets to instead, in one transaction. ErrNotEmpty if a key other
 	// than the marker to exists under to.

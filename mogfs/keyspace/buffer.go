@@ -29,7 +29,10 @@ var errStreamAborted = errors.New("streamed upload abandoned")
 // known, leaves them out).
 type Target struct {
 	Domain, Key, Class string
-	Attr               AttrUpdate
+	// DKey is the surrogate of a long Key (docs/mogfs-names.md), "" to
+	// have one made at the commit.
+	DKey string
+	Attr AttrUpdate
 }
 
 // Storer uploads and commits a file (Space and Backend are Storers).

@@ -95,6 +95,9 @@ func (l *Lister) add(e DirEntry) {
 	if l.hasDir && l.lastDir == e.Name {
 		return
 	}
+	if l.prefix == "" && e.Name == HiddenDir {
+		return // the surrogates of long keys
+	}
 	l.hasDir, l.lastDir = true, e.Name
 	for i, f := range l.pending {
 		if f.Name == e.Name {

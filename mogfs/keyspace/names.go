@@ -12,6 +12,21 @@ const Escape = "%%"
 // MaxName is the longest file name Linux accepts.
 const MaxName = 255
 
+// MaxShortKey is the longest key file.dkey holds. A longer key (a long
+// key, docs/mogfs-names.md) lives under a surrogate key in HiddenDir, on
+// a tracker that has mogfs_features.
+const MaxShortKey = 255
+
+// HiddenDir is the top-level directory of a domain that holds the
+// surrogates of long keys; mogfs neither shows nor creates it.
+const HiddenDir = ".mogfs"
+
+// surrogatePrefix starts every surrogate key.
+const surrogatePrefix = HiddenDir + "/long/"
+
+// IsLong reports whether key is a long key.
+func IsLong(key string) bool { return len(key) > MaxShortKey }
+
 // ErrBadName reports a file name that maps to no key segment: a name that
 // starts with "%%" but is not the canonical escape of a segment.
 var ErrBadName = errors.New("name starting with %% is not a valid mogfs escape")

@@ -2,6 +2,8 @@ package keyspace
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +32,9 @@ type Space struct {
 	Epoch time.Time
 
 	noLookup, noListDir, noSetAttr, noCreateClose, noRename, noRenamePrefix atomic.Bool
+
+	// maxKey is the longest key the tracker takes, once asked (0 before).
+	maxKey atomic.Int64
 
 	// attrs keeps chmod/utimes for the life of the mount when the
 	// tracker has no attribute table (domain + "\x00" + key).
@@ -255,9 +260,56 @@ func (s *Space) move(domain, from, to string) {
 	}
 }
 
-// Remove deletes key. A key that is already gone is not an error.
+// MaxKey is the longest key the tracker takes: MaxShortKey, or more when
+// it keeps long keys (mogfs_features, asked once; a failure to ask is
+// not remembered).
+func (s *Space) MaxKey(ctx context.Context) int {
+	if n := s.maxKey.Load(); n > 0 {
+		return int(n)
+	}
+	n, err := s.b.Features(ctx)
+	switch {
+	case err == nil && n > MaxShortKey:
+	case err == nil || errors.Is(err, ErrUnsupported):
+		n = MaxShortKey
+	default:
+		s.log.Warn("cannot ask the tracker how long keys may be", "err", err)
+		return MaxShortKey
+	}
+	s.maxKey.Store(int64(n))
+	return n
+}
+
+// DataKey is the key that holds key's content: its surrogate dkey when
+// key is long, found by a lookup when dkey is "".
+func (s *Space) DataKey(ctx context.Context, domain, key, dkey string) (string, error) {
+	if !IsLong(key) {
+		return key, nil
+	}
+	if dkey != "" {
+		return dkey, nil
+	}
+	r, err := s.b.Lookup(ctx, domain, key) // markers too
+	if err != nil {
+		return "", err
+	}
+	if r.File == nil || r.File.DKey == "" {
+		return "", fmt.Errorf("data of %q: %w", key, ErrNotFound)
+	}
+	return r.File.DKey, nil
+}
+
+// Remove deletes key. A key that is already gone is not an error. A long
+// key goes with its surrogate (the tracker drops the name with it).
 func (s *Space) Remove(ctx context.Context, domain, key string) error {
-	err := s.b.Delete(ctx, domain, key)
+	dk, err := s.DataKey(ctx, domain, key, "")
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	err = s.b.Delete(ctx, domain, dk)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
@@ -408,9 +460,21 @@ func (s *Space) Rmdir(ctx context.Context, domain, prefix string) error {
 	return s.Remove(ctx, domain, prefix)
 }
 
-// Open returns key's paths for reading.
-func (s *Space) Open(ctx context.Context, domain, key string, size int64) (Remote, error) {
-	return s.b.Open(ctx, domain, key, size)
+// Open returns key's paths for reading; dkey is its surrogate, if known,
+// when key is long (a surrogate gone since is looked up again).
+func (s *Space) Open(ctx context.Context, domain, key, dkey string, size int64) (Remote, error) {
+	dk, err := s.DataKey(ctx, domain, key, dkey)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.b.Open(ctx, domain, dk, size)
+	if IsLong(key) && dkey != "" && errors.Is(err, ErrNotFound) {
+		if dk, err = s.DataKey(ctx, domain, key, ""); err != nil {
+			return nil, err
+		}
+		r, err = s.b.Open(ctx, domain, dk, size)
+	}
+	return r, err
 }
 
 // Known returns key at paths already known, without asking the tracker.
@@ -424,6 +488,15 @@ func (s *Space) Known(domain, key string, paths []string, size int64) Remote {
 // the upload gets the content again, when r can be rewound, through
 // create_close.
 func (s *Space) Store(ctx context.Context, t Target, r io.Reader, size int64) (Stored, error) {
+	if IsLong(t.Key) {
+		// Always with mogfs_create_close and the name: the name row
+		// then names this surrogate, whatever happened to it since.
+		if t.DKey == "" {
+			t.DKey = NewSurrogate()
+		}
+		return s.b.Store(ctx, t, r, size)
+	}
+	t.DKey = ""
 	if t.Attr.Empty() || s.noSetAttr.Load() || s.noCreateClose.Load() {
 		t.Attr = AttrUpdate{}
 		return s.b.Store(ctx, t, r, size)
@@ -442,4 +515,12 @@ func (s *Space) Store(ctx context.Context, t Target, r io.Reader, size int64) (S
 	}
 	t.Attr = AttrUpdate{}
 	return s.b.Store(ctx, t, r, size)
+}
+
+// NewSurrogate returns a new surrogate key for a long key: 128 random
+// bits under the hidden directory.
+func NewSurrogate() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return surrogatePrefix + hex.EncodeToString(b[:])
 }
