@@ -321,7 +321,9 @@ func (h *handle) openReader(ctx context.Context) (*keyspace.Reader, syscall.Errn
 	}
 	space := n.fsys.space
 	dkey := n.dkey()
-	open := func(ctx context.Context) (keyspace.Remote, error) { return space.Open(ctx, l.domain, l.key, dkey, size) }
+	open := func(ctx context.Context) (keyspace.Remote, error) {
+		return space.Open(ctx, l.domain, l.key, dkey, size)
+	}
 	var rm keyspace.Remote
 	if path != "" {
 		// This mount wrote this version: read it where it was sent
