@@ -349,7 +349,7 @@ func (s *Server) createClose(ctx context.Context, r *request, useTemps bool, att
 	old, err := s.st.CommitFile(ctx, store.CloseFile{
 		FID: fid, DevID: devid, DomainID: dom.ID, Key: key, ClassID: tf.ClassID, Length: size, Checksum: sum,
 		Replicated: s.oneCopyEnough(fid, dom.ClassByID(tf.ClassID), dev, sum != nil), Attr: attr,
-		Name: mogfsLongName(r, attr),
+		Name: mogfsLongName(r, attr), ResolveNames: attr != nil,
 	})
 	s.cache.InvalidateKey(dom.ID, key)
 	s.cache.InvalidateFID(fid)

@@ -46,6 +46,8 @@ func (s *Server) startMogfs(ctx context.Context) {
 		"mogfs_rename":        s.cmdMogfsRename,
 		"mogfs_rename_prefix": s.cmdMogfsRenamePrefix,
 		"mogfs_features":      s.cmdMogfsFeatures,
+		"mogfs_link":          s.cmdMogfsLink,
+		"mogfs_delete":        s.cmdMogfsDelete,
 	} {
 		s.handlers[name] = func(ctx context.Context, r *request) reply { return h(ctx, r, ms) }
 	}
@@ -60,13 +62,77 @@ func mogfsFileFields(a wire.Args, p, class string, f store.MogfsFile) {
 	if strings.HasPrefix(f.Key, store.SurrogatePrefix) {
 		a[p+"dkey"] = f.Key // a long key's surrogate: get_paths and uploads use it
 	}
+	if f.Nlink > 1 {
+		a[p+"nlink"] = strconv.Itoa(f.Nlink)
+	}
 	mogfsAttrFields(a, p, f.Attr)
 }
 
 // cmdMogfsFeatures tells mogfs what this tracker's mogfs commands can do:
 // long keys (docs/mogfs-names.md) up to max_key bytes.
 func (s *Server) cmdMogfsFeatures(ctx context.Context, r *request, _ store.MogfsStore) reply {
-	return okReply(wire.Args{"long_keys": "1", "max_key": strconv.Itoa(store.MaxLongKeyLen)})
+	return okReply(wire.Args{"long_keys": "1", "links": "1", "max_key": strconv.Itoa(store.MaxLongKeyLen)})
+}
+
+// cmdMogfsLink makes to a new name of the file from (a hard link).
+func (s *Server) cmdMogfsLink(ctx context.Context, r *request, ms store.MogfsStore) reply {
+	dom, rep, ok := s.checkDomain(r)
+	if !ok {
+		return rep
+	}
+	from, ok1 := r.key("from_key")
+	to, ok2 := r.key("to_key")
+	if !ok1 || !ok2 {
+		return errReply("no_key", "")
+	}
+	if len(to) > store.MaxLongKeyLen {
+		return errReply("key_too_long", "")
+	}
+	u, bad := mogfsAttrArgs(r, from)
+	if bad != nil {
+		return *bad
+	}
+	f, err := ms.MogfsLink(ctx, dom.ID, from, to, u)
+	s.cache.InvalidateKey(dom.ID, from)
+	s.cache.InvalidateKey(dom.ID, to)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return errReply("unknown_key", "")
+	case errors.Is(err, store.ErrExists):
+		return errReply("key_exists", "")
+	case err != nil:
+		return s.failure(r, err)
+	}
+	a := wire.Args{}
+	mogfsFileFields(a, "", s.cl.Snapshot().ClassName(dom.ID, f.ClassID), f)
+	s.log.Debug("file linked", "domain", dom.Name, "key", from, "to", to, "fid", f.FID, "dkey", f.Key)
+	return okReply(a)
+}
+
+// cmdMogfsDelete deletes one name: a key as delete does, or one name of
+// a hard-linked file (the file goes with its last name).
+func (s *Server) cmdMogfsDelete(ctx context.Context, r *request, ms store.MogfsStore) reply {
+	dom, rep, ok := s.checkDomain(r)
+	if !ok {
+		return rep
+	}
+	key, ok := r.key("key")
+	if !ok {
+		return errReply("no_key", "")
+	}
+	fid, err := ms.MogfsDelete(ctx, dom.ID, key)
+	s.cache.InvalidateKey(dom.ID, key)
+	if fid != 0 {
+		s.cache.InvalidateFID(fid)
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return errReply("unknown_key", "")
+	case err != nil:
+		return s.failure(r, err)
+	}
+	s.log.Debug("name deleted", "domain", dom.Name, "key", key, "fid", fid)
+	return okReply(nil)
 }
 
 // mogfsAttrFields adds the attribute fields when there is a row: mtime,

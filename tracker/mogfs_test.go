@@ -150,7 +150,7 @@ func listPage(t *testing.T, c *mogtest.TrackerConn, domain, prefix, after string
 		p := "entry_" + strconv.Itoa(i) + "_"
 		e := dirEntry{name: r[p+"name"], typ: r[p+"type"], fields: wire.Args{}}
 		for _, k := range []string{"fid", "size", "class", "devcount", "mtime", "mtime_nsec", "mode",
-			"uid", "gid", "atime", "atime_nsec", "ctime", "ctime_nsec", "rdev", "dkey"} {
+			"uid", "gid", "atime", "atime_nsec", "ctime", "ctime_nsec", "rdev", "dkey", "nlink"} {
 			if v, ok := r[p+k]; ok {
 				e.fields[k] = v
 			}
@@ -247,6 +247,7 @@ func TestMogfsCommands(t *testing.T) {
 		t.Run("create_close", func(t *testing.T) { testMogfsCreateClose(t, e) })
 		t.Run("inode", func(t *testing.T) { testMogfsInode(t, e) })
 		t.Run("long", func(t *testing.T) { testMogfsLongKeys(t, e) })
+		t.Run("links", func(t *testing.T) { testMogfsLinks(t, e) })
 		t.Run("listing", func(t *testing.T) { testMogfsListing(t, e) })
 		t.Run("case", func(t *testing.T) { testMogfsCase(t, e) })
 		t.Run("concurrent", func(t *testing.T) { testMogfsConcurrent(t, e) })
@@ -401,6 +402,91 @@ func testMogfsLongKeys(t *testing.T, e *mogfsEnv) {
 		t.Fatalf("listing after the surrogate's delete: %+v", es)
 	}
 	wantErr(t, c, "mogfs_create_close domain=fs&key=plain&fid=1&devid=1&path=x&name=short", "bad_params", "")
+}
+
+// testMogfsLinks checks hard links (docs/mogfs-names.md): names of one
+// file, each a row of mogfs_name, sharing content, attributes and nlink;
+// renamed, replaced and deleted one by one; the last short name folded
+// back into the file row.
+func testMogfsLinks(t *testing.T, e *mogfsEnv) {
+	c := e.c
+	look := func(key string) wire.Args {
+		t.Helper()
+		return ok(t, c, "mogfs_lookup "+enc(wire.Args{"domain": "fs", "key": key}))
+	}
+	store(t, c, "fs", "", "ln/a", []byte("AAAA"))
+	fid := look("ln/a")["fid"]
+	l := ok(t, c, "mogfs_link domain=fs&from_key=ln/a&to_key=ln/b&ctime=9")
+	sur := l["dkey"]
+	if !strings.HasPrefix(sur, ".mogfs/long/") || l["nlink"] != "2" || l["fid"] != fid || l["ctime"] != "9" {
+		t.Fatalf("mogfs_link: %v", l)
+	}
+	for _, k := range []string{"ln/a", "ln/b"} {
+		if l := look(k); l["fid"] != fid || l["dkey"] != sur || l["nlink"] != "2" || l["size"] != "4" {
+			t.Fatalf("lookup of %s: %v", k, l)
+		}
+	}
+	es, _ := listPage(t, c, "fs", "ln/", "", 0)
+	if len(es) != 2 || es[0].fields["nlink"] != "2" || es[1].fields["nlink"] != "2" || es[1].fields["fid"] != fid {
+		t.Fatalf("listing of two links: %+v", es)
+	}
+	wantErr(t, c, "mogfs_link domain=fs&from_key=ln/a&to_key=ln/b", "key_exists", "")
+	wantErr(t, c, "mogfs_link domain=fs&from_key=ln/none&to_key=ln/x", "unknown_key", "")
+	// New content through one name is the content of every name.
+	o := ok(t, c, "create_open "+enc(wire.Args{"domain": "fs", "key": "ln/b", "multi_dest": "1"}))
+	put(t, o["path_1"], []byte("BBBBBB"))
+	ok(t, c, "mogfs_create_close "+enc(wire.Args{"domain": "fs", "key": "ln/b", "fid": o["fid"], "devid": o["devid_1"], "path": o["path_1"], "size": "6"}))
+	if l := look("ln/a"); l["size"] != "6" || l["fid"] != o["fid"] || l["nlink"] != "2" {
+		t.Fatalf("ln/a after a write through ln/b: %v", l)
+	}
+	long := "ln/" + strings.Repeat("L", 300)
+	ok(t, c, "mogfs_link "+enc(wire.Args{"domain": "fs", "from_key": "ln/b", "to_key": long}))
+	ok(t, c, "mogfs_rename domain=fs&from_key=ln/b&to_key=ln/c")
+	if l := look("ln/c"); l["nlink"] != "3" {
+		t.Fatalf("renamed link: %v", l)
+	}
+	// A rename over another name of the same file does nothing.
+	if r := ok(t, c, "mogfs_rename domain=fs&from_key=ln/a&to_key=ln/c"); r["replaced"] != "0" {
+		t.Fatalf("rename onto the same file: %v", r)
+	}
+	if look("ln/a")["nlink"] != "3" {
+		t.Fatal("a rename onto another link of the same file changed it")
+	}
+	ok(t, c, "mogfs_delete domain=fs&key=ln/c")
+	ok(t, c, "mogfs_delete "+enc(wire.Args{"domain": "fs", "key": long}))
+	// One short name left: the file row has its key again.
+	if l := look("ln/a"); l["dkey"] != "" || l["nlink"] != "" || l["size"] != "6" {
+		t.Fatalf("the last name: %v", l)
+	}
+	if got := paths(t, c, "fs", "ln/a", "&noverify=1"); len(got) == 0 {
+		t.Fatal("no paths for the folded-back key")
+	}
+	// A link replaced by a rename; the file goes with its last name.
+	ok(t, c, "mogfs_link domain=fs&from_key=ln/a&to_key=ln/d")
+	store(t, c, "fs", "", "ln/e", []byte("E"))
+	ok(t, c, "mogfs_rename domain=fs&from_key=ln/e&to_key=ln/d")
+	if l := look("ln/a"); l["size"] != "6" || l["dkey"] != "" {
+		t.Fatalf("ln/a after its other name was replaced: %v", l)
+	}
+	if l := look("ln/d"); l["size"] != "1" {
+		t.Fatalf("ln/d after the rename over it: %v", l)
+	}
+	// A directory rename takes both names of a file along.
+	ok(t, c, "mogfs_link domain=fs&from_key=ln/a&to_key=ln/f")
+	ok(t, c, "mogfs_rename_prefix domain=fs&from_prefix=ln/&to_prefix=ln2/")
+	for _, k := range []string{"ln2/a", "ln2/f"} {
+		if l := look(k); l["nlink"] != "2" || l["size"] != "6" {
+			t.Fatalf("%s after the directory rename: %v", k, l)
+		}
+	}
+	ok(t, c, "mogfs_delete domain=fs&key=ln2/a")
+	ok(t, c, "mogfs_delete domain=fs&key=ln2/f")
+	wantErr(t, c, "mogfs_lookup domain=fs&key=ln2/f", "unknown_key", "")
+	wantErr(t, c, "mogfs_delete domain=fs&key=ln2/f", "unknown_key", "")
+	ok(t, c, "mogfs_delete domain=fs&key=ln2/d")
+	if es, _ := listPage(t, c, "fs", "ln2/", "", 0); len(es) != 0 {
+		t.Fatalf("left after deleting every name: %+v", es)
+	}
 }
 
 func testMogfsTable(t *testing.T, e *mogfsEnv) {

@@ -67,6 +67,9 @@ func MergeMode(old, mode int) int {
 type MogfsFile struct {
 	File
 	Attr *MogfsAttr
+	// Nlink is the number of names of a file kept under a surrogate
+	// key (hard links, docs/mogfs-names.md); 0 means 1.
+	Nlink int
 }
 
 // MogfsLookup is what a key is: a file, a directory prefix, or both.
@@ -187,6 +190,17 @@ type MogfsStore interface {
 	// be too long; ErrExists if the database deems a new key equal to an
 	// existing one. Nothing changes on error.
 	MogfsRenamePrefix(ctx context.Context, dmid int, from, to string) (MogfsRenamed, error)
+	// MogfsLink gives the file from the new name to (a hard link), in one
+	// transaction: the file moves to a surrogate key if it has none, and
+	// both names become rows of mogfs_name. ErrNotFound when from does
+	// not exist, ErrExists when to does. It returns the file's row after
+	// (Key the surrogate, Nlink its names).
+	MogfsLink(ctx context.Context, dmid int, from, to string, u MogfsAttrUpdate) (MogfsFile, error)
+	// MogfsDelete deletes the name key: a key of file as delete does, a
+	// name of mogfs_name by its row, and the file of a surrogate with its
+	// last name. ErrNotFound when key names nothing. It returns the fid
+	// whose file row went (0 when other names keep it).
+	MogfsDelete(ctx context.Context, dmid int, key string) (int64, error)
 	// MogfsDropName deletes the mogfs_name row of the surrogate key dkey
 	// (an original delete or rename of it: its long key names nothing).
 	MogfsDropName(ctx context.Context, dmid int, dkey string) error

@@ -158,6 +158,10 @@ type CloseFile struct {
 	// Name, when set, is the long key Key (a surrogate) stands for: its
 	// mogfs_name row is written in the same transaction.
 	Name string
+	// ResolveNames: when Key is a name of mogfs_name (a hard link), the
+	// new content goes to the file its name row names (mogfs_create_close
+	// without name=).
+	ResolveNames bool
 }
 
 // FsckEvent is a row of fsck_log.

@@ -122,13 +122,25 @@ func (s *Store) commitFileMySQL(ctx context.Context, db *sql.DB, f store.CloseFi
 		}()
 		var deleted int64
 		var old sql.NullInt64
-		rows, err := conn.QueryContext(ctx, "START TRANSACTION; DELETE FROM tempfile WHERE fid = ?; "+
-			"SELECT ROW_COUNT(), (SELECT fid FROM file WHERE dmid = ? AND dkey = ?)", f.FID, f.DomainID, f.Key)
+		var named sql.NullString
+		// mogfs_name is read only for mogfs_create_close (the table may
+		// not exist otherwise).
+		first := "START TRANSACTION; DELETE FROM tempfile WHERE fid = ?; " +
+			"SELECT ROW_COUNT(), (SELECT fid FROM file WHERE dmid = ? AND dkey = ?), NULL"
+		firstArgs := []any{f.FID, f.DomainID, f.Key}
+		if f.ResolveNames {
+			first = strings.TrimSuffix(first, "NULL") + "(SELECT dkey FROM mogfs_name WHERE dmid = ? AND hash = ?)"
+			firstArgs = append(firstArgs, f.DomainID, nameHash(f.Key))
+		}
+		rows, err := conn.QueryContext(ctx, first, firstArgs...)
 		if err != nil {
 			return err
 		}
-		if err := firstRow(rows, &deleted, &old); err != nil {
+		if err := firstRow(rows, &deleted, &old, &named); err != nil {
 			return err
+		}
+		if named.Valid {
+			return errFallback // a hard link: the generic code writes its file
 		}
 		if deleted == 0 {
 			return store.ErrNotFound

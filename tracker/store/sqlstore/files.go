@@ -203,6 +203,13 @@ func (s *Store) CommitFile(ctx context.Context, f store.CloseFile) (int64, error
 		if n == 0 {
 			return store.ErrNotFound
 		}
+		if f.ResolveNames && f.Name == "" {
+			if dkey, ok, err := r.nameRow(f.DomainID, f.Key, true); err != nil {
+				return err
+			} else if ok {
+				f.Name, f.Key = f.Key, dkey // new content for every name of the file
+			}
+		}
 		lookup := "SELECT fid FROM file WHERE dmid = ? AND dkey = ?"
 		for try := 0; ; try++ {
 			old, err := r.replaceKey(lookup, f)

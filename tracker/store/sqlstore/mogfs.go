@@ -440,8 +440,22 @@ func (s *Store) MogfsLookup(ctx context.Context, dmid int, key string) (store.Mo
 	}
 	dir := key + "/"
 	var out store.MogfsLookup
-	// A directory whose only keys are long ones is known by mogfs_name.
+	// A key without a file row may be a name of mogfs_name (a hard
+	// link), and a directory whose only keys are such names is known
+	// there too.
 	namesDir := func(r *runner) error {
+		if out.File == nil {
+			f, ok, err := r.named(dmid, key, false)
+			if err != nil {
+				return err
+			}
+			if ok {
+				if err := r.withNlink(dmid, &f); err != nil {
+					return err
+				}
+				out.File = &f
+			}
+		}
 		if out.File != nil || out.Dir {
 			return nil
 		}
@@ -453,11 +467,14 @@ func (s *Store) MogfsLookup(ctx context.Context, dmid int, key string) (store.Mo
 		err = s.read(ctx, func(r *runner) error {
 			out = store.MogfsLookup{}
 			f, ok, err := r.resolve(dmid, key, false)
-			if ok {
-				out.File = &f
-			}
 			if err != nil {
 				return err
+			}
+			if ok {
+				if err := r.withNlink(dmid, &f); err != nil {
+					return err
+				}
+				out.File = &f
 			}
 			out.Dir, out.DirAttr, err = r.nameDir(dmid, dir)
 			return err

@@ -28,7 +28,7 @@ var mogfsNameDDL = map[Backend][]string{
   name VARBINARY(8192) NOT NULL,
   dkey VARBINARY(255) NOT NULL,
   PRIMARY KEY (dmid, hash),
-  UNIQUE KEY mogfs_name_dkey (dmid, dkey),
+  KEY mogfs_name_dkey (dmid, dkey),
   KEY mogfs_name_name (dmid, name(3000))
 ) ENGINE=InnoDB`},
 	SQLite: {`CREATE TABLE IF NOT EXISTS mogfs_name (
@@ -38,7 +38,7 @@ var mogfsNameDDL = map[Backend][]string{
   dkey TEXT NOT NULL,
   PRIMARY KEY (dmid, hash)
 )`,
-		"CREATE UNIQUE INDEX IF NOT EXISTS mogfs_name_dkey ON mogfs_name (dmid, dkey)",
+		"CREATE INDEX IF NOT EXISTS mogfs_name_dkey ON mogfs_name (dmid, dkey)",
 		"CREATE INDEX IF NOT EXISTS mogfs_name_name ON mogfs_name (dmid, name)"},
 }
 
@@ -86,12 +86,20 @@ func (r *runner) nameRow(dmid int, name string, lock bool) (dkey string, ok bool
 	return dkey, err == nil, err
 }
 
-// resolve reads the file row of key, a long key through its name row.
-// The row's Key is its dkey (the surrogate of a long key).
+// resolve reads the file row that key names: its own, or (a long key, or
+// a name of a hard-linked file) through its name row. The row's Key is
+// its dkey (then the surrogate).
 func (r *runner) resolve(dmid int, key string, lock bool) (store.MogfsFile, bool, error) {
 	if len(key) <= store.MaxKeyLen {
-		return r.fileExact(dmid, key, lock)
+		if f, ok, err := r.fileExact(dmid, key, lock); ok || err != nil {
+			return f, ok, err
+		}
 	}
+	return r.named(dmid, key, lock)
+}
+
+// named reads the file row that the name row of key names.
+func (r *runner) named(dmid int, key string, lock bool) (store.MogfsFile, bool, error) {
 	dkey, ok, err := r.nameRow(dmid, key, lock)
 	if !ok || err != nil {
 		return store.MogfsFile{}, false, err
@@ -202,8 +210,13 @@ func listNames(r *runner, dmid int, prefix, after string, limit int) (store.Mogf
 		if err != nil {
 			return page, err
 		}
+		links, err := r.nlinks(dmid, files)
+		if err != nil {
+			return page, err
+		}
 		for _, n := range ns[:len(files)] {
 			if f, ok := rows[n[1]]; ok {
+				f.Nlink = links[n[1]]
 				page.Entries = append(page.Entries, store.MogfsDirEntry{Name: n[0][len(prefix):], File: f})
 			}
 			from, strict = n[0], true
@@ -262,33 +275,221 @@ func mergePages(prefix string, a, b store.MogfsDirPage, limit int) store.MogfsDi
 	return out
 }
 
-// putName makes name (a long key) name the file row of dkey. A name row
-// of another surrogate is taken over, and that surrogate's file row goes
-// as delete does; its fid is returned (0 for none).
+// putName makes name name the file row of the surrogate dkey. What name
+// named before goes as delete does: a file row of the short key name, or
+// the surrogate of its name row when that was its last name. The fid
+// deleted is returned (0 for none).
 func (r *runner) putName(dmid int, name, dkey string) (int64, error) {
+	var replaced int64
+	if len(name) <= store.MaxKeyLen {
+		var err error
+		if replaced, err = r.replaceTarget(dmid, name, 0, true); err != nil {
+			return 0, err
+		}
+	}
 	old, ok, err := r.nameRow(dmid, name, true)
 	if err != nil {
 		return 0, err
 	}
 	if ok && old == dkey {
-		return 0, nil
+		return replaced, nil
 	}
-	var replaced int64
 	if ok {
-		if replaced, err = r.replaceTarget(dmid, old, 0, true); err != nil {
+		if _, err := r.exec("UPDATE mogfs_name SET dkey = ? WHERE dmid = ? AND hash = ?", dkey, dmid, nameHash(name)); err != nil {
 			return 0, err
 		}
-		_, err = r.exec("UPDATE mogfs_name SET dkey = ? WHERE dmid = ? AND hash = ?", dkey, dmid, nameHash(name))
+		gone, err := r.settle(dmid, old)
+		if gone != 0 {
+			replaced = gone
+		}
 		return replaced, err
 	}
 	_, err = r.exec("INSERT INTO mogfs_name (dmid, hash, name, dkey) VALUES (?, ?, ?, ?)", dmid, nameHash(name), []byte(name), dkey)
-	return 0, err
+	return replaced, err
 }
 
-// dropName deletes the name row of a long key.
+// namesOf returns the names of the surrogate dkey, in byte order.
+func (r *runner) namesOf(dmid int, dkey string, lock bool) ([]string, error) {
+	q := "SELECT name FROM mogfs_name WHERE dmid = ? AND dkey = ? ORDER BY name"
+	if lock {
+		q += "{forupdate}"
+	}
+	rows, err := r.query(q, dmid, dkey)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n []byte
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, string(n))
+	}
+	return out, rows.Err()
+}
+
+// settle tidies the surrogate dkey after one of its names went: with no
+// name left its file row goes as delete does (the fid is returned); with
+// one short name left, that name becomes the file row's key again, so
+// that original clients see it.
+func (r *runner) settle(dmid int, dkey string) (int64, error) {
+	names, err := r.namesOf(dmid, dkey, true)
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case len(names) == 0:
+		return r.replaceTarget(dmid, dkey, 0, true)
+	case len(names) == 1 && len(names[0]) <= store.MaxKeyLen:
+		if _, err := r.exec("UPDATE file SET dkey = ? WHERE dmid = ? AND dkey = ?", names[0], dmid, dkey); err != nil {
+			return 0, err
+		}
+		return 0, r.dropName(dmid, names[0])
+	}
+	return 0, nil
+}
+
+// dropName deletes the name row of name.
 func (r *runner) dropName(dmid int, name string) error {
 	_, err := r.exec("DELETE FROM mogfs_name WHERE dmid = ? AND hash = ?", dmid, nameHash(name))
 	return err
+}
+
+// unname drops the name row of name (naming dkey) and settles dkey.
+func (r *runner) unname(dmid int, name, dkey string) (int64, error) {
+	if err := r.dropName(dmid, name); err != nil {
+		return 0, err
+	}
+	return r.settle(dmid, dkey)
+}
+
+// nlinks counts the names of the surrogates among keys.
+func (r *runner) nlinks(dmid int, keys []string) (map[string]int, error) {
+	var surs []any
+	for _, k := range keys {
+		if strings.HasPrefix(k, store.SurrogatePrefix) {
+			surs = append(surs, k)
+		}
+	}
+	out := map[string]int{}
+	if len(surs) == 0 {
+		return out, nil
+	}
+	q := "SELECT dkey, COUNT(*) FROM mogfs_name WHERE dmid = ? AND dkey IN (?" + strings.Repeat(", ?", len(surs)-1) + ") GROUP BY dkey"
+	rows, err := r.ex.QueryContext(r.ctx, q, append([]any{dmid}, surs...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		out[k] = n
+	}
+	return out, rows.Err()
+}
+
+// withNlink sets f.Nlink when f is kept under a surrogate.
+func (r *runner) withNlink(dmid int, f *store.MogfsFile) error {
+	if !strings.HasPrefix(f.Key, store.SurrogatePrefix) {
+		return nil
+	}
+	n, err := r.nlinks(dmid, []string{f.Key})
+	f.Nlink = n[f.Key]
+	return err
+}
+
+// MogfsLink gives the file from the new name to.
+func (s *Store) MogfsLink(ctx context.Context, dmid int, from, to string, u store.MogfsAttrUpdate) (store.MogfsFile, error) {
+	var out store.MogfsFile
+	err := s.write(ctx, func(r *runner) error {
+		f, ok, err := r.resolve(dmid, from, true)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return store.ErrNotFound
+		}
+		if _, ok, err := r.resolve(dmid, to, true); err != nil {
+			return err
+		} else if ok {
+			return store.ErrExists
+		}
+		if !strings.HasPrefix(f.Key, store.SurrogatePrefix) {
+			sur := NewSurrogate()
+			if _, err := r.exec("UPDATE file SET dkey = ? WHERE fid = ?", sur, f.FID); err != nil {
+				return err
+			}
+			if _, err := r.exec("INSERT INTO mogfs_name (dmid, hash, name, dkey) VALUES (?, ?, ?, ?)", dmid, nameHash(from), []byte(from), sur); err != nil {
+				return err
+			}
+			f.Key = sur
+		}
+		if _, err := r.exec("INSERT INTO mogfs_name (dmid, hash, name, dkey) VALUES (?, ?, ?, ?)", dmid, nameHash(to), []byte(to), f.Key); err != nil {
+			if s.dup(err) {
+				return store.ErrExists
+			}
+			return err
+		}
+		if !u.Empty() {
+			row := u.Default
+			if f.Attr != nil {
+				row = *f.Attr
+			}
+			a := u.Apply(row)
+			if _, err := r.exec(replaceMogfsAttr, mogfsAttrValues(f.FID, a)...); err != nil {
+				return err
+			}
+			f.Attr = &a
+		}
+		out = f
+		return r.withNlink(dmid, &out)
+	})
+	if err != nil {
+		return store.MogfsFile{}, fmt.Errorf("sqlstore: mogfs link %q to %q in domain %d: %w", from, to, dmid, err)
+	}
+	return out, nil
+}
+
+// MogfsDelete deletes the name key.
+func (s *Store) MogfsDelete(ctx context.Context, dmid int, key string) (int64, error) {
+	var fid int64
+	err := s.write(ctx, func(r *runner) error {
+		fid = 0
+		if len(key) <= store.MaxKeyLen {
+			f, ok, err := r.fileExact(dmid, key, true)
+			if err != nil {
+				return err
+			}
+			if ok {
+				if fid, err = r.replaceTarget(dmid, key, 0, true); err != nil {
+					return err
+				}
+				if strings.HasPrefix(f.Key, store.SurrogatePrefix) {
+					_, err = r.exec("DELETE FROM mogfs_name WHERE dmid = ? AND dkey = ?", dmid, f.Key)
+				}
+				return err
+			}
+		}
+		dkey, ok, err := r.nameRow(dmid, key, true)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return store.ErrNotFound
+		}
+		fid, err = r.unname(dmid, key, dkey)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: mogfs delete %q in domain %d: %w", key, dmid, err)
+	}
+	return fid, nil
 }
 
 // MogfsDropName deletes the name row of the surrogate dkey, if any: the

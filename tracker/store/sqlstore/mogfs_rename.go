@@ -69,9 +69,19 @@ func (s *Store) MogfsRename(ctx context.Context, dmid int, from, to string, u st
 		if len(to) > store.MaxLongKeyLen {
 			return store.ErrKeyTooLong
 		}
-		if len(from) > store.MaxKeyLen || len(to) > store.MaxKeyLen {
+		named := len(from) > store.MaxKeyLen || len(to) > store.MaxKeyLen
+		for _, k := range []string{from, to} {
+			if !named {
+				_, isName, err := r.nameRow(dmid, k, true)
+				if err != nil {
+					return err
+				}
+				named = isName
+			}
+		}
+		if named {
 			var err error
-			res, err = r.renameLong(dmid, from, to, u)
+			res, err = r.renameNamed(dmid, from, to, u)
 			return err
 		}
 		f, ok, err := r.fileExact(dmid, from, true)
@@ -218,10 +228,11 @@ func (s *Store) MogfsRenamePrefix(ctx context.Context, dmid int, from, to string
 	return res, nil
 }
 
-// renameLong is MogfsRename where from or to is a long key: a name row is
-// renamed, added (the file row moves to a new surrogate) or dropped (the
-// surrogate's file row takes the short key).
-func (r *runner) renameLong(dmid int, from, to string, u store.MogfsAttrUpdate) (store.MogfsRenamed, error) {
+// renameNamed is MogfsRename where from or to is a name of mogfs_name
+// (a long key, or a name of a hard-linked file) or must become one (a
+// long to): a name row is renamed, added (the file row moves to a new
+// surrogate) or folded back into the file row (settle).
+func (r *runner) renameNamed(dmid int, from, to string, u store.MogfsAttrUpdate) (store.MogfsRenamed, error) {
 	var res store.MogfsRenamed
 	f, ok, err := r.resolve(dmid, from, true)
 	if err != nil {
@@ -234,6 +245,16 @@ func (r *runner) renameLong(dmid int, from, to string, u store.MogfsAttrUpdate) 
 	if from == to {
 		return res, nil
 	}
+	fromName := !(len(from) <= store.MaxKeyLen && f.Key == from)
+	// rename(2) of one hard link over another of the same file does
+	// nothing.
+	t, tok, err := r.resolve(dmid, to, true)
+	if err != nil {
+		return res, err
+	}
+	if tok && t.FID == f.FID {
+		return res, nil
+	}
 	if !u.Empty() {
 		row := u.Default
 		if f.Attr != nil {
@@ -243,31 +264,31 @@ func (r *runner) renameLong(dmid int, from, to string, u store.MogfsAttrUpdate) 
 			return res, err
 		}
 	}
-	// The target goes as delete does.
-	if len(to) <= store.MaxKeyLen {
+	// The target goes as delete does: its own file row, or its name.
+	switch {
+	case tok && len(to) <= store.MaxKeyLen && t.Key == to:
 		res.ReplacedFID, err = r.replaceTarget(dmid, to, f.FID, true)
-	} else if t, ok, nerr := r.nameRow(dmid, to, true); nerr != nil {
-		err = nerr
-	} else if ok {
-		if res.ReplacedFID, err = r.replaceTarget(dmid, t, f.FID, true); err == nil {
-			err = r.dropName(dmid, to)
-		}
+	case tok:
+		res.ReplacedFID, err = r.unname(dmid, to, t.Key)
+	case len(to) <= store.MaxKeyLen:
+		// A row a case-insensitive collation deems equal to to.
+		res.ReplacedFID, err = r.replaceTarget(dmid, to, f.FID, true)
 	}
 	if err != nil {
 		return res, err
 	}
 	switch {
-	case len(from) > store.MaxKeyLen && len(to) > store.MaxKeyLen:
-		_, err = r.exec("UPDATE mogfs_name SET hash = ?, name = ? WHERE dmid = ? AND hash = ?", nameHash(to), []byte(to), dmid, nameHash(from))
+	case fromName:
+		if _, err = r.exec("UPDATE mogfs_name SET hash = ?, name = ? WHERE dmid = ? AND hash = ?", nameHash(to), []byte(to), dmid, nameHash(from)); err == nil {
+			_, err = r.settle(dmid, f.Key)
+		}
 	case len(to) > store.MaxKeyLen:
 		sur := NewSurrogate()
 		if _, err = r.exec("UPDATE file SET dkey = ? WHERE fid = ?", sur, f.FID); err == nil {
 			_, err = r.putName(dmid, to, sur)
 		}
 	default:
-		if _, err = r.exec("UPDATE file SET dkey = ? WHERE fid = ?", to, f.FID); err == nil {
-			err = r.dropName(dmid, from)
-		}
+		_, err = r.exec("UPDATE file SET dkey = ? WHERE fid = ?", to, f.FID)
 	}
 	return res, err
 }
@@ -313,9 +334,9 @@ func (r *runner) lengthenUnder(dmid int, rangeCond string, rangeArgs []any, from
 	return nil
 }
 
-// renameNames moves the long keys under from to under to: those that fit
-// file.dkey become the keys of their surrogates' file rows again. It
-// returns how many moved.
+// renameNames moves the names of mogfs_name under from to under to, and
+// settles their files (a name that is the only one of its file and fits
+// file.dkey becomes the file row's key again). It returns how many moved.
 func (r *runner) renameNames(dmid int, from, to string) (int64, error) {
 	ns, err := r.namesFrom(dmid, from, from, false, 1<<30)
 	if err != nil {
@@ -326,15 +347,12 @@ func (r *runner) renameNames(dmid int, from, to string) (int64, error) {
 		if len(nn) > store.MaxLongKeyLen {
 			return 0, store.ErrKeyTooLong
 		}
-		if len(nn) <= store.MaxKeyLen {
-			_, err = r.exec("UPDATE file SET dkey = ? WHERE dmid = ? AND dkey = ?", nn, dmid, n[1])
-			if err == nil {
-				err = r.dropName(dmid, n[0])
-			}
-		} else {
-			_, err = r.exec("UPDATE mogfs_name SET hash = ?, name = ? WHERE dmid = ? AND hash = ?", nameHash(nn), []byte(nn), dmid, nameHash(n[0]))
+		if _, err := r.exec("UPDATE mogfs_name SET hash = ?, name = ? WHERE dmid = ? AND hash = ?", nameHash(nn), []byte(nn), dmid, nameHash(n[0])); err != nil {
+			return 0, err
 		}
-		if err != nil {
+	}
+	for _, n := range ns {
+		if _, err := r.settle(dmid, n[1]); err != nil {
 			return 0, err
 		}
 	}
