@@ -493,6 +493,11 @@ func (f *FS) rename(ctx context.Context, from *fs.Inode, name string, to *fs.Ino
 	if node != nil {
 		fn, _ = node.Operations().(*fileNode)
 	}
+	if fn != nil {
+		if errno := fn.settleEmpty(ctx); errno != 0 { // orphan.go
+			return errno
+		}
+	}
 	detached := func(bool) {}
 	if flags&renameNoReplace == 0 && to.GetChild(newName) != node {
 		detached = f.beforeDetach(ctx, to, newName) // orphan.go

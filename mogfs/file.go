@@ -47,6 +47,11 @@ type fileNode struct {
 	// for that.
 	orphaned bool
 	staging  int
+	// cmu serialises commits (from the key's name to the upload) with
+	// the unlink or rename that takes the name away (orphan.go), so that
+	// a commit made by a release, after close returned, cannot bring
+	// back a key the program has removed or renamed since.
+	cmu      sync.Mutex
 	modified time.Time  // last local write
 	mtime    *time.Time // utimes while dirty: recorded after the commit
 
@@ -434,6 +439,8 @@ func (h *handle) killPriv(ctx context.Context) syscall.Errno {
 // commit uploads the staged content if it changed. A failed commit is EIO
 // and leaves the key as it was.
 func (n *fileNode) commit(ctx context.Context) syscall.Errno {
+	n.cmu.Lock()
+	defer n.cmu.Unlock()
 	b := n.buffer()
 	if b == nil || !b.Dirty() || n.isOrphan() {
 		return 0 // an orphan has no key to commit to
@@ -631,6 +638,10 @@ func (n *fileNode) truncate(ctx context.Context, fh fs.FileHandle, size int64) s
 // setAttr records attributes: at once, or with the commit while the file
 // has uncommitted changes.
 func (n *fileNode) setAttr(ctx context.Context, u keyspace.AttrUpdate) syscall.Errno {
+	// A commit running now (a release's, after close returned) took the
+	// attributes it commits already: wait for it, then set them.
+	n.cmu.Lock()
+	defer n.cmu.Unlock()
 	n.mu.Lock()
 	if n.orphaned { // no key: the attributes live as long as the node
 		n.info.Attr = u.Apply(n.info.Attr)

@@ -2,6 +2,7 @@ package mogfs
 
 import (
 	"context"
+	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 
@@ -57,6 +58,7 @@ func (f *FS) beforeDetach(ctx context.Context, dir *fs.Inode, name string) (deta
 		return func(bool) {}
 	}
 	ctx = bg(ctx)
+	n.cmu.Lock() // no commit until the outcome is known
 	n.mu.Lock()
 	var errMake error
 	if n.buf == nil {
@@ -78,6 +80,21 @@ func (f *FS) beforeDetach(ctx context.Context, dir *fs.Inode, name string) (deta
 		n.orphaned = n.orphaned || ok
 		tb, orphan := n.takeBufLocked(), n.orphaned
 		n.mu.Unlock()
+		n.cmu.Unlock()
 		n.closeBuf(tb, orphan)
 	}
+}
+
+// settleEmpty commits now the staged empty content of a file that close
+// left to the last release (fileNode.Flush), before a rename of the file:
+// the rename then finds the key, and that release, which may come after
+// the rename returned but before the node has its new place in the tree,
+// finds nothing left to commit under the old name. (rsync creates its
+// temporary file, closes it and renames it at once.)
+func (n *fileNode) settleEmpty(ctx context.Context) syscall.Errno {
+	b := n.buffer()
+	if b == nil || !b.Dirty() || !b.Loaded() || b.Size() != 0 {
+		return 0
+	}
+	return n.commit(ctx)
 }
