@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 
@@ -200,5 +201,55 @@ func TestOpenUnlinkedTooBig(t *testing.T) {
 	}
 	if _, err := syscall.Pread(fd, make([]byte, 4096), 0); !errors.Is(err, syscall.EIO) {
 		t.Fatalf("read of an unlinked file that could not be staged: %v, want EIO", err)
+	}
+}
+
+// TestEmptyThenRenameOrUnlink: an empty file is committed by the release
+// that follows close; a chmod, rename or unlink right after the close
+// must neither be undone by that commit nor lose to it (rsync's empty
+// temporary files, git's lock files).
+func TestEmptyThenRenameOrUnlink(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	a := e.mountFG(t, "--domain="+e.domain)
+	const n = 30
+	for i := range n {
+		tmp := filepath.Join(a, ".tmp")
+		if err := os.WriteFile(tmp, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(tmp, 0o640); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(a, "f"+strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+		lock := filepath.Join(a, "x.lock")
+		fd, err := syscall.Open(lock, syscall.O_CREAT|syscall.O_EXCL|syscall.O_WRONLY|syscall.O_CLOEXEC, 0o644)
+		if err != nil {
+			t.Fatalf("round %d: create the lock file: %v", i, err)
+		}
+		syscall.Close(fd)
+		if err := os.Remove(lock); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Another mount sees exactly the renamed files, each with its mode.
+	b := e.mountFG(t, "--domain="+e.domain)
+	ents, err := os.ReadDir(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != n {
+		var names []string
+		for _, d := range ents {
+			names = append(names, d.Name())
+		}
+		t.Fatalf("%d entries, want %d: %v", len(ents), n, names)
+	}
+	for _, d := range ents {
+		if st := lstat(t, filepath.Join(b, d.Name())); st.Mode != syscall.S_IFREG|0o640 || st.Size != 0 {
+			t.Fatalf("%s: mode %o size %d", d.Name(), st.Mode, st.Size)
+		}
 	}
 }
