@@ -435,7 +435,10 @@ func (d *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 	if errno != 0 {
 		return errno
 	}
-	if err := f.space.Remove(bg(ctx), cl.domain, cl.key); err != nil {
+	detached := f.beforeDetach(ctx, &d.Inode, name) // orphan.go
+	err := f.space.Remove(bg(ctx), cl.domain, cl.key)
+	detached(err == nil)
+	if err != nil {
 		return toErrno(f.log, "unlink", err, "domain", cl.domain, "key", cl.key)
 	}
 	return 0
@@ -490,6 +493,15 @@ func (f *FS) rename(ctx context.Context, from *fs.Inode, name string, to *fs.Ino
 	if node != nil {
 		fn, _ = node.Operations().(*fileNode)
 	}
+	if fn != nil {
+		if errno := fn.settleEmpty(ctx); errno != 0 { // orphan.go
+			return errno
+		}
+	}
+	detached := func(bool) {}
+	if flags&renameNoReplace == 0 && to.GetChild(newName) != node {
+		detached = f.beforeDetach(ctx, to, newName) // orphan.go
+	}
 	now := time.Now()
 	err := f.space.Rename(ctx, src.domain, src.key, dst.key, flags&renameNoReplace == 0, keyspace.AttrUpdate{Ctime: &now})
 	if err == nil && fn != nil {
@@ -511,6 +523,7 @@ func (f *FS) rename(ctx context.Context, from *fs.Inode, name string, to *fs.Ino
 			err = f.space.Remove(ctx, dst.domain, dst.key)
 		}
 	}
+	detached(err == nil)
 	if err != nil {
 		return toErrno(f.log, "rename", err, "domain", src.domain, "from", src.key, "to", dst.key)
 	}

@@ -10,7 +10,10 @@
 // so a rename of a directory moves everything under it without touching
 // the nodes. A file open for writing has one Buffer shared by its
 // descriptors; close and fsync commit it. Reads go through a per-descriptor
-// keyspace.Reader whose paths are asked once.
+// keyspace.Reader whose paths are asked once. A file unlinked or
+// replaced while open keeps its content in its Buffer for its open
+// descriptors (orphan.go). Locks are left to the kernel; fallocate and
+// O_TMPFILE are in posixops.go.
 //
 // ClientBackend implements keyspace.Backend with the project's client
 // library, including the mogfs tracker commands of docs/mogfs.md. The

@@ -39,8 +39,19 @@ type fileNode struct {
 
 	// While the file is open for writing: the staged content, shared by
 	// every writing handle, and the attributes to record at commit.
-	buf      *keyspace.Buffer
-	writers  int
+	buf     *keyspace.Buffer
+	writers int
+	opens   int // open descriptors, readers too
+	// orphaned: unlinked or replaced by a rename through this mount
+	// while open (orphan.go); staging pins buf while it is being filled
+	// for that.
+	orphaned bool
+	staging  int
+	// cmu serialises commits (from the key's name to the upload) with
+	// the unlink or rename that takes the name away (orphan.go), so that
+	// a commit made by a release, after close returned, cannot bring
+	// back a key the program has removed or renamed since.
+	cmu      sync.Mutex
 	modified time.Time  // last local write
 	mtime    *time.Time // utimes while dirty: recorded after the commit
 
@@ -109,11 +120,15 @@ func (n *fileNode) fill(out *fuse.Attr) {
 	if n.mtime != nil {
 		a.Mtime = *n.mtime
 	}
+	orphan := n.orphaned
 	n.mu.Unlock()
 	n.fsys.fillAttr(out, a, syscall.S_IFREG)
 	out.Size = uint64(size)
 	out.Blocks = (out.Size + 511) / 512
 	out.Nlink = 1
+	if orphan {
+		out.Nlink = 0 // no name left, as fstat(2) of an unlinked file says
+	}
 }
 
 // refresh asks the tracker for the file's metadata.
@@ -135,7 +150,7 @@ func (n *fileNode) refresh(ctx context.Context) (changed bool, errno syscall.Err
 // Getattr implements fs.NodeGetattrer.
 func (n *fileNode) Getattr(ctx context.Context, _ fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	n.mu.Lock()
-	local := n.buf != nil && n.buf.Loaded()
+	local := n.buf != nil && n.buf.Loaded() || n.orphaned
 	stale := time.Since(n.at) >= n.fsys.cfg.TTL
 	n.mu.Unlock()
 	if !local && stale {
@@ -190,6 +205,9 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 		// close(2) of a reader has nothing to commit: no FLUSH request.
 		fuseFlags |= fuse.FOPEN_NOFLUSH
 	}
+	n.mu.Lock()
+	n.opens++
+	n.mu.Unlock()
 	return h, fuseFlags, 0
 }
 
@@ -217,27 +235,45 @@ func (n *fileNode) openWriter(ctx context.Context, trunc bool) syscall.Errno {
 	return 0
 }
 
-// releaseWriter detaches a writer; the last one drops the buffer.
+// releaseWriter detaches a writer; the last one drops the buffer (unless
+// an orphan's open descriptors still read it).
 func (n *fileNode) releaseWriter() {
 	n.mu.Lock()
-	n.writers--
-	var b *keyspace.Buffer
-	if n.writers <= 0 {
-		b, n.buf, n.writers = n.buf, nil, 0
-		n.modified, n.mtime = time.Time{}, nil
-	}
+	n.writers = max(n.writers-1, 0)
+	b, orphan := n.takeBufLocked(), n.orphaned
 	n.mu.Unlock()
-	if b != nil {
-		if b.Dirty() {
-			t := b.Target()
-			n.fsys.log.Warn("changes dropped: last descriptor closed after a failed commit", "domain", t.Domain, "key", t.Key)
-			// The kernel's page cache holds them: the next open drops it.
-			n.mu.Lock()
-			n.changed = true
-			n.mu.Unlock()
-		}
-		b.Close()
+	n.closeBuf(b, orphan)
+}
+
+// takeBufLocked takes the buffer away when nothing needs it any more: no
+// writer, no staging, no open descriptor of an orphan. Called with mu;
+// the caller passes what it returns to closeBuf.
+func (n *fileNode) takeBufLocked() *keyspace.Buffer {
+	if n.buf == nil || n.writers > 0 || n.staging > 0 || n.orphaned && n.opens > 0 {
+		return nil
 	}
+	b := n.buf
+	n.buf = nil
+	n.modified, n.mtime = time.Time{}, nil
+	return b
+}
+
+// closeBuf drops a buffer taken by takeBufLocked (nil: nothing to do).
+// Uncommitted changes of a file that still has its name are lost after a
+// failed commit, and logged; an orphan's are simply dropped.
+func (n *fileNode) closeBuf(b *keyspace.Buffer, orphan bool) {
+	if b == nil {
+		return
+	}
+	if b.Dirty() && !orphan {
+		t := b.Target()
+		n.fsys.log.Warn("changes dropped: last descriptor closed after a failed commit", "domain", t.Domain, "key", t.Key)
+		// The kernel's page cache holds them: the next open drops it.
+		n.mu.Lock()
+		n.changed = true
+		n.mu.Unlock()
+	}
+	b.Close()
 }
 
 // touch records a local change of the content.
@@ -253,6 +289,9 @@ func (n *fileNode) touch() {
 func (n *fileNode) load(ctx context.Context, b *keyspace.Buffer) syscall.Errno {
 	if b.Loaded() {
 		return 0
+	}
+	if n.isOrphan() {
+		return syscall.EIO // its content could not be staged (orphan.go)
 	}
 	l, errno := n.fsys.locate(&n.Inode)
 	if errno != 0 {
@@ -283,6 +322,9 @@ func (n *fileNode) Read(ctx context.Context, fh fs.FileHandle, dest []byte, off 
 			return nil, toErrno(n.fsys.log, "read spool", err)
 		}
 		return fuse.ReadResultData(dest[:m]), 0
+	}
+	if n.isOrphan() {
+		return nil, syscall.EIO // its content could not be staged (orphan.go)
 	}
 	h, ok := fh.(*handle)
 	if !ok {
@@ -411,9 +453,11 @@ func (h *handle) killPriv(ctx context.Context) syscall.Errno {
 // commit uploads the staged content if it changed. A failed commit is EIO
 // and leaves the key as it was.
 func (n *fileNode) commit(ctx context.Context) syscall.Errno {
+	n.cmu.Lock()
+	defer n.cmu.Unlock()
 	b := n.buffer()
-	if b == nil || !b.Dirty() {
-		return 0
+	if b == nil || !b.Dirty() || n.isOrphan() {
+		return 0 // an orphan has no key to commit to
 	}
 	l, errno := n.fsys.locate(&n.Inode)
 	if errno == syscall.ENOENT {
@@ -523,6 +567,11 @@ func (n *fileNode) Release(ctx context.Context, fh fs.FileHandle) syscall.Errno 
 		}
 		n.releaseWriter()
 	}
+	n.mu.Lock()
+	n.opens = max(n.opens-1, 0)
+	b, orphan := n.takeBufLocked(), n.orphaned
+	n.mu.Unlock()
+	n.closeBuf(b, orphan)
 	return 0
 }
 
@@ -604,7 +653,16 @@ func (n *fileNode) truncate(ctx context.Context, fh fs.FileHandle, size int64) s
 // setAttr records attributes: at once, or with the commit while the file
 // has uncommitted changes.
 func (n *fileNode) setAttr(ctx context.Context, u keyspace.AttrUpdate) syscall.Errno {
+	// A commit running now (a release's, after close returned) took the
+	// attributes it commits already: wait for it, then set them.
+	n.cmu.Lock()
+	defer n.cmu.Unlock()
 	n.mu.Lock()
+	if n.orphaned { // no key: the attributes live as long as the node
+		n.info.Attr = u.Apply(n.info.Attr)
+		n.mu.Unlock()
+		return 0
+	}
 	pending := n.buf != nil && n.buf.Dirty()
 	if pending {
 		mt := u.Mtime
@@ -697,7 +755,7 @@ func (f *FS) create(ctx context.Context, dir *fs.Inode, name string, flags, mode
 		dn.mu.Unlock()
 	}
 	own, _ := f.creator(ctx, parent, false)
-	fn := &fileNode{fsys: f, at: now, modified: now,
+	fn := &fileNode{fsys: f, at: now, modified: now, opens: 1,
 		info: keyspace.FileInfo{Key: cl.key, Class: f.cfg.Class, Attr: own.Apply(keyspace.Attr{Mtime: now, Ctime: now, Mode: mode & 0o7777})}}
 	if errno := fn.openWriter(ctx, true); errno != 0 {
 		return nil, nil, 0, errno

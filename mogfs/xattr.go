@@ -57,6 +57,9 @@ func (n *fileNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint
 	if !isOurXattr(attr) {
 		return 0, noXattr(attr)
 	}
+	if n.isOrphan() {
+		return 0, syscall.ENODATA // no key any more (orphan.go)
+	}
 	l, errno := n.fsys.locate(&n.Inode)
 	if errno != 0 {
 		return 0, errno
@@ -140,7 +143,7 @@ func (n *fileNode) Removexattr(ctx context.Context, attr string) syscall.Errno {
 	if isOurXattr(attr) {
 		return syscall.EPERM
 	}
-	return syscall.ENODATA
+	return noXattr(attr)
 }
 
 // Getxattr implements fs.NodeGetxattrer: directories have no extended
@@ -153,4 +156,28 @@ func (d *dirNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint3
 // extended attributes.
 func (r *rootNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
 	return 0, noXattr(attr)
+}
+
+// Setxattr implements fs.NodeSetxattrer: directories have no extended
+// attributes. An ACL (system.posix_acl_*) gets EOPNOTSUPP, which tells
+// cp -a and rsync -A that the filesystem has none (go-fuse's default,
+// ENODATA, made cp -a report a failure for every directory).
+func (d *dirNode) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
+	return syscall.EOPNOTSUPP
+}
+
+// Removexattr implements fs.NodeRemovexattrer.
+func (d *dirNode) Removexattr(ctx context.Context, attr string) syscall.Errno {
+	return noXattr(attr)
+}
+
+// Listxattr implements fs.NodeListxattrer: none.
+func (d *dirNode) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
+	return 0, 0
+}
+
+// Setxattr implements fs.NodeSetxattrer: the list of domains has no
+// extended attributes.
+func (r *rootNode) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
+	return syscall.EOPNOTSUPP
 }

@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the local cluster use, when
 # they are missing: fuse3 (FUSE mounts), mariadb-server (the MySQL backend
-# tests), nginx-light (stock nginx as storage node and gateway front).
+# tests), nginx-light (stock nginx as storage node and gateway front),
+# rsync and git (trees copied onto a mogfs mount and back).
 # Arguments limit it to those packages (`scripts/deps.sh fuse3` is what
 # `make run` needs); none means all. It installs as root or through sudo;
 # when it cannot, it names the packages and the command and fails.
 # apt does not start services here; the scripts start private instances.
 set -euo pipefail
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(fuse3 mariadb-server nginx-light)
+[ ${#want[@]} -gt 0 ] || want=(fuse3 mariadb-server nginx-light rsync git)
 need=()
 for p in "${want[@]}"; do
 	case $p in
 	fuse3) command -v fusermount3 >/dev/null || need+=(fuse3) ;;
 	mariadb-server) command -v mariadbd >/dev/null || need+=(mariadb-server mariadb-client) ;;
 	nginx-light) command -v nginx >/dev/null || need+=(nginx-light) ;;
+	rsync) command -v rsync >/dev/null || need+=(rsync) ;;
+	git) command -v git >/dev/null || need+=(git) ;;
 	*)
 		echo "deps.sh: unknown package $p" >&2
 		exit 2
