@@ -160,15 +160,36 @@ func (b *ClientBackend) Store(ctx context.Context, t keyspace.Target, r io.Reade
 }
 
 // Features implements keyspace.Backend with mogfs_features.
-func (b *ClientBackend) Features(ctx context.Context) (int, error) {
-	r, err := b.c.Do(ctx, "mogfs_features", nil)
+func (b *ClientBackend) Features(ctx context.Context) (keyspace.Features, error) {
+	r, err := b.c.Do(ctx, "mogfs_features", map[string]string{})
 	if err != nil {
-		return 0, classify("mogfs_features", err)
+		return keyspace.Features{}, classify("mogfs_features", err)
 	}
-	if r["long_keys"] != "1" {
-		return keyspace.MaxShortKey, nil
+	f := keyspace.Features{MaxKey: keyspace.MaxShortKey, Links: r["links"] == "1"}
+	if r["long_keys"] == "1" {
+		f.MaxKey = int(atoi64(r["max_key"]))
 	}
-	return int(atoi64(r["max_key"])), nil
+	return f, nil
+}
+
+// Link implements keyspace.Backend with mogfs_link.
+func (b *ClientBackend) Link(ctx context.Context, domain, from, to string, u keyspace.AttrUpdate) (keyspace.FileInfo, error) {
+	args := map[string]string{"domain": domain, "from_key": from, "to_key": to}
+	kv := attrArgs(u)
+	for i := 0; i+1 < len(kv); i += 2 {
+		args[kv[i]] = kv[i+1]
+	}
+	r, err := b.c.Do(ctx, "mogfs_link", args)
+	if err != nil {
+		return keyspace.FileInfo{}, classify(fmt.Sprintf("mogfs_link %q to %q", from, to), err)
+	}
+	return fileFields(r, "", to), nil
+}
+
+// DeleteName implements keyspace.Backend with mogfs_delete.
+func (b *ClientBackend) DeleteName(ctx context.Context, domain, key string) error {
+	_, err := b.c.Do(ctx, "mogfs_delete", map[string]string{"domain": domain, "key": key})
+	return classify("mogfs_delete "+strconv.Quote(key), err)
 }
 
 // attrArgs are the attribute arguments of u (docs/mogfs.md §8.5).
@@ -240,6 +261,7 @@ func fileFields(r map[string]string, p, key string) keyspace.FileInfo {
 		Class:    r[p+"class"],
 		DevCount: int(atoi64(r[p+"devcount"])),
 		DKey:     r[p+"dkey"],
+		Nlink:    int(atoi64(r[p+"nlink"])),
 	}
 	fi.Attr = attrFields(r, p)
 	return fi

@@ -3,6 +3,7 @@ package mogfs
 import (
 	"context"
 	"errors"
+	"hash/fnv"
 	"io"
 	"sort"
 	"sync"
@@ -212,7 +213,20 @@ func (f *FS) fileChild(ctx context.Context, parent *fs.Inode, name string, fi ke
 	fi.Key, fi.Checksum = "", ""
 	fn := &fileNode{fsys: f, info: fi, at: time.Now(), looked: looked}
 	fn.fill(&out.Attr)
-	return parent.NewInode(ctx, fn, fs.StableAttr{Mode: typ})
+	return parent.NewInode(ctx, fn, fs.StableAttr{Mode: typ, Ino: inoOf(fi.DKey)})
+}
+
+// inoOf is the inode number of a file kept under the surrogate dkey: the
+// same for all its names (hard links), on every mount; 0 (go-fuse picks
+// one) for other files. It lies below go-fuse's automatic numbers (from
+// 1<<63).
+func inoOf(dkey string) uint64 {
+	if dkey == "" {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(dkey))
+	return h.Sum64()&(1<<62-1) | 1<<62
 }
 
 // lookup finds name in the directory in at l's prefix.
@@ -441,6 +455,11 @@ func (d *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 	if err != nil {
 		return toErrno(f.log, "unlink", err, "domain", cl.domain, "key", cl.key)
 	}
+	if ch := d.GetChild(name); ch != nil {
+		if n, ok := ch.Operations().(*fileNode); ok {
+			n.unlinked()
+		}
+	}
 	return 0
 }
 
@@ -507,9 +526,10 @@ func (f *FS) rename(ctx context.Context, from *fs.Inode, name string, to *fs.Ino
 	if err == nil && fn != nil {
 		fn.mu.Lock()
 		fn.info.Attr.Ctime = now
+		linked := fn.info.Nlink > 1
 		fn.info.DKey = "" // a long key's surrogate may have changed
 		fn.mu.Unlock()
-		if keyspace.IsLong(dst.key) {
+		if keyspace.IsLong(dst.key) || linked {
 			if r, lerr := f.space.Lookup(ctx, dst.domain, dst.key); lerr == nil && r.File != nil {
 				fn.update(*r.File)
 			}
@@ -595,9 +615,47 @@ func (d *dirNode) makeNode(ctx context.Context, name string, mode, rdev uint32, 
 // maxPath is PATH_MAX: the longest symbolic link target plus its NUL.
 const maxPath = 4096
 
-// Link implements fs.NodeLinker: not supported.
+// Link implements fs.NodeLinker: mogfs_link gives the file another name.
 func (d *dirNode) Link(ctx context.Context, target fs.InodeEmbedder, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
-	return nil, syscall.EPERM
+	f := d.fsys
+	if f.cfg.ReadOnly {
+		return nil, syscall.EROFS
+	}
+	n, ok := target.(*fileNode)
+	if !ok {
+		return nil, syscall.EPERM
+	}
+	src, errno := f.locate(&n.Inode)
+	if errno != 0 {
+		return nil, errno
+	}
+	dst, fileOnly, errno := f.child(&d.Inode, name)
+	if errno != 0 {
+		return nil, errno
+	}
+	if fileOnly || keyspace.IsMarker(dst.key, 0) {
+		return nil, syscall.EINVAL
+	}
+	if src.domain != dst.domain {
+		return nil, syscall.EXDEV
+	}
+	ctx = bg(ctx)
+	// A file created here and not committed yet gets its key first.
+	if errno := n.commit(ctx); errno != 0 {
+		return nil, errno
+	}
+	now := time.Now()
+	fi, err := f.space.Link(ctx, src.domain, src.key, dst.key, keyspace.AttrUpdate{Ctime: &now})
+	if err != nil {
+		return nil, toErrno(f.log, "link", err, "domain", src.domain, "key", src.key, "to", dst.key)
+	}
+	n.mu.Lock()
+	n.info.DKey, n.info.Nlink, n.info.Fid = fi.DKey, fi.Nlink, fi.Fid
+	n.info.Attr.Ctime = now
+	n.at = time.Now()
+	n.mu.Unlock()
+	n.fill(&out.Attr)
+	return &n.Inode, 0
 }
 
 // rootNode is the root when no domain is given: one directory per domain.

@@ -88,6 +88,22 @@ func (n *fileNode) update(fi keyspace.FileInfo) bool {
 	return changed
 }
 
+// unlinked takes one name off the node (unlink succeeded). With one name
+// left, its file may have been given that name back as its key (the
+// tracker folds a last short name back): the surrogate is forgotten, and
+// found again by a lookup where it is still one.
+func (n *fileNode) unlinked() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.info.Nlink > 1 {
+		n.info.Nlink--
+		n.info.Attr.Ctime = time.Now()
+		if n.info.Nlink == 1 {
+			n.info.DKey = ""
+		}
+	}
+}
+
 // dkey is the surrogate of the node's long key, "" if unknown or short.
 func (n *fileNode) dkey() string {
 	n.mu.Lock()
@@ -121,11 +137,12 @@ func (n *fileNode) fill(out *fuse.Attr) {
 		a.Mtime = *n.mtime
 	}
 	orphan := n.orphaned
+	nlink := max(n.info.Nlink, 1) // the names of a hard-linked file
 	n.mu.Unlock()
 	n.fsys.fillAttr(out, a, syscall.S_IFREG)
 	out.Size = uint64(size)
 	out.Blocks = (out.Size + 511) / 512
-	out.Nlink = 1
+	out.Nlink = uint32(nlink)
 	if orphan {
 		out.Nlink = 0 // no name left, as fstat(2) of an unlinked file says
 	}

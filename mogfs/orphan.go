@@ -40,8 +40,8 @@ func openFile(dir *fs.Inode, name string) *fileNode {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.opens == 0 {
-		return nil
+	if n.opens == 0 || n.info.Nlink > 1 {
+		return nil // not open, or other names keep it
 	}
 	return n
 }

@@ -344,10 +344,10 @@ func (s *Server) cmdMogfsCreateClose(ctx context.Context, r *request, _ store.Mo
 	key, _ := r.key("key")
 	if name := r.arg("name"); name != "" {
 		switch {
-		case len(name) <= store.MaxKeyLen || len(name) > store.MaxLongKeyLen:
-			return errReply("bad_params", fmt.Sprintf("name must be a key of %d to %d bytes", store.MaxKeyLen+1, store.MaxLongKeyLen))
+		case len(name) > store.MaxLongKeyLen:
+			return errReply("bad_params", fmt.Sprintf("name must be a key of at most %d bytes", store.MaxLongKeyLen))
 		case !strings.HasPrefix(key, store.SurrogatePrefix):
-			return errReply("bad_params", "a long name needs a key under "+store.SurrogatePrefix)
+			return errReply("bad_params", "a name needs a key under "+store.SurrogatePrefix)
 		}
 		key = name
 	}

@@ -401,7 +401,7 @@ func testMogfsLongKeys(t *testing.T, e *mogfsEnv) {
 	if es, _ := listPage(t, c, "fs", "lk3/", "", 0); len(es) != 0 {
 		t.Fatalf("listing after the surrogate's delete: %+v", es)
 	}
-	wantErr(t, c, "mogfs_create_close domain=fs&key=plain&fid=1&devid=1&path=x&name=short", "bad_params", "")
+	wantErr(t, c, "mogfs_create_close domain=fs&key=plain&fid=1&devid=1&path=x&name=short", "bad_params", "a name needs a key under .mogfs/long/")
 }
 
 // testMogfsLinks checks hard links (docs/mogfs-names.md): names of one

@@ -31,10 +31,12 @@ var (
 // FileInfo is what the tracker knows of one key.
 type FileInfo struct {
 	Key string
-	// DKey is the surrogate key that holds a long key (docs/mogfs-names.md):
-	// get_paths and uploads use it. "" for a key of at most MaxShortKey
-	// bytes.
-	DKey     string
+	// DKey is the surrogate key that holds a long key or a hard-linked
+	// file (docs/mogfs-names.md): get_paths and uploads use it. "" for
+	// another key.
+	DKey string
+	// Nlink is the number of names of a hard-linked file (0: one).
+	Nlink    int
 	Fid      int64
 	Size     int64
 	Class    string
@@ -143,6 +145,13 @@ type DirPage struct {
 	Next    string
 }
 
+// Features are what the tracker's mogfs commands can do beyond the
+// first ones.
+type Features struct {
+	MaxKey int  // the longest key (MaxShortKey: no long keys)
+	Links  bool // mogfs_link and mogfs_delete
+}
+
 // Stored is what a committed upload became.
 type Stored struct {
 	// DKey is the surrogate that holds a long key ("" for another).
@@ -212,9 +221,13 @@ type Backend interface {
 	// target in the same transaction.
 	// The attributes u sets go to the moved key in the same transaction.
 	RenameReplace(ctx context.Context, domain, from, to string, u AttrUpdate) error
-	// Features is mogfs_features: the longest key the mogfs commands
-	// take (MaxShortKey when the tracker does not answer it).
-	Features(ctx context.Context) (maxKey int, err error)
+	// Features is mogfs_features (ErrUnsupported on a tracker without it).
+	Features(ctx context.Context) (Features, error)
+	// Link is mogfs_link: to becomes another name of the file from; the
+	// file's metadata after it is returned.
+	Link(ctx context.Context, domain, from, to string, u AttrUpdate) (FileInfo, error)
+	// DeleteName is mogfs_delete: one name goes (the file with its last).
+	DeleteName(ctx context.Context, domain, key string) error
 	// RenamePrefix is mogfs_rename_prefix: every key starting with from
 	// gets to instead, in one transaction. ErrNotEmpty if a key other
 	// than the marker to exists under to.

@@ -33,8 +33,8 @@ type Space struct {
 
 	noLookup, noListDir, noSetAttr, noCreateClose, noRename, noRenamePrefix atomic.Bool
 
-	// maxKey is the longest key the tracker takes, once asked (0 before).
-	maxKey atomic.Int64
+	// features, once asked (nil before).
+	features atomic.Pointer[Features]
 
 	// attrs keeps chmod/utimes for the life of the mount when the
 	// tracker has no attribute table (domain + "\x00" + key).
@@ -260,34 +260,54 @@ func (s *Space) move(domain, from, to string) {
 	}
 }
 
-// MaxKey is the longest key the tracker takes: MaxShortKey, or more when
-// it keeps long keys (mogfs_features, asked once; a failure to ask is
-// not remembered).
-func (s *Space) MaxKey(ctx context.Context) int {
-	if n := s.maxKey.Load(); n > 0 {
-		return int(n)
+// Features are what the tracker offers beyond the first mogfs commands
+// (mogfs_features, asked once; a failure to ask is not remembered: the
+// next call asks again).
+func (s *Space) Features(ctx context.Context) Features {
+	if f := s.features.Load(); f != nil {
+		return *f
 	}
-	n, err := s.b.Features(ctx)
+	f, err := s.b.Features(ctx)
 	switch {
-	case err == nil && n > MaxShortKey:
-	case err == nil || errors.Is(err, ErrUnsupported):
-		n = MaxShortKey
+	case err == nil:
+		if f.MaxKey < MaxShortKey {
+			f.MaxKey = MaxShortKey
+		}
+	case errors.Is(err, ErrUnsupported):
+		f = Features{MaxKey: MaxShortKey}
 	default:
-		s.log.Warn("cannot ask the tracker how long keys may be", "err", err)
-		return MaxShortKey
+		s.log.Warn("cannot ask the tracker what its mogfs commands do", "err", err)
+		return Features{MaxKey: MaxShortKey}
 	}
-	s.maxKey.Store(int64(n))
-	return n
+	s.features.Store(&f)
+	return f
+}
+
+// MaxKey is the longest key the tracker takes.
+func (s *Space) MaxKey(ctx context.Context) int { return s.Features(ctx).MaxKey }
+
+// Link makes to another name of the file from (a hard link), with the
+// attributes u (ctime). ErrUnsupported on a tracker without mogfs_link.
+func (s *Space) Link(ctx context.Context, domain, from, to string, u AttrUpdate) (FileInfo, error) {
+	if !s.Features(ctx).Links {
+		return FileInfo{}, fmt.Errorf("link %q to %q: %w", from, to, ErrUnsupported)
+	}
+	fi, err := s.b.Link(ctx, domain, from, to, u)
+	if err != nil {
+		return fi, err
+	}
+	s.fill(domain, &fi)
+	return fi, nil
 }
 
 // DataKey is the key that holds key's content: its surrogate dkey when
-// key is long, found by a lookup when dkey is "".
+// known, key itself when short, else (a long key) found by a lookup.
 func (s *Space) DataKey(ctx context.Context, domain, key, dkey string) (string, error) {
-	if !IsLong(key) {
-		return key, nil
-	}
 	if dkey != "" {
 		return dkey, nil
+	}
+	if !IsLong(key) {
+		return key, nil
 	}
 	r, err := s.b.Lookup(ctx, domain, key) // markers too
 	if err != nil {
@@ -299,17 +319,23 @@ func (s *Space) DataKey(ctx context.Context, domain, key, dkey string) (string, 
 	return r.File.DKey, nil
 }
 
-// Remove deletes key. A key that is already gone is not an error. A long
-// key goes with its surrogate (the tracker drops the name with it).
+// Remove deletes key. A key that is already gone is not an error. With
+// mogfs_delete it removes one name of a hard-linked file; else a long key
+// goes with its surrogate (the tracker drops the name with it).
 func (s *Space) Remove(ctx context.Context, domain, key string) error {
-	dk, err := s.DataKey(ctx, domain, key, "")
-	if errors.Is(err, ErrNotFound) {
-		return nil
+	var err error
+	if s.Features(ctx).Links {
+		err = s.b.DeleteName(ctx, domain, key)
+	} else {
+		dk, derr := s.DataKey(ctx, domain, key, "")
+		if errors.Is(derr, ErrNotFound) {
+			return nil
+		}
+		if derr != nil {
+			return derr
+		}
+		err = s.b.Delete(ctx, domain, dk)
 	}
-	if err != nil {
-		return err
-	}
-	err = s.b.Delete(ctx, domain, dk)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
@@ -461,20 +487,29 @@ func (s *Space) Rmdir(ctx context.Context, domain, prefix string) error {
 }
 
 // Open returns key's paths for reading; dkey is its surrogate, if known,
-// when key is long (a surrogate gone since is looked up again).
+// for a long key or a hard-linked file. A surrogate gone since (or one
+// not known) is looked up again.
 func (s *Space) Open(ctx context.Context, domain, key, dkey string, size int64) (Remote, error) {
 	dk, err := s.DataKey(ctx, domain, key, dkey)
 	if err != nil {
 		return nil, err
 	}
 	r, err := s.b.Open(ctx, domain, dk, size)
-	if IsLong(key) && dkey != "" && errors.Is(err, ErrNotFound) {
-		if dk, err = s.DataKey(ctx, domain, key, ""); err != nil {
-			return nil, err
-		}
-		r, err = s.b.Open(ctx, domain, dk, size)
+	if !errors.Is(err, ErrNotFound) {
+		return r, err
 	}
-	return r, err
+	lr, lerr := s.b.Lookup(ctx, domain, key)
+	if lerr != nil || lr.File == nil {
+		return nil, err
+	}
+	again := key
+	if lr.File.DKey != "" {
+		again = lr.File.DKey
+	}
+	if again == dk {
+		return nil, err
+	}
+	return s.b.Open(ctx, domain, again, size)
 }
 
 // Known returns key at paths already known, without asking the tracker.
@@ -488,15 +523,15 @@ func (s *Space) Known(domain, key string, paths []string, size int64) Remote {
 // the upload gets the content again, when r can be rewound, through
 // create_close.
 func (s *Space) Store(ctx context.Context, t Target, r io.Reader, size int64) (Stored, error) {
-	if IsLong(t.Key) {
-		// Always with mogfs_create_close and the name: the name row
-		// then names this surrogate, whatever happened to it since.
+	if IsLong(t.Key) || t.DKey != "" {
+		// A long key or a hard-linked file: to its surrogate, always
+		// with mogfs_create_close and the name, so that the name row
+		// names this surrogate whatever happened to it since.
 		if t.DKey == "" {
 			t.DKey = NewSurrogate()
 		}
 		return s.b.Store(ctx, t, r, size)
 	}
-	t.DKey = ""
 	if t.Attr.Empty() || s.noSetAttr.Load() || s.noCreateClose.Load() {
 		t.Attr = AttrUpdate{}
 		return s.b.Store(ctx, t, r, size)
