@@ -35,6 +35,9 @@ const (
 	// (e.g. "tests/chmod/"); the expected-failure list is then checked
 	// for those files only, and cannot be rewritten.
 	pjdRunEnv = "MOGFS_PJDFSTEST_RUN"
+	// pjdTAPDirEnv names a directory that receives every file's output:
+	// GROUP-NN.tap (its TAP) and GROUP-NN.err (its stderr).
+	pjdTAPDirEnv = "MOGFS_PJDFSTEST_TAP_DIR"
 )
 
 // pjdExpectedFile is the checked-in list of subtests known to fail.
@@ -102,7 +105,7 @@ func TestPJDFSTest(t *testing.T) {
 			for i := range next {
 				name := pjdName(root, files[i])
 				// A fresh directory per file, named after it.
-				dir := filepath.Join(mnt, strings.NewReplacer("tests/", "", "/", "-", ".t", "").Replace(name))
+				dir := filepath.Join(mnt, pjdFlatName(name))
 				if err := os.Mkdir(dir, 0o755); err != nil {
 					results[i] = pjdFileResult{Name: name, Planned: 1, Failed: []int{1},
 						Diag: map[int]string{1: "mkdir of the test directory: " + err.Error()}}
@@ -121,21 +124,31 @@ func TestPJDFSTest(t *testing.T) {
 
 	report := pjdReport(results, elapsed)
 	t.Logf("pjdfstest on mogfs, %d files in %v (%d at once):\n%s", len(files), elapsed, jobs, report)
+	if d := os.Getenv(pjdTAPDirEnv); d != "" {
+		if err := writeTAPDir(d, results); err != nil {
+			t.Error(err)
+		}
+	}
 	if p := os.Getenv(pjdReportEnv); p != "" {
 		if err := os.WriteFile(p, []byte(report), 0o644); err != nil {
 			t.Errorf("write the report: %v", err)
 		}
 	}
+	byTime := slices.Clone(results)
+	slices.SortFunc(byTime, func(a, b pjdFileResult) int { return int(b.Elapsed - a.Elapsed) })
+	var slow []string
+	for _, r := range byTime[:min(5, len(byTime))] {
+		slow = append(slow, fmt.Sprintf("%s %v", r.Name, r.Elapsed.Round(time.Second/10)))
+	}
+	t.Logf("slowest files: %s", strings.Join(slow, ", "))
 	for _, r := range results {
 		if r.TimedOut {
 			t.Logf("%s did not finish within %v: all its %d subtests count as failed", r.Name, fileTimeout, r.Planned)
-		} else if r.Stderr != "" && len(r.Failed) > 0 {
-			t.Logf("%s stderr:\n%s", r.Name, lastLines(r.Stderr, 10))
 		}
 	}
 
 	if update {
-		if err := writeExpectedFailures(pjdExpectedFile, results); err != nil {
+		if err := writeExpectedFailures(pjdExpectedFile, results, expected); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("%s=1: rewrote %s with %d failing subtests", pjdUpdateEnv, pjdExpectedFile, countFailed(results))
@@ -144,11 +157,16 @@ func TestPJDFSTest(t *testing.T) {
 	regressions, fixed := compareExpected(results, expected, filter != nil)
 	if len(fixed) > 0 {
 		t.Logf("%d subtests on %s now pass; shrink the list (MOGFS_PJDFSTEST_UPDATE=1 go test -run TestPJDFSTest ./mogfs/):\n%s",
-			len(fixed), pjdExpectedFile, strings.Join(fixed, "\n"))
+			len(fixed), pjdExpectedFile, headLines(fixed, 100))
 	}
 	if len(regressions) > 0 {
+		for _, r := range results {
+			if r.Stderr != "" && slices.ContainsFunc(regressions, func(l string) bool { return strings.HasPrefix(l, r.Name+" ") }) {
+				t.Logf("%s stderr (last lines):\n%s", r.Name, lastLines(r.Stderr, 10))
+			}
+		}
 		t.Errorf("%d pjdfstest subtests fail that are not on %s (regressions; if a failure is expected, add it to the list):\n%s",
-			len(regressions), pjdExpectedFile, strings.Join(regressions, "\n"))
+			len(regressions), pjdExpectedFile, headLines(regressions, 200))
 	}
 }
 
@@ -215,6 +233,12 @@ func pjdName(root, file string) string {
 	return filepath.ToSlash(rel)
 }
 
+// pjdFlatName is a file's name without directories: "chmod-00" for
+// "tests/chmod/00.t".
+func pjdFlatName(name string) string {
+	return strings.NewReplacer("tests/", "", "/", "-", ".t", "").Replace(name)
+}
+
 // pjdGroup is the group of a file name: "chmod" for "tests/chmod/00.t".
 func pjdGroup(name string) string {
 	return strings.TrimPrefix(filepath.ToSlash(filepath.Dir(name)), "tests/")
@@ -227,6 +251,7 @@ type pjdFileResult struct {
 	Failed   []int          // failing subtest numbers, ascending
 	Diag     map[int]string // what a failing subtest said, when it said anything
 	TimedOut bool
+	Output   []byte // its TAP
 	Stderr   string
 	Elapsed  time.Duration
 }
@@ -252,6 +277,7 @@ func runPJDFile(file, name, dir string, timeout time.Duration) pjdFileResult {
 	err := cmd.Run()
 	r := parseTAP(name, stdout.Bytes())
 	r.Elapsed = time.Since(start)
+	r.Output = stdout.Bytes()
 	r.Stderr = stderr.String()
 	if ctx.Err() != nil {
 		// A hung file fails as a whole, whatever it printed before.
@@ -276,8 +302,10 @@ var (
 )
 
 // parseTAP reads the TAP output of one file: the plan "1..N" and the lines
-// "ok N" / "not ok N". A "not ok" counts as failed even with a TODO
-// directive (pjdfstest marks known failures of other systems so). A
+// "ok N" / "not ok N". As in TAP, a "not ok" with a TODO directive is not
+// a failure: pjdfstest marks so what POSIX leaves open on this system
+// (such as whether chown(-1, -1) updates ctime), and the outcome of some
+// of them depends on timing. A
 // planned subtest without a line (the file died early) counts as failed; a
 // file without a plan counts as the subtests it reported, at least one.
 func parseTAP(name string, out []byte) pjdFileResult {
@@ -298,7 +326,8 @@ func parseTAP(name string, out []byte) pjdFileResult {
 		}
 		n, _ := strconv.Atoi(m[2])
 		maxSeen = max(maxSeen, n)
-		if m[1] != "" {
+		todo := strings.HasPrefix(strings.ToUpper(strings.TrimLeft(strings.TrimPrefix(m[3], "-"), " ")), "# TODO")
+		if m[1] != "" && !todo {
 			ok[n] = false
 			if d := strings.TrimPrefix(m[3], "- "); d != "" {
 				r.Diag[n] = d
@@ -316,7 +345,7 @@ func parseTAP(name string, out []byte) pjdFileResult {
 	for n := 1; n <= r.Planned; n++ {
 		if !ok[n] {
 			r.Failed = append(r.Failed, n)
-			if _, seen := ok[n]; !seen {
+			if _, seen := ok[n]; !seen && r.Diag[n] == "" {
 				r.Diag[n] = "no result (the file ended early)"
 			}
 		}
@@ -369,14 +398,20 @@ type pjdKey struct {
 
 func (k pjdKey) String() string { return k.File + " " + strconv.Itoa(k.N) }
 
+// pjdExpected is the expected-failure list: each listed subtest maps to
+// whether it is flaky (it fails on some runs only: either outcome is
+// accepted and neither is reported).
+type pjdExpected map[pjdKey]bool
+
 // readExpectedFailures reads the expected-failure list: one subtest per
-// line as "FILE N"; "#" starts a comment, blank lines are ignored.
-func readExpectedFailures(path string) (map[pjdKey]bool, error) {
+// line as "FILE N", or "FILE N flaky"; "#" starts a comment, blank lines
+// are ignored.
+func readExpectedFailures(path string) (pjdExpected, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read the expected-failure list: %w", err)
 	}
-	out := map[pjdKey]bool{}
+	out := pjdExpected{}
 	for i, line := range strings.Split(string(b), "\n") {
 		if c := strings.IndexByte(line, '#'); c >= 0 {
 			line = line[:c]
@@ -385,19 +420,24 @@ func readExpectedFailures(path string) (map[pjdKey]bool, error) {
 		if len(f) == 0 {
 			continue
 		}
+		flaky := len(f) == 3 && f[2] == "flaky"
+		if flaky {
+			f = f[:2]
+		}
 		n, err := strconv.Atoi(f[len(f)-1])
 		if len(f) != 2 || err != nil || n < 1 {
-			return nil, fmt.Errorf("%s:%d: want \"tests/GROUP/NN.t N\", have %q", path, i+1, line)
+			return nil, fmt.Errorf("%s:%d: want \"tests/GROUP/NN.t N\" or \"tests/GROUP/NN.t N flaky\", have %q", path, i+1, line)
 		}
-		out[pjdKey{f[0], n}] = true
+		out[pjdKey{f[0], n}] = flaky
 	}
 	return out, nil
 }
 
 // compareExpected returns the failures missing from the list
-// (regressions) and the listed subtests that passed. With partial, listed
-// subtests of files that did not run are not reported.
-func compareExpected(results []pjdFileResult, expected map[pjdKey]bool, partial bool) (regressions, fixed []string) {
+// (regressions) and the listed subtests, not marked flaky, that passed.
+// With partial, listed subtests of files that did not run are not
+// reported.
+func compareExpected(results []pjdFileResult, expected pjdExpected, partial bool) (regressions, fixed []string) {
 	ran := map[string]bool{}
 	failed := map[pjdKey]bool{}
 	for _, r := range results {
@@ -405,7 +445,7 @@ func compareExpected(results []pjdFileResult, expected map[pjdKey]bool, partial 
 		for _, n := range r.Failed {
 			k := pjdKey{r.Name, n}
 			failed[k] = true
-			if !expected[k] {
+			if _, listed := expected[k]; !listed {
 				line := k.String()
 				if d := r.Diag[n]; d != "" {
 					line += " - " + d
@@ -415,52 +455,78 @@ func compareExpected(results []pjdFileResult, expected map[pjdKey]bool, partial 
 		}
 	}
 	var keys []pjdKey
-	for k := range expected {
-		if !failed[k] && (ran[k.File] || !partial) {
+	for k, flaky := range expected {
+		if !flaky && !failed[k] && (ran[k.File] || !partial) {
 			keys = append(keys, k)
 		}
 	}
-	slices.SortFunc(keys, func(a, b pjdKey) int {
-		if c := strings.Compare(a.File, b.File); c != 0 {
-			return c
-		}
-		return a.N - b.N
-	})
+	slices.SortFunc(keys, comparePJDKeys)
 	for _, k := range keys {
 		fixed = append(fixed, k.String())
 	}
 	return regressions, fixed
 }
 
-// pjdRandomName matches the names pjdfstest makes up (namegen: an MD5 in
-// hex, with or without its "pjdfstest_" prefix), which differ on every
-// run; the list shows them as N so that rewriting it changes only what
-// changed.
-var pjdRandomName = regexp.MustCompile(`(pjdfstest_)?[0-9a-f]{32,}`)
+func comparePJDKeys(a, b pjdKey) int {
+	if c := strings.Compare(a.File, b.File); c != 0 {
+		return c
+	}
+	return a.N - b.N
+}
+
+// pjdRandomName matches what differs on every run in what a subtest
+// says: the names pjdfstest makes up (namegen: an MD5 in hex, with or
+// without its "pjdfstest_" prefix), inode numbers and times. The list
+// shows them as N so that rewriting it changes only what changed.
+var pjdRandomName = regexp.MustCompile(`(pjdfstest_)?[0-9a-f]{32,}|-?\b[0-9]{9,}\b`)
 
 // writeExpectedFailures rewrites the expected-failure list from results:
 // per file a comment with its count, then one line per failing subtest
-// with what it tried and got as a comment.
-func writeExpectedFailures(path string, results []pjdFileResult) error {
+// with what it tried and got as a comment. The subtests the old list
+// marks flaky stay on it, still marked, whether they failed or not.
+func writeExpectedFailures(path string, results []pjdFileResult, old pjdExpected) error {
 	var b strings.Builder
 	b.WriteString(`# Subtests of pjdfstest (../shared/pjdfstest) that fail on mogfs today, as
 # "FILE N": TestPJDFSTest fails when a subtest not listed here fails, and
 # logs listed subtests that pass. Rewrite it from a run with
 #   MOGFS_PJDFSTEST_UPDATE=1 go test -count=1 -run TestPJDFSTest ./mogfs/
-# (as root). After "#": what the subtest tried and got, with pjdfstest's
-# random names shown as N.
+# (as root). "FILE N flaky" marks a subtest that fails on some runs only
+# (mark it by hand; a rewrite keeps the mark). After "#": what the subtest
+# tried and got, with pjdfstest's random names, inodes and times as N.
 `)
+	// Flaky subtests by file, so that they appear in their file's block.
+	flaky := map[string][]int{}
+	for k, f := range old {
+		if f {
+			flaky[k.File] = append(flaky[k.File], k.N)
+		}
+	}
 	for _, r := range results {
-		if len(r.Failed) == 0 {
+		failed := map[int]bool{}
+		nums := slices.Clone(r.Failed)
+		for _, n := range r.Failed {
+			failed[n] = true
+		}
+		for _, n := range flaky[r.Name] {
+			if !failed[n] {
+				nums = append(nums, n)
+			}
+		}
+		delete(flaky, r.Name)
+		if len(nums) == 0 {
 			continue
 		}
+		slices.Sort(nums)
 		fmt.Fprintf(&b, "\n# %s: %d of %d fail", r.Name, len(r.Failed), r.Planned)
 		if r.TimedOut {
 			b.WriteString(" (it timed out)")
 		}
 		b.WriteString("\n")
-		for _, n := range r.Failed {
+		for _, n := range nums {
 			line := fmt.Sprintf("%s %d", r.Name, n)
+			if old[pjdKey{r.Name, n}] {
+				line += " flaky"
+			}
 			if d := r.Diag[n]; d != "" && !r.TimedOut {
 				d = pjdRandomName.ReplaceAllString(d, "N")
 				if len(d) > 160 {
@@ -471,6 +537,20 @@ func writeExpectedFailures(path string, results []pjdFileResult) error {
 			b.WriteString(line + "\n")
 		}
 	}
+	// Flaky subtests of files that did not run (or no longer exist).
+	var rest []pjdKey
+	for f, nums := range flaky {
+		for _, n := range nums {
+			rest = append(rest, pjdKey{f, n})
+		}
+	}
+	slices.SortFunc(rest, comparePJDKeys)
+	if len(rest) > 0 {
+		b.WriteString("\n# flaky subtests of files that did not run\n")
+	}
+	for _, k := range rest {
+		b.WriteString(k.String() + " flaky\n")
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("write the expected-failure list: %w", err)
 	}
@@ -480,6 +560,31 @@ func writeExpectedFailures(path string, results []pjdFileResult) error {
 	return nil
 }
 
+// writeTAPDir writes each file's output into dir.
+func writeTAPDir(dir string, results []pjdFileResult) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("TAP directory: %w", err)
+	}
+	for _, r := range results {
+		base := filepath.Join(dir, pjdFlatName(r.Name))
+		if err := os.WriteFile(base+".tap", r.Output, 0o644); err != nil {
+			return fmt.Errorf("TAP directory: %w", err)
+		}
+		if err := os.WriteFile(base+".err", []byte(r.Stderr), 0o644); err != nil {
+			return fmt.Errorf("TAP directory: %w", err)
+		}
+	}
+	return nil
+}
+
+// headLines joins the first n lines, saying how many more there are.
+func headLines(lines []string, n int) string {
+	if len(lines) <= n {
+		return strings.Join(lines, "\n")
+	}
+	return strings.Join(lines[:n], "\n") + fmt.Sprintf("\n... and %d more", len(lines)-n)
+}
+
 // lastLines returns the last n lines of s.
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
@@ -487,4 +592,102 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestParseTAP: plans, results, a file that died early, one without a
+// plan, and "not ok" with a TODO directive.
+func TestParseTAP(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, out       string
+		planned         int
+		failed          []int
+		diag1, diagLast string
+	}{
+		{"all pass", "1..3\nok 1\nok 2\nok 3\n", 3, nil, "", ""},
+		{"failures", "1..3\nok 1\nnot ok 2 - tried 'x', expected 0, got EPERM\nnot ok 3\n", 3, []int{2, 3}, "tried 'x', expected 0, got EPERM", ""},
+		{"died early", "1..4\nok 1\nok 2\n", 4, []int{3, 4}, "no result (the file ended early)", "no result (the file ended early)"},
+		{"plan at the end", "ok 1\nnot ok 2\n1..2\n", 2, []int{2}, "", ""},
+		{"no plan", "ok 1\nnot ok 2\n", 2, []int{2}, "", ""},
+		{"no output", "not ok - could not source configuration file\n", 1, []int{1}, "no TAP output", "no TAP output"},
+		{"todo", "1..3\nok 1 # TODO known\nnot ok 2 # TODO known\nnot ok 3 - # todo known\n", 3, nil, "", ""},
+		{"reported twice", "1..1\nok 1\nnot ok 1\n", 1, []int{1}, "", ""},
+		{"noise", "1..2\nstat returned -1\nok 1\nok 10\nok 2\n", 2, nil, "", ""},
+	} {
+		r := parseTAP("tests/x/00.t", []byte(c.out))
+		if r.Planned != c.planned || !slices.Equal(r.Failed, c.failed) {
+			t.Errorf("%s: planned %d, failed %v; want %d, %v", c.name, r.Planned, r.Failed, c.planned, c.failed)
+			continue
+		}
+		if len(c.failed) > 0 {
+			if got := r.Diag[c.failed[0]]; got != c.diag1 {
+				t.Errorf("%s: first failure says %q, want %q", c.name, got, c.diag1)
+			}
+			if got := r.Diag[c.failed[len(c.failed)-1]]; c.diagLast != "" && got != c.diagLast {
+				t.Errorf("%s: last failure says %q, want %q", c.name, got, c.diagLast)
+			}
+		}
+		if r.Passed() != c.planned-len(c.failed) {
+			t.Errorf("%s: passed %d", c.name, r.Passed())
+		}
+	}
+}
+
+// TestExpectedFailureList: a rewritten list reads back as the failures of
+// the run plus the flaky marks of the old list, and the comparison finds
+// regressions and listed subtests that pass, but says nothing of flaky
+// ones.
+func TestExpectedFailureList(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "list.txt")
+	old := pjdExpected{{"tests/a/00.t", 3}: true, {"tests/b/00.t", 1}: false, {"tests/gone/00.t", 2}: true}
+	results := []pjdFileResult{
+		{Name: "tests/a/00.t", Planned: 5, Failed: []int{1, 4},
+			Diag: map[int]string{1: "tried 'mkdir pjdfstest_0123456789abcdef0123456789abcdef 0755', expected 0, got EPERM"}},
+		{Name: "tests/b/00.t", Planned: 2, Diag: map[int]string{}},
+	}
+	if err := writeExpectedFailures(path, results, old); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "tests/a/00.t 1  # tried 'mkdir N 0755', expected 0, got EPERM\n") {
+		t.Errorf("the list does not show the failure with its random name as N:\n%s", b)
+	}
+	got, err := readExpectedFailures(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pjdExpected{{"tests/a/00.t", 1}: false, {"tests/a/00.t", 3}: true, {"tests/a/00.t", 4}: false, {"tests/gone/00.t", 2}: true}
+	if len(got) != len(want) {
+		t.Fatalf("read back %v, want %v\n%s", got, want, b)
+	}
+	for k, f := range want {
+		if g, ok := got[k]; !ok || g != f {
+			t.Errorf("read back %v, want %v\n%s", got, want, b)
+			break
+		}
+	}
+
+	// tests/a/00.t 4 now passes, 2 newly fails, flaky 3 fails.
+	now := []pjdFileResult{{Name: "tests/a/00.t", Planned: 5, Failed: []int{1, 2, 3}, Diag: map[int]string{2: "got EIO"}}}
+	reg, fixed := compareExpected(now, got, true)
+	if !slices.Equal(reg, []string{"tests/a/00.t 2 - got EIO"}) || !slices.Equal(fixed, []string{"tests/a/00.t 4"}) {
+		t.Errorf("partial run: regressions %q, fixed %q", reg, fixed)
+	}
+	got[pjdKey{"tests/c/00.t", 7}] = false
+	if _, fixed := compareExpected(now, got, false); !slices.Equal(fixed, []string{"tests/a/00.t 4", "tests/c/00.t 7"}) {
+		t.Errorf("whole run: fixed %q", fixed)
+	}
+
+	for _, bad := range []string{"tests/a/00.t\n", "tests/a/00.t x\n", "tests/a/00.t 0\n", "tests/a/00.t 1 sometimes\n"} {
+		if err := os.WriteFile(path, []byte(bad), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := readExpectedFailures(path); err == nil {
+			t.Errorf("%q read without error", bad)
+		}
+	}
 }
