@@ -11,7 +11,7 @@
 #   MOGFS_PJDFSTEST_RUN=tests/chmod/ scripts/pjdfstest.sh   # some files only
 #
 # MOGFS_PJDFSTEST_JOBS (files at once, default 4) and
-# MOGFS_PJDFSTEST_FILE_TIMEOUT (default 3m) pass through to the test.
+# MOGFS_PJDFSTEST_FILE_TIMEOUT (default 4m) pass through to the test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 while [ $# -gt 0 ]; do
