@@ -412,10 +412,16 @@ type pjdKey struct {
 
 func (k pjdKey) String() string { return k.File + " " + strconv.Itoa(k.N) }
 
-// pjdExpected is the expected-failure list: each listed subtest maps to
-// whether it is flaky (it fails on some runs only: either outcome is
-// accepted and neither is reported).
-type pjdExpected map[pjdKey]bool
+// pjdExpected is the expected-failure list.
+type pjdExpected map[pjdKey]pjdEntry
+
+// pjdEntry is one line of the list.
+type pjdEntry struct {
+	// Flaky marks a subtest that fails on some runs only: either
+	// outcome is accepted and neither is reported.
+	Flaky bool
+	Note  string // the line's comment, without "#"
+}
 
 // readExpectedFailures reads the expected-failure list: one subtest per
 // line as "FILE N", or "FILE N flaky"; "#" starts a comment, blank lines
@@ -427,8 +433,9 @@ func readExpectedFailures(path string) (pjdExpected, error) {
 	}
 	out := pjdExpected{}
 	for i, line := range strings.Split(string(b), "\n") {
+		note := ""
 		if c := strings.IndexByte(line, '#'); c >= 0 {
-			line = line[:c]
+			line, note = line[:c], strings.TrimSpace(line[c+1:])
 		}
 		f := strings.Fields(line)
 		if len(f) == 0 {
@@ -442,7 +449,7 @@ func readExpectedFailures(path string) (pjdExpected, error) {
 		if len(f) != 2 || err != nil || n < 1 {
 			return nil, fmt.Errorf("%s:%d: want \"tests/GROUP/NN.t N\" or \"tests/GROUP/NN.t N flaky\", have %q", path, i+1, line)
 		}
-		out[pjdKey{f[0], n}] = flaky
+		out[pjdKey{f[0], n}] = pjdEntry{Flaky: flaky, Note: note}
 	}
 	return out, nil
 }
@@ -469,8 +476,8 @@ func compareExpected(results []pjdFileResult, expected pjdExpected, partial bool
 		}
 	}
 	var keys []pjdKey
-	for k, flaky := range expected {
-		if !flaky && !failed[k] && (ran[k.File] || !partial) {
+	for k, e := range expected {
+		if !e.Flaky && !failed[k] && (ran[k.File] || !partial) {
 			keys = append(keys, k)
 		}
 	}
@@ -497,7 +504,8 @@ var pjdRandomName = regexp.MustCompile(`(pjdfstest_)?[0-9a-f]{32,}|-?\b[0-9]{9,}
 // writeExpectedFailures rewrites the expected-failure list from results:
 // per file a comment with its count, then one line per failing subtest
 // with what it tried and got as a comment. The subtests the old list
-// marks flaky stay on it, still marked, whether they failed or not.
+// marks flaky stay on it, still marked and with their comment, whether
+// they failed or not.
 func writeExpectedFailures(path string, results []pjdFileResult, old pjdExpected) error {
 	var b strings.Builder
 	b.WriteString(`# Subtests of pjdfstest (../shared/pjdfstest) that fail on mogfs today, as
@@ -510,8 +518,8 @@ func writeExpectedFailures(path string, results []pjdFileResult, old pjdExpected
 `)
 	// Flaky subtests by file, so that they appear in their file's block.
 	flaky := map[string][]int{}
-	for k, f := range old {
-		if f {
+	for k, e := range old {
+		if e.Flaky {
 			flaky[k.File] = append(flaky[k.File], k.N)
 		}
 	}
@@ -538,8 +546,12 @@ func writeExpectedFailures(path string, results []pjdFileResult, old pjdExpected
 		b.WriteString("\n")
 		for _, n := range nums {
 			line := fmt.Sprintf("%s %d", r.Name, n)
-			if old[pjdKey{r.Name, n}] {
+			if e := old[pjdKey{r.Name, n}]; e.Flaky {
 				line += " flaky"
+				if e.Note != "" {
+					b.WriteString(line + "  # " + e.Note + "\n")
+					continue
+				}
 			}
 			if d := r.Diag[n]; d != "" && !r.TimedOut {
 				d = pjdRandomName.ReplaceAllString(d, "N")
@@ -563,7 +575,11 @@ func writeExpectedFailures(path string, results []pjdFileResult, old pjdExpected
 		b.WriteString("\n# flaky subtests of files that did not run\n")
 	}
 	for _, k := range rest {
-		b.WriteString(k.String() + " flaky\n")
+		line := k.String() + " flaky"
+		if e := old[k]; e.Note != "" {
+			line += "  # " + e.Note
+		}
+		b.WriteString(line + "\n")
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("write the expected-failure list: %w", err)
@@ -654,7 +670,7 @@ func TestParseTAP(t *testing.T) {
 func TestExpectedFailureList(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "list.txt")
-	old := pjdExpected{{"tests/a/00.t", 3}: true, {"tests/b/00.t", 1}: false, {"tests/gone/00.t", 2}: true}
+	old := pjdExpected{{"tests/a/00.t", 3}: {Flaky: true, Note: "timing"}, {"tests/b/00.t", 1}: {}, {"tests/gone/00.t", 2}: {Flaky: true}}
 	results := []pjdFileResult{
 		{Name: "tests/a/00.t", Planned: 5, Failed: []int{1, 4},
 			Diag: map[int]string{1: "tried 'mkdir pjdfstest_0123456789abcdef0123456789abcdef 0755', expected 0, got EPERM"}},
@@ -674,7 +690,8 @@ func TestExpectedFailureList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := pjdExpected{{"tests/a/00.t", 1}: false, {"tests/a/00.t", 3}: true, {"tests/a/00.t", 4}: false, {"tests/gone/00.t", 2}: true}
+	want := pjdExpected{{"tests/a/00.t", 1}: {Note: "tried 'mkdir N 0755', expected 0, got EPERM"}, {"tests/a/00.t", 3}: {Flaky: true, Note: "timing"},
+		{"tests/a/00.t", 4}: {}, {"tests/gone/00.t", 2}: {Flaky: true}}
 	if len(got) != len(want) {
 		t.Fatalf("read back %v, want %v\n%s", got, want, b)
 	}
@@ -691,7 +708,7 @@ func TestExpectedFailureList(t *testing.T) {
 	if !slices.Equal(reg, []string{"tests/a/00.t 2 - got EIO"}) || !slices.Equal(fixed, []string{"tests/a/00.t 4"}) {
 		t.Errorf("partial run: regressions %q, fixed %q", reg, fixed)
 	}
-	got[pjdKey{"tests/c/00.t", 7}] = false
+	got[pjdKey{"tests/c/00.t", 7}] = pjdEntry{}
 	if _, fixed := compareExpected(now, got, false); !slices.Equal(fixed, []string{"tests/a/00.t 4", "tests/c/00.t 7"}) {
 		t.Errorf("whole run: fixed %q", fixed)
 	}
