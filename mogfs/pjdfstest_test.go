@@ -56,7 +56,10 @@ func TestPJDFSTest(t *testing.T) {
 	t.Parallel()
 	var filter *regexp.Regexp
 	if s := os.Getenv(pjdRunEnv); s != "" {
-		filter = regexp.MustCompile(s)
+		var err error
+		if filter, err = regexp.Compile(s); err != nil {
+			t.Fatalf("%s: %v", pjdRunEnv, err)
+		}
 	}
 	update := os.Getenv(pjdUpdateEnv) == "1"
 	if update && filter != nil {
