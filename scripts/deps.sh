@@ -2,14 +2,17 @@
 # Installs the Debian packages the tests and the local cluster use, when
 # they are missing: fuse3 (FUSE mounts), mariadb-server (the MySQL backend
 # tests), nginx-light (stock nginx as storage node and gateway front),
-# rsync and git (trees copied onto a mogfs mount and back).
+# rsync and git (trees copied onto a mogfs mount and back), and pjdfs (what
+# building and running pjdfstest needs for mogfs's TestPJDFSTest:
+# autoconf, automake, libtool, pkg-config, gcc with the C headers, make,
+# openssl, whose `openssl md5` its scripts use to make up names).
 # Arguments limit it to those packages (`scripts/deps.sh fuse3` is what
 # `make run` needs); none means all. It installs as root or through sudo;
 # when it cannot, it names the packages and the command and fails.
 # apt does not start services here; the scripts start private instances.
 set -euo pipefail
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(fuse3 mariadb-server nginx-light rsync git)
+[ ${#want[@]} -gt 0 ] || want=(fuse3 mariadb-server nginx-light rsync git pjdfs)
 need=()
 for p in "${want[@]}"; do
 	case $p in
@@ -18,6 +21,16 @@ for p in "${want[@]}"; do
 	nginx-light) command -v nginx >/dev/null || need+=(nginx-light) ;;
 	rsync) command -v rsync >/dev/null || need+=(rsync) ;;
 	git) command -v git >/dev/null || need+=(git) ;;
+	pjdfs)
+		command -v autoreconf >/dev/null || need+=(autoconf)
+		command -v automake >/dev/null || need+=(automake)
+		command -v libtoolize >/dev/null || need+=(libtool)
+		command -v pkg-config >/dev/null || need+=(pkg-config)
+		command -v cc >/dev/null || need+=(gcc)
+		[ -e /usr/include/stdio.h ] || need+=(libc6-dev)
+		command -v make >/dev/null || need+=(make)
+		command -v openssl >/dev/null || need+=(openssl)
+		;;
 	*)
 		echo "deps.sh: unknown package $p" >&2
 		exit 2
