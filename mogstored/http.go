@@ -17,7 +17,8 @@ import (
 //
 //	GET/HEAD  200, 206 for a single satisfiable byte range, 416 for an
 //	          unsatisfiable one, 304 for If-Modified-Since, 404 when missing,
-//	          200 "Directory listing disabled" for a directory;
+//	          200 "Directory listing disabled" for a directory and for "/"
+//	          (the original mogadm check fetches "/" to see a node answer);
 //	PUT       200, or 201 when a Content-MD5 header was checked; 400 on an
 //	          MD5 mismatch or a bad name; 404 when the device does not exist;
 //	DELETE    204, 404 when missing;
@@ -37,6 +38,9 @@ type handler struct {
 }
 
 const allowed = "GET, HEAD, PUT, DELETE, MKCOL"
+
+// dirListingDisabled is the text of the answer to a GET of a directory.
+const dirListingDisabled = "Directory listing disabled"
 
 func (h *handler) ServeHTTP(w *httpd.ResponseWriter, r *httpd.Request) {
 	switch r.Method {
@@ -72,6 +76,10 @@ func simple(w *httpd.ResponseWriter, code int, msg string) {
 }
 
 func (h *handler) get(w *httpd.ResponseWriter, r *httpd.Request) {
+	if r.Path == "/" {
+		simple(w, 200, dirListingDisabled)
+		return
+	}
 	np, err := parseNodePath(r.Path)
 	if errors.Is(err, errNotDevice) {
 		simple(w, 404, "")
@@ -100,7 +108,7 @@ func (h *handler) get(w *httpd.ResponseWriter, r *httpd.Request) {
 	switch st.Mode & syscall.S_IFMT {
 	case syscall.S_IFREG:
 	case syscall.S_IFDIR:
-		simple(w, 200, "Directory listing disabled")
+		simple(w, 200, dirListingDisabled)
 		return
 	default:
 		simple(w, 404, "")
