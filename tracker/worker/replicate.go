@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mogilefs-go/mogilefs/internal/watchlog"
 	"github.com/mogilefs-go/mogilefs/tracker/cluster"
 	"github.com/mogilefs-go/mogilefs/tracker/policy"
 	"github.com/mogilefs-go/mogilefs/tracker/store"
@@ -338,7 +339,12 @@ func (j *replJob) copy(ctx context.Context, sdevid, ddevid int) error {
 	sum, err := w.httpCopy(ctx, j.f, src, dst, j.known, j.alg)
 	if err != nil {
 		j.lastErr = err
-		w.log.Warn("replicate: copy failed", "fid", fid, "from", sdevid, "to", ddevid, "err", err)
+		errType := "dest_error"
+		if isCopySrcErr(err) {
+			errType = "src_error"
+		}
+		w.log.Error(fmt.Sprintf("Failed copying fid %d from devid %d to devid %d (error type: %s)", fid, sdevid, ddevid, errType),
+			"err", err, watchlog.Job(JobReplicate))
 		if isCopySrcErr(err) {
 			j.srcFailed[sdevid] = true
 		} else {
@@ -410,7 +416,7 @@ func (w *Workers) rebalanceDevFID(ctx context.Context, fid int64, devid int, tar
 		return false, true
 	}
 	if !res.ok() && res.code != replTooHappy {
-		log.Warn("rebalance: replication failed", "code", res.code, "err", res.err)
+		w.rebalanceFailed(fid, devid, "Replication failed", "code", res.code, "err", res.err)
 		return false, false
 	}
 	shouldDelete := false
@@ -433,7 +439,7 @@ func (w *Workers) rebalanceDevFID(ctx context.Context, fid int64, devid int, tar
 			}
 		}
 	case replWouldWorsen:
-		log.Warn("rebalance: no suitable destination devices available")
+		w.rebalanceFailed(fid, devid, "no suitable destination devices available")
 		return false, false
 	default:
 		shouldDelete, reason = true, "did_rebalance"
@@ -480,4 +486,14 @@ func (w *Workers) destroyCopy(ctx context.Context, fid int64, devid int) error {
 	}
 	w.fileChanged(fid)
 	return nil
+}
+
+// rebalanceFailed is the original's line when moving fid off devid failed.
+func (w *Workers) rebalanceFailed(fid int64, devid int, why string, args ...any) {
+	url := ""
+	if d := w.d.Cluster.Snapshot().Device(devid); d != nil && d.Host != nil {
+		url = d.GetURL(fid, cluster.Zone{})
+	}
+	w.log.Error(fmt.Sprintf("Rebalance for DevFID[d=%d;f=%d] (%s) failed: %s", devid, fid, url, why),
+		append(args, watchlog.Job(JobReplicate))...)
 }

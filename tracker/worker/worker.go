@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/mogilefs-go/mogilefs/internal/watchlog"
 	"github.com/mogilefs-go/mogilefs/tracker/cluster"
 	"github.com/mogilefs-go/mogilefs/tracker/policy"
 	"github.com/mogilefs-go/mogilefs/tracker/store"
@@ -181,6 +183,7 @@ type JobCount struct {
 	Name    string
 	Count   int // goroutines running (not counting those winding down)
 	Desired int
+	Started bool // a goroutine of the job ever ran
 }
 
 // Workers is the set of running background jobs of one tracker.
@@ -212,12 +215,14 @@ type pool struct {
 	desired int
 	run     func(ctx context.Context, wake <-chan struct{})
 	live    []*runner
+	started bool
 }
 
 type runner struct {
 	cancel   context.CancelFunc
 	wake     chan struct{}
 	stopping bool
+	told     bool // stopped by "!to <job> :shutdown", not by "!want"
 }
 
 // Start starts the jobs and returns at once; workers wait for the
@@ -366,14 +371,16 @@ func (w *Workers) Jobs() []JobCount {
 				n++
 			}
 		}
-		out = append(out, JobCount{Name: name, Count: n, Desired: p.desired})
+		out = append(out, JobCount{Name: name, Count: n, Desired: p.desired, Started: p.started})
 	}
 	return out
 }
 
 // Tell sends message to every goroutine of job (the tracker's "!to"):
-// ":wake_up" ends their pause at once, ":shutdown" stops them (they are
-// replaced while the job is still wanted). It returns how many got it.
+// ":wake_up" ends their pause at once, ":shutdown" stops them (each is
+// replaced once it has ended, while the job is still wanted, as the
+// original restarts a worker process after it exited). It returns how
+// many got it.
 func (w *Workers) Tell(job, message string) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -395,13 +402,10 @@ func (w *Workers) Tell(job, message string) (int, error) {
 			default:
 			}
 		} else {
-			r.stopping = true
+			r.stopping, r.told = true, true
 			r.cancel()
 		}
 		n++
-	}
-	if message == ":shutdown" && !w.closed {
-		w.reconcileLocked(p)
 	}
 	return n, nil
 }
@@ -455,7 +459,8 @@ func (w *Workers) target(p *pool) int {
 	return p.desired
 }
 
-// reconcileLocked starts or stops goroutines of p to reach its target.
+// reconcileLocked starts or stops goroutines of p to reach its target,
+// with the original's "!watch" line before it starts some.
 func (w *Workers) reconcileLocked(p *pool) {
 	active := 0
 	for _, r := range p.live {
@@ -464,6 +469,9 @@ func (w *Workers) reconcileLocked(p *pool) {
 		}
 	}
 	want := w.target(p)
+	if active < want {
+		w.log.Info(fmt.Sprintf("Job %s has only %d, wants %d, making %d.", p.name, active, want, want-active), watchlog.Tracker())
+	}
 	for ; active < want; active++ {
 		w.startLocked(p)
 	}
@@ -474,15 +482,13 @@ func (w *Workers) reconcileLocked(p *pool) {
 			active--
 		}
 	}
-	if have := len(p.live); have < p.desired {
-		w.log.Debug(fmt.Sprintf("Job %s has only %d, wants %d.", p.name, have, p.desired))
-	}
 }
 
 func (w *Workers) startLocked(p *pool) {
 	ctx, cancel := context.WithCancel(w.ctx)
 	r := &runner{cancel: cancel, wake: make(chan struct{}, 1)}
 	p.live = append(p.live, r)
+	p.started = true
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
@@ -494,7 +500,16 @@ func (w *Workers) startLocked(p *pool) {
 		if w.closed {
 			return
 		}
-		w.log.Info(fmt.Sprintf("Job %s has only %d, wants %d, making %d.", p.name, len(p.live), w.target(p), max(w.target(p)-len(p.live), 0)))
+		// The original's line when it reaps a worker process: exit status
+		// 0, or a die's 65280; "expected" when "!want" asked it to go.
+		status, how := 0, "expected"
+		if crashed {
+			status = 65280
+		}
+		if crashed || r.told || !r.stopping {
+			how = "UNEXPECTED"
+		}
+		w.log.Info(fmt.Sprintf("Child %d (%s) died: %d (%s)", os.Getpid(), p.name, status, how), watchlog.Tracker())
 		if crashed {
 			// Restart after a pause so a persistent fault does not spin.
 			w.wg.Add(1)
