@@ -252,9 +252,33 @@ func (h teeHandler) Handle(ctx context.Context, r slog.Record) error {
 		}
 	}
 	if h.inner.Enabled(ctx, r.Level) {
-		return h.inner.Handle(ctx, r)
+		return h.inner.Handle(ctx, logRecord(r))
 	}
 	return nil
+}
+
+// logRecord is r for the log: the !watch mark becomes "job=<job>", or
+// goes for the tracker's own lines.
+func logRecord(r slog.Record) slog.Record {
+	marked := false
+	r.Attrs(func(a slog.Attr) bool {
+		marked = a.Key == watchlog.Key
+		return !marked
+	})
+	if !marked {
+		return r
+	}
+	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		switch {
+		case a.Key != watchlog.Key:
+			out.AddAttrs(a)
+		case a.Value.String() != "":
+			out.AddAttrs(slog.String("job", a.Value.String()))
+		}
+		return true
+	})
+	return out
 }
 
 // watchLine is what the watchers see of r, if anything.
