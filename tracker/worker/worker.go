@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -379,8 +380,11 @@ func (w *Workers) Jobs() []JobCount {
 // Tell sends message to every goroutine of job (the tracker's "!to"):
 // ":wake_up" ends their pause at once, ":shutdown" stops them (each is
 // replaced once it has ended, while the job is still wanted, as the
-// original restarts a worker process after it exited). It returns how
-// many got it.
+// original restarts a worker process after it exited). The original's
+// other generic commands (":stay_alive", ":monitor_has_run", ...) change
+// nothing here; anything else each worker reports, as the original's do,
+// with "Unrecognized command from parent: <message>". It returns how many
+// got it.
 func (w *Workers) Tell(job, message string) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -388,26 +392,39 @@ func (w *Workers) Tell(job, message string) (int, error) {
 	if p == nil {
 		return 0, fmt.Errorf("worker: unknown job %q", job)
 	}
-	if message != ":wake_up" && message != ":shutdown" {
-		return 0, fmt.Errorf("worker: unknown message %q", message)
-	}
 	n := 0
 	for _, r := range p.live {
 		if r.stopping {
 			continue
 		}
-		if message == ":wake_up" {
+		switch {
+		case message == ":wake_up":
 			select {
 			case r.wake <- struct{}{}:
 			default:
 			}
-		} else {
+		case message == ":shutdown":
 			r.stopping, r.told = true, true
 			r.cancel()
+		case genericCommand(message):
+		default:
+			w.log.Error("Unrecognized command from parent: "+message, watchlog.Job(job))
 		}
 		n++
 	}
 	return n, nil
+}
+
+// genericCommand reports whether message is one of the original's
+// commands every worker takes from its parent (besides ":wake_up" and
+// ":shutdown"), which a goroutine has no use for.
+func genericCommand(message string) bool {
+	for _, c := range []string{":stay_alive", ":monitor_events", ":monitor_has_run", ":set_config_from_parent ", ":queue_depth ", ":queue_todo "} {
+		if strings.HasPrefix(message, c) {
+			return true
+		}
+	}
+	return false
 }
 
 // Stop stops every job, waits for them, and gives the queue rows leased
@@ -495,8 +512,21 @@ func (w *Workers) startLocked(p *pool) {
 		crashed := w.runGuarded(ctx, p, r)
 		cancel()
 		w.mu.Lock()
-		defer w.mu.Unlock()
 		p.live = slices.DeleteFunc(p.live, func(x *runner) bool { return x == r })
+		w.mu.Unlock()
+		// The original notices that a worker process ended at its
+		// once-a-second check, then reports it and starts a replacement;
+		// so do we, a second later (which also keeps a worker that keeps
+		// crashing from spinning).
+		t := time.NewTimer(time.Second)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-w.ctx.Done():
+			return
+		}
+		w.mu.Lock()
+		defer w.mu.Unlock()
 		if w.closed {
 			return
 		}
@@ -510,24 +540,6 @@ func (w *Workers) startLocked(p *pool) {
 			how = "UNEXPECTED"
 		}
 		w.log.Info(fmt.Sprintf("Child %d (%s) died: %d (%s)", os.Getpid(), p.name, status, how), watchlog.Tracker())
-		if crashed {
-			// Restart after a pause so a persistent fault does not spin.
-			w.wg.Add(1)
-			go func() {
-				defer w.wg.Done()
-				select {
-				case <-time.After(time.Second):
-				case <-w.ctx.Done():
-					return
-				}
-				w.mu.Lock()
-				defer w.mu.Unlock()
-				if !w.closed {
-					w.reconcileLocked(p)
-				}
-			}()
-			return
-		}
 		w.reconcileLocked(p)
 	}()
 }
