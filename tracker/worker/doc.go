@@ -44,7 +44,9 @@
 // ended ("Job replicate has only 0, wants 2, making 2.", "Child <pid>
 // (replicate) died: 0 (expected)"), fsck's "Connectivity problem reaching
 // device", "Fsck stalled for fid", "removing file_on mapping" and checksum
-// complaints, replication's "Failed copying fid", rebalance's "Rebalance
-// for DevFID[...] failed", the deleter's "Error: unlink failure" and the
+// complaints, replication's "Failed copying fid" and "<errcode>:
+// <message>" when a file could not be replicated ("no_source: Source is
+// no longer available replicating 42"), rebalance's "Rebalance for
+// DevFID[...] failed", the deleter's "Error: unlink failure" and the
 // reaper's "No device row".
 package worker

@@ -103,6 +103,7 @@ func (w *Workers) replicateQueued(ctx context.Context, it store.QueueItem) {
 		}
 		return
 	}
+	w.replFailed(it.FID, res)
 	if res.ok() {
 		if err := w.d.Store.Dequeue(bg, store.QueueReplicate, it.FID); err != nil {
 			log.Error("replicate: could not dequeue", "err", err)
@@ -117,7 +118,8 @@ func (w *Workers) replicateQueued(ctx context.Context, it store.QueueItem) {
 		// Someone else is working on this fid; the lease brings it back.
 		return
 	case replNoSource:
-		log.Error("replicate: file has no copies at all; it waits for a manual replicate_now", "err", res.err)
+		// replFailed told the watchers.
+		log.Info("replicate: file has no copies at all; it waits for a manual replicate_now")
 		now, err := w.d.Store.Now(bg)
 		if err == nil {
 			err = w.d.Store.Retry(bg, store.QueueReplicate, it.FID, store.EndOfTime-now, nextFailCount(it.FailCount))
@@ -133,7 +135,7 @@ func (w *Workers) replicateQueued(ctx context.Context, it store.QueueItem) {
 			it.FailCount = 0
 		}
 	default:
-		log.Warn("replicate failed", "code", res.code, "failcount", it.FailCount, "err", res.err)
+		log.Info("replicate failed; retried later", "code", res.code, "failcount", it.FailCount)
 	}
 	delay := backoffDelay(it.FailCount)
 	if err := w.d.Store.Retry(bg, store.QueueReplicate, it.FID, delay, nextFailCount(it.FailCount)); err != nil {
@@ -276,7 +278,7 @@ func (j *replJob) run(ctx context.Context) replResult {
 		}
 		gotRequest = true
 		if j.destFailed[ddevid] {
-			return replResult{replPolicyFailed, fmt.Errorf("policy chose dev%d again", ddevid)}
+			return replResult{replPolicyFailed, fmt.Errorf("policy chose dev%d again, which failed", ddevid)}
 		}
 		if slices.ContainsFunc(j.onDevs, func(d *cluster.Device) bool { return d.ID == ddevid }) {
 			return replResult{replPolicyThere, fmt.Errorf("policy chose dev%d, which has a copy", ddevid)}
@@ -412,6 +414,9 @@ func (w *Workers) rebalanceDevFID(ctx context.Context, fid int64, devid int, tar
 	}
 	res, unlock := w.replicate(ctx, fid, replOpts{mask: map[int]bool{devid: true}, targets: targets})
 	defer unlock()
+	if ctx.Err() == nil {
+		w.replFailed(fid, res)
+	}
 	if res.code == replNoLock {
 		return false, true
 	}
@@ -496,4 +501,32 @@ func (w *Workers) rebalanceFailed(fid int64, devid int, why string, args ...any)
 	}
 	w.log.Error(fmt.Sprintf("Rebalance for DevFID[d=%d;f=%d] (%s) failed: %s", devid, fid, url, why),
 		append(args, watchlog.Job(JobReplicate))...)
+}
+
+// replFailed says why replicating fid failed in the original's words
+// ("<errcode>: <message>"), which its watchers see; a lost lock, like
+// there, is no news.
+func (w *Workers) replFailed(fid int64, res replResult) {
+	var msg string
+	switch res.code {
+	case replNoSource:
+		msg = fmt.Sprintf("Source is no longer available replicating %d", fid)
+	case replSourceDown:
+		msg = fmt.Sprintf("No alive devices available replicating %d", fid)
+	case replTooHappy:
+		msg = fmt.Sprintf("fid %d is on too many devices", fid)
+	case replPolicyFailed:
+		msg = fmt.Sprintf("replication policy told us to do something we already told it we failed at while replicating fid %d", fid)
+	case replPolicyThere:
+		msg = fmt.Sprintf("replication policy told us to put fid %d on a device it is already on", fid)
+	case replNoSuggestions:
+		msg = fmt.Sprintf("replication policy ran out of suggestions for us replicating fid %d", fid)
+	default:
+		return
+	}
+	args := []any{watchlog.Job(JobReplicate)}
+	if res.err != nil {
+		args = append(args, "err", res.err)
+	}
+	w.log.Error(res.code+": "+msg, args...)
 }
