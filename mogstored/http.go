@@ -19,6 +19,7 @@ import (
 //	          unsatisfiable one, 304 for If-Modified-Since, 404 when missing,
 //	          200 "Directory listing disabled" for a directory and for "/"
 //	          (the original mogadm check fetches "/" to see a node answer);
+//	          repeated slashes in the path count as one, as in a file name;
 //	PUT       200, or 201 when a Content-MD5 header was checked; 400 on an
 //	          MD5 mismatch or a bad name; 404 when the device does not exist;
 //	DELETE    204, 404 when missing;
@@ -76,11 +77,18 @@ func simple(w *httpd.ResponseWriter, code int, msg string) {
 }
 
 func (h *handler) get(w *httpd.ResponseWriter, r *httpd.Request) {
-	if r.Path == "/" {
+	// A read names a file as the original's does, by docroot + path, so
+	// repeated slashes are one (the original mogadm check fetches
+	// "http://node:7500//dev1/usage").
+	p := r.Path
+	for strings.Contains(p, "//") {
+		p = strings.ReplaceAll(p, "//", "/")
+	}
+	if p == "/" {
 		simple(w, 200, dirListingDisabled)
 		return
 	}
-	np, err := parseNodePath(r.Path)
+	np, err := parseNodePath(p)
 	if errors.Is(err, errNotDevice) {
 		simple(w, 404, "")
 		return

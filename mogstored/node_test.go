@@ -219,9 +219,15 @@ func TestGetAndHead(t *testing.T) {
 			t.Errorf("GET %s: %d, want %d", tc.path, code, tc.code)
 		}
 	}
-	// The original mogadm check reads a node as up when "/" answers 200.
-	if code, _, body := do(t, "GET", n.url+"/", nil); code != 200 || body != "<h1>200 - OK</h1>\nDirectory listing disabled" {
-		t.Errorf("GET /: %d %q", code, body)
+	// The original mogadm check reads a node as up when "/" answers 200,
+	// then fetches "<node>//dev<N>/usage".
+	for _, p := range []string{"/", "//"} {
+		if code, _, body := do(t, "GET", n.url+p, nil); code != 200 || body != "<h1>200 - OK</h1>\nDirectory listing disabled" {
+			t.Errorf("GET %s: %d %q", p, code, body)
+		}
+	}
+	if code, _, body := do(t, "GET", n.url+"//dev1//0/000/000/0000000001.fid", nil); code != 200 || body != content {
+		t.Errorf("GET with doubled slashes: %d %q", code, body)
 	}
 }
 
