@@ -17,7 +17,9 @@ import (
 //
 //	GET/HEAD  200, 206 for a single satisfiable byte range, 416 for an
 //	          unsatisfiable one, 304 for If-Modified-Since, 404 when missing,
-//	          200 "Directory listing disabled" for a directory;
+//	          200 "Directory listing disabled" for a directory and for "/"
+//	          (the original mogadm check fetches "/" to see a node answer);
+//	          repeated slashes in the path count as one, as in a file name;
 //	PUT       200, or 201 when a Content-MD5 header was checked; 400 on an
 //	          MD5 mismatch or a bad name; 404 when the device does not exist;
 //	DELETE    204, 404 when missing;
@@ -37,6 +39,9 @@ type handler struct {
 }
 
 const allowed = "GET, HEAD, PUT, DELETE, MKCOL"
+
+// dirListingDisabled is the text of the answer to a GET of a directory.
+const dirListingDisabled = "Directory listing disabled"
 
 func (h *handler) ServeHTTP(w *httpd.ResponseWriter, r *httpd.Request) {
 	switch r.Method {
@@ -72,7 +77,18 @@ func simple(w *httpd.ResponseWriter, code int, msg string) {
 }
 
 func (h *handler) get(w *httpd.ResponseWriter, r *httpd.Request) {
-	np, err := parseNodePath(r.Path)
+	// A read names a file as the original's does, by docroot + path, so
+	// repeated slashes are one (the original mogadm check fetches
+	// "http://node:7500//dev1/usage").
+	p := r.Path
+	for strings.Contains(p, "//") {
+		p = strings.ReplaceAll(p, "//", "/")
+	}
+	if p == "/" {
+		simple(w, 200, dirListingDisabled)
+		return
+	}
+	np, err := parseNodePath(p)
 	if errors.Is(err, errNotDevice) {
 		simple(w, 404, "")
 		return
@@ -100,7 +116,7 @@ func (h *handler) get(w *httpd.ResponseWriter, r *httpd.Request) {
 	switch st.Mode & syscall.S_IFMT {
 	case syscall.S_IFREG:
 	case syscall.S_IFDIR:
-		simple(w, 200, "Directory listing disabled")
+		simple(w, 200, dirListingDisabled)
 		return
 	default:
 		simple(w, 404, "")

@@ -137,7 +137,10 @@ func TestNginxStorageNode(t *testing.T) {
 	if got := sideCmd(t, c, br, "MD5 "+p); got != p+" MD5=-1" {
 		t.Fatalf("MD5 after DELETE: %q", got)
 	}
-	for _, bad := range []string{"/etc/passwd", "/", "/.tmp/nginx.conf"} {
+	if code, body := do(t, "GET", n.URL("/"), ""); code != 200 || body != "<h1>200 - OK</h1>\nDirectory listing disabled" {
+		t.Errorf("GET / via nginx: %d %q", code, body)
+	}
+	for _, bad := range []string{"/etc/passwd", "/.tmp/nginx.conf"} {
 		if code, _ := do(t, "GET", n.URL(bad), ""); code != 404 {
 			t.Errorf("GET %s via nginx: %d", bad, code)
 		}

@@ -210,7 +210,7 @@ func TestGetAndHead(t *testing.T) {
 		{"/dev1/0/000/000/0000000002.fid", 404},
 		{"/dev7/usage", 404}, // no such device
 		{"/etc/passwd", 404}, // not a device path
-		{"/", 404},
+		{"/", 200},           // the docroot: "Directory listing disabled", as the original
 		{"/dev1/%2e%2e/dev2", 400},
 		{"/dev1/a%20b", 400},
 		{"/dev1/0/", 200}, // a directory: the original's "Directory listing disabled"
@@ -218,6 +218,16 @@ func TestGetAndHead(t *testing.T) {
 		if code, _, _ := do(t, "GET", n.url+tc.path, nil); code != tc.code {
 			t.Errorf("GET %s: %d, want %d", tc.path, code, tc.code)
 		}
+	}
+	// The original mogadm check reads a node as up when "/" answers 200,
+	// then fetches "<node>//dev<N>/usage".
+	for _, p := range []string{"/", "//"} {
+		if code, _, body := do(t, "GET", n.url+p, nil); code != 200 || body != "<h1>200 - OK</h1>\nDirectory listing disabled" {
+			t.Errorf("GET %s: %d %q", p, code, body)
+		}
+	}
+	if code, _, body := do(t, "GET", n.url+"//dev1//0/000/000/0000000001.fid", nil); code != 200 || body != content {
+		t.Errorf("GET with doubled slashes: %d %q", code, body)
 	}
 }
 

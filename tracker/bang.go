@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mogilefs-go/mogilefs/internal/watchlog"
 )
 
 // Job is a class of work that !jobs lists and "!want <count> <job>"
@@ -22,6 +24,10 @@ type Job interface {
 	// SetDesired changes the number wanted (already capped at 500, and
 	// at 1 for job_master and monitor).
 	SetDesired(n int)
+	// Started reports whether the job ever ran: from then on !jobs lists
+	// it, with "count 0" too, as the original lists every job class that
+	// ever had a worker process.
+	Started() bool
 }
 
 // validJobs are the job classes of the original, in its order.
@@ -37,7 +43,7 @@ type jobRegistry struct {
 func newJobRegistry(s *Server) *jobRegistry {
 	r := &jobRegistry{jobs: map[string]Job{}, want: map[string]int{}}
 	r.jobs["queryworker"] = queryJob{s}
-	r.jobs["monitor"] = monitorJob{}
+	r.jobs["monitor"] = monitorJob{s}
 	return r
 }
 
@@ -52,29 +58,96 @@ func (s *Server) AddJob(name string, j Job) {
 	}
 }
 
+// queryJob is the query slots seen as the original's query workers.
+// "!want 0 queryworker" is allowed: from then on new queries are accepted
+// and wait (they show in !queue and as pending_queries in !stats) until
+// the count is raised again, as the original queues them while it has no
+// query worker; queries already running finish. Admin ("!") commands
+// never need a slot, so the operator can always raise it again.
 type queryJob struct{ s *Server }
 
 // Running is 0 until the monitor's first round: like the original, which
 // starts its query workers only then (tests wait for "queryworker count"
-// before "!want").
+// before "!want"). While it shrinks, the queries still running above the
+// new limit count too, as the original's busy workers do until they
+// finish.
 func (q queryJob) Running() int {
 	if q.s.cl.RoundsCompleted() == 0 {
 		return 0
 	}
-	_, _, _, limit := q.s.slots.state()
-	return limit
+	_, running, _, limit := q.s.slots.state()
+	return max(limit, running)
 }
 func (q queryJob) Desired() int {
 	_, _, _, limit := q.s.slots.state()
 	return limit
 }
-func (q queryJob) SetDesired(n int) { q.s.slots.setLimit(max(n, 1)) }
+func (q queryJob) Started() bool { return q.s.cl.RoundsCompleted() > 0 }
+func (q queryJob) SetDesired(n int) {
+	have := q.Running()
+	_, running, _, _ := q.s.slots.state()
+	q.s.slots.setLimit(n)
+	switch {
+	case n > have:
+		q.s.jobMessage("queryworker", have, n)
+	case n < have:
+		// The idle ones go at once; a busy one when its query is answered
+		// (slots.leave).
+		for range have - max(n, running) {
+			q.s.childDied("queryworker", true)
+		}
+	}
+}
 
-type monitorJob struct{}
+// monitorJob is the monitor: "!want 0 monitor" pauses its rounds and
+// database reloads, "!want 1 monitor" resumes them. While it is paused
+// the commands that wait for a monitor round (clear_cache, the admin
+// changes) answer after reloading the database, with the devices as the
+// last round saw them, instead of waiting for a round that would not come
+// (the original's would wait forever).
+type monitorJob struct{ s *Server }
 
-func (monitorJob) Running() int   { return 1 }
-func (monitorJob) Desired() int   { return 1 }
-func (monitorJob) SetDesired(int) {}
+func (m monitorJob) Running() int {
+	if m.s.mon.Paused() {
+		return 0
+	}
+	return 1
+}
+func (m monitorJob) Desired() int  { return m.Running() }
+func (m monitorJob) Started() bool { return true }
+func (m monitorJob) SetDesired(n int) {
+	paused := n == 0
+	if m.s.mon.Paused() == paused {
+		return
+	}
+	m.s.mon.SetPaused(paused)
+	if paused {
+		m.s.childDied("monitor", true)
+	} else {
+		m.s.jobMessage("monitor", 0, 1)
+	}
+}
+
+// jobMessage is the original's line when it starts workers of a job.
+func (s *Server) jobMessage(job string, have, want int) {
+	s.log.Info(fmt.Sprintf("Job %s has only %d, wants %d, making %d.", job, have, want, want-have), watchlog.Tracker())
+}
+
+// childDied is the original's line when a worker of job ended: expected
+// when it was asked to, after "!want" lowered the count.
+func (s *Server) childDied(job string, expected bool) {
+	s.log.Info(workerEnded(os.Getpid(), job, expected), watchlog.Tracker())
+}
+
+// workerEnded words the end of a worker as the original does (exit
+// status 0).
+func workerEnded(pid int, job string, expected bool) string {
+	how := "UNEXPECTED"
+	if expected {
+		how = "expected"
+	}
+	return fmt.Sprintf("Child %d (%s) died: 0 (%s)", pid, job, how)
+}
 
 const bangHelp = `Mogilefsd admin commands:
 
@@ -161,6 +234,9 @@ func (s *Server) bangStats() []string {
 	return out
 }
 
+// bangJobs lists "<job> count|desired|pids" for every job that ever ran,
+// sorted by name; "pids" is the tracker's, whose goroutines do the work,
+// and empty at count 0 (the original's line then ends in a space).
 func (s *Server) bangJobs() []string {
 	s.jobs.mu.Lock()
 	defer s.jobs.mu.Unlock()
@@ -173,14 +249,18 @@ func (s *Server) bangJobs() []string {
 	var out []string
 	for _, n := range names {
 		j := s.jobs.jobs[n]
-		running := j.Running()
-		if running <= 0 {
+		if !j.Started() {
 			continue
+		}
+		running := j.Running()
+		pids := pid
+		if running <= 0 {
+			running, pids = 0, ""
 		}
 		out = append(out,
 			n+" count "+strconv.Itoa(running),
 			n+" desired "+strconv.Itoa(j.Desired()),
-			n+" pids "+pid)
+			n+" pids "+pids)
 	}
 	return out
 }

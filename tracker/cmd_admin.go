@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mogilefs-go/mogilefs/internal/watchlog"
 	"github.com/mogilefs-go/mogilefs/internal/wire"
 	"github.com/mogilefs-go/mogilefs/tracker/cluster"
 	"github.com/mogilefs-go/mogilefs/tracker/policy"
@@ -116,7 +117,7 @@ func (s *Server) cmdDoMonitorRound(ctx context.Context, r *request) reply {
 
 func (s *Server) cmdTest(_ context.Context, r *request) reply {
 	if r.truthy("crash") {
-		s.log.Error("Error running command 'test': Crashed on purpose")
+		s.log.Error("Error running command 'test': Crashed on purpose", watchlog.Job("queryworker"))
 		return errReply("failure", "")
 	}
 	return okReply(nil)

@@ -2,10 +2,12 @@ package tracker
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/mogilefs-go/mogilefs/internal/watchlog"
 	"github.com/mogilefs-go/mogilefs/internal/wire"
 	"github.com/mogilefs-go/mogilefs/tracker/fsckstate"
 	"github.com/mogilefs-go/mogilefs/tracker/policy"
@@ -34,7 +36,7 @@ func (s *Server) cmdFsckStart(ctx context.Context, r *request) reply {
 	final := fsckstate.Int(set, "fsck_fid_at_end")
 	if (checked != 0 && final != 0 && checked >= final) || (final == 0 && checked == 0) {
 		if err := fsckstate.Reset(ctx, s.st); err != nil {
-			s.log.Error("DB error in fsck reset", "err", err)
+			s.log.Error(fmt.Sprintf("DB error in _do_fsck_reset: %v", err), watchlog.Job("queryworker"))
 			return errReply("db", "")
 		}
 	}
@@ -92,7 +94,7 @@ func (s *Server) cmdFsckReset(ctx context.Context, r *request) reply {
 		return s.failure(r, err)
 	}
 	if err := fsckstate.Reset(ctx, s.st); err != nil {
-		s.log.Error("DB error in fsck reset", "err", err)
+		s.log.Error(fmt.Sprintf("DB error in _do_fsck_reset: %v", err), watchlog.Job("queryworker"))
 		return errReply("db", "")
 	}
 	return okReply(nil)

@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/mogilefs-go/mogilefs/internal/watchlog"
 	"github.com/mogilefs-go/mogilefs/internal/wire"
 	"github.com/mogilefs-go/mogilefs/tracker/cluster"
 )
@@ -247,32 +249,46 @@ func (s *Server) query(c *conn, line string) string {
 		return formatReply(errReply("unknown_command", ""), callid, hasCallid)
 	}
 	s.stats.add("queries", 1)
-	pend := s.slots.enter(c.ip, line)
+	pend, entered := s.slots.enter(c.ip, line)
 	if pend.waited {
 		s.stats.add("times_out_of_qworkers", 1)
+	}
+	if !entered {
+		// "!want 0 queryworker" and then a shutdown: it never ran.
+		return formatReply(errReply("failure", "Tracker is shutting down"), callid, hasCallid)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
 	// Like the original, no query runs before the monitor's first round.
 	if err := s.cl.WaitFirstRound(ctx); err != nil {
-		s.slots.leave(pend)
+		s.leaveSlot(pend)
 		return formatReply(errReply("failure", ""), callid, hasCallid)
 	}
 	workStart := time.Now()
 	r := &request{cmd: cmd, args: args, c: c, zone: cluster.Zone{Alt: args["zone"] == "alt", ClientIP: c.clientIP}}
 	rep := s.run(ctx, h, r)
-	s.slots.leave(pend)
+	s.leaveSlot(pend)
 	now := time.Now()
 	s.metrics.command(cmd, rep.code, now.Sub(started))
 	s.recent.add(c.ip, line, now.Sub(started), now.Sub(workStart))
 	return formatReply(rep, callid, hasCallid)
 }
 
+// leaveSlot frees a query slot; one above a lowered limit is a query
+// worker going away, which the original announces.
+func (s *Server) leaveSlot(p pending) {
+	if s.slots.leave(p) {
+		s.log.Info("Reducing queryworker headcount by 1.", watchlog.Tracker())
+		s.childDied("queryworker", true)
+	}
+}
+
 // run calls a handler, turning a panic into ERR failure.
 func (s *Server) run(ctx context.Context, h handler, r *request) (rep reply) {
 	defer func() {
 		if p := recover(); p != nil {
-			s.log.Error("command crashed", "cmd", r.cmd, "panic", p)
+			// The original's words for a command that died.
+			s.log.Error(fmt.Sprintf("Error running command '%s': %v", r.cmd, p), watchlog.Job("queryworker"))
 			rep = errReply("failure", "")
 		}
 	}()

@@ -19,6 +19,38 @@
 // it); the others wait and show in !queue and !stats. Like the original,
 // no query runs before the monitor finished its first round.
 //
+// # Admin commands
+//
+// The "!" commands are answered by the connection's own goroutine and
+// never wait for a query slot, as the original's parent process answers
+// them without a query worker, so no "!want" can lock the operator out.
+//
+// !jobs lists, sorted, "<job> count|desired|pids" for every job class that
+// ever ran, also at count 0 once "!want 0 <job>" stopped it (the
+// original's tests wait for "fsck count 0"). The workers are goroutines of
+// this process, so "pids" is the tracker's own pid (empty at count 0): a
+// signal sent to it reaches the whole tracker, not one worker.
+//
+// "!want 0 queryworker" means no query runs: clients are still accepted,
+// their queries wait (in !queue, counted as pending_queries) until the
+// count is raised again; queries already running finish, and count in
+// "queryworker count" until they do. At shutdown the queries still held
+// back get "ERR failure Tracker is shutting down". "!want 0 monitor"
+// pauses the monitor's rounds and reloads until "!want 1 monitor"; in
+// the meantime clear_cache and the admin changes answer after reloading
+// the database instead of waiting for a round (the original's would wait
+// forever).
+//
+// !watch shows the original's lines: the tracker's own ("Job fsck has
+// only 0, wants 1, making 1.", "Child <pid> (fsck) died: 0 (expected)",
+// "Reducing queryworker headcount by 1.") and those of the workers,
+// prefixed "[<job>(<pid>)] " with the tracker's pid ("[fsck(<pid>)]
+// Connectivity problem reaching device 3 on host 10.0.0.1"; see package
+// watchlog), plus the tracker's other warnings and errors as "message
+// key=value ...". A worker stopped by "!to <job> :shutdown" is replaced
+// once it has ended, so its watchers see it die before the replacement
+// starts, as in the original.
+//
 // Bad input gets one ERR line and the connection stays usable: an
 // unparseable or unknown command gives unknown_command, an argument string
 // with a malformed %-escape gives bad_params (the original would decode it

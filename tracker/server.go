@@ -85,7 +85,7 @@ func New(cfg Config, st store.Store) (*Server, error) {
 		base = slog.New(slog.DiscardHandler)
 	}
 	w := newWatchers()
-	log := slog.New(teeHandler{inner: base.Handler(), w: w})
+	log := slog.New(teeHandler{inner: base.Handler(), w: w, pid: os.Getpid()})
 	s := &Server{
 		cfg:      cfg,
 		st:       st,
@@ -238,6 +238,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("shutting down: finishing commands in flight")
 	s.closing.Store(true)
 	close(s.stopping)
+	s.slots.close()
 	for _, l := range ls {
 		l.Close()
 	}

@@ -8,10 +8,13 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mogilefs-go/mogilefs/internal/watchlog"
 )
 
 // slots bounds the queries running at once (query_jobs, changed by
-// "!want N queryworker") and remembers the waiting ones for !queue.
+// "!want N queryworker", 0 included) and remembers the waiting ones for
+// !queue.
 type slots struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -19,6 +22,7 @@ type slots struct {
 	busy    int
 	seq     uint64
 	pending map[uint64]string
+	closed  bool // shutting down: with limit 0 nothing would ever run
 }
 
 type pending struct {
@@ -32,8 +36,10 @@ func newSlots(n int) *slots {
 	return s
 }
 
-// enter waits for a free slot; "ip line" is shown by !queue meanwhile.
-func (s *slots) enter(ip, line string) pending {
+// enter waits for a free slot; "ip line" is shown by !queue meanwhile. It
+// returns false, without a slot, when the tracker shuts down while the
+// limit is 0.
+func (s *slots) enter(ip, line string) (pending, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.seq++
@@ -41,25 +47,41 @@ func (s *slots) enter(ip, line string) pending {
 	if s.busy >= s.limit {
 		p.waited = true
 		s.pending[p.id] = ip + " " + line
-		for s.busy >= s.limit {
+		for s.busy >= s.limit && !(s.closed && s.limit == 0) {
 			s.cond.Wait()
 		}
 		delete(s.pending, p.id)
+		if s.busy >= s.limit {
+			return p, false
+		}
 	}
 	s.busy++
-	return p
+	return p, true
 }
 
-func (s *slots) leave(pending) {
+// leave frees the slot; it reports whether the slot was above the limit
+// (the count was lowered while its query ran).
+func (s *slots) leave(pending) (over bool) {
 	s.mu.Lock()
+	over = s.busy > s.limit
 	s.busy--
 	s.mu.Unlock()
 	s.cond.Signal()
+	return over
 }
 
 func (s *slots) setLimit(n int) {
 	s.mu.Lock()
 	s.limit = n
+	s.mu.Unlock()
+	s.cond.Broadcast()
+}
+
+// close makes the queries waiting for a slot that will never come (limit
+// 0) give up: at shutdown.
+func (s *slots) close() {
+	s.mu.Lock()
+	s.closed = true
 	s.mu.Unlock()
 	s.cond.Broadcast()
 }
@@ -207,12 +229,16 @@ func (w *watchers) any() bool {
 	return len(w.set) > 0
 }
 
-// teeHandler sends log records of level warning and above, and debug
-// records when someone watches, to the !watch connections as one line.
+// teeHandler sends log records to the !watch connections, one line each:
+// a record marked with watchlog.Key as the original words it (a debug one
+// only when the tracker logs at debug level, as the original's debug()
+// needs --debug), an unmarked one of level warning and above as its
+// message and attributes. Other records only go to the log.
 type teeHandler struct {
 	inner slog.Handler
 	w     *watchers
 	attrs []slog.Attr
+	pid   int // the "pid" of "[job(pid)]": the tracker's
 }
 
 func (h teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
@@ -221,31 +247,87 @@ func (h teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
 
 func (h teeHandler) Handle(ctx context.Context, r slog.Record) error {
 	if h.w.any() {
-		var b strings.Builder
-		b.WriteString(r.Message)
-		add := func(a slog.Attr) bool {
-			b.WriteString(" ")
-			b.WriteString(a.Key)
-			b.WriteString("=")
-			b.WriteString(a.Value.String())
-			return true
+		if line, ok := h.watchLine(ctx, r); ok {
+			h.w.send(strings.ReplaceAll(strings.ReplaceAll(line, "\r", " "), "\n", " "))
 		}
-		for _, a := range h.attrs {
-			add(a)
-		}
-		r.Attrs(add)
-		h.w.send(strings.ReplaceAll(strings.ReplaceAll(b.String(), "\r", " "), "\n", " "))
 	}
 	if h.inner.Enabled(ctx, r.Level) {
-		return h.inner.Handle(ctx, r)
+		return h.inner.Handle(ctx, logRecord(r))
 	}
 	return nil
 }
 
+// logRecord is r for the log: the !watch mark becomes "job=<job>", or
+// goes for the tracker's own lines.
+func logRecord(r slog.Record) slog.Record {
+	marked := false
+	r.Attrs(func(a slog.Attr) bool {
+		marked = a.Key == watchlog.Key
+		return !marked
+	})
+	if !marked {
+		return r
+	}
+	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		switch {
+		case a.Key != watchlog.Key:
+			out.AddAttrs(a)
+		case a.Value.String() != "":
+			out.AddAttrs(slog.String("job", a.Value.String()))
+		}
+		return true
+	})
+	return out
+}
+
+// watchLine is what the watchers see of r, if anything.
+func (h teeHandler) watchLine(ctx context.Context, r slog.Record) (string, bool) {
+	job, marked := "", false
+	find := func(a slog.Attr) bool {
+		if a.Key == watchlog.Key {
+			job, marked = a.Value.String(), true
+			return false
+		}
+		return true
+	}
+	for _, a := range h.attrs {
+		if !find(a) {
+			break
+		}
+	}
+	if !marked {
+		r.Attrs(find)
+	}
+	if marked {
+		if r.Level < slog.LevelInfo && !h.inner.Enabled(ctx, r.Level) {
+			return "", false
+		}
+		return watchlog.Line(job, strings.TrimRight(r.Message, " \t\r\n"), h.pid, r.Level < slog.LevelInfo), true
+	}
+	if r.Level < slog.LevelWarn {
+		return "", false
+	}
+	var b strings.Builder
+	b.WriteString(r.Message)
+	add := func(a slog.Attr) bool {
+		b.WriteString(" ")
+		b.WriteString(a.Key)
+		b.WriteString("=")
+		b.WriteString(a.Value.String())
+		return true
+	}
+	for _, a := range h.attrs {
+		add(a)
+	}
+	r.Attrs(add)
+	return b.String(), true
+}
+
 func (h teeHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return teeHandler{inner: h.inner.WithAttrs(as), w: h.w, attrs: append(append([]slog.Attr(nil), h.attrs...), as...)}
+	return teeHandler{inner: h.inner.WithAttrs(as), w: h.w, attrs: append(append([]slog.Attr(nil), h.attrs...), as...), pid: h.pid}
 }
 
 func (h teeHandler) WithGroup(name string) slog.Handler {
-	return teeHandler{inner: h.inner.WithGroup(name), w: h.w, attrs: h.attrs}
+	return teeHandler{inner: h.inner.WithGroup(name), w: h.w, attrs: h.attrs, pid: h.pid}
 }

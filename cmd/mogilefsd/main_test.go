@@ -159,7 +159,8 @@ func waitJobs(t *testing.T, c *mogtest.TrackerConn, line string, present bool) {
 
 // TestJobMaster is the original's t/80-job_master.t: with
 // --no-job_master no fsck, delete or replicate workers run; "!want 1
-// job_master" starts them and "!want 0 job_master" stops them.
+// job_master" starts them and "!want 0 job_master" stops them (they stay
+// in !jobs at count 0).
 func TestJobMaster(t *testing.T) {
 	tr := mogtest.StartTracker(t, mogtest.TrackerOptions{Args: []string{"--no-job_master"}})
 	c := tr.Conn(t)
@@ -179,8 +180,11 @@ func TestJobMaster(t *testing.T) {
 	}
 	c.Bang("!want 0 job_master")
 	for _, j := range jm {
-		waitJobs(t, c, j+" count 1", false)
+		// Listed at count 0 from now on, as the original lists every job
+		// that had workers.
+		waitJobs(t, c, j+" count 0", true)
 	}
+	waitJobs(t, c, "job_master count 0", true)
 }
 
 // TestSignals checks that SIGTERM lets a command in flight answer before

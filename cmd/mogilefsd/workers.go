@@ -75,8 +75,9 @@ func (j workerJob) count() worker.JobCount {
 	return worker.JobCount{Name: j.name}
 }
 
-func (j workerJob) Running() int { return j.count().Count }
-func (j workerJob) Desired() int { return j.count().Desired }
+func (j workerJob) Running() int  { return j.count().Count }
+func (j workerJob) Desired() int  { return j.count().Desired }
+func (j workerJob) Started() bool { return j.count().Started }
 func (j workerJob) SetDesired(n int) {
 	if n > 500 {
 		n = 500

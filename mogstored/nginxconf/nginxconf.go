@@ -110,6 +110,11 @@ func Generate(o Options) (string, error) {
 		writeDAV(w, o.TempDir+"/client_body_temp")
 	}
 	w("        }")
+	// The docroot answers as the original's does (mogadm check fetches it).
+	w("        location = / {")
+	w("            default_type text/html;")
+	w("            return 200 \"<h1>200 - OK</h1>\\nDirectory listing disabled\";")
+	w("        }")
 	w("        location / {")
 	w("            return 404;")
 	w("        }")

@@ -53,6 +53,8 @@ type Cluster struct {
 	finished uint64        // rounds completed
 	roundCh  chan struct{} // closed when a round completes, then replaced
 	kick     chan struct{}
+	paused   bool          // "!want 0 monitor": no round will come
+	resumed  chan struct{} // closed when the monitor resumes
 }
 
 // New returns a Cluster with an empty snapshot; call Reload to fill it.
@@ -181,10 +183,54 @@ func (c *Cluster) RoundsCompleted() uint64 {
 	return c.finished
 }
 
+// SetMonitorPaused records that the monitor stops (true) or resumes its
+// rounds ("!want 0|1 monitor"). While it is paused, waits for a round
+// return at once (after the first round ever): the view keeps what the
+// last round saw.
+func (c *Cluster) SetMonitorPaused(p bool) {
+	c.roundMu.Lock()
+	defer c.roundMu.Unlock()
+	if p == c.paused {
+		return
+	}
+	c.paused = p
+	if p {
+		c.resumed = make(chan struct{})
+		close(c.roundCh)
+		c.roundCh = make(chan struct{})
+	} else {
+		close(c.resumed)
+	}
+}
+
+// MonitorPaused reports whether the monitor is paused.
+func (c *Cluster) MonitorPaused() bool {
+	c.roundMu.Lock()
+	defer c.roundMu.Unlock()
+	return c.paused
+}
+
+// WaitMonitorResumed blocks while the monitor is paused (the monitor
+// calls it before each round).
+func (c *Cluster) WaitMonitorResumed(ctx context.Context) error {
+	c.roundMu.Lock()
+	paused, ch := c.paused, c.resumed
+	c.roundMu.Unlock()
+	if !paused {
+		return nil
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 func (c *Cluster) waitRound(ctx context.Context, want uint64) error {
 	for {
 		c.roundMu.Lock()
-		done, ch := c.finished >= want, c.roundCh
+		done, ch := c.finished >= want || (c.paused && c.finished > 0), c.roundCh
 		c.roundMu.Unlock()
 		if done {
 			return nil

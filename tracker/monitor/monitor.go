@@ -22,6 +22,9 @@
 //     mb_total, mb_used and mb_asof to the device table, at most every
 //     15 s per device.
 //
+// "!want 0 monitor" pauses the rounds and the reloads (SetPaused) until
+// "!want 1 monitor".
+//
 // It also keeps one "watch" connection to the side channel of every host
 // it polls, for the devices' I/O utilization (reconnecting a minute after
 // an error).
@@ -41,6 +44,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mogilefs-go/mogilefs/internal/watchlog"
 	"github.com/mogilefs-go/mogilefs/tracker/cluster"
 	"github.com/mogilefs-go/mogilefs/tracker/nodeclient"
 	"github.com/mogilefs-go/mogilefs/tracker/store"
@@ -160,12 +164,15 @@ func (m *Monitor) reloadLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		if m.Paused() {
+			continue
+		}
 		if err := m.o.Cluster.Reload(ctx); err != nil {
 			if ctx.Err() != nil {
 				return
 			}
 			if !failing {
-				m.log.Error("cannot read the cluster state from the database", "err", err)
+				m.log.Error("Cannot connect to master database!", "err", err, watchlog.Job("monitor"))
 			}
 			failing = true
 			continue
@@ -177,8 +184,18 @@ func (m *Monitor) reloadLoop(ctx context.Context) {
 	}
 }
 
+// SetPaused stops (true) or resumes (false) the rounds and the database
+// reloads: "!want 0|1 monitor". A round in progress finishes.
+func (m *Monitor) SetPaused(p bool) { m.o.Cluster.SetMonitorPaused(p) }
+
+// Paused reports whether SetPaused(true) is in force.
+func (m *Monitor) Paused() bool { return m.o.Cluster.MonitorPaused() }
+
 func (m *Monitor) roundLoop(ctx context.Context) {
 	for {
+		if m.o.Cluster.WaitMonitorResumed(ctx) != nil {
+			return
+		}
 		start := time.Now()
 		m.Round(ctx)
 		if ctx.Err() != nil {
@@ -356,17 +373,18 @@ func (m *Monitor) checkDevice(ctx context.Context, d *cluster.Device) devResult 
 				r.changed = true
 			}
 			m.log.Error(fmt.Sprintf("Port %d not listening on %s (%s)?  Error was: %v", h.GetPort(), h.IP(z), usageURL, err),
-				"devid", d.ID, "host", h.Name)
+				"devid", d.ID, "host", h.Name, watchlog.Job("monitor"))
 		} else {
 			r.hostDown = true
-			m.log.Error("host unreachable", "host", h.Name, "ip", h.IP(z), "devid", d.ID, "url", usageURL, "err", err)
+			// The original tells its watchers nothing here.
+			m.log.Info("host unreachable", "host", h.Name, "ip", h.IP(z), "devid", d.ID, "url", usageURL, "err", err)
 		}
 		return r
 	}
 	r.hostUp = true
 	used, total, ok := parseUsage(body)
 	if !ok {
-		m.log.Error(fmt.Sprintf("dev%d reports used = %s, total = %s, content-length: %d, error?", d.ID, usageField(body, "used"), usageField(body, "total"), len(body)), "devid", d.ID)
+		m.log.Error(fmt.Sprintf("dev%d reports used = %s, total = %s, content-length: %d, error?", d.ID, usageField(body, "used"), usageField(body, "total"), len(body)), "devid", d.ID, watchlog.Job("monitor"))
 		return r
 	}
 	if !r.obs.HaveUsage || r.obs.MBTotal != total/1024 || r.obs.MBUsed != used/1024 {

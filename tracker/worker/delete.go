@@ -3,8 +3,11 @@ package worker
 import (
 	"context"
 	"errors"
+	"net/http"
+	"strconv"
 	"time"
 
+	"github.com/mogilefs-go/mogilefs/internal/watchlog"
 	"github.com/mogilefs-go/mogilefs/tracker/cluster"
 	"github.com/mogilefs-go/mogilefs/tracker/store"
 )
@@ -112,7 +115,11 @@ func (w *Workers) deleteQueued(ctx context.Context, it store.QueueItem) {
 			url := dev.PutURL(fid, cluster.Zone{})
 			code, err := w.httpDelete(ctx, url)
 			if err != nil || !(code >= 200 && code <= 299 || code == 404) {
-				log.Warn("delete: unlink failed", "devid", devid, "url", url, "code", code, "err", err)
+				status := strconv.Itoa(code) + " " + http.StatusText(code)
+				if err != nil {
+					status = "500 " + err.Error()
+				}
+				log.Error("Error: unlink failure: "+url+": HTTP code "+status, "devid", devid, watchlog.Job(JobDelete))
 				delay = 1800 * int64(1+it.FailCount)
 				continue
 			}

@@ -37,4 +37,16 @@
 // Workers.Jobs reports them ("!jobs"). As in the original, replicate,
 // delete and fsck workers run only while a job_master is wanted, and no
 // worker starts before the monitor's first round.
+//
+// The messages the original's workers send to the tracker's "!watch"
+// connections are logged in its words and marked with package watchlog
+// (at error level, like the original's error()): a worker started or
+// ended ("Job replicate has only 0, wants 2, making 2.", "Child <pid>
+// (replicate) died: 0 (expected)"), fsck's "Connectivity problem reaching
+// device", "Fsck stalled for fid", "removing file_on mapping" and checksum
+// complaints, replication's "Failed copying fid" and "<errcode>:
+// <message>" when a file could not be replicated ("no_source: Source is
+// no longer available replicating 42"), rebalance's "Rebalance for
+// DevFID[...] failed", the deleter's "Error: unlink failure" and the
+// reaper's "No device row".
 package worker

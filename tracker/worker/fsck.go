@@ -5,9 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/mogilefs-go/mogilefs/internal/watchlog"
 	"github.com/mogilefs-go/mogilefs/tracker/cluster"
 	"github.com/mogilefs-go/mogilefs/tracker/nodeclient"
 	"github.com/mogilefs-go/mogilefs/tracker/store"
@@ -242,7 +246,7 @@ func (w *Workers) connectivityProblem(d *cluster.Device) {
 	if d.Host != nil {
 		ip = d.Host.IP(cluster.Zone{})
 	}
-	w.log.Error(fmt.Sprintf("[fsck] Connectivity problem reaching device %d on host %s", d.ID, ip), "devid", d.ID)
+	w.log.Error(fmt.Sprintf("Connectivity problem reaching device %d on host %s", d.ID, ip), "devid", d.ID, watchlog.Job(JobFsck))
 }
 
 // maybeFixDevcount corrects file.devcount (unless skip_devcount) and logs
@@ -264,7 +268,7 @@ func (w *Workers) fsckFix(ctx context.Context, fid int64, opts fsckOptions, reas
 	lock := fidLock(fid)
 	got, err := w.d.Store.Lock(ctx, lock, 1)
 	if err != nil || !got {
-		w.log.Warn("fsck stalled: failed to acquire lock", "fid", fid, "err", err)
+		w.log.Error(fmt.Sprintf("Fsck stalled for fid FID[f=%d]: failed to acquire lock", fid), "err", err, watchlog.Job(JobFsck))
 		return false
 	}
 	defer w.unlock(lock)
@@ -273,7 +277,7 @@ func (w *Workers) fsckFix(ctx context.Context, fid int64, opts fsckOptions, reas
 		return true
 	}
 	if err != nil {
-		w.log.Error("fsck stalled", "fid", fid, "err", err)
+		w.log.Error(fmt.Sprintf("Fsck stalled for fid FID[f=%d]: %v", fid, err), watchlog.Job(JobFsck))
 		return false
 	}
 	if recheck != nil {
@@ -284,7 +288,7 @@ func (w *Workers) fsckFix(ctx context.Context, fid int64, opts fsckOptions, reas
 	}
 	fixed, err := w.fixFID(ctx, f, opts)
 	if err != nil {
-		w.log.Error("fsck stalled", "fid", fid, "err", err)
+		w.log.Error(fmt.Sprintf("Fsck stalled for fid FID[f=%d]: %v", fid, err), watchlog.Job(JobFsck))
 		return false
 	}
 	if !fixed {
@@ -453,7 +457,7 @@ func (fx *fixer) check(ctx context.Context, ids []int, desperate bool) error {
 // original).
 func (w *Workers) forgetCopies(ctx context.Context, fid int64, devids []int) error {
 	for _, id := range devids {
-		w.log.Info("fsck: removing file_on mapping", "fid", fid, "devid", id)
+		w.log.Error(fmt.Sprintf("removing file_on mapping for fid=%d, dev=%d", fid, id), watchlog.Job(JobFsck))
 		if err := w.d.Store.RemoveFileOn(ctx, fid, id, true); err != nil {
 			return err
 		}
@@ -478,7 +482,11 @@ func (w *Workers) fixChecksums(ctx context.Context, f store.File, cls classInfo,
 		if cls.hashType == store.HashNone {
 			return
 		}
-		w.log.Error("fsck: all checksums bad", "fid", f.FID, "alg", alg, "digests", len(sums))
+		expected := "No known valid checksum"
+		if cur != nil {
+			expected = "Expected: " + checksumString(*cur)
+		}
+		w.log.Error(fmt.Sprintf("all checksums bad: %s. %s", badChecksums(cluster.HashName(cls.hashType), sums), expected), watchlog.Job(JobFsck))
 		w.fsckLog(ctx, f.FID, EvBadChecksum, 0)
 	}
 	switch {
@@ -489,6 +497,7 @@ func (w *Workers) fixChecksums(ctx context.Context, f store.File, cls classInfo,
 		}
 		if cur != nil {
 			if !bytes.Equal(cur.Sum, disk) {
+				w.log.Error(fmt.Sprintf("%s does not match disk: %s:%x", checksumString(*cur), alg, disk), watchlog.Job(JobFsck))
 				if alg != cluster.HashName(cur.HashType) {
 					w.fsckLog(ctx, f.FID, EvBadAlgorithm, 0)
 				} else {
@@ -516,10 +525,34 @@ func (w *Workers) fixChecksums(ctx context.Context, f store.File, cls classInfo,
 			}
 		}
 	case opts.checksum != "":
-		w.log.Error("fsck: copies have different checksums", "fid", f.FID, "alg", alg, "digests", len(sums))
+		w.log.Error(fmt.Sprintf("FID[f=%d] has multiple checksums: %s", f.FID, badChecksums(alg, sums)), watchlog.Job(JobFsck))
 		w.fsckLog(ctx, f.FID, EvMultiSum, 0)
 	default:
 		allBad()
 	}
 	return nil
+}
+
+// checksumString is a checksum row as the original's messages show it.
+func checksumString(c store.Checksum) string {
+	return fmt.Sprintf("Checksum[f=%d;%s=%x]", c.FID, cluster.HashName(c.HashType), c.Sum)
+}
+
+// badChecksums lists the copies' digests as the original's messages do:
+// "<alg>:<hex> on devids=[1,2]", joined by "; " (sorted by digest).
+func badChecksums(alg string, sums map[string][]int) string {
+	keys := make([]string, 0, len(sums))
+	for k := range sums {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		ids := make([]string, len(sums[k]))
+		for j, id := range sums[k] {
+			ids[j] = strconv.Itoa(id)
+		}
+		parts[i] = fmt.Sprintf("%s:%x on devids=[%s]", alg, k, strings.Join(ids, ","))
+	}
+	return strings.Join(parts, "; ")
 }

@@ -177,7 +177,14 @@ func TestJobControl(t *testing.T) {
 			t.Errorf("Want(%q, %d) succeeded", bad.job, bad.n)
 		}
 	}
-	if _, err := e.w.Tell("fsck", ":dance"); err == nil {
-		t.Errorf("Tell with an unknown message succeeded")
+	// The original's workers complain about a message they do not know.
+	if n, err := e.w.Tell("fsck", ":dance"); err != nil || n != 1 {
+		t.Errorf("Tell fsck :dance = %d, %v; want 1", n, err)
+	}
+	if !e.logs.contains("Unrecognized command from parent: :dance") {
+		t.Errorf("no complaint about :dance in the log")
+	}
+	if _, err := e.w.Tell("bogus", ":wake_up"); err == nil {
+		t.Errorf("Tell to an unknown job succeeded")
 	}
 }

@@ -2,9 +2,11 @@ package worker
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"sync"
 
+	"github.com/mogilefs-go/mogilefs/internal/watchlog"
 	"github.com/mogilefs-go/mogilefs/tracker/store"
 )
 
@@ -48,7 +50,7 @@ func (w *Workers) reapDevice(ctx context.Context, devid int) {
 	for ctx.Err() == nil {
 		d := w.d.Cluster.Snapshot().Device(devid)
 		if d == nil {
-			log.Error("reaper: no device row, cannot reap")
+			log.Error(fmt.Sprintf("No device row for dev%d, cannot reap", devid), watchlog.Job(JobReaper))
 			return
 		}
 		if !d.State().Dead {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mogilefs-go/mogilefs/internal/watchlog"
 	"github.com/mogilefs-go/mogilefs/tracker/cluster"
 	"github.com/mogilefs-go/mogilefs/tracker/policy"
 	"github.com/mogilefs-go/mogilefs/tracker/store"
@@ -102,6 +103,7 @@ func (w *Workers) replicateQueued(ctx context.Context, it store.QueueItem) {
 		}
 		return
 	}
+	w.replFailed(it.FID, res)
 	if res.ok() {
 		if err := w.d.Store.Dequeue(bg, store.QueueReplicate, it.FID); err != nil {
 			log.Error("replicate: could not dequeue", "err", err)
@@ -116,7 +118,8 @@ func (w *Workers) replicateQueued(ctx context.Context, it store.QueueItem) {
 		// Someone else is working on this fid; the lease brings it back.
 		return
 	case replNoSource:
-		log.Error("replicate: file has no copies at all; it waits for a manual replicate_now", "err", res.err)
+		// replFailed told the watchers.
+		log.Info("replicate: file has no copies at all; it waits for a manual replicate_now")
 		now, err := w.d.Store.Now(bg)
 		if err == nil {
 			err = w.d.Store.Retry(bg, store.QueueReplicate, it.FID, store.EndOfTime-now, nextFailCount(it.FailCount))
@@ -132,7 +135,7 @@ func (w *Workers) replicateQueued(ctx context.Context, it store.QueueItem) {
 			it.FailCount = 0
 		}
 	default:
-		log.Warn("replicate failed", "code", res.code, "failcount", it.FailCount, "err", res.err)
+		log.Info("replicate failed; retried later", "code", res.code, "failcount", it.FailCount)
 	}
 	delay := backoffDelay(it.FailCount)
 	if err := w.d.Store.Retry(bg, store.QueueReplicate, it.FID, delay, nextFailCount(it.FailCount)); err != nil {
@@ -275,7 +278,7 @@ func (j *replJob) run(ctx context.Context) replResult {
 		}
 		gotRequest = true
 		if j.destFailed[ddevid] {
-			return replResult{replPolicyFailed, fmt.Errorf("policy chose dev%d again", ddevid)}
+			return replResult{replPolicyFailed, fmt.Errorf("policy chose dev%d again, which failed", ddevid)}
 		}
 		if slices.ContainsFunc(j.onDevs, func(d *cluster.Device) bool { return d.ID == ddevid }) {
 			return replResult{replPolicyThere, fmt.Errorf("policy chose dev%d, which has a copy", ddevid)}
@@ -338,7 +341,12 @@ func (j *replJob) copy(ctx context.Context, sdevid, ddevid int) error {
 	sum, err := w.httpCopy(ctx, j.f, src, dst, j.known, j.alg)
 	if err != nil {
 		j.lastErr = err
-		w.log.Warn("replicate: copy failed", "fid", fid, "from", sdevid, "to", ddevid, "err", err)
+		errType := "dest_error"
+		if isCopySrcErr(err) {
+			errType = "src_error"
+		}
+		w.log.Error(fmt.Sprintf("Failed copying fid %d from devid %d to devid %d (error type: %s)", fid, sdevid, ddevid, errType),
+			"err", err, watchlog.Job(JobReplicate))
 		if isCopySrcErr(err) {
 			j.srcFailed[sdevid] = true
 		} else {
@@ -406,11 +414,14 @@ func (w *Workers) rebalanceDevFID(ctx context.Context, fid int64, devid int, tar
 	}
 	res, unlock := w.replicate(ctx, fid, replOpts{mask: map[int]bool{devid: true}, targets: targets})
 	defer unlock()
+	if ctx.Err() == nil {
+		w.replFailed(fid, res)
+	}
 	if res.code == replNoLock {
 		return false, true
 	}
 	if !res.ok() && res.code != replTooHappy {
-		log.Warn("rebalance: replication failed", "code", res.code, "err", res.err)
+		w.rebalanceFailed(fid, devid, "Replication failed", "code", res.code, "err", res.err)
 		return false, false
 	}
 	shouldDelete := false
@@ -433,7 +444,7 @@ func (w *Workers) rebalanceDevFID(ctx context.Context, fid int64, devid int, tar
 			}
 		}
 	case replWouldWorsen:
-		log.Warn("rebalance: no suitable destination devices available")
+		w.rebalanceFailed(fid, devid, "no suitable destination devices available")
 		return false, false
 	default:
 		shouldDelete, reason = true, "did_rebalance"
@@ -480,4 +491,42 @@ func (w *Workers) destroyCopy(ctx context.Context, fid int64, devid int) error {
 	}
 	w.fileChanged(fid)
 	return nil
+}
+
+// rebalanceFailed is the original's line when moving fid off devid failed.
+func (w *Workers) rebalanceFailed(fid int64, devid int, why string, args ...any) {
+	url := ""
+	if d := w.d.Cluster.Snapshot().Device(devid); d != nil && d.Host != nil {
+		url = d.GetURL(fid, cluster.Zone{})
+	}
+	w.log.Error(fmt.Sprintf("Rebalance for DevFID[d=%d;f=%d] (%s) failed: %s", devid, fid, url, why),
+		append(args, watchlog.Job(JobReplicate))...)
+}
+
+// replFailed says why replicating fid failed in the original's words
+// ("<errcode>: <message>"), which its watchers see; a lost lock, like
+// there, is no news.
+func (w *Workers) replFailed(fid int64, res replResult) {
+	var msg string
+	switch res.code {
+	case replNoSource:
+		msg = fmt.Sprintf("Source is no longer available replicating %d", fid)
+	case replSourceDown:
+		msg = fmt.Sprintf("No alive devices available replicating %d", fid)
+	case replTooHappy:
+		msg = fmt.Sprintf("fid %d is on too many devices", fid)
+	case replPolicyFailed:
+		msg = fmt.Sprintf("replication policy told us to do something we already told it we failed at while replicating fid %d", fid)
+	case replPolicyThere:
+		msg = fmt.Sprintf("replication policy told us to put fid %d on a device it is already on", fid)
+	case replNoSuggestions:
+		msg = fmt.Sprintf("replication policy ran out of suggestions for us replicating fid %d", fid)
+	default:
+		return
+	}
+	args := []any{watchlog.Job(JobReplicate)}
+	if res.err != nil {
+		args = append(args, "err", res.err)
+	}
+	w.log.Error(res.code+": "+msg, args...)
 }

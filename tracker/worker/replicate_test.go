@@ -139,6 +139,10 @@ func TestReplicationNoSource(t *testing.T) {
 		}
 		return fd.Replicate.NextTry == store.EndOfTime, fmt.Sprintf("queue row %+v", *fd.Replicate)
 	})
+	// In the original's words, for its !watch.
+	if want := fmt.Sprintf("no_source: Source is no longer available replicating %d", fid); !e.logs.contains(want) {
+		t.Errorf("no %q in the log", want)
+	}
 }
 
 // Over-replicated files shed the extra copy.
@@ -166,6 +170,9 @@ func TestReplicationTooHappy(t *testing.T) {
 		ids := e.devids(fid)
 		return len(ids) == 1, fmt.Sprint(ids)
 	})
+	if want := fmt.Sprintf("too_happy: fid %d is on too many devices", fid); !e.logs.contains(want) {
+		t.Errorf("no %q in the log", want)
+	}
 	ids := e.devids(fid)
 	for _, d := range []int{1, 2, 3} {
 		_, err := os.Stat(e.diskPath(d, fid))

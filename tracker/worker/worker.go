@@ -7,11 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/mogilefs-go/mogilefs/internal/watchlog"
 	"github.com/mogilefs-go/mogilefs/tracker/cluster"
 	"github.com/mogilefs-go/mogilefs/tracker/policy"
 	"github.com/mogilefs-go/mogilefs/tracker/store"
@@ -181,6 +184,7 @@ type JobCount struct {
 	Name    string
 	Count   int // goroutines running (not counting those winding down)
 	Desired int
+	Started bool // a goroutine of the job ever ran
 }
 
 // Workers is the set of running background jobs of one tracker.
@@ -212,12 +216,14 @@ type pool struct {
 	desired int
 	run     func(ctx context.Context, wake <-chan struct{})
 	live    []*runner
+	started bool
 }
 
 type runner struct {
 	cancel   context.CancelFunc
 	wake     chan struct{}
 	stopping bool
+	told     bool // stopped by "!to <job> :shutdown", not by "!want"
 }
 
 // Start starts the jobs and returns at once; workers wait for the
@@ -366,14 +372,19 @@ func (w *Workers) Jobs() []JobCount {
 				n++
 			}
 		}
-		out = append(out, JobCount{Name: name, Count: n, Desired: p.desired})
+		out = append(out, JobCount{Name: name, Count: n, Desired: p.desired, Started: p.started})
 	}
 	return out
 }
 
 // Tell sends message to every goroutine of job (the tracker's "!to"):
-// ":wake_up" ends their pause at once, ":shutdown" stops them (they are
-// replaced while the job is still wanted). It returns how many got it.
+// ":wake_up" ends their pause at once, ":shutdown" stops them (each is
+// replaced once it has ended, while the job is still wanted, as the
+// original restarts a worker process after it exited). The original's
+// other generic commands (":stay_alive", ":monitor_has_run", ...) change
+// nothing here; anything else each worker reports, as the original's do,
+// with "Unrecognized command from parent: <message>". It returns how many
+// got it.
 func (w *Workers) Tell(job, message string) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -381,29 +392,39 @@ func (w *Workers) Tell(job, message string) (int, error) {
 	if p == nil {
 		return 0, fmt.Errorf("worker: unknown job %q", job)
 	}
-	if message != ":wake_up" && message != ":shutdown" {
-		return 0, fmt.Errorf("worker: unknown message %q", message)
-	}
 	n := 0
 	for _, r := range p.live {
 		if r.stopping {
 			continue
 		}
-		if message == ":wake_up" {
+		switch {
+		case message == ":wake_up":
 			select {
 			case r.wake <- struct{}{}:
 			default:
 			}
-		} else {
-			r.stopping = true
+		case message == ":shutdown":
+			r.stopping, r.told = true, true
 			r.cancel()
+		case genericCommand(message):
+		default:
+			w.log.Error("Unrecognized command from parent: "+message, watchlog.Job(job))
 		}
 		n++
 	}
-	if message == ":shutdown" && !w.closed {
-		w.reconcileLocked(p)
-	}
 	return n, nil
+}
+
+// genericCommand reports whether message is one of the original's
+// commands every worker takes from its parent (besides ":wake_up" and
+// ":shutdown"), which a goroutine has no use for.
+func genericCommand(message string) bool {
+	for _, c := range []string{":stay_alive", ":monitor_events", ":monitor_has_run", ":set_config_from_parent ", ":queue_depth ", ":queue_todo "} {
+		if strings.HasPrefix(message, c) {
+			return true
+		}
+	}
+	return false
 }
 
 // Stop stops every job, waits for them, and gives the queue rows leased
@@ -455,7 +476,8 @@ func (w *Workers) target(p *pool) int {
 	return p.desired
 }
 
-// reconcileLocked starts or stops goroutines of p to reach its target.
+// reconcileLocked starts or stops goroutines of p to reach its target,
+// with the original's "!watch" line before it starts some.
 func (w *Workers) reconcileLocked(p *pool) {
 	active := 0
 	for _, r := range p.live {
@@ -464,6 +486,9 @@ func (w *Workers) reconcileLocked(p *pool) {
 		}
 	}
 	want := w.target(p)
+	if active < want {
+		w.log.Info(fmt.Sprintf("Job %s has only %d, wants %d, making %d.", p.name, active, want, want-active), watchlog.Tracker())
+	}
 	for ; active < want; active++ {
 		w.startLocked(p)
 	}
@@ -474,45 +499,47 @@ func (w *Workers) reconcileLocked(p *pool) {
 			active--
 		}
 	}
-	if have := len(p.live); have < p.desired {
-		w.log.Debug(fmt.Sprintf("Job %s has only %d, wants %d.", p.name, have, p.desired))
-	}
 }
 
 func (w *Workers) startLocked(p *pool) {
 	ctx, cancel := context.WithCancel(w.ctx)
 	r := &runner{cancel: cancel, wake: make(chan struct{}, 1)}
 	p.live = append(p.live, r)
+	p.started = true
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
 		crashed := w.runGuarded(ctx, p, r)
 		cancel()
 		w.mu.Lock()
-		defer w.mu.Unlock()
 		p.live = slices.DeleteFunc(p.live, func(x *runner) bool { return x == r })
+		w.mu.Unlock()
+		// The original notices that a worker process ended at its
+		// once-a-second check, then reports it and starts a replacement;
+		// so do we, a second later (which also keeps a worker that keeps
+		// crashing from spinning).
+		t := time.NewTimer(time.Second)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-w.ctx.Done():
+			return
+		}
+		w.mu.Lock()
+		defer w.mu.Unlock()
 		if w.closed {
 			return
 		}
-		w.log.Info(fmt.Sprintf("Job %s has only %d, wants %d, making %d.", p.name, len(p.live), w.target(p), max(w.target(p)-len(p.live), 0)))
+		// The original's line when it reaps a worker process: exit status
+		// 0, or a die's 65280; "expected" when "!want" asked it to go.
+		status, how := 0, "expected"
 		if crashed {
-			// Restart after a pause so a persistent fault does not spin.
-			w.wg.Add(1)
-			go func() {
-				defer w.wg.Done()
-				select {
-				case <-time.After(time.Second):
-				case <-w.ctx.Done():
-					return
-				}
-				w.mu.Lock()
-				defer w.mu.Unlock()
-				if !w.closed {
-					w.reconcileLocked(p)
-				}
-			}()
-			return
+			status = 65280
 		}
+		if crashed || r.told || !r.stopping {
+			how = "UNEXPECTED"
+		}
+		w.log.Info(fmt.Sprintf("Child %d (%s) died: %d (%s)", os.Getpid(), p.name, status, how), watchlog.Tracker())
 		w.reconcileLocked(p)
 	}()
 }
