@@ -229,8 +229,14 @@ func inoOf(dkey string) uint64 {
 	return h.Sum64()&(1<<62-1) | 1<<62
 }
 
-// lookup finds name in the directory in at l's prefix.
+// lookup finds name in the directory in at l's prefix. A file this mount
+// is writing is found as it is here (it may not be committed yet: a new
+// empty file is committed by its last release, after close returned).
 func (f *FS) lookup(ctx context.Context, dir *fs.Inode, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	if ch := localFile(dir, name); ch != nil {
+		ch.Operations().(*fileNode).fill(&out.Attr)
+		return ch, 0
+	}
 	cl, fileOnly, errno := f.child(dir, name)
 	if errno == syscall.EINVAL || errno == syscall.EPERM {
 		return nil, syscall.ENOENT // a bad escape names no key; the hidden directory
@@ -266,7 +272,7 @@ func (d *dirNode) OpendirHandle(ctx context.Context, flags uint32) (fs.FileHandl
 	if errno != 0 {
 		return nil, 0, errno
 	}
-	return &dirHandle{fsys: d.fsys, dir: &d.Inode, l: l}, 0, 0
+	return &dirHandle{fsys: d.fsys, dir: &d.Inode, l: l, local: uncommitted(&d.Inode)}, 0, 0
 }
 
 // dirHandle streams one directory level page by page.
@@ -280,11 +286,21 @@ type dirHandle struct {
 	pos    uint64 // entries produced, "." and ".." included
 	last   keyspace.DirEntry
 	name   string
+	// local are the files this mount made in the directory and has not
+	// committed when it was opened: listed after the tracker's entries
+	// unless these hold them by then.
+	local   map[string]*fileNode
+	pending []string
 }
 
 func (h *dirHandle) reset() {
 	h.lister = h.fsys.space.List(h.l.domain, h.l.prefix())
 	h.pos = 0
+	h.pending = h.pending[:0]
+	for name := range h.local {
+		h.pending = append(h.pending, name)
+	}
+	sort.Strings(h.pending)
 }
 
 // next produces the next entry, or nil at the end.
@@ -302,6 +318,14 @@ func (h *dirHandle) next(ctx context.Context) (*fuse.DirEntry, syscall.Errno) {
 	for {
 		e, err := h.lister.Next(bg(ctx))
 		if err == io.EOF {
+			if len(h.pending) > 0 {
+				name := h.pending[0]
+				h.pending = h.pending[1:]
+				n := h.local[name]
+				h.name = name
+				h.last = keyspace.DirEntry{Name: name, HasInfo: true, Info: n.snapshot()}
+				return &fuse.DirEntry{Name: name, Mode: syscall.S_IFREG}, 0
+			}
 			h.pos--
 			return nil, 0
 		}
@@ -315,6 +339,9 @@ func (h *dirHandle) next(ctx context.Context) (*fuse.DirEntry, syscall.Errno) {
 			continue
 		}
 		h.last, h.name = e, name
+		if i := sort.SearchStrings(h.pending, name); i < len(h.pending) && h.pending[i] == name {
+			h.pending = append(h.pending[:i], h.pending[i+1:]...) // committed meanwhile: listed once
+		}
 		mode := fileType(e.Info.Attr)
 		if e.Dir {
 			mode = syscall.S_IFDIR
@@ -420,6 +447,41 @@ func (d *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse
 	return f.dirChild(ctx, &d.Inode, name, u.Apply(keyspace.Attr{Set: true}), out), 0
 }
 
+// localFile returns the child name of dir if it is a file this mount
+// holds uncommitted content of, else nil.
+func localFile(dir *fs.Inode, name string) *fs.Inode {
+	ch := dir.GetChild(name)
+	if ch == nil {
+		return nil
+	}
+	if n, ok := ch.Operations().(*fileNode); ok && n.dirtyBuffer() {
+		return ch
+	}
+	return nil
+}
+
+// uncommitted lists the files of dir this mount made and has not
+// committed yet (the tracker knows nothing of them).
+func uncommitted(dir *fs.Inode) map[string]*fileNode {
+	var out map[string]*fileNode
+	for name, ch := range dir.Children() {
+		n, ok := ch.Operations().(*fileNode)
+		if !ok || !n.dirtyBuffer() {
+			continue
+		}
+		n.mu.Lock()
+		fresh := n.info.Fid == 0
+		n.mu.Unlock()
+		if fresh {
+			if out == nil {
+				out = map[string]*fileNode{}
+			}
+			out[name] = n
+		}
+	}
+	return out
+}
+
 // Rmdir implements fs.NodeRmdirer.
 func (d *dirNode) Rmdir(ctx context.Context, name string) syscall.Errno {
 	f := d.fsys
@@ -432,6 +494,9 @@ func (d *dirNode) Rmdir(ctx context.Context, name string) syscall.Errno {
 	}
 	if fileOnly {
 		return syscall.ENOTDIR
+	}
+	if ch := d.GetChild(name); ch != nil && len(uncommitted(ch)) > 0 {
+		return syscall.ENOTEMPTY // files of this mount not committed yet
 	}
 	if err := f.space.Rmdir(bg(ctx), cl.domain, cl.key+"/"); err != nil {
 		return toErrno(f.log, "rmdir", err, "domain", cl.domain, "key", cl.key+"/")

@@ -104,6 +104,13 @@ func (n *fileNode) unlinked() {
 	}
 }
 
+// snapshot returns the node's metadata.
+func (n *fileNode) snapshot() keyspace.FileInfo {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.info
+}
+
 // dkey is the surrogate of the node's long key, "" if unknown or short.
 func (n *fileNode) dkey() string {
 	n.mu.Lock()
@@ -617,38 +624,27 @@ func (n *fileNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAt
 }
 
 // truncate changes the size. ftruncate(2) (fh set) changes the buffer of
-// the open file, committed at close; truncate(2) takes effect at once.
+// the open file, committed at close; truncate(2) takes effect at once: it
+// holds a writer of its own for the length of the call, so that the
+// release of a descriptor closed just before cannot drop the buffer under
+// it.
 func (n *fileNode) truncate(ctx context.Context, fh fs.FileHandle, size int64) syscall.Errno {
-	if b := n.buffer(); b != nil {
-		if size > 0 {
-			if errno := n.load(ctx, b); errno != 0 {
-				return errno
-			}
+	if fh == nil {
+		n.mu.Lock()
+		same := n.buf == nil && size == n.info.Size
+		n.mu.Unlock()
+		if same {
+			return 0
 		}
-		if err := b.Truncate(bg(ctx), size); err != nil {
-			return toErrno(n.fsys.log, "truncate", err)
+		if errno := n.openWriter(ctx, false); errno != 0 {
+			return errno
 		}
-		n.touch()
-		if fh == nil {
-			return n.commit(ctx)
-		}
-		return 0
+		defer n.releaseWriter()
 	}
-	l, errno := n.fsys.locate(&n.Inode)
-	if errno != 0 {
-		return errno
+	b := n.buffer()
+	if b == nil {
+		return syscall.EBADF
 	}
-	n.mu.Lock()
-	same := size == n.info.Size
-	n.mu.Unlock()
-	if same {
-		return 0
-	}
-	b, err := keyspace.NewBuffer(n.fsys.cfg.Spool, n.fsys.space, keyspace.Target{}, n.fsys.log)
-	if err != nil {
-		return toErrno(n.fsys.log, "truncate", err)
-	}
-	defer b.Close()
 	if size > 0 {
 		if errno := n.load(ctx, b); errno != 0 {
 			return errno
@@ -657,14 +653,11 @@ func (n *fileNode) truncate(ctx context.Context, fh fs.FileHandle, size int64) s
 	if err := b.Truncate(bg(ctx), size); err != nil {
 		return toErrno(n.fsys.log, "truncate", err)
 	}
-	n.mu.Lock()
-	n.modified = time.Now()
-	n.mu.Unlock()
-	errno = n.commitBuffer(ctx, l, b)
-	n.mu.Lock()
-	n.modified = time.Time{}
-	n.mu.Unlock()
-	return errno
+	n.touch()
+	if fh == nil {
+		return n.commit(ctx)
+	}
+	return 0
 }
 
 // setAttr records attributes: at once, or with the commit while the file
