@@ -133,6 +133,10 @@ func TestMountStale(t *testing.T) {
 	bin := mogtest.Binary(t, "mogfs")
 	p := mogtest.Start(t, bin, "-f", "--trackers="+e.cl.Tracker.Addr, "--domain="+e.domain, "--cache-dir="+t.TempDir(), mnt)
 	waitMounted(t, mnt, p)
+	// Killed only once it has checked its own mount (a statfs of it): a
+	// FUSE server killed while it waits on its own mount cannot exit
+	// until the connection is aborted.
+	waitOutput(t, p, "msg=mounted")
 	p.Kill()
 	needStale(t, mnt)
 
