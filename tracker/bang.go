@@ -94,7 +94,7 @@ func (q queryJob) SetDesired(n int) {
 		// The idle ones go at once; a busy one when its query is answered
 		// (slots.leave).
 		for range have - max(n, running) {
-			q.s.childDied("queryworker", true)
+			q.s.childEnded("queryworker")
 		}
 	}
 }
@@ -122,7 +122,7 @@ func (m monitorJob) SetDesired(n int) {
 	}
 	m.s.mon.SetPaused(paused)
 	if paused {
-		m.s.childDied("monitor", true)
+		m.s.childEnded("monitor")
 	} else {
 		m.s.jobMessage("monitor", 0, 1)
 	}
@@ -130,23 +130,13 @@ func (m monitorJob) SetDesired(n int) {
 
 // jobMessage is the original's line when it starts workers of a job.
 func (s *Server) jobMessage(job string, have, want int) {
-	s.log.Info(fmt.Sprintf("Job %s has only %d, wants %d, making %d.", job, have, want, want-have), watchlog.Tracker())
+	s.log.Info(watchlog.Starting(job, have, want), watchlog.Tracker())
 }
 
-// childDied is the original's line when a worker of job ended: expected
-// when it was asked to, after "!want" lowered the count.
-func (s *Server) childDied(job string, expected bool) {
-	s.log.Info(workerEnded(os.Getpid(), job, expected), watchlog.Tracker())
-}
-
-// workerEnded words the end of a worker as the original does (exit
-// status 0).
-func workerEnded(pid int, job string, expected bool) string {
-	how := "UNEXPECTED"
-	if expected {
-		how = "expected"
-	}
-	return fmt.Sprintf("Child %d (%s) died: 0 (%s)", pid, job, how)
+// childEnded is the original's line when a worker of job went because
+// "!want" lowered the count.
+func (s *Server) childEnded(job string) {
+	s.log.Info(watchlog.Died(os.Getpid(), job, 0, true), watchlog.Tracker())
 }
 
 const bangHelp = `Mogilefsd admin commands:
