@@ -128,6 +128,24 @@ func (m monitorJob) SetDesired(n int) {
 	}
 }
 
+// Message is "!to queryworker <message>": the original's query workers
+// are processes that could be told to exit (and were restarted); the
+// query slots have nothing to stop, so it only counts them.
+func (q queryJob) Message(string) int { return q.Running() }
+
+// Message is "!to monitor <message>": ":refresh_monitor" (or ":wake_up")
+// starts a round now, as the original's monitor does on
+// ":refresh_monitor"; other messages change nothing.
+func (m monitorJob) Message(msg string) int {
+	if m.Running() == 0 {
+		return 0
+	}
+	if msg == ":refresh_monitor" || msg == ":wake_up" {
+		m.s.cl.Kick()
+	}
+	return 1
+}
+
 // jobMessage is the original's line when it starts workers of a job.
 func (s *Server) jobMessage(job string, have, want int) {
 	s.log.Info(watchlog.Starting(job, have, want), watchlog.Tracker())
