@@ -94,7 +94,7 @@ func (q queryJob) SetDesired(n int) {
 		// The idle ones go at once; a busy one when its query is answered
 		// (slots.leave).
 		for range have - max(n, running) {
-			q.s.childDied("queryworker", true)
+			q.s.childEnded("queryworker")
 		}
 	}
 }
@@ -122,31 +122,39 @@ func (m monitorJob) SetDesired(n int) {
 	}
 	m.s.mon.SetPaused(paused)
 	if paused {
-		m.s.childDied("monitor", true)
+		m.s.childEnded("monitor")
 	} else {
 		m.s.jobMessage("monitor", 0, 1)
 	}
 }
 
+// Message is "!to queryworker <message>": the original's query workers
+// are processes that could be told to exit (and were restarted); the
+// query slots have nothing to stop, so it only counts them.
+func (q queryJob) Message(string) int { return q.Running() }
+
+// Message is "!to monitor <message>": ":refresh_monitor" (or ":wake_up")
+// starts a round now, as the original's monitor does on
+// ":refresh_monitor"; other messages change nothing.
+func (m monitorJob) Message(msg string) int {
+	if m.Running() == 0 {
+		return 0
+	}
+	if msg == ":refresh_monitor" || msg == ":wake_up" {
+		m.s.cl.Kick()
+	}
+	return 1
+}
+
 // jobMessage is the original's line when it starts workers of a job.
 func (s *Server) jobMessage(job string, have, want int) {
-	s.log.Info(fmt.Sprintf("Job %s has only %d, wants %d, making %d.", job, have, want, want-have), watchlog.Tracker())
+	s.log.Info(watchlog.Starting(job, have, want), watchlog.Tracker())
 }
 
-// childDied is the original's line when a worker of job ended: expected
-// when it was asked to, after "!want" lowered the count.
-func (s *Server) childDied(job string, expected bool) {
-	s.log.Info(workerEnded(os.Getpid(), job, expected), watchlog.Tracker())
-}
-
-// workerEnded words the end of a worker as the original does (exit
-// status 0).
-func workerEnded(pid int, job string, expected bool) string {
-	how := "UNEXPECTED"
-	if expected {
-		how = "expected"
-	}
-	return fmt.Sprintf("Child %d (%s) died: 0 (%s)", pid, job, how)
+// childEnded is the original's line when a worker of job went because
+// "!want" lowered the count.
+func (s *Server) childEnded(job string) {
+	s.log.Info(watchlog.Died(os.Getpid(), job, 0, true), watchlog.Tracker())
 }
 
 const bangHelp = `Mogilefsd admin commands:

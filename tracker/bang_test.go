@@ -134,9 +134,7 @@ func TestJobsAndWatch(t *testing.T) {
 	t.Run("shutdown message", func(t *testing.T) {
 		// The original's watchers see the worker end, then its
 		// replacement started.
-		if lines, err := admin.Bang("!to job_master :shutdown"); err != nil || len(lines) != 1 || lines[0] != "Message sent to 1 children." {
-			t.Fatalf("!to: %q %v", lines, err)
-		}
+		toSent(t, admin, "job_master :shutdown", 1)
 		w.expect(t, "Child "+pid+" (job_master) died: 0 (UNEXPECTED)", "Job job_master has only 0, wants 1, making 1.")
 		waitJobs(t, admin, map[string]string{"job_master count": "1"})
 	})
@@ -183,12 +181,14 @@ func TestJobsAndWatch(t *testing.T) {
 		waitJobs(t, admin, map[string]string{"queryworker count": "1"})
 		want(t, admin, 20, "queryworker")
 		w.expect(t, "Job queryworker has only 1, wants 20, making 19.")
+		toSent(t, admin, "queryworker :shutdown", 20)
 	})
 
 	t.Run("monitor", func(t *testing.T) {
 		want(t, admin, 0, "monitor")
 		w.expect(t, "Child "+pid+" (monitor) died: 0 (expected)")
 		waitJobs(t, admin, map[string]string{"monitor count": "0", "monitor desired": "0", "monitor pids": ""})
+		toSent(t, admin, "monitor :refresh_monitor", 0)
 		// Commands that wait for a monitor round do not hang.
 		c := tr.Conn(t)
 		ok(t, c, "clear_cache")
@@ -197,6 +197,7 @@ func TestJobsAndWatch(t *testing.T) {
 		w.expect(t, "Job monitor has only 0, wants 1, making 1.")
 		waitJobs(t, admin, map[string]string{"monitor count": "1", "monitor desired": "1"})
 		ok(t, c, "clear_cache")
+		toSent(t, admin, "monitor :refresh_monitor", 1)
 	})
 }
 
@@ -227,6 +228,15 @@ func TestZeroQueryWorkersShutdown(t *testing.T) {
 	}
 	if l, err := c.ReadLine(); err != nil || l != "ERR failure Tracker+is+shutting+down" {
 		t.Fatalf("held-back query at shutdown: %q %v", l, err)
+	}
+}
+
+// toSent sends "!to <args>" and checks how many workers got it.
+func toSent(t *testing.T, c *mogtest.TrackerConn, args string, n int) {
+	t.Helper()
+	lines, err := c.Bang("!to " + args)
+	if exp := fmt.Sprintf("Message sent to %d children.", n); err != nil || len(lines) != 1 || lines[0] != exp {
+		t.Fatalf("!to %s: %q %v, want %q", args, lines, err, exp)
 	}
 }
 

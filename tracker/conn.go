@@ -279,7 +279,7 @@ func (s *Server) query(c *conn, line string) string {
 func (s *Server) leaveSlot(p pending) {
 	if s.slots.leave(p) {
 		s.log.Info("Reducing queryworker headcount by 1.", watchlog.Tracker())
-		s.childDied("queryworker", true)
+		s.childEnded("queryworker")
 	}
 }
 

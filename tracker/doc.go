@@ -49,7 +49,9 @@
 // watchlog), plus the tracker's other warnings and errors as "message
 // key=value ...". A worker stopped by "!to <job> :shutdown" is replaced
 // once it has ended, so its watchers see it die before the replacement
-// starts, as in the original.
+// starts, as in the original. "!to monitor :refresh_monitor" starts a
+// monitor round; "!to queryworker" only counts the query slots, which
+// have nothing to stop.
 //
 // Bad input gets one ERR line and the connection stays usable: an
 // unparseable or unknown command gives unknown_command, an argument string

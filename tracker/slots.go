@@ -242,7 +242,8 @@ type teeHandler struct {
 }
 
 func (h teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return h.inner.Enabled(ctx, l) || (l >= slog.LevelDebug && h.w.any())
+	// Debug records reach the watchers only when the log takes them.
+	return h.inner.Enabled(ctx, l) || (l >= slog.LevelInfo && h.w.any())
 }
 
 func (h teeHandler) Handle(ctx context.Context, r slog.Record) error {

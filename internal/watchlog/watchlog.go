@@ -13,6 +13,7 @@
 package watchlog
 
 import (
+	"fmt"
 	"log/slog"
 	"strconv"
 )
@@ -40,4 +41,21 @@ func Line(job, msg string, pid int, debug bool) string {
 		msg = "[debug] " + msg
 	}
 	return msg
+}
+
+// Starting is the original's line before it starts want-have workers of
+// job.
+func Starting(job string, have, want int) string {
+	return fmt.Sprintf("Job %s has only %d, wants %d, making %d.", job, have, want, want-have)
+}
+
+// Died is the original's line after a worker process of job ended with
+// exit status status; expected when the tracker had asked it to go
+// ("!want" lowered the count).
+func Died(pid int, job string, status int, expected bool) string {
+	how := "UNEXPECTED"
+	if expected {
+		how = "expected"
+	}
+	return fmt.Sprintf("Child %d (%s) died: %d (%s)", pid, job, status, how)
 }

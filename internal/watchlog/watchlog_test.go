@@ -24,3 +24,15 @@ func TestLine(t *testing.T) {
 		t.Errorf("Tracker: %v", a)
 	}
 }
+
+func TestWorkerLines(t *testing.T) {
+	if got, want := Starting("fsck", 0, 2), "Job fsck has only 0, wants 2, making 2."; got != want {
+		t.Errorf("Starting: %q, want %q", got, want)
+	}
+	if got, want := Died(42, "job_master", 0, false), "Child 42 (job_master) died: 0 (UNEXPECTED)"; got != want {
+		t.Errorf("Died: %q, want %q", got, want)
+	}
+	if got, want := Died(42, "replicate", 0, true), "Child 42 (replicate) died: 0 (expected)"; got != want {
+		t.Errorf("Died: %q, want %q", got, want)
+	}
+}

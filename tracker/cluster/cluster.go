@@ -176,6 +176,14 @@ func (c *Cluster) EndRound(seq uint64) {
 // reads it).
 func (c *Cluster) Kicks() <-chan struct{} { return c.kick }
 
+// Kick asks the monitor for a round now, without waiting for it.
+func (c *Cluster) Kick() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
 // RoundsCompleted is the number of completed monitor rounds.
 func (c *Cluster) RoundsCompleted() uint64 {
 	c.roundMu.Lock()
@@ -253,10 +261,7 @@ func (c *Cluster) WaitForMonitorRound(ctx context.Context) error {
 	c.roundMu.Lock()
 	want := c.started + 1
 	c.roundMu.Unlock()
-	select {
-	case c.kick <- struct{}{}:
-	default:
-	}
+	c.Kick()
 	return c.waitRound(ctx, want)
 }
 

@@ -487,7 +487,7 @@ func (w *Workers) reconcileLocked(p *pool) {
 	}
 	want := w.target(p)
 	if active < want {
-		w.log.Info(fmt.Sprintf("Job %s has only %d, wants %d, making %d.", p.name, active, want, want-active), watchlog.Tracker())
+		w.log.Info(watchlog.Starting(p.name, active, want), watchlog.Tracker())
 	}
 	for ; active < want; active++ {
 		w.startLocked(p)
@@ -532,14 +532,12 @@ func (w *Workers) startLocked(p *pool) {
 		}
 		// The original's line when it reaps a worker process: exit status
 		// 0, or a die's 65280; "expected" when "!want" asked it to go.
-		status, how := 0, "expected"
+		status := 0
 		if crashed {
 			status = 65280
 		}
-		if crashed || r.told || !r.stopping {
-			how = "UNEXPECTED"
-		}
-		w.log.Info(fmt.Sprintf("Child %d (%s) died: %d (%s)", os.Getpid(), p.name, status, how), watchlog.Tracker())
+		expected := r.stopping && !r.told && !crashed
+		w.log.Info(watchlog.Died(os.Getpid(), p.name, status, expected), watchlog.Tracker())
 		w.reconcileLocked(p)
 	}()
 }
