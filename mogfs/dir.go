@@ -25,6 +25,8 @@ type dirNode struct {
 	mu   sync.Mutex
 	attr keyspace.Attr // the marker's attributes, or defaults
 	at   time.Time     // when attr was known
+	// touchQueued: new times wait to be recorded (dirtimes.go).
+	touchQueued bool
 }
 
 var (
@@ -444,6 +446,7 @@ func (d *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse
 	if err := f.space.Mkdir(bg(ctx), cl.domain, prefix, f.cfg.Class, u); err != nil {
 		return nil, toErrno(f.log, "mkdir", err, "domain", cl.domain, "key", prefix)
 	}
+	f.touchDir(&d.Inode)
 	return f.dirChild(ctx, &d.Inode, name, u.Apply(keyspace.Attr{Set: true}), out), 0
 }
 
@@ -501,6 +504,7 @@ func (d *dirNode) Rmdir(ctx context.Context, name string) syscall.Errno {
 	if err := f.space.Rmdir(bg(ctx), cl.domain, cl.key+"/"); err != nil {
 		return toErrno(f.log, "rmdir", err, "domain", cl.domain, "key", cl.key+"/")
 	}
+	f.touchDir(&d.Inode)
 	return 0
 }
 
@@ -525,6 +529,7 @@ func (d *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 			n.unlinked()
 		}
 	}
+	f.touchDir(&d.Inode)
 	return 0
 }
 
@@ -571,6 +576,8 @@ func (f *FS) rename(ctx context.Context, from *fs.Inode, name string, to *fs.Ino
 		if err := f.space.RenameDir(ctx, src.domain, src.key+"/", dst.key+"/"); err != nil {
 			return toErrno(f.log, "rename directory", err, "domain", src.domain, "from", src.key, "to", dst.key)
 		}
+		f.touchDir(from)
+		f.touchDir(to)
 		return 0
 	}
 	var fn *fileNode
@@ -612,6 +619,8 @@ func (f *FS) rename(ctx context.Context, from *fs.Inode, name string, to *fs.Ino
 	if err != nil {
 		return toErrno(f.log, "rename", err, "domain", src.domain, "from", src.key, "to", dst.key)
 	}
+	f.touchDir(from)
+	f.touchDir(to)
 	return 0
 }
 
@@ -667,6 +676,7 @@ func (d *dirNode) makeNode(ctx context.Context, name string, mode, rdev uint32, 
 	if err != nil {
 		return nil, toErrno(f.log, "mknod", err, "domain", cl.domain, "key", cl.key, "mode", mode)
 	}
+	f.touchDir(&d.Inode)
 	fi := keyspace.FileInfo{Key: cl.key, Fid: st.Fid, Size: int64(len(content)), Class: f.cfg.Class, Attr: u.Apply(keyspace.Attr{Set: true})}
 	in := f.fileChild(ctx, &d.Inode, name, fi, false, out)
 	if fn, ok := in.Operations().(*fileNode); ok && fileType(fi.Attr) == syscall.S_IFLNK {
@@ -719,6 +729,7 @@ func (d *dirNode) Link(ctx context.Context, target fs.InodeEmbedder, name string
 	n.info.Attr.Ctime = now
 	n.at = time.Now()
 	n.mu.Unlock()
+	f.touchDir(&d.Inode)
 	n.fill(&out.Attr)
 	return &n.Inode, 0
 }

@@ -629,6 +629,9 @@ func (n *fileNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAt
 // release of a descriptor closed just before cannot drop the buffer under
 // it.
 func (n *fileNode) truncate(ctx context.Context, fh fs.FileHandle, size int64) syscall.Errno {
+	if errno := n.fsys.tooBig(size); errno != 0 {
+		return errno
+	}
 	if fh == nil {
 		n.mu.Lock()
 		same := n.buf == nil && size == n.info.Size
@@ -771,6 +774,7 @@ func (f *FS) create(ctx context.Context, dir *fs.Inode, name string, flags, mode
 		return nil, nil, 0, errno
 	}
 	fn.fill(&out.Attr)
+	f.touchDir(dir)
 	in := dir.NewInode(ctx, fn, fs.StableAttr{Mode: syscall.S_IFREG})
 	h := &handle{n: fn, write: true, append: flags&syscall.O_APPEND != 0}
 	return in, h, writeOnlyFlags(flags), 0

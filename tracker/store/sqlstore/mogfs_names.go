@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/mogilefs-go/mogilefs/tracker/store"
 )
@@ -357,12 +358,28 @@ func (r *runner) dropName(dmid int, name string) error {
 	return err
 }
 
-// unname drops the name row of name (naming dkey) and settles dkey.
+// unname drops the name row of name (naming dkey) and settles dkey. A
+// file that keeps other names gets a new ctime (its link count changed).
 func (r *runner) unname(dmid int, name, dkey string) (int64, error) {
+	f, ok, err := r.fileExact(dmid, dkey, true)
+	if err != nil {
+		return 0, err
+	}
 	if err := r.dropName(dmid, name); err != nil {
 		return 0, err
 	}
-	return r.settle(dmid, dkey)
+	gone, err := r.settle(dmid, dkey)
+	if err != nil || gone != 0 || !ok {
+		return gone, err
+	}
+	now := time.Now()
+	row := store.MogfsAttr{Mtime: now.Unix(), MtimeNsec: now.Nanosecond(), Mode: 0o644}
+	if f.Attr != nil {
+		row = *f.Attr
+	}
+	row.Ctime, row.CtimeNsec, row.HasCtime = now.Unix(), now.Nanosecond(), true
+	_, err = r.exec(replaceMogfsAttr, mogfsAttrValues(f.FID, row)...)
+	return 0, err
 }
 
 // nlinks counts the names of the surrogates among keys.
