@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mogilefs-go/mogilefs/internal/wire"
+	"github.com/mogilefs-go/mogilefs/tracker/cluster"
 	"github.com/mogilefs-go/mogilefs/tracker/store"
 )
 
@@ -76,21 +77,9 @@ func (s *Server) cmdMogfsFeatures(ctx context.Context, r *request, _ store.Mogfs
 
 // cmdMogfsLink makes to a new name of the file from (a hard link).
 func (s *Server) cmdMogfsLink(ctx context.Context, r *request, ms store.MogfsStore) reply {
-	dom, rep, ok := s.checkDomain(r)
+	dom, from, to, u, rep, ok := s.mogfsFromTo(r)
 	if !ok {
 		return rep
-	}
-	from, ok1 := r.key("from_key")
-	to, ok2 := r.key("to_key")
-	if !ok1 || !ok2 {
-		return errReply("no_key", "")
-	}
-	if len(to) > store.MaxLongKeyLen {
-		return errReply("key_too_long", "")
-	}
-	u, bad := mogfsAttrArgs(r, from)
-	if bad != nil {
-		return *bad
 	}
 	f, err := ms.MogfsLink(ctx, dom.ID, from, to, u)
 	s.cache.InvalidateKey(dom.ID, from)
@@ -368,24 +357,34 @@ func mogfsLongName(r *request, attr *store.MogfsAttr) string {
 	return r.arg("name")
 }
 
-func (s *Server) cmdMogfsRename(ctx context.Context, r *request, ms store.MogfsStore) reply {
-	dom, rep, ok := s.checkDomain(r)
+// mogfsFromTo reads the arguments of mogfs_rename and mogfs_link: the
+// domain, from_key, to_key, and the attribute arguments (mogfs sends
+// ctime, which rename(2) and link(2) change), for from's file; !ok with
+// the reply to give.
+func (s *Server) mogfsFromTo(r *request) (dom *cluster.Domain, from, to string, u store.MogfsAttrUpdate, rep reply, ok bool) {
+	dom, rep, ok = s.checkDomain(r)
 	if !ok {
-		return rep
+		return
 	}
 	from, ok1 := r.key("from_key")
 	to, ok2 := r.key("to_key")
-	if !ok1 || !ok2 {
-		return errReply("no_key", "")
+	switch {
+	case !ok1 || !ok2:
+		return nil, "", "", u, errReply("no_key", ""), false
+	case len(to) > store.MaxLongKeyLen:
+		return nil, "", "", u, errReply("key_too_long", ""), false
 	}
-	if len(to) > store.MaxLongKeyLen {
-		return errReply("key_too_long", "")
-	}
-	// Attribute arguments (mogfs sends ctime, which rename(2) changes)
-	// go to the moved fid's row in the same transaction.
 	u, bad := mogfsAttrArgs(r, from)
 	if bad != nil {
-		return *bad
+		return nil, "", "", u, *bad, false
+	}
+	return dom, from, to, u, reply{}, true
+}
+
+func (s *Server) cmdMogfsRename(ctx context.Context, r *request, ms store.MogfsStore) reply {
+	dom, from, to, u, rep, ok := s.mogfsFromTo(r)
+	if !ok {
+		return rep
 	}
 	res, err := ms.MogfsRename(ctx, dom.ID, from, to, u)
 	s.cache.InvalidateKey(dom.ID, from)

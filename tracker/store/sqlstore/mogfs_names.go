@@ -108,63 +108,35 @@ func (r *runner) named(dmid int, key string, lock bool) (store.MogfsFile, bool, 
 	return r.fileExact(dmid, dkey, lock)
 }
 
-// firstName returns the first name row (name, dkey) whose name starts
-// with prefix (ending in "/"), in byte order, after the first key >= from
-// (or > from when strict); ok is false when there is none.
-func (r *runner) firstNames(dmid int, prefix, from string, strict bool, limit int) ([][2]string, error) {
-	cmp := ">="
-	if strict {
-		cmp = ">"
-	}
-	q := "SELECT name, dkey FROM mogfs_name WHERE dmid = ? AND name " + cmp + " ? AND name < ? ORDER BY name LIMIT ?"
-	rows, err := r.query(q, dmid, []byte(from), []byte(prefixEnd(prefix)), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out [][2]string
-	for rows.Next() {
-		var name []byte
-		var dkey string
-		if err := rows.Scan(&name, &dkey); err != nil {
-			return nil, err
-		}
-		out = append(out, [2]string{string(name), dkey})
-	}
-	return out, rows.Err()
-}
-
-// namesUnderTop is firstNames for the top of a domain (prefix ""): every
-// name of the domain.
-func (r *runner) topNames(dmid int, from string, strict bool, limit int) ([][2]string, error) {
-	cmp := ">="
-	if strict {
-		cmp = ">"
-	}
-	q := "SELECT name, dkey FROM mogfs_name WHERE dmid = ? AND name " + cmp + " ? ORDER BY name LIMIT ?"
-	rows, err := r.query(q, dmid, []byte(from), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out [][2]string
-	for rows.Next() {
-		var name []byte
-		var dkey string
-		if err := rows.Scan(&name, &dkey); err != nil {
-			return nil, err
-		}
-		out = append(out, [2]string{string(name), dkey})
-	}
-	return out, rows.Err()
-}
-
-// namesFrom reads name rows under prefix from a start, in byte order.
+// namesFrom reads up to limit name rows (name, dkey) whose name starts
+// with prefix ("" for the whole domain, else ending in "/"), in byte
+// order, from the first name >= from (> from when strict).
 func (r *runner) namesFrom(dmid int, prefix, from string, strict bool, limit int) ([][2]string, error) {
-	if prefix == "" {
-		return r.topNames(dmid, from, strict, limit)
+	cmp := ">="
+	if strict {
+		cmp = ">"
 	}
-	return r.firstNames(dmid, prefix, from, strict, limit)
+	q := "SELECT name, dkey FROM mogfs_name WHERE dmid = ? AND name " + cmp + " ?"
+	args := []any{dmid, []byte(from)}
+	if prefix != "" {
+		q += " AND name < ?"
+		args = append(args, []byte(prefixEnd(prefix)))
+	}
+	rows, err := r.query(q+" ORDER BY name LIMIT ?", append(args, limit)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][2]string
+	for rows.Next() {
+		var name []byte
+		var dkey string
+		if err := rows.Scan(&name, &dkey); err != nil {
+			return nil, err
+		}
+		out = append(out, [2]string{string(name), dkey})
+	}
+	return out, rows.Err()
 }
 
 // nameDir reports whether some long key starts with dir (ending in "/"),
