@@ -573,6 +573,9 @@ func (f *FS) rename(ctx context.Context, from *fs.Inode, name string, to *fs.Ino
 		if dstFileOnly {
 			return syscall.ENOTDIR
 		}
+		if ch := to.GetChild(newName); ch != nil && len(uncommitted(ch)) > 0 {
+			return syscall.ENOTEMPTY // files of this mount not committed yet
+		}
 		if err := f.space.RenameDir(ctx, src.domain, src.key+"/", dst.key+"/"); err != nil {
 			return toErrno(f.log, "rename directory", err, "domain", src.domain, "from", src.key, "to", dst.key)
 		}

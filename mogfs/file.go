@@ -511,8 +511,13 @@ func (n *fileNode) commitBuffer(ctx context.Context, l loc, b *keyspace.Buffer) 
 		mtime = time.Now()
 	}
 	// The new version gets every attribute of the old one, and new
-	// times: the content changed, so ctime is now.
-	a.Mtime, a.Ctime = mtime, time.Now()
+	// times: the content changed at mtime (the last write, as the mount
+	// has shown it since), and so did its status, unless a change of
+	// attributes came later.
+	a.Mtime = mtime
+	if a.Ctime.Before(mtime) {
+		a.Ctime = mtime
+	}
 	attr := updateOf(a)
 	b.SetTarget(keyspace.Target{Domain: l.domain, Key: l.key, DKey: n.dkey(), Class: class, Attr: attr})
 	st, committed, err := b.Commit(ctx)

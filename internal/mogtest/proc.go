@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -141,12 +142,36 @@ func Start(t testing.TB, bin string, args ...string) *Proc {
 		close(p.exited)
 	}()
 	t.Cleanup(func() {
-		p.Kill()
+		p.Cmd.Process.Kill()
+		select {
+		case <-p.exited:
+		case <-time.After(killWait):
+			// A process that SIGKILL does not end has a thread stuck in
+			// the kernel (a request to a FUSE mount nobody answers):
+			// say where, instead of hanging the test binary.
+			t.Errorf("%s %v still running %v after SIGKILL; its threads' kernel stacks:\n%s",
+				filepath.Base(bin), args, killWait, kernelStacks(p.Cmd.Process.Pid))
+		}
 		if t.Failed() {
 			t.Logf("output of %s %v:\n%s", filepath.Base(bin), args, p.Output())
 		}
 	})
 	return p
+}
+
+// killWait bounds the wait for a killed process to end.
+const killWait = time.Minute
+
+// kernelStacks returns the state and kernel stack of each thread of pid.
+func kernelStacks(pid int) string {
+	var b strings.Builder
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
+	for _, task := range tasks {
+		stat, _ := os.ReadFile(filepath.Join(task, "stat"))
+		stack, _ := os.ReadFile(filepath.Join(task, "stack"))
+		fmt.Fprintf(&b, "%s: %s\n%s\n", filepath.Base(task), strings.TrimSpace(string(stat)), stack)
+	}
+	return b.String()
 }
 
 // WaitPort waits for addr to answer, failing fast if the process exits.
