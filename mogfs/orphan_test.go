@@ -7,21 +7,48 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 
 	"github.com/mogilefs-go/mogilefs/client"
 )
 
-// openFD opens p with flags, closed at cleanup if the test did not.
+// openFDs are the descriptors openFD opened and closeFD has not closed.
+// Its cleanup closes only those: closing a number twice closes whatever
+// another test (running in parallel) opened under it since — a pipe of a
+// command, whose writer then dies of SIGPIPE, or the pidfd a Wait blocks
+// on (a CI run showed both).
+var openFDs = struct {
+	sync.Mutex
+	m map[int]bool
+}{m: map[int]bool{}}
+
+// openFD opens p with flags, closed at cleanup if the test did not
+// (closeFD).
 func openFD(t *testing.T, p string, flags int) int {
 	t.Helper()
 	fd, err := syscall.Open(p, flags|syscall.O_CLOEXEC, 0o644)
 	if err != nil {
 		t.Fatalf("open %s: %v", p, err)
 	}
-	t.Cleanup(func() { syscall.Close(fd) })
+	openFDs.Lock()
+	openFDs.m[fd] = true
+	openFDs.Unlock()
+	t.Cleanup(func() { closeFD(fd) })
 	return fd
+}
+
+// closeFD closes a descriptor of openFD, once.
+func closeFD(fd int) error {
+	openFDs.Lock()
+	open := openFDs.m[fd]
+	delete(openFDs.m, fd)
+	openFDs.Unlock()
+	if !open {
+		return nil
+	}
+	return syscall.Close(fd)
 }
 
 func pread(t *testing.T, fd int, n int, off int64) []byte {
@@ -111,7 +138,7 @@ func TestOpenUnlinked(t *testing.T) {
 		t.Fatalf("read after ftruncate: %q", got)
 	}
 	for _, fd := range []int{rw, ro, bigFD} {
-		if err := syscall.Close(fd); err != nil {
+		if err := closeFD(fd); err != nil {
 			t.Fatalf("close: %v", err)
 		}
 	}
@@ -149,7 +176,7 @@ func TestOpenUnlinked(t *testing.T) {
 	if got := string(e.get(t, "g")); got != "new content" {
 		t.Fatalf("g for the client: %q", got)
 	}
-	syscall.Close(old)
+	closeFD(old)
 
 	// A file created and unlinked before its first commit: the unlink
 	// succeeds, writes go on, and close commits nothing.
@@ -163,7 +190,7 @@ func TestOpenUnlinked(t *testing.T) {
 	if _, err := syscall.Write(c, []byte(" more")); err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Close(c); err != nil {
+	if err := closeFD(c); err != nil {
 		t.Fatalf("close of an unlinked new file: %v", err)
 	}
 	e.gone(t, b, "c")

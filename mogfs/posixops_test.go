@@ -44,7 +44,7 @@ func TestFallocateCopyRangeTmpfile(t *testing.T) {
 			t.Fatalf("fallocate mode %#x: %v, want EOPNOTSUPP", mode, err)
 		}
 	}
-	if err := syscall.Close(fd); err != nil {
+	if err := closeFD(fd); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.get(t, "x"); !bytes.Equal(got, want) {
@@ -59,7 +59,7 @@ func TestFallocateCopyRangeTmpfile(t *testing.T) {
 	if _, err := syscall.Pwrite(fd, []byte("hello"), 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Close(fd); err != nil {
+	if err := closeFD(fd); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.get(t, "pre"); len(got) != 1<<20 || string(got[:5]) != "hello" {
@@ -84,8 +84,8 @@ func TestFallocateCopyRangeTmpfile(t *testing.T) {
 		}
 		left -= n
 	}
-	syscall.Close(in)
-	if err := syscall.Close(out); err != nil {
+	closeFD(in)
+	if err := closeFD(out); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.get(t, "dst"); !bytes.Equal(got, src) {
