@@ -27,6 +27,9 @@ type dirNode struct {
 	at   time.Time     // when attr was known
 	// touchQueued: new times wait to be recorded (dirtimes.go).
 	touchQueued bool
+	// setMu orders the recording of attributes: SETATTR and the
+	// recording of times (dirtimes.go).
+	setMu sync.Mutex
 }
 
 var (
@@ -125,6 +128,8 @@ func (d *dirNode) Setattr(ctx context.Context, _ fs.FileHandle, in *fuse.SetAttr
 		return syscall.EROFS
 	}
 	if u := setAttrUpdate(in); !u.Empty() {
+		d.setMu.Lock()
+		defer d.setMu.Unlock()
 		l, errno := d.fsys.locate(&d.Inode)
 		if errno != 0 {
 			return errno

@@ -43,17 +43,22 @@ func (f *FS) touchDir(in *fs.Inode) {
 	}
 }
 
-// flushDirTimes records the directory's times on its marker.
+// flushDirTimes records the directory's times on its marker: those the
+// mount shows when it runs, under the lock that a SETATTR of the
+// directory holds too, so that a utimes made meanwhile (cp -a sets a
+// directory's times after filling it) is neither lost nor overwritten.
 func (f *FS) flushDirTimes(d *dirNode) {
+	d.setMu.Lock()
+	defer d.setMu.Unlock()
 	d.mu.Lock()
 	d.touchQueued = false
-	t := d.attr.Mtime
+	mtime, ctime := d.attr.Mtime, d.attr.Ctime
 	d.mu.Unlock()
 	l, errno := f.locate(&d.Inode)
 	if errno != 0 || l.top {
 		return // gone, or a domain's top (which has no marker)
 	}
-	err := f.space.SetAttr(context.Background(), l.domain, l.prefix(), keyspace.AttrUpdate{Mtime: &t, Ctime: &t})
+	err := f.space.SetAttr(context.Background(), l.domain, l.prefix(), keyspace.AttrUpdate{Mtime: &mtime, Ctime: &ctime})
 	if err != nil && !errors.Is(err, keyspace.ErrNotFound) {
 		f.log.Warn("directory times not recorded", "domain", l.domain, "key", l.prefix(), "err", err)
 	}

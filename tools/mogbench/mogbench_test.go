@@ -452,7 +452,10 @@ func TestInterruptReportsWhatWasDone(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("report after cancel: %v\n%s", err, out.String())
 	}
-	if len(rep.Phases) != 1 || !rep.Phases[0].Interrupted || rep.Phases[0].Ops < 10 || rep.Phases[0].Errors != 0 {
+	// The ten keys seen were committed; up to -c of them may have been
+	// cut short after their commit, before mogbench counted them (a CI
+	// run saw 8).
+	if len(rep.Phases) != 1 || !rep.Phases[0].Interrupted || rep.Phases[0].Ops < 10-2 || rep.Phases[0].Errors != 0 {
 		t.Fatalf("phases after cancel: %+v", rep.Phases)
 	}
 }
