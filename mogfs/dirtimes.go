@@ -20,9 +20,15 @@ import (
 // keeps no times; a failure to record them is logged.
 
 // dirTouchDelay gathers the entry changes of a busy directory into one
-// mogfs_set_attr (well within the attribute TTL, after which the mount
-// asks the tracker again).
-const dirTouchDelay = 20 * time.Millisecond
+// mogfs_set_attr: at most five a second, so that filling a directory
+// costs the tracker next to nothing more. It is kept within half the
+// attribute TTL, after which the mount asks the tracker again.
+const dirTouchDelay = 200 * time.Millisecond
+
+// touchDelay is dirTouchDelay within half the TTL.
+func (f *FS) touchDelay() time.Duration {
+	return min(dirTouchDelay, f.cfg.TTL/2)
+}
 
 // touchDir records that an entry of the directory in was added or removed
 // now; a node that is not a directory of a domain is left alone.
@@ -39,7 +45,7 @@ func (f *FS) touchDir(in *fs.Inode) {
 	d.touchQueued = true
 	d.mu.Unlock()
 	if !queued {
-		time.AfterFunc(dirTouchDelay, func() { f.flushDirTimes(d) })
+		time.AfterFunc(f.touchDelay(), func() { f.flushDirTimes(d) })
 	}
 }
 
