@@ -1,7 +1,6 @@
 package mogstored
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mogilefs-go/mogilefs/internal/mountinfo"
 	"github.com/mogilefs-go/mogilefs/internal/nodeproto"
 )
 
@@ -218,32 +218,17 @@ func findMount(dir string) mount {
 		real = dir
 	}
 	best := mount{point: dir, source: "-"}
-	f, err := os.Open("/proc/self/mountinfo")
+	ms, err := mountinfo.Read()
 	if err != nil {
 		return best
 	}
-	defer f.Close()
 	bestLen := -1
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		sep := -1
-		for i, x := range fields {
-			if x == "-" {
-				sep = i
-				break
-			}
-		}
-		if len(fields) < 5 || sep < 0 || sep+2 >= len(fields) {
+	for _, m := range ms {
+		if !pathHasPrefix(real, m.Point) || len(m.Point) < bestLen {
 			continue
 		}
-		point := unescapeMount(fields[4])
-		if !pathHasPrefix(real, point) || len(point) < bestLen {
-			continue
-		}
-		bestLen = len(point)
-		best = mount{point: point, source: unescapeMount(fields[sep+2])}
+		bestLen = len(m.Point)
+		best = mount{point: m.Point, source: m.Source}
 	}
 	return best
 }
@@ -253,25 +238,6 @@ func pathHasPrefix(p, prefix string) bool {
 		return strings.HasPrefix(p, "/")
 	}
 	return p == prefix || strings.HasPrefix(p, prefix+"/")
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 func fstatfs(fd int, st *syscall.Statfs_t) error {

@@ -1,78 +1,43 @@
 package mountcmd
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/mogilefs-go/mogilefs/internal/mountinfo"
 )
 
 // mountEntry is one line of /proc/self/mountinfo.
-type mountEntry struct {
-	Point, FSType, Source string
-}
+type mountEntry = mountinfo.Mount
 
 // mountsAt returns the mounts on dir, the topmost last, from the
-// mountinfo text r (proc(5): "ID PARENT MAJ:MIN ROOT POINT OPTIONS
-// [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS").
+// mountinfo text r.
 func mountsAt(r io.Reader, dir string) ([]mountEntry, error) {
-	var out []mountEntry
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		sep := -1
-		for i := 6; i < len(f); i++ {
-			if f[i] == "-" {
-				sep = i
-				break
-			}
-		}
-		if len(f) < 5 || sep < 0 || sep+2 >= len(f) {
-			continue
-		}
-		if unescapeMountinfo(f[4]) != dir {
-			continue
-		}
-		out = append(out, mountEntry{Point: dir, FSType: unescapeMountinfo(f[sep+1]), Source: unescapeMountinfo(f[sep+2])})
-	}
-	return out, sc.Err()
-}
-
-// unescapeMountinfo undoes the octal escapes (\040 for a space, \011,
-// \012, \134) of mountinfo fields.
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	all, err := mountinfo.Parse(r)
+	return on(all, dir), err
 }
 
 // mountsOn lists the mounts on dir in this process's mount namespace.
 func mountsOn(dir string) ([]mountEntry, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil, err
+	all, err := mountinfo.Read()
+	return on(all, dir), err
+}
+
+// on keeps the mounts whose mount point is dir.
+func on(all []mountEntry, dir string) []mountEntry {
+	var out []mountEntry
+	for _, m := range all {
+		if m.Point == dir {
+			out = append(out, m)
+		}
 	}
-	defer f.Close()
-	return mountsAt(f, dir)
+	return out
 }
 
 // canonical is dir made absolute with the symbolic links of its parent

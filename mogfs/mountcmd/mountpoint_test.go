@@ -32,11 +32,6 @@ func TestMountsAt(t *testing.T) {
 	if got, _ := mountsAt(strings.NewReader(info), "/srv"); len(got) != 0 {
 		t.Errorf("/srv is no mount point: %+v", got)
 	}
-	for in, want := range map[string]string{`a\040b`: "a b", `tab\011`: "tab\t", `back\134slash`: `back\slash`, `end\04`: `end\04`, `plain`: "plain"} {
-		if got := unescapeMountinfo(in); got != want {
-			t.Errorf("unescapeMountinfo(%q) = %q, want %q", in, got, want)
-		}
-	}
 }
 
 func TestCheckDomainClass(t *testing.T) {
