@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the local cluster use, when
 # they are missing: fuse3 (FUSE mounts), mariadb-server (the MySQL backend
-# tests), nginx-light (stock nginx as storage node and gateway front),
+# tests), galera (galera-4 and what its rsync state transfer uses, for the
+# Galera tests), nginx-light (stock nginx as storage node and gateway front),
 # rsync and git (trees copied onto a mogfs mount and back), and pjdfs (what
 # building and running pjdfstest needs for mogfs's TestPJDFSTest:
 # autoconf, automake, libtool, pkg-config, gcc with the C headers, make,
@@ -12,12 +13,17 @@
 # apt does not start services here; the scripts start private instances.
 set -euo pipefail
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(fuse3 mariadb-server nginx-light rsync git pjdfs)
+[ ${#want[@]} -gt 0 ] || want=(fuse3 mariadb-server galera nginx-light rsync git pjdfs)
 need=()
 for p in "${want[@]}"; do
 	case $p in
 	fuse3) command -v fusermount3 >/dev/null || need+=(fuse3) ;;
 	mariadb-server) command -v mariadbd >/dev/null || need+=(mariadb-server mariadb-client) ;;
+	galera)
+		[ -e /usr/lib/galera/libgalera_smm.so ] || need+=(galera-4)
+		command -v rsync >/dev/null || need+=(rsync)
+		command -v ss >/dev/null || need+=(iproute2)
+		;;
 	nginx-light) command -v nginx >/dev/null || need+=(nginx-light) ;;
 	rsync) command -v rsync >/dev/null || need+=(rsync) ;;
 	git) command -v git >/dev/null || need+=(git) ;;

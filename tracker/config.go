@@ -24,9 +24,12 @@ const Version = "2.73"
 type Config struct {
 	// Listen holds "ip:port" addresses to serve the protocol on.
 	Listen []string
-	// DBDSN, DBUser, DBPass name the metadata database (used by the
-	// program that opens the store).
-	DBDSN, DBUser, DBPass string
+	// DBDSN names the metadata database: one DSN, or the servers of one
+	// database (Galera nodes) in the order they are tried (db_dsn
+	// repeated). DBUser and DBPass are its credentials. Used by the
+	// program that opens the store.
+	DBDSN          []string
+	DBUser, DBPass string
 	// QueryJobs bounds the queries run at the same time (query_jobs).
 	QueryJobs int
 	// Background job counts (the workers use them).
@@ -80,7 +83,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Listen:              []string{"0.0.0.0:7001"},
-		DBDSN:               "DBI:mysql:mogilefs",
+		DBDSN:               []string{"DBI:mysql:mogilefs"},
 		DBUser:              "mogile",
 		QueryJobs:           20,
 		DeleteJobs:          1,
@@ -113,6 +116,7 @@ const (
 	kindPort
 	kindSeconds
 	kindListen
+	kindLines // repeatable: each line of the file or option is one value
 	kindNets // an acl allow-list
 )
 
@@ -128,7 +132,7 @@ type keySpec struct {
 // configKeys lists every key the original's mogilefsd.conf accepts.
 var configKeys = map[string]keySpec{
 	"daemonize":                {kind: kindBool},
-	"db_dsn":                   {kind: kindString},
+	"db_dsn":                   {kind: kindLines},
 	"db_user":                  {kind: kindString},
 	"db_pass":                  {kind: kindString},
 	"conf_port":                {kind: kindPort},
@@ -229,6 +233,10 @@ func mergeSettings(file []conffile.Entry, cli map[string]Setting) (map[string]Se
 		if e.Value == "" {
 			return nil, fmt.Errorf("config line %d: no value for %q", e.Line, e.Key)
 		}
+		if prev, ok := merged[e.Key]; ok && configKeys[e.Key].kind == kindLines {
+			merged[e.Key] = Setting{Value: prev.Value + "\n" + e.Value, Origin: prev.Origin}
+			continue
+		}
 		merged[e.Key] = Setting{Value: e.Value, Origin: fmt.Sprintf("config line %d", e.Line)}
 	}
 	for k, s := range cli {
@@ -291,6 +299,15 @@ func parseSetting(spec keySpec, raw string) (value, error) {
 		if len(v.list) == 0 {
 			return v, errors.New("no address")
 		}
+	case kindLines:
+		for _, l := range strings.Split(v.str, "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				v.list = append(v.list, l)
+			}
+		}
+		if len(v.list) == 0 {
+			return v, errors.New("empty")
+		}
 	case kindNets:
 		l, err := acl.Parse(v.str)
 		if err != nil {
@@ -307,7 +324,7 @@ func applySetting(cfg *Config, key string, v value) {
 	case "daemonize":
 		cfg.Daemonize = v.b
 	case "db_dsn":
-		cfg.DBDSN = v.str
+		cfg.DBDSN = v.list
 	case "db_user":
 		cfg.DBUser = v.str
 	case "db_pass":

@@ -37,7 +37,7 @@ func parseFlags(args []string) (*options, error) {
 		fs.StringP(name, short, "", usage)
 		fs.SetAnnotation(name, "key", []string{key})
 	}
-	str("dsn", "", "db_dsn", "database DSN, e.g. DBI:mysql:mogilefs;host=db or DBI:SQLite:/path")
+	fs.StringArray("dsn", nil, "database DSN, e.g. DBI:mysql:mogilefs;host=db or DBI:SQLite:/path; repeat it for the nodes of a Galera cluster, tried in order")
 	str("dbuser", "", "db_user", "database user")
 	str("dbpass", "", "db_pass", "database password (may be empty)")
 	fs.Lookup("dbpass").NoOptDefVal = noValue
@@ -98,6 +98,9 @@ func parseFlags(args []string) (*options, error) {
 		case "listen":
 			vals, _ := fs.GetStringArray("listen")
 			set("listen", strings.Join(vals, ","))
+		case "dsn":
+			vals, _ := fs.GetStringArray("dsn")
+			set("db_dsn", strings.Join(vals, "\n"))
 		case "plugins":
 			vals, _ := fs.GetStringArray("plugins")
 			set("plugins", strings.Join(vals, ","))

@@ -72,7 +72,7 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	st, err := sqlstore.Open(ctx, sqlstore.Config{
-		DSN: cfg.DBDSN, User: cfg.DBUser, Password: cfg.DBPass,
+		DSN: cfg.DBDSN[0], Failover: cfg.DBDSN[1:], User: cfg.DBUser, Password: cfg.DBPass,
 		NoSchemaCheck: cfg.NoSchemaCheck, Logger: log,
 	})
 	if err != nil {

@@ -23,6 +23,13 @@ type mysqlDialect struct {
 	multi *sql.DB
 	mu    sync.Mutex
 	held  map[string]*sql.Conn
+	// servers are the database's servers in failover order (failover.go).
+	servers *servers
+	// galera: the server is a Galera node, where GET_LOCK is local to one
+	// node: named locks also take a lease row (galera.go).
+	galera     bool
+	leaseTable bool                     // tracker_lock exists
+	leases     map[string]chan struct{} // stops a held lease's renewal
 }
 
 func (*mysqlDialect) backend() Backend { return MySQL }
@@ -58,7 +65,11 @@ func (*mysqlDialect) duplicate(err error) bool {
 
 func (*mysqlDialect) retryable(err error) bool {
 	n, ok := mysqlCode(err)
-	return ok && (n == erLockDeadlock || n == erLockWaitTimeout)
+	// On Galera a transaction that lost certification fails with 1213
+	// at COMMIT and was not applied; a node that is not ready refused the
+	// statement (1047); errTxLost: the connection died before COMMIT.
+	return ok && (n == erLockDeadlock || n == erLockWaitTimeout || n == erUnknownCom) ||
+		errors.Is(err, errTxLost)
 }
 
 // keyMatch: LIKE follows the column collation (case-insensitive with the
@@ -71,40 +82,59 @@ func (*mysqlDialect) keyMatch(prefix string, caseSensitive bool) (string, []any)
 }
 
 func openMySQL(ctx context.Context, s *Store) error {
-	d := &mysqlDialect{held: map[string]*sql.Conn{}}
+	d := &mysqlDialect{held: map[string]*sql.Conn{}, leases: map[string]chan struct{}{}}
 	s.d = d
-	cfg := s.target.MySQL.Clone()
+	var cfgs []*mysql.Config
+	for _, t := range append([]Target{s.target}, s.failover...) {
+		cfgs = append(cfgs, t.MySQL.Clone())
+	}
 	// Use the connection character set of the file table's keys so key
 	// bytes are stored and compared exactly as the original tracker's
-	// (which sends raw bytes) would.
-	if cs := keyCharset(ctx, cfg); cs != "" {
-		if err := cfg.Apply(mysql.Charset(cs, "")); err != nil {
-			return fmt.Errorf("sqlstore: %s: %w", s.target.Where(), err)
+	// (which sends raw bytes) would. Asked of the first server that answers.
+	for _, cfg := range cfgs {
+		if cs := keyCharset(ctx, cfg); cs != "" {
+			for _, c := range cfgs {
+				if err := c.Apply(mysql.Charset(cs, "")); err != nil {
+					return fmt.Errorf("sqlstore: %s: %w", s.target.Where(), err)
+				}
+			}
+			break
 		}
 	}
-	db, err := mysqlPool(ctx, cfg, s.target)
+	d.servers = newServers(cfgs, s.log)
+	db, err := mysqlPool(ctx, d.servers, cfgs, s.target)
 	if err != nil {
+		d.servers.close()
 		return err
 	}
-	conn, err := mysql.NewConnector(cfg)
+	conn, err := d.servers.connector(cfgs)
 	if err != nil {
 		db.Close()
+		d.servers.close()
 		return fmt.Errorf("sqlstore: %s: %w", s.target.Where(), err)
 	}
 	d.locks = sql.OpenDB(conn)
 	d.locks.SetMaxIdleConns(4)
 	d.locks.SetConnMaxLifetime(time.Hour)
-	if d.multi, err = openMultiPool(cfg); err != nil {
+	if d.multi, err = openMultiPool(d.servers, cfgs); err != nil {
 		db.Close()
 		d.locks.Close()
+		d.servers.close()
 		return fmt.Errorf("sqlstore: %s: %w", s.target.Where(), err)
 	}
 	s.wdb, s.rdb = db, db
+	if err := d.detectGalera(ctx, s); err != nil {
+		db.Close()
+		d.locks.Close()
+		d.multi.Close()
+		d.servers.close()
+		return err
+	}
 	return nil
 }
 
-func mysqlPool(ctx context.Context, cfg *mysql.Config, t Target) (*sql.DB, error) {
-	conn, err := mysql.NewConnector(cfg)
+func mysqlPool(ctx context.Context, sv *servers, cfgs []*mysql.Config, t Target) (*sql.DB, error) {
+	conn, err := sv.connector(cfgs)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: %s: %w", t.Where(), err)
 	}
@@ -112,11 +142,11 @@ func mysqlPool(ctx context.Context, cfg *mysql.Config, t Target) (*sql.DB, error
 	db.SetMaxOpenConns(64)
 	db.SetMaxIdleConns(16)
 	db.SetConnMaxLifetime(time.Hour)
-	pctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	pctx, cancel := context.WithTimeout(ctx, cfgs[0].Timeout*time.Duration(len(cfgs)))
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("sqlstore: cannot connect to %s database %s as %q: %w", t.Where(), cfg.DBName, cfg.User, err)
+		return nil, fmt.Errorf("sqlstore: cannot connect to %s database %s as %q: %w", t.Where(), cfgs[0].DBName, cfgs[0].User, err)
 	}
 	return db, nil
 }
@@ -162,6 +192,17 @@ func (d *mysqlDialect) lock(ctx context.Context, s *Store, name string, timeout 
 		conn.Close()
 		return false, nil
 	}
+	if d.galera {
+		ok, err := d.lease(ctx, s, name, timeout)
+		if err != nil || !ok {
+			conn.QueryRowContext(ctx, "SELECT RELEASE_LOCK(?)", name).Scan(&got)
+			conn.Close()
+			if err != nil {
+				return false, fmt.Errorf("sqlstore: lock %q: %w", name, err)
+			}
+			return false, nil
+		}
+	}
 	d.mu.Lock()
 	d.held[name] = conn
 	d.mu.Unlock()
@@ -175,6 +216,9 @@ func (d *mysqlDialect) unlock(ctx context.Context, s *Store, name string) error 
 	d.mu.Unlock()
 	if conn == nil {
 		return nil
+	}
+	if d.galera {
+		d.unlease(ctx, s, name)
 	}
 	var rel sql.NullInt64
 	err := conn.QueryRowContext(ctx, "SELECT RELEASE_LOCK(?)", name).Scan(&rel)
@@ -204,6 +248,7 @@ func (d *mysqlDialect) releaseAll(s *Store) {
 	if d.multi != nil {
 		d.multi.Close()
 	}
+	d.servers.close()
 }
 
 // clearFsckLog uses TRUNCATE as the original does on MySQL (it also

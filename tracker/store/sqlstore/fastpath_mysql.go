@@ -26,10 +26,13 @@ import (
 // before.
 
 // openMultiPool opens the pool for batched statements.
-func openMultiPool(cfg *mysql.Config) (*sql.DB, error) {
-	c := cfg.Clone()
-	c.MultiStatements = true
-	conn, err := mysql.NewConnector(c)
+func openMultiPool(sv *servers, cfgs []*mysql.Config) (*sql.DB, error) {
+	multi := make([]*mysql.Config, len(cfgs))
+	for i, cfg := range cfgs {
+		multi[i] = cfg.Clone()
+		multi[i].MultiStatements = true
+	}
+	conn, err := sv.connector(multi)
 	if err != nil {
 		return nil, err
 	}

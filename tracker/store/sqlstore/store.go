@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,7 +18,11 @@ import (
 
 // Config says which database Open connects to.
 type Config struct {
-	DSN      string // see ParseDSN
+	DSN string // see ParseDSN
+	// Failover lists more DSNs of the same MySQL/MariaDB database on other
+	// servers (the nodes of a Galera cluster), tried in order after DSN
+	// (failover.go).
+	Failover []string
 	User     string // db_user (DBI DSNs carry no credentials)
 	Password string // db_pass
 	// NoSchemaCheck skips the schema_version check (config
@@ -35,16 +40,19 @@ type Store struct {
 	cfg    Config
 	d      dialect
 	target Target
-	wdb    *sql.DB // MySQL: the pool; SQLite: the writer's one connection
-	rdb    *sql.DB // reads; MySQL: wdb; in-memory SQLite: nil (the writer reads)
-	wcache *stmtCache
-	rcache *stmtCache
-	w      *writer       // SQLite: the group-committing writer, once Open started it
-	ckpt   *checkpointer // SQLite file: the WAL checkpointer (checkpoint.go)
-	log    *slog.Logger
+	// failover are the further servers of a MySQL database (Config.Failover).
+	failover []Target
+	wdb      *sql.DB // MySQL: the pool; SQLite: the writer's one connection
+	rdb      *sql.DB // reads; MySQL: wdb; in-memory SQLite: nil (the writer reads)
+	wcache   *stmtCache
+	rcache   *stmtCache
+	w        *writer       // SQLite: the group-committing writer, once Open started it
+	ckpt     *checkpointer // SQLite file: the WAL checkpointer (checkpoint.go)
+	log      *slog.Logger
 
 	hostname string
 	pid      int
+	nonce    string // tells this store's lease rows from another's (galera.go)
 	// minFID is MAX(file.fid) when the store was opened: a newly
 	// allocated fid must be above it (the original's min_fidid guard
 	// against an auto-increment counter that went backwards).
@@ -119,7 +127,18 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 // openTarget opens the connection pools; create allows SQLite to create
 // the file (Setup).
 func openTarget(ctx context.Context, t Target, cfg Config, create bool) (*Store, error) {
-	s := &Store{cfg: cfg, target: t, log: cfg.Logger, hostname: cfg.Hostname, pid: os.Getpid()}
+	s := &Store{cfg: cfg, target: t, log: cfg.Logger, hostname: cfg.Hostname, pid: os.Getpid(),
+		nonce: strconv.FormatUint(rand.Uint64(), 36)}
+	for _, dsn := range cfg.Failover {
+		ft, err := ParseDSN(dsn, cfg.User, cfg.Password)
+		if err != nil {
+			return nil, err
+		}
+		if t.Backend != MySQL || ft.Backend != MySQL {
+			return nil, fmt.Errorf("sqlstore: several DSNs are for the servers of one MySQL/MariaDB database (Galera), not %v", ft.Backend)
+		}
+		s.failover = append(s.failover, ft)
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
