@@ -495,7 +495,7 @@ func (s *Server) cmdDelete(ctx context.Context, r *request) reply {
 		}
 		return s.failure(r, err)
 	}
-	err = s.st.DeleteFile(ctx, f.FID)
+	err = s.st.DeleteKey(ctx, dom.ID, key, f.FID)
 	s.cache.InvalidateKey(dom.ID, key)
 	s.cache.InvalidateFID(f.FID)
 	if err != nil {

@@ -253,6 +253,10 @@ type Store interface {
 	// DeleteFile removes the file row and queues fid for deletion, in one
 	// transaction. ErrNotFound if there is no such file.
 	DeleteFile(ctx context.Context, fid int64) error
+	// DeleteKey is DeleteFile of key's file, only while key still names
+	// fid (ErrNotFound otherwise): a delete racing a rename or a
+	// replacement of the key does not delete the file under its new name.
+	DeleteKey(ctx context.Context, dmid int, key string, fid int64) error
 	// RenameFile: ErrNotFound if from is absent, ErrExists if to is present.
 	RenameFile(ctx context.Context, dmid int, from, to string) error
 	SetFileClass(ctx context.Context, fid int64, classid int) error

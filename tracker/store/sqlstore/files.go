@@ -461,8 +461,28 @@ func (r *runner) ints(tmpl string, args ...any) ([]int, error) {
 
 // DeleteFile removes the file row and queues fid for deletion.
 func (s *Store) DeleteFile(ctx context.Context, fid int64) error {
-	err := s.write(ctx, func(r *runner) error {
-		n, err := affected(r.exec("DELETE FROM file WHERE fid = ?", fid))
+	if err := s.deleteFile(ctx, "fid = ?", fid); err != nil {
+		return fmt.Errorf("sqlstore: delete fid %d: %w", fid, err)
+	}
+	return nil
+}
+
+// DeleteKey is DeleteFile of the file key names, only while key still
+// names fid: a delete that looked the key up is refused (ErrNotFound)
+// when a rename or a replacement of the key committed in between, rather
+// than deleting the file under its new name (both commands would
+// otherwise answer OK).
+func (s *Store) DeleteKey(ctx context.Context, dmid int, key string, fid int64) error {
+	if err := s.deleteFile(ctx, "fid = ? AND dmid = ? AND dkey = ?", fid, dmid, key); err != nil {
+		return fmt.Errorf("sqlstore: delete %q (fid %d) in domain %d: %w", key, fid, dmid, err)
+	}
+	return nil
+}
+
+func (s *Store) deleteFile(ctx context.Context, where string, args ...any) error {
+	fid := args[0]
+	return s.write(ctx, func(r *runner) error {
+		n, err := affected(r.exec("DELETE FROM file WHERE "+where, args...))
 		if err != nil {
 			return err
 		}
@@ -472,10 +492,6 @@ func (s *Store) DeleteFile(ctx context.Context, fid int64) error {
 		_, err = r.exec("{ignore} INTO file_to_delete2 (fid, nexttry) VALUES (?, {now})", fid)
 		return err
 	})
-	if err != nil {
-		return fmt.Errorf("sqlstore: delete fid %d: %w", fid, err)
-	}
-	return nil
 }
 
 // RenameFile changes a key within a domain.

@@ -248,6 +248,25 @@ func testDeleteFile(t *testing.T, s store.Store) {
 	commitFile(t, s, 1, 0, "gone", 3)
 }
 
+// testDeleteKey: a delete that looked the key up before a rename does not
+// delete the file under its new name.
+func testDeleteKey(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	fid := commitFile(t, s, 1, 0, "dk-old", 1)
+	must(t, s.RenameFile(ctx, 1, "dk-old", "dk-new"))
+	wantErr(t, s.DeleteKey(ctx, 1, "dk-old", fid), store.ErrNotFound, "delete by the old name")
+	f, err := s.FileByKey(ctx, 1, "dk-new")
+	must(t, err)
+	if f.FID != fid {
+		t.Fatalf("renamed key points at %d, want %d", f.FID, fid)
+	}
+	other := commitFile(t, s, 1, 0, "dk-other", 1)
+	wantErr(t, s.DeleteKey(ctx, 1, "dk-new", other), store.ErrNotFound, "delete of another fid")
+	must(t, s.DeleteKey(ctx, 1, "dk-new", fid))
+	_, err = s.FileByKey(ctx, 1, "dk-new")
+	wantErr(t, err, store.ErrNotFound, "deleted key")
+}
+
 func testRenameFile(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
 	fid := commitFile(t, s, 1, 0, "from", 1)

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DiscardTempfile", testDiscardTempfile},
 		{"OldTempfiles", testOldTempfiles},
 		{"DeleteFile", testDeleteFile},
+		{"DeleteKey", testDeleteKey},
 		{"RenameFile", testRenameFile},
 		{"SetFileClass", testSetFileClass},
 		{"ListKeys", testListKeys},

@@ -1,0 +1,300 @@
+package faulttest
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mogilefs-go/mogilefs/client"
+	"github.com/mogilefs-go/mogilefs/internal/mogtest"
+	"github.com/mogilefs-go/mogilefs/internal/mogtest/galeratest"
+	"github.com/mogilefs-go/mogilefs/internal/wire"
+)
+
+// galeraSite is two trackers on a 3-node Galera cluster, tracker A on
+// node 1 (then 2, 3), tracker B on node 2 (then 3, 1), and two storage
+// nodes.
+type galeraSite struct {
+	g    *galeratest.Cluster
+	cl   *mogtest.Cluster
+	a, b *mogtest.Tracker
+}
+
+func startGaleraSite(t *testing.T, domain string, classes map[string]int) *galeraSite {
+	t.Helper()
+	g := galeratest.Start(t, 3)
+	mogtest.SetupSchema(t, g.DBIDSN(0), "root", "")
+	dsns := func(order ...int) []string {
+		var out []string
+		for _, i := range order[1:] {
+			out = append(out, "--dsn="+g.DBIDSN(i))
+		}
+		return append(out, "--debug")
+	}
+	cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Hosts: 2, Domain: domain, Classes: classes,
+		Tracker:  mogtest.TrackerOptions{DSN: g.DBIDSN(0), User: "root", Args: dsns(0, 1, 2)},
+		NodeArgs: []string{"--nofsync"}})
+	b := mogtest.StartTracker(t, mogtest.TrackerOptions{DSN: g.DBIDSN(1), User: "root", StreamPort: cl.StreamPort,
+		Args: dsns(1, 2, 0)})
+	cl.WaitWriteable(t, b.Conn(t))
+	return &galeraSite{g: g, cl: cl, a: cl.Tracker, b: b}
+}
+
+// TestGaleraTwoTrackers: uploads from 8 clients spread over two trackers
+// on two Galera nodes while, in turn, tracker A's database node is killed
+// (A fails over to the next node), tracker A itself is killed (clients
+// fail over to B), the database node comes back and tracker A is started
+// again. Every acknowledged upload reads back with its bytes, no fid
+// belongs to two keys, every file reaches its class's 2 copies with the
+// disks holding exactly the copies the database lists, and a full fsck
+// finds nothing.
+func TestGaleraTwoTrackers(t *testing.T) {
+	parallelUnlessSoak(t)
+	ctx := ctxFor(t)
+	const domain, class = "gal", "two"
+	site := startGaleraSite(t, domain, map[string]int{class: 2})
+	a, b := site.a, site.b
+	sz := sizes{512, 16 << 10}
+
+	var acked atomic.Int64
+	var stopped atomic.Bool
+	results := make([]*uploads, 8)
+	var wg sync.WaitGroup
+	for i := range results {
+		trackers := []string{a.Addr, b.Addr}
+		if i%2 == 1 {
+			trackers = []string{b.Addr, a.Addr}
+		}
+		c := newClient(t, domain, 20*time.Second, trackers...)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = uploadWhile(ctx, c, class, fmt.Sprintf("c%d", i), 1, 1<<20, sz,
+				func(int64) { acked.Add(1) }, func() bool { return !stopped.Load() })
+		}()
+	}
+	step := int64(scale(60, 600))
+	waitAcked := func(what string) {
+		t.Helper()
+		target := acked.Load() + step
+		waitFor(t, fmt.Sprintf("%d more acknowledged uploads %s", step, what), 120*time.Second, func() (bool, string) {
+			n := acked.Load()
+			return n >= target, fmt.Sprintf("%d of %d acknowledged", n, target)
+		})
+	}
+	waitAcked("before the faults")
+	site.g.Kill(t, 0)
+	waitAcked("after kill -9 of tracker A's database node")
+	a.Proc.Kill()
+	<-a.Proc.Exited()
+	waitAcked("after kill -9 of tracker A")
+	site.g.Restart(t, 0)
+	aProc := restart(t, a.Proc)
+	aProc.WaitPort(t, a.Addr, 60*time.Second)
+	waitAcked("with the database node and tracker A back")
+	stopped.Store(true)
+	wg.Wait()
+
+	var keys []string
+	failed := 0
+	for _, u := range results {
+		keys = append(keys, u.ackedKeys()...)
+		failed += len(u.failedKeys())
+	}
+	cb := newClient(t, domain, 20*time.Second, b.Addr, a.Addr)
+	lost := checkAcked(t, ctx, cb, keys, sz)
+	fids := fidsOf(t, ctx, cb, keys)
+	owner := map[int64]string{}
+	dupFids := 0
+	for k, f := range fids {
+		if o, ok := owner[f]; ok {
+			dupFids++
+			t.Errorf("fid %d belongs to %q and %q", f, o, k)
+		}
+		owner[f] = k
+	}
+	// The failed uploads are absent or complete, never half there.
+	for _, u := range results {
+		var fk []string
+		for k := range u.failedKeys() {
+			fk = append(fk, k)
+		}
+		checkUnacked(t, ctx, cb, fk, sz)
+	}
+
+	db := openDB(t, site.g.DBIDSN(1), "root", "")
+	settle := waitFor(t, "2 copies of every file, replicate queue empty", 180*time.Second, func() (bool, string) {
+		repl, e1 := queryInt(t, db, "SELECT COUNT(*) FROM file_to_replicate")
+		short, e2 := queryInt(t, db, "SELECT COUNT(*) FROM file f WHERE (SELECT COUNT(*) FROM file_on o WHERE o.fid = f.fid) <> 2")
+		if err := firstErr(e1, e2); err != nil {
+			return false, err.Error()
+		}
+		return repl == 0 && short == 0, fmt.Sprintf("replicate queue %d, files without exactly 2 copies %d", repl, short)
+	})
+	rows, err := queryInt(t, db, "SELECT COUNT(*) FROM file_on")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The disks hold the copies the database lists, plus the files of
+	// uploads that died between PUT and create_close: those are still in
+	// tempfile, where the tempfile reaper finds and deletes them.
+	onDisk, pending := 0, 0
+	for _, nd := range site.cl.Nodes {
+		for _, fid := range fidsOnDisk(t, nd.DocRoot) {
+			onDisk++
+			listed, e1 := queryInt(t, db, "SELECT COUNT(*) FROM file_on WHERE fid = ?", fid)
+			temp, e2 := queryInt(t, db, "SELECT COUNT(*) FROM tempfile WHERE fid = ?", fid)
+			switch {
+			case firstErr(e1, e2) != nil:
+				t.Fatal(firstErr(e1, e2))
+			case listed == 0 && temp == 1:
+				pending++
+			case listed == 0:
+				t.Errorf("fid %d on %s: neither a copy in the database nor a tempfile the reaper cleans", fid, nd.Hostname)
+			}
+		}
+	}
+	if int64(onDisk-pending) != rows {
+		t.Errorf("%d .fid files on the disks (%d of unfinished uploads), %d file_on rows", onDisk, pending, rows)
+	}
+
+	// A full fsck through tracker B finds nothing to report.
+	tc := &tconn{addr: b.Addr}
+	defer tc.close()
+	tc.do("fsck_stop", nil)
+	tc.mustDo(t, "fsck_clearlog", nil)
+	tc.mustDo(t, "fsck_reset", nil)
+	tc.mustDo(t, "fsck_start", nil)
+	waitFor(t, "the fsck run", 180*time.Second, func() (bool, string) {
+		st := tc.mustDo(t, "fsck_status", nil)
+		fq, err := queryInt(t, db, "SELECT COUNT(*) FROM file_to_queue WHERE type = 1")
+		if err != nil {
+			return false, err.Error()
+		}
+		return st["running"] == "0" && fq == 0 && st["max_fid_checked"] == st["end_fid"],
+			fmt.Sprintf("running %s, checked up to %s of %s, fsck queue %d", st["running"], st["max_fid_checked"], st["end_fid"], fq)
+	})
+	logRows := tc.mustDo(t, "fsck_getlog", wire.Args{"after_logid": "0"})
+	if n, _ := strconv.Atoi(logRows["row_count"]); n != 0 {
+		t.Errorf("fsck found %d problems: %v", n, logRows)
+	}
+	figure(t, "acknowledged=%d failed_uploads=%d acknowledged_lost=%d duplicate_fids=%d file_on_rows=%d copies_on_disk=%d "+
+		"unfinished_upload_files=%d settled_in=%.1fs", len(keys), failed, lost, dupFids, rows, onDisk, pending, settle.Seconds())
+}
+
+// TestGaleraConflictingCommands: both trackers rename and delete the same
+// keys at once, through different Galera nodes. No key answers OK to two
+// conflicting commands, and what is left agrees with the commands that
+// answered OK.
+func TestGaleraConflictingCommands(t *testing.T) {
+	parallelUnlessSoak(t)
+	ctx := ctxFor(t)
+	const domain, class = "galc", "one"
+	site := startGaleraSite(t, domain, map[string]int{class: 1})
+	ca := newClient(t, domain, 20*time.Second, site.a.Addr)
+	cb := newClient(t, domain, 20*time.Second, site.b.Addr)
+	sz := sizes{100, 100}
+	keys := keyList("k", scale(100, 1000))
+	if u := upload(ctx, ca, class, keys, 8, sz, nil); len(u.failedKeys()) > 0 {
+		t.Fatalf("uploads failed: %s", u.errorSummary())
+	}
+
+	// Round 1: A renames k to k.a while B renames k to k.b.
+	both, none := 0, 0
+	parallel(keys, 8, func(k string) {
+		var errA, errB error
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); errA = ca.Rename(ctx, k, k+".a") }()
+		go func() { defer wg.Done(); errB = cb.Rename(ctx, k, k+".b") }()
+		wg.Wait()
+		okA, okB := errA == nil, errB == nil
+		existsA, existsB, existsK := exists(ctx, cb, k+".a"), exists(ctx, ca, k+".b"), exists(ctx, ca, k)
+		switch {
+		case okA && okB:
+			both++
+			t.Errorf("%s: both renames answered OK", k)
+		case okA:
+			if !existsA || existsB || existsK {
+				t.Errorf("%s: rename to .a answered OK, but .a %v, .b %v, original %v", k, existsA, existsB, existsK)
+			}
+		case okB:
+			if existsA || !existsB || existsK {
+				t.Errorf("%s: rename to .b answered OK, but .a %v, .b %v, original %v", k, existsA, existsB, existsK)
+			}
+		default:
+			none++
+			if existsA || existsB || !existsK {
+				t.Errorf("%s: no rename answered OK (%v; %v), but .a %v, .b %v, original %v", k, errA, errB, existsA, existsB, existsK)
+			}
+		}
+	})
+
+	// Round 2: A deletes what round 1 left while B renames it to .c.
+	delRename := 0
+	parallel(keys, 8, func(k string) {
+		from := k
+		for _, s := range []string{".a", ".b"} {
+			if exists(ctx, ca, k+s) {
+				from = k + s
+			}
+		}
+		var errA, errB error
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); errA = ca.Delete(ctx, from) }()
+		go func() { defer wg.Done(); errB = cb.Rename(ctx, from, k+".c") }()
+		wg.Wait()
+		existsFrom, existsC := exists(ctx, cb, from), exists(ctx, ca, k+".c")
+		switch {
+		case errA == nil && errB == nil:
+			delRename++
+			t.Errorf("%s: delete and rename both answered OK", from)
+		case errA == nil:
+			if existsFrom || existsC {
+				t.Errorf("%s: delete answered OK, but it %v, .c %v", from, existsFrom, existsC)
+			}
+		case errB == nil:
+			if existsFrom || !existsC {
+				t.Errorf("%s: rename answered OK, but it %v, .c %v", from, existsFrom, existsC)
+			}
+		}
+	})
+	figure(t, "keys=%d both_renames_ok=%d neither_ok=%d delete_and_rename_ok=%d", len(keys), both, none, delRename)
+}
+
+// fidsOnDisk lists the fids of the .fid files under a docroot.
+func fidsOnDisk(t testing.TB, root string) []int64 {
+	t.Helper()
+	var out []int64
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if name, ok := strings.CutSuffix(d.Name(), ".fid"); ok && !d.IsDir() {
+			fid, err := strconv.ParseInt(name, 10, 64)
+			if err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+			out = append(out, fid)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// exists asks the tracker whether key is there.
+func exists(ctx context.Context, c *client.Client, key string) bool {
+	_, err := c.FileInfo(ctx, key)
+	return err == nil
+}
