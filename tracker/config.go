@@ -117,7 +117,7 @@ const (
 	kindSeconds
 	kindListen
 	kindLines // repeatable: each line of the file or option is one value
-	kindNets // an acl allow-list
+	kindNets  // an acl allow-list
 )
 
 type keySpec struct {
