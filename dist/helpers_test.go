@@ -199,7 +199,13 @@ type cluster struct {
 // runAs (it switches to it when started as root).
 func startFromConfigs(t *testing.T, bindir, confDir, runAs string) *cluster {
 	t.Helper()
-	work := t.TempDir()
+	// Not t.TempDir: its parent is closed to the user the tracker
+	// switches to.
+	work, err := os.MkdirTemp("", "mogilefs-dist-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(work) })
 	if err := os.Chmod(work, 0o755); err != nil {
 		t.Fatal(err)
 	}
