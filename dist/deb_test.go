@@ -162,6 +162,11 @@ func installDeb(t *testing.T, deb string) {
 		}
 	}
 	checkNothingEnabled(t)
+	// Installing again (postinst runs again) changes nothing.
+	apt(t, filepath.Dir(deb), "install", "--reinstall", "./"+filepath.Base(deb))
+	if u2, err := user.Lookup("mogilefs"); err != nil || u2.Uid != u.Uid {
+		t.Errorf("after reinstalling, user mogilefs is %v (%v), was uid %s", u2, err, u.Uid)
+	}
 	for _, b := range binaries(t) {
 		checkVersion(t, "/usr/bin/"+b, b)
 	}
