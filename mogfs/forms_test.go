@@ -77,8 +77,9 @@ func errorsAs(err error, ee **exec.ExitError) bool {
 // TestMountHelperForms mounts through mount(8): -t fuse.mogfs with a
 // TRACKERS source, -t fuse with the trackers from a configuration file,
 // and an fstab line. mount(8) runs mogfs through /sbin/mount.fuse with the
-// shell's default PATH, so the test runs in a private mount namespace in
-// which its freshly built mogfs is bind-mounted over /usr/local/bin.
+// shell's default PATH (or through /sbin/mount.fuse.mogfs where installed),
+// so the test runs in a private mount namespace in which its freshly built
+// mogfs is bind-mounted over /usr/local/bin (and over the helper).
 func TestMountHelperForms(t *testing.T) {
 	t.Parallel()
 	if os.Geteuid() != 0 {
@@ -101,8 +102,13 @@ func TestMountHelperForms(t *testing.T) {
 	fstab := filepath.Join(dir, "fstab")
 	writeFile(t, fstab, fmt.Sprintf("%s %s fuse.mogfs domain=%s,cache_dir=%s,_netdev,nofail,noatime,x-systemd.automount 0 0\n",
 		e.cl.Tracker.Addr, m3, e.domain, cache))
+	// mount(8) prefers /sbin/mount.fuse.mogfs, which an installed package
+	// (or dist's TestDebPackage, running alongside) links to its own
+	// mogfs: in the namespace it runs the one under test too. Should the
+	// link vanish before the bind, mount falls back to mount.fuse and PATH.
 	script := fmt.Sprintf(`set -e
 mount --bind %[1]s /usr/local/bin
+if [ -e /sbin/mount.fuse.mogfs ]; then mount --bind %[1]s/mogfs /sbin/mount.fuse.mogfs || true; fi
 mount -t fuse.mogfs %[2]s %[3]s -o domain=%[4]s,cache_dir=%[5]s
 test "$(cat %[3]s/hello.txt)" = hello
 echo one > %[3]s/form1.txt

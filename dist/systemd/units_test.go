@@ -43,12 +43,12 @@ func execStart(unit string) string {
 }
 
 // TestUnitContents checks what the units promise: the daemons run in the
-// foreground as user mogile, hardened, reload with SIGHUP; the mount
+// foreground as user mogilefs, hardened, reload with SIGHUP; the mount
 // template has no mount namespace of its own.
 func TestUnitContents(t *testing.T) {
 	for _, name := range []string{"mogilefsd.service", "mogstored.service", "mogproxy.service"} {
 		u := read(t, name)
-		for _, want := range []string{"Type=simple", "User=mogile", "NoNewPrivileges=yes", "ProtectSystem=strict",
+		for _, want := range []string{"Type=simple", "User=mogilefs", "NoNewPrivileges=yes", "ProtectSystem=strict",
 			"PrivateTmp=yes", "ExecReload=/bin/kill -HUP $MAINPID", "KillSignal=SIGTERM"} {
 			if !strings.Contains(u, "\n"+want+"\n") {
 				t.Errorf("%s lacks %q", name, want)
