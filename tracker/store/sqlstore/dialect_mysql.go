@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -90,16 +91,33 @@ func openMySQL(ctx context.Context, s *Store) error {
 	}
 	// Use the connection character set of the file table's keys so key
 	// bytes are stored and compared exactly as the original tracker's
-	// (which sends raw bytes) would. Asked of the first server that answers.
+	// (which sends raw bytes) would. Asked of the first server that answers,
+	// with whether it is a Galera node.
 	for _, cfg := range cfgs {
-		if cs := keyCharset(ctx, cfg); cs != "" {
-			for _, c := range cfgs {
+		cs, galera, ok := probeServer(ctx, cfg)
+		if !ok {
+			continue
+		}
+		d.galera = galera
+		for _, c := range cfgs {
+			if cs != "" {
 				if err := c.Apply(mysql.Charset(cs, "")); err != nil {
 					return fmt.Errorf("sqlstore: %s: %w", s.target.Where(), err)
 				}
 			}
-			break
+			if galera {
+				// Reads wait until the node has applied every write the
+				// cluster committed before them: an upload acknowledged
+				// through one tracker is seen by the next command
+				// through another.
+				c.Params = maps.Clone(c.Params)
+				if c.Params == nil {
+					c.Params = map[string]string{}
+				}
+				c.Params["wsrep_sync_wait"] = "1"
+			}
 		}
+		break
 	}
 	d.servers = newServers(cfgs, s.log)
 	db, err := mysqlPool(ctx, d.servers, cfgs, s.target)
@@ -123,12 +141,9 @@ func openMySQL(ctx context.Context, s *Store) error {
 		return fmt.Errorf("sqlstore: %s: %w", s.target.Where(), err)
 	}
 	s.wdb, s.rdb = db, db
-	if err := d.detectGalera(ctx, s); err != nil {
-		db.Close()
-		d.locks.Close()
-		d.multi.Close()
-		d.servers.close()
-		return err
+	if d.galera {
+		s.log.Info("sqlstore: Galera cluster: named locks also take a lease row in tracker_lock; reads wait for causality (wsrep_sync_wait=1)",
+			"server", s.target.Where())
 	}
 	return nil
 }
@@ -151,28 +166,36 @@ func mysqlPool(ctx context.Context, sv *servers, cfgs []*mysql.Config, t Target)
 	return db, nil
 }
 
-// keyCharset returns the character set of file.dkey, or "" when it cannot
-// be told (no such table yet, no connection: the pool reports that).
-func keyCharset(ctx context.Context, cfg *mysql.Config) string {
+// probeServer returns the character set of file.dkey ("" when it cannot
+// be told: no such table yet) and whether the server is a Galera node
+// (MariaDB's wsrep_on; MySQL has no such variable). ok is false when the
+// server does not answer (the pool reports that).
+func probeServer(ctx context.Context, cfg *mysql.Config) (charset string, galera, ok bool) {
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
-		return ""
+		return "", false, false
 	}
 	db := sql.OpenDB(conn)
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 	cctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	var cs sql.NullString
+	if db.PingContext(cctx) != nil {
+		return "", false, false
+	}
+	var cs, on sql.NullString
 	err = db.QueryRowContext(cctx, `SELECT CHARACTER_SET_NAME FROM information_schema.COLUMNS
 		WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'file' AND COLUMN_NAME = 'dkey'`).Scan(&cs)
 	if err != nil || !cs.Valid {
 		err = db.QueryRowContext(cctx, "SELECT @@character_set_database").Scan(&cs)
 	}
 	if err != nil || !cs.Valid {
-		return ""
+		cs.String = ""
 	}
-	return cs.String
+	if db.QueryRowContext(cctx, "SELECT @@wsrep_on").Scan(&on) == nil {
+		galera = on.String == "1" || on.String == "ON"
+	}
+	return cs.String, galera, true
 }
 
 func (d *mysqlDialect) lock(ctx context.Context, s *Store, name string, timeout int) (bool, error) {

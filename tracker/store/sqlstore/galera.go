@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -34,23 +33,6 @@ const createLockTable = `CREATE TABLE IF NOT EXISTS tracker_lock (
 	holder VARBINARY(255) NOT NULL,
 	expires INT UNSIGNED NOT NULL
 ) ENGINE=InnoDB`
-
-// detectGalera asks whether the server is a Galera node (MariaDB's
-// wsrep_on; MySQL has no such variable). The lease table is made at the
-// first lock (not at open: mogdbsetup opens an empty database first).
-func (d *mysqlDialect) detectGalera(ctx context.Context, s *Store) error {
-	var on sql.NullString
-	if err := s.wdb.QueryRowContext(ctx, "SELECT @@wsrep_on").Scan(&on); err != nil {
-		return nil // not MariaDB: no Galera
-	}
-	if on.String != "1" && on.String != "ON" {
-		return nil
-	}
-	d.galera = true
-	s.log.Info("sqlstore: Galera cluster: named locks also take a lease row in tracker_lock",
-		"server", s.target.Where())
-	return nil
-}
 
 // holderID names this store in lease rows.
 func (s *Store) holderID() string {

@@ -112,6 +112,26 @@ func TestGalera(t *testing.T) {
 			t.Errorf("%d holders at once at most (want 1), %d rounds", maxInside.Load(), rounds.Load())
 		}
 	})
+	t.Run("ReadAfterWriteAcrossNodes", func(t *testing.T) {
+		a, b := open(cfg(0)), open(cfg(1))
+		for i := 0; i < 50; i++ {
+			name := fmt.Sprintf("raw%d", i)
+			if _, err := a.CreateDomain(ctx, name); err != nil {
+				t.Fatal(err)
+			}
+			doms, err := b.Domains(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, d := range doms {
+				found = found || d.Name == name
+			}
+			if !found {
+				t.Fatalf("domain %s made through node 1 not seen through node 2 right after", name)
+			}
+		}
+	})
 	t.Run("Failover", func(t *testing.T) {
 		s := open(cfg(2, 1, 0))
 		node := func() string {
@@ -162,8 +182,8 @@ func TestGalera(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(doms) < 22 {
-			t.Errorf("%d domains after failover and back, want ≥ 22", len(doms))
+		if len(doms) < 72 {
+			t.Errorf("%d domains after failover and back, want ≥ 72", len(doms))
 		}
 	})
 }
