@@ -99,6 +99,17 @@ func openMySQL(ctx context.Context, s *Store) error {
 		d.locks.Close()
 		return fmt.Errorf("sqlstore: %s: %w", s.target.Where(), err)
 	}
+	sconn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		db.Close()
+		d.locks.Close()
+		d.multi.Close()
+		return fmt.Errorf("sqlstore: %s: %w", s.target.Where(), err)
+	}
+	s.sdb = sql.OpenDB(sconn)
+	s.sdb.SetMaxOpenConns(scanConns(MySQL))
+	s.sdb.SetMaxIdleConns(scanConns(MySQL))
+	s.sdb.SetConnMaxLifetime(time.Hour)
 	s.wdb, s.rdb = db, db
 	return nil
 }
