@@ -12,12 +12,12 @@
 // Measure (-measure) talks to the tracker only:
 //   - list_keys with prefix "z/", limit 1000: the first page, a page in the
 //     middle and the last (empty) page, each -reps times (median and max);
-//   - get_paths (noverify=0: every call reads the database, and the tracker
-//     checks the first copy with a HEAD, which answers 404: no data was
-//     written) of random
-//     "f/" keys by one client for -dur, alone and then beside -loops
-//     listing loops, each paging through "z/" and then "f/" with limit 1000
-//     (p50, p99, max, and the listing pages done).
+//   - get_paths of random "f/" keys by one client for -dur, alone and then
+//     beside -loops listing loops, each paging through "z/" and then "f/"
+//     with limit 1000 (p50, p99, max, and the listing pages done). It asks
+//     with noverify=0, so that every call reads the database (the tracker
+//     caches only for noverify=1); the tracker then checks the first copy
+//     with a HEAD, which answers 404, as no data was written.
 //
 //	listbench -db sqlite -dsn var/bench/mogilefs.sqlite -fill 1000000
 //	listbench -tracker 127.0.0.1:7101 -measure
