@@ -19,6 +19,8 @@
 //     caches only for noverify=1); the tracker then checks the first copy
 //     with a HEAD, which answers 404, as no data was written.
 //
+// For example:
+//
 //	listbench -db sqlite -dsn var/bench/mogilefs.sqlite -fill 1000000
 //	listbench -tracker 127.0.0.1:7101 -measure
 //
