@@ -4,15 +4,15 @@
 // Fill (-fill N) writes N files into a domain by bulk SQL inserts, straight
 // into the database a tracker uses: valid file rows (fid, dmid, dkey,
 // length, classid, devcount 1) and one file_on row each, on the first
-// device, in key order. N-R keys are "f/%010d" and R (-range, at most N/2)
-// are "z/%08d", the range at the end of the domain that list_keys is timed
-// on. The fid allocator (tempfile's auto-increment) is moved past the new
+// device, in key order: R keys (-range, at most N/2) "z/%08d", the range
+// list_keys is timed on, between (N-R)/2 keys "f/%010d" before it and the
+// rest, "zz/%010d", after it. The fid allocator (tempfile's auto-increment) is moved past the new
 // fids so that later uploads do not collide.
 //
 // Measure (-measure) talks to the tracker only:
 //   - list_keys with prefix "z/", limit 1000: the first page, a page in the
 //     middle and the last (empty) page, each -reps times (median and max);
-//   - get_paths of random "f/" keys by one client for -dur, alone and then
+//   - get_paths of random keys outside z/ by one client for -dur, alone and then
 //     beside -loops listing loops, each paging through "z/" and then "f/"
 //     with limit 1000 (p50, p99, max, and the listing pages done). It asks
 //     with noverify=0, so that every call reads the database (the tracker

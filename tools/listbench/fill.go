@@ -44,12 +44,27 @@ func newFiller(ctx context.Context, db *sql.DB, mysql bool, domain, class string
 	return f, nil
 }
 
-// keyAt is the i-th of n keys, r of them in the "z/" range at the end.
+// keyAt is the i-th of n keys in key order: half of the n-r others are
+// "f/%010d", then come the r keys "z/%08d" of the measured range, then the
+// other half, "zz/%010d" (so that a listing of z/ has as many keys before
+// its range as after it).
 func keyAt(i, n, r int) string {
-	if i < n-r {
+	before := (n - r) / 2
+	switch {
+	case i < before:
 		return fmt.Sprintf("f/%010d", i)
+	case i < before+r:
+		return fmt.Sprintf("z/%08d", i-before)
 	}
-	return fmt.Sprintf("z/%08d", i-(n-r))
+	return fmt.Sprintf("zz/%010d", i-before-r)
+}
+
+// otherKey is the i-th of the n-r keys outside the measured range.
+func otherKey(i, n, r int) string {
+	if before := (n - r) / 2; i >= before {
+		i += r
+	}
+	return keyAt(i, n, r)
 }
 
 // fill inserts n files, batch rows per statement, in transactions of

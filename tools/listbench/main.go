@@ -97,8 +97,9 @@ func timeIt(reps int, f func() error) (med, max time.Duration, err error) {
 }
 
 func measurePages(ctx context.Context, c *client.Client, o options) error {
-	last := keyAt(o.n-1, o.n, o.rangeN)
-	mid := keyAt(o.n-o.rangeN/2, o.n, o.rangeN)
+	before := (o.n - o.rangeN) / 2
+	last := keyAt(before+o.rangeN-1, o.n, o.rangeN)
+	mid := keyAt(before+o.rangeN/2, o.n, o.rangeN)
 	pages := []struct{ name, after string }{{"first", ""}, {"middle", mid}, {"last", last}}
 	for _, p := range pages {
 		var got int
@@ -127,7 +128,7 @@ func measurePaths(ctx context.Context, c *client.Client, o options) error {
 	return pathsPhase(ctx, c, o, o.loops)
 }
 
-// pathsPhase times get_paths of random f/ keys for o.dur while loops
+// pathsPhase times get_paths of random keys outside z/ for o.dur while loops
 // listing loops run.
 func pathsPhase(ctx context.Context, c *client.Client, o options, loops int) error {
 	end := time.Now().Add(o.dur)
@@ -148,7 +149,7 @@ func pathsPhase(ctx context.Context, c *client.Client, o options, loops int) err
 	nf := o.n - o.rangeN
 	var err error
 	for time.Now().Before(end) && ctx.Err() == nil {
-		key := keyAt(rand.N(nf), o.n, o.rangeN)
+		key := otherKey(rand.N(nf), o.n, o.rangeN)
 		t := time.Now()
 		if _, err = c.Paths(ctx, key, client.PathsOptions{Verify: true}); err != nil {
 			err = fmt.Errorf("get_paths %q: %w", key, err)
