@@ -140,6 +140,18 @@ func openMySQL(ctx context.Context, s *Store) error {
 		d.servers.close()
 		return fmt.Errorf("sqlstore: %s: %w", s.target.Where(), err)
 	}
+	sconn, err := d.servers.connector(cfgs)
+	if err != nil {
+		db.Close()
+		d.locks.Close()
+		d.multi.Close()
+		d.servers.close()
+		return fmt.Errorf("sqlstore: %s: %w", s.target.Where(), err)
+	}
+	s.sdb = sql.OpenDB(sconn)
+	s.sdb.SetMaxOpenConns(scanConns(MySQL))
+	s.sdb.SetMaxIdleConns(scanConns(MySQL))
+	s.sdb.SetConnMaxLifetime(time.Hour)
 	s.wdb, s.rdb = db, db
 	if d.galera {
 		s.log.Info("sqlstore: Galera cluster: named locks also take a lease row in tracker_lock; reads wait for causality (wsrep_sync_wait=1)",

@@ -166,12 +166,23 @@ func openSQLite(ctx context.Context, s *Store, create bool) error {
 		r.SetMaxOpenConns(4)
 		r.SetMaxIdleConns(4)
 		r.SetConnMaxIdleTime(0)
-		s.wdb, s.rdb = w, r
+		sc, err := sql.Open("sqlite", sqliteDSN(t, false, true))
+		if err != nil {
+			w.Close()
+			r.Close()
+			return fmt.Errorf("sqlstore: open %s: %w", t.Where(), err)
+		}
+		n := scanConns(SQLite)
+		sc.SetMaxOpenConns(n)
+		sc.SetMaxIdleConns(n)
+		sc.SetConnMaxIdleTime(0)
+		s.wdb, s.rdb, s.sdb = w, r, sc
 		if !create {
 			ck, err := sql.Open("sqlite", sqliteDSN(t, false, false))
 			if err != nil {
 				w.Close()
 				r.Close()
+				sc.Close()
 				return fmt.Errorf("sqlstore: open %s: %w", t.Where(), err)
 			}
 			ck.SetMaxOpenConns(1)
@@ -184,6 +195,7 @@ func openSQLite(ctx context.Context, s *Store, create bool) error {
 		s.wdb.Close()
 		if s.rdb != nil {
 			s.rdb.Close()
+			s.sdb.Close()
 		}
 		return fmt.Errorf("sqlstore: open %s: %w", t.Where(), err)
 	}

@@ -527,35 +527,6 @@ func (s *Store) SetFileClass(ctx context.Context, fid int64, classid int) error 
 	return nil
 }
 
-// ListKeys returns keys of dmid starting with prefix and greater than
-// after, ascending, at most limit.
-func (s *Store) ListKeys(ctx context.Context, dmid int, prefix, after string, limit int, caseSensitive bool) ([]string, error) {
-	cond, condArgs := s.d.keyMatch(prefix, caseSensitive)
-	args := append([]any{dmid}, condArgs...)
-	args = append(args, after, limit)
-	var out []string
-	err := s.read(ctx, func(r *runner) error {
-		out = out[:0]
-		rows, err := r.query("SELECT dkey FROM file WHERE dmid = ? AND "+cond+" AND dkey > ? ORDER BY dkey LIMIT ?", args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var k string
-			if err := rows.Scan(&k); err != nil {
-				return err
-			}
-			out = append(out, k)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list keys %q in domain %d: %w", prefix, dmid, err)
-	}
-	return out, nil
-}
-
 // ListFiles returns files with fid > after, ascending, at most limit.
 func (s *Store) ListFiles(ctx context.Context, after int64, limit int) ([]store.File, error) {
 	var out []store.File

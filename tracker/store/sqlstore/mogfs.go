@@ -47,6 +47,10 @@ type mogfsState struct {
 	mu       sync.Mutex
 	probed   bool
 	bytewise bool
+	// padBin: the collation of dkey (when it has one only) is a PAD
+	// SPACE *_bin one; charset is its character set (listkeys.go).
+	padBin  bool
+	charset string
 	// noTable: SetupMogfs could not create mogfs_attr.
 	noTable bool
 }
@@ -227,6 +231,11 @@ func (s *Store) keysBytewise(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("sqlstore: %s: collation of file.dkey: %w", s.target.Where(), err)
 	}
 	s.mogfs.bytewise = len(colls) > 0
+	if len(colls) == 1 && s.target.Backend == MySQL {
+		c := strings.ToLower(colls[0])
+		s.mogfs.padBin = strings.HasSuffix(c, "_bin") && !bytewiseCollation(MySQL, c)
+		s.mogfs.charset, _, _ = strings.Cut(c, "_")
+	}
 	for _, c := range colls {
 		if !bytewiseCollation(s.target.Backend, c) {
 			s.mogfs.bytewise = false

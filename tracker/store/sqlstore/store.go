@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,11 +45,16 @@ type Store struct {
 	failover []Target
 	wdb      *sql.DB // MySQL: the pool; SQLite: the writer's one connection
 	rdb      *sql.DB // reads; MySQL: wdb; in-memory SQLite: nil (the writer reads)
-	wcache   *stmtCache
-	rcache   *stmtCache
-	w        *writer       // SQLite: the group-committing writer, once Open started it
-	ckpt     *checkpointer // SQLite file: the WAL checkpointer (checkpoint.go)
-	log      *slog.Logger
+	// sdb runs long range reads (list_keys) on connections of their own,
+	// at most scanConns at a time, so that however many listings run,
+	// point reads keep every connection of rdb (scan); nil with rdb.
+	sdb    *sql.DB
+	wcache *stmtCache
+	rcache *stmtCache
+	scache *stmtCache
+	w      *writer       // SQLite: the group-committing writer, once Open started it
+	ckpt   *checkpointer // SQLite file: the WAL checkpointer (checkpoint.go)
+	log    *slog.Logger
 
 	hostname string
 	pid      int
@@ -165,6 +171,9 @@ func openTarget(ctx context.Context, t Target, cfg Config, create bool) (*Store,
 	if s.rdb != nil {
 		s.rcache = newStmtCache(s.rdb, s.d)
 	}
+	if s.sdb != nil {
+		s.scache = newStmtCache(s.sdb, s.d)
+	}
 	return s, nil
 }
 
@@ -194,10 +203,15 @@ func (s *Store) Close() error {
 		if s.rcache != nil {
 			s.rcache.close()
 		}
+		if s.scache != nil {
+			s.scache.close()
+		}
 		err := s.wdb.Close()
-		if s.rdb != nil && s.rdb != s.wdb {
-			if err2 := s.rdb.Close(); err == nil {
-				err = err2
+		for _, db := range []*sql.DB{s.rdb, s.sdb} {
+			if db != nil && db != s.wdb {
+				if err2 := db.Close(); err == nil {
+					err = err2
+				}
 			}
 		}
 		s.closeErr = err
@@ -429,6 +443,28 @@ func (s *Store) read(ctx context.Context, fn func(r *runner) error) error {
 	}
 	return s.retry(ctx, func() error {
 		return fn(&runner{ctx: ctx, ex: s.rdb, cache: s.rcache})
+	})
+}
+
+// scanConns is how many long range reads run at once (the connections of
+// sdb): on SQLite, whose queries run on the tracker's own CPUs, half of
+// them, so that listings can never take every CPU from point reads; on
+// MySQL a few of the pool's 64 connections.
+func scanConns(b Backend) int {
+	if b == SQLite {
+		return max(1, runtime.GOMAXPROCS(0)/2)
+	}
+	return 4
+}
+
+// scan runs fn like read, on the scan pool: a listing waits there for a
+// connection when scanConns of them run, while point reads go on.
+func (s *Store) scan(ctx context.Context, fn func(r *runner) error) error {
+	if s.sdb == nil {
+		return s.read(ctx, fn)
+	}
+	return s.retry(ctx, func() error {
+		return fn(&runner{ctx: ctx, ex: s.sdb, cache: s.scache})
 	})
 }
 

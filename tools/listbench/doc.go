@@ -1,0 +1,29 @@
+// Command listbench measures list_keys and get_paths on a large domain
+// (docs/scale.md). It is a benchmark, not a test: it prints figures.
+//
+// Fill (-fill N) writes N files into a domain by bulk SQL inserts, straight
+// into the database a tracker uses: valid file rows (fid, dmid, dkey,
+// length, classid, devcount 1) and one file_on row each, on the first
+// device, in key order: R keys (-range, at most N/2) "z/%08d", the range
+// list_keys is timed on, between (N-R)/2 keys "f/%010d" before it and the
+// rest, "zz/%010d", after it. The fid allocator (tempfile's auto-increment) is moved past the new
+// fids so that later uploads do not collide.
+//
+// Measure (-measure) talks to the tracker only:
+//   - list_keys with prefix "z/", limit 1000: the first page, a page in the
+//     middle and the last (empty) page, each -reps times (median and max);
+//   - get_paths of random keys outside z/ by one client for -dur, alone and then
+//     beside -loops listing loops, each paging through "z/" and then "f/"
+//     with limit 1000 (p50, p99, max, and the listing pages done). It asks
+//     with noverify=0, so that every call reads the database (the tracker
+//     caches only for noverify=1); the tracker then checks the first copy
+//     with a HEAD, which answers 404, as no data was written.
+//
+// For example:
+//
+//	listbench -db sqlite -dsn var/bench/mogilefs.sqlite -fill 1000000
+//	listbench -tracker 127.0.0.1:7101 -measure
+//
+// tools/listbench/run.sh starts a cluster (tools/mogbench/cluster.sh) and
+// runs both.
+package main

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mogilefs-go/mogilefs/client"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "listbench:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	db, dsn, tracker, domain, class string
+	fill, n, rangeN, reps, loops    int
+	measure                         bool
+	dur                             time.Duration
+}
+
+func run(ctx context.Context) error {
+	var o options
+	flag.StringVar(&o.db, "db", "sqlite", "database kind for -fill: sqlite or mysql")
+	flag.StringVar(&o.dsn, "dsn", "", "for -fill: the SQLite file, or a go-sql-driver DSN")
+	flag.StringVar(&o.tracker, "tracker", "127.0.0.1:7101", "tracker for -measure")
+	flag.StringVar(&o.domain, "domain", "bench", "domain")
+	flag.StringVar(&o.class, "class", "one", "class of the filled files")
+	flag.IntVar(&o.fill, "fill", 0, "insert this many files (0: none)")
+	flag.IntVar(&o.n, "n", 0, "files in the domain for -measure (default: -fill)")
+	flag.IntVar(&o.rangeN, "range", 10000, "keys under prefix z/ (at most half the files)")
+	flag.BoolVar(&o.measure, "measure", false, "measure list_keys and get_paths through the tracker")
+	flag.IntVar(&o.reps, "reps", 20, "times each list_keys page is timed")
+	flag.IntVar(&o.loops, "loops", 4, "listing loops beside get_paths")
+	flag.DurationVar(&o.dur, "dur", 10*time.Second, "length of each get_paths phase")
+	flag.Parse()
+	if o.n == 0 {
+		o.n = o.fill
+	}
+	o.rangeN = min(o.rangeN, o.n/2)
+	if o.fill > 0 {
+		db, err := openDB(o.db, o.dsn)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		f, err := newFiller(ctx, db, o.db == "mysql", o.domain, o.class)
+		if err != nil {
+			return err
+		}
+		if err := f.fill(ctx, o.fill, o.rangeN); err != nil {
+			return err
+		}
+	}
+	if !o.measure {
+		return nil
+	}
+	if o.n < 2 {
+		return errors.New("-measure needs -n (the files in the domain)")
+	}
+	c, err := client.New(client.Config{Trackers: []string{o.tracker}, Domain: o.domain, Timeout: time.Minute})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := measurePages(ctx, c, o); err != nil {
+		return err
+	}
+	return measurePaths(ctx, c, o)
+}
+
+// timeIt runs f reps times and returns the median and the maximum.
+func timeIt(reps int, f func() error) (med, max time.Duration, err error) {
+	ds := make([]time.Duration, 0, reps)
+	for range reps {
+		t := time.Now()
+		if err := f(); err != nil {
+			return 0, 0, err
+		}
+		ds = append(ds, time.Since(t))
+	}
+	slices.Sort(ds)
+	return ds[len(ds)/2], ds[len(ds)-1], nil
+}
+
+func measurePages(ctx context.Context, c *client.Client, o options) error {
+	before := (o.n - o.rangeN) / 2
+	last := keyAt(before+o.rangeN-1, o.n, o.rangeN)
+	mid := keyAt(before+o.rangeN/2, o.n, o.rangeN)
+	pages := []struct{ name, after string }{{"first", ""}, {"middle", mid}, {"last", last}}
+	for _, p := range pages {
+		var got int
+		med, max, err := timeIt(o.reps, func() error {
+			keys, _, err := c.ListKeys(ctx, "z/", p.after, 1000)
+			if client.IsNoneMatch(err) {
+				err = nil
+			}
+			got = len(keys)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("list_keys %s page: %w", p.name, err)
+		}
+		fmt.Printf("list_keys z/ %-6s page: %4d keys, median %8.3f ms, max %8.3f ms\n", p.name, got, ms(med), ms(max))
+	}
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+func measurePaths(ctx context.Context, c *client.Client, o options) error {
+	if err := pathsPhase(ctx, c, o, 0); err != nil {
+		return err
+	}
+	return pathsPhase(ctx, c, o, o.loops)
+}
+
+// pathsPhase times get_paths of random keys outside z/ for o.dur while loops
+// listing loops run.
+func pathsPhase(ctx context.Context, c *client.Client, o options, loops int) error {
+	end := time.Now().Add(o.dur)
+	var stop atomic.Bool
+	var pages atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, loops)
+	for range loops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := listLoop(ctx, c, &stop, &pages); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	var ds []time.Duration
+	nf := o.n - o.rangeN
+	var err error
+	for time.Now().Before(end) && ctx.Err() == nil {
+		key := otherKey(rand.N(nf), o.n, o.rangeN)
+		t := time.Now()
+		if _, err = c.Paths(ctx, key, client.PathsOptions{Verify: true}); err != nil {
+			err = fmt.Errorf("get_paths %q: %w", key, err)
+			break
+		}
+		ds = append(ds, time.Since(t))
+	}
+	stop.Store(true)
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	if len(ds) == 0 {
+		return errors.New("no get_paths call finished")
+	}
+	slices.Sort(ds)
+	q := func(p float64) float64 { return ms(ds[int(p*float64(len(ds)-1))]) }
+	fmt.Printf("get_paths beside %d listing loops: %d calls, p50 %.3f ms, p99 %.3f ms, max %.3f ms; listing pages %d (%.0f/s)\n",
+		loops, len(ds), q(0.5), q(0.99), q(1), pages.Load(), float64(pages.Load())/o.dur.Seconds())
+	return nil
+}
+
+// listLoop pages through z/ and then f/ (limit 1000) until stop is set.
+func listLoop(ctx context.Context, c *client.Client, stop *atomic.Bool, pages *atomic.Int64) error {
+	for !stop.Load() {
+		for _, prefix := range []string{"z/", "f/"} {
+			after := ""
+			for !stop.Load() {
+				keys, next, err := c.ListKeys(ctx, prefix, after, 1000)
+				if client.IsNoneMatch(err) {
+					break
+				}
+				if err != nil {
+					return err
+				}
+				pages.Add(1)
+				if len(keys) < 1000 {
+					break
+				}
+				after = next
+			}
+		}
+	}
+	return nil
+}
