@@ -178,6 +178,9 @@ func (c *call) putObject() error {
 	if body.err != nil {
 		return body.err
 	}
+	if client.IsCode(err, "unknown_command") {
+		return notImplemented("the trackers have no mogfs_create_close command")
+	}
 	if err != nil {
 		return err
 	}
@@ -261,7 +264,23 @@ func (c *call) head() (*objectInfo, error) {
 	return oi, nil
 }
 
+// pathsResult is a get_paths answer asked for ahead of time.
+type pathsResult struct {
+	paths []string
+	err   error
+}
+
 func (c *call) getObject() error {
+	// A GET asks for the paths while the object is looked up: one
+	// tracker round trip of latency instead of two.
+	var pc chan pathsResult
+	if c.r.Method == http.MethodGet {
+		pc = make(chan pathsResult, 1)
+		go func() {
+			p, err := c.s.client(c.bucket).Paths(c.ctx, c.object, client.PathsOptions{Count: 3})
+			pc <- pathsResult{p, err}
+		}()
+	}
 	oi, err := c.head()
 	if err != nil {
 		return err
@@ -298,7 +317,8 @@ func (c *call) getObject() error {
 		return nil
 	}
 	cl := c.s.client(c.bucket)
-	paths, err := cl.Paths(c.ctx, c.object, client.PathsOptions{Count: 3})
+	pr := <-pc
+	paths, err := pr.paths, pr.err
 	if err != nil {
 		return toAPIError(err)
 	}
