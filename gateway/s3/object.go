@@ -4,7 +4,6 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -377,10 +376,4 @@ func (c *call) deleteObject() error {
 	c.w.WriteHeader(http.StatusNoContent)
 	c.status = http.StatusNoContent
 	return nil
-}
-
-// errIs reports whether err carries the S3 code.
-func errIs(err error, code string) bool {
-	var ae *apiError
-	return errors.As(err, &ae) && ae.Code == code
 }

@@ -35,7 +35,7 @@ func (a *Auth) Body(r *http.Request) (io.Reader, int64, error) {
 	}
 	n, err := strconv.ParseInt(r.Header.Get("X-Amz-Decoded-Content-Length"), 10, 64)
 	if err != nil || n < 0 {
-		return nil, 0, errf(http.StatusLengthRequired, CodeMissingContentLengh, "x-amz-decoded-content-length is required with an aws-chunked body")
+		return nil, 0, errf(http.StatusLengthRequired, CodeMissingLength, "x-amz-decoded-content-length is required with an aws-chunked body")
 	}
 	cr := &chunkReader{br: bufio.NewReaderSize(r.Body, 64<<10), want: n, signed: a.Payload != StreamingUnsignedTrail, auth: a, prev: a.signature}
 	if a.Payload != StreamingPayload {

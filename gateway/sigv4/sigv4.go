@@ -14,7 +14,6 @@ package sigv4
 
 import (
 	"crypto/hmac"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -44,19 +43,19 @@ const MaxExpires = 7 * 24 * 3600
 
 // Error codes, as S3 names them.
 const (
-	CodeAccessDenied        = "AccessDenied"
-	CodeInvalidAccessKeyID  = "InvalidAccessKeyId"
-	CodeSignatureMismatch   = "SignatureDoesNotMatch"
-	CodeTimeTooSkewed       = "RequestTimeTooSkewed"
-	CodeHeaderMalformed     = "AuthorizationHeaderMalformed"
-	CodeQueryMalformed      = "AuthorizationQueryParametersError"
-	CodeMissingSecurity     = "MissingSecurityHeader"
-	CodeContentSHA256       = "XAmzContentSHA256Mismatch"
-	CodeBadDigest           = "BadDigest"
-	CodeIncompleteBody      = "IncompleteBody"
-	CodeInvalidRequest      = "InvalidRequest"
-	CodeInvalidArgument     = "InvalidArgument"
-	CodeMissingContentLengh = "MissingContentLength"
+	CodeAccessDenied       = "AccessDenied"
+	CodeInvalidAccessKeyID = "InvalidAccessKeyId"
+	CodeSignatureMismatch  = "SignatureDoesNotMatch"
+	CodeTimeTooSkewed      = "RequestTimeTooSkewed"
+	CodeHeaderMalformed    = "AuthorizationHeaderMalformed"
+	CodeQueryMalformed     = "AuthorizationQueryParametersError"
+	CodeMissingSecurity    = "MissingSecurityHeader"
+	CodeContentSHA256      = "XAmzContentSHA256Mismatch"
+	CodeBadDigest          = "BadDigest"
+	CodeIncompleteBody     = "IncompleteBody"
+	CodeInvalidRequest     = "InvalidRequest"
+	CodeInvalidArgument    = "InvalidArgument"
+	CodeMissingLength      = "MissingContentLength"
 )
 
 // Error is a refused request: an S3 error code, its HTTP status and a
@@ -119,12 +118,6 @@ func parseCredential(s string, status int, code string) (credential, *Error) {
 		return credential{}, errf(status, code, "credential should be scoped to service s3, not %q", p[3])
 	}
 	return credential{p[0], p[1], p[2], p[3]}, nil
-}
-
-// IsSigned reports whether r carries a SigV4 signature in either form.
-func IsSigned(r *http.Request) bool {
-	return strings.HasPrefix(r.Header.Get("Authorization"), Algorithm+" ") ||
-		strings.Contains(r.URL.RawQuery, "X-Amz-Algorithm=")
 }
 
 // Verify checks r's signature. Its errors are *Error values.
@@ -338,9 +331,3 @@ func validPayload(p string) bool {
 
 // Streaming reports whether the payload is aws-chunked.
 func (a *Auth) Streaming() bool { return strings.HasPrefix(a.Payload, "STREAMING-") }
-
-// ErrAuth matches every *Error.
-var ErrAuth = errors.New("sigv4")
-
-// Is lets errors.Is(err, ErrAuth) match.
-func (e *Error) Is(target error) bool { return target == ErrAuth }
