@@ -6,14 +6,15 @@
 # rsync and git (trees copied onto a mogfs mount and back), and pjdfs (what
 # building and running pjdfstest needs for mogfs's TestPJDFSTest:
 # autoconf, automake, libtool, pkg-config, gcc with the C headers, make,
-# openssl, whose `openssl md5` its scripts use to make up names).
+# openssl, whose `openssl md5` its scripts use to make up names), and the
+# S3 clients the S3 API is tested with (awscli, s3cmd, rclone).
 # Arguments limit it to those packages (`scripts/deps.sh fuse3` is what
 # `make run` needs); none means all. It installs as root or through sudo;
 # when it cannot, it names the packages and the command and fails.
 # apt does not start services here; the scripts start private instances.
 set -euo pipefail
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(fuse3 mariadb-server galera nginx-light rsync git pjdfs)
+[ ${#want[@]} -gt 0 ] || want=(fuse3 mariadb-server galera nginx-light rsync git pjdfs awscli s3cmd rclone)
 need=()
 for p in "${want[@]}"; do
 	case $p in
@@ -27,6 +28,9 @@ for p in "${want[@]}"; do
 	nginx-light) command -v nginx >/dev/null || need+=(nginx-light) ;;
 	rsync) command -v rsync >/dev/null || need+=(rsync) ;;
 	git) command -v git >/dev/null || need+=(git) ;;
+	awscli) command -v aws >/dev/null || need+=(awscli) ;;
+	s3cmd) command -v s3cmd >/dev/null || need+=(s3cmd) ;;
+	rclone) command -v rclone >/dev/null || need+=(rclone) ;;
 	pjdfs)
 		command -v autoreconf >/dev/null || need+=(autoconf)
 		command -v automake >/dev/null || need+=(automake)

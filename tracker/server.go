@@ -186,6 +186,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	s.startMogfs(ctx)
+	s.startS3(ctx)
 	var ls []net.Listener
 	for _, a := range s.cfg.Listen {
 		lc := net.ListenConfig{KeepAlive: 30 * time.Second}

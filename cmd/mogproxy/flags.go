@@ -36,6 +36,9 @@ type options struct {
 	help     bool
 	// metricsListen is where /metrics is served ("" = nowhere).
 	metricsListen string
+	// s3Listen is where the S3 API is served ("" = nowhere), with the
+	// keys of s3Keys and virtual-hosted buckets under s3Domain.
+	s3Listen, s3Keys, s3Domain string
 }
 
 // env is what option parsing reads from the process.
@@ -75,6 +78,9 @@ func parseArgs(args []string, e env) (*options, string, error) {
 	fl.IntVar(&o.cfg.MaxHeaderBytes, "max-header-bytes", gateway.DefaultMaxHeaderBytes, "largest request header accepted (else 431)")
 	fl.BoolVar(&o.cfg.LogRequests, "log-requests", false, "log every request, not only failures")
 	fl.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.StringVar(&o.s3Listen, "s3-listen", "", "serve the S3 API on ip:port (off by default; docs/s3.md)")
+	fl.StringVar(&o.s3Keys, "s3-keys", "", "S3 access keys file: lines ACCESS_KEY SECRET_KEY [bucket,...|*]")
+	fl.StringVar(&o.s3Domain, "s3-domain", "", "base domain of virtual-hosted-style S3 buckets (<bucket>.<domain>)")
 	fl.StringVar(&o.metricsListen, "metrics-listen", "", "serve Prometheus /metrics and /debug/pprof on ip:port (off by default)")
 	fl.BoolVarP(&o.help, "help", "h", false, "print this help")
 	help := usage + fl.FlagUsages()
@@ -118,6 +124,9 @@ func parseArgs(args []string, e env) (*options, string, error) {
 	}
 	if o.cfg.ContentCacheMaxFile, err = parseSize("content-cache-max-file", contentMaxFile); err != nil {
 		return nil, help, err
+	}
+	if o.s3Listen != "" && o.s3Keys == "" {
+		return nil, help, errors.New("--s3-listen needs --s3-keys (or s3_keys in the configuration file)")
 	}
 	if err := o.logLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		return nil, help, fmt.Errorf("--log-level: %w", err)

@@ -127,3 +127,14 @@ func TestRunUsageAndBadOptions(t *testing.T) {
 		t.Errorf("bad prefix: code %d, stderr %q", code, errOut.String())
 	}
 }
+
+func TestS3NeedsKeys(t *testing.T) {
+	e := env{getenv: func(string) string { return "" }}
+	if _, _, err := parseArgs([]string{"--trackers=127.0.0.1", "--s3-listen=127.0.0.1:0"}, e); err == nil || !strings.Contains(err.Error(), "--s3-keys") {
+		t.Fatalf("--s3-listen without keys: %v", err)
+	}
+	o, _, err := parseArgs([]string{"--trackers=127.0.0.1", "--s3-listen=:7480", "--s3-keys=/k", "--s3-domain=s3.example.com"}, e)
+	if err != nil || o.s3Listen != ":7480" || o.s3Keys != "/k" || o.s3Domain != "s3.example.com" {
+		t.Fatalf("s3 options: %+v, %v", o, err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/mogilefs-go/mogilefs/gateway"
+	"github.com/mogilefs-go/mogilefs/gateway/s3"
 	"github.com/mogilefs-go/mogilefs/internal/metrics"
 	"github.com/mogilefs-go/mogilefs/internal/version"
 )
@@ -51,11 +52,41 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, e env) in
 		fmt.Fprintf(stderr, "mogproxy: --metrics-listen: %v\n", err)
 		return 1
 	}
-	go clearOnHUP(ctx, notifyHUP(), g, log)
-	if err := g.Run(ctx); err != nil {
-		log.Error("mogproxy stopped", "err", err)
-		return 1
+	var s3srv *s3.Server
+	if o.s3Listen != "" {
+		keys, err := s3.LoadKeys(o.s3Keys)
+		if err != nil {
+			fmt.Fprintf(stderr, "mogproxy: --s3-keys: %v\n", err)
+			return 2
+		}
+		s3srv, err = s3.New(s3.Config{Trackers: o.cfg.Trackers, Listen: o.s3Listen, Keys: keys, BaseDomain: o.s3Domain,
+			TrackerTimeout: o.cfg.TrackerTimeout, NodeTimeout: o.cfg.NodeTimeout, LogRequests: o.cfg.LogRequests, Logger: log})
+		if err != nil {
+			fmt.Fprintf(stderr, "mogproxy: %v\n", err)
+			return 2
+		}
+		defer s3srv.Close()
 	}
-	log.Info("mogproxy stopped")
-	return 0
+	go onHUP(ctx, notifyHUP(), g, s3srv, o.s3Keys, log)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() { errc <- g.Run(ctx) }()
+	running := 1
+	if s3srv != nil {
+		running++
+		go func() { errc <- s3srv.Run(ctx) }()
+	}
+	status := 0
+	for ; running > 0; running-- {
+		if err := <-errc; err != nil {
+			log.Error("mogproxy stopped", "err", err)
+			status = 1
+			cancel() // one server failing stops the other
+		}
+	}
+	if status == 0 {
+		log.Info("mogproxy stopped")
+	}
+	return status
 }

