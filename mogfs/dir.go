@@ -212,15 +212,17 @@ func (f *FS) fileChild(ctx context.Context, parent *fs.Inode, name string, fi ke
 			fn.looked = looked
 			fn.mu.Unlock()
 			fn.fill(&out.Attr)
+			f.nodes.touch(fn)
 			return ch
 		}
 	}
 	// Inodes live as long as the kernel caches them (an ls -lR of a big
 	// domain makes many): keep only what later calls need.
-	fi.Key, fi.Checksum = "", ""
-	fn := &fileNode{fsys: f, info: fi, at: time.Now(), looked: looked}
+	fn := &fileNode{fsys: f, info: slim(fi), at: time.Now(), looked: looked}
 	fn.fill(&out.Attr)
-	return parent.NewInode(ctx, fn, fs.StableAttr{Mode: typ, Ino: inoOf(fi.DKey)})
+	in := parent.NewInode(ctx, fn, fs.StableAttr{Mode: typ, Ino: inoOf(fi.DKey)})
+	f.nodes.touch(fn)
+	return in
 }
 
 // inoOf is the inode number of a file kept under the surrogate dkey: the
@@ -241,7 +243,9 @@ func inoOf(dkey string) uint64 {
 // empty file is committed by its last release, after close returned).
 func (f *FS) lookup(ctx context.Context, dir *fs.Inode, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	if ch := localFile(dir, name); ch != nil {
-		ch.Operations().(*fileNode).fill(&out.Attr)
+		fn := ch.Operations().(*fileNode)
+		fn.fill(&out.Attr)
+		f.nodes.touch(fn)
 		return ch, 0
 	}
 	cl, fileOnly, errno := f.child(dir, name)
@@ -739,6 +743,7 @@ func (d *dirNode) Link(ctx context.Context, target fs.InodeEmbedder, name string
 	n.mu.Unlock()
 	f.touchDir(&d.Inode)
 	n.fill(&out.Attr)
+	f.nodes.touch(n)
 	return &n.Inode, 0
 }
 

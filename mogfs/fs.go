@@ -41,6 +41,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics, if set, counts the FUSE requests and commits (NewMetrics).
 	Metrics *Metrics
+	// MaxNodes caps the file nodes kept for the kernel (nodecache.go):
+	// 0 is DefaultMaxNodes, a negative number leaves it to the kernel.
+	MaxNodes int
 }
 
 // FS is a mounted view of a MogileFS cluster.
@@ -55,6 +58,7 @@ type FS struct {
 	usage  keyspace.Usage
 
 	classes classGuard // classes.go
+	nodes   *nodeCache // nodecache.go
 }
 
 // New returns the filesystem of cfg.
@@ -63,6 +67,15 @@ func New(cfg Config) (*FS, error) {
 		return nil, errors.New("mogfs: Space and Spool are required")
 	}
 	f := &FS{cfg: cfg, space: cfg.Space, log: cfg.Logger}
+	switch {
+	case cfg.MaxNodes == 0:
+		f.nodes = newNodeCache(DefaultMaxNodes)
+	case cfg.MaxNodes < 0:
+		f.nodes = newNodeCache(0)
+	default:
+		f.nodes = newNodeCache(cfg.MaxNodes)
+	}
+	cfg.Metrics.watchNodes(f.nodes)
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)
 	}
