@@ -53,7 +53,6 @@ type fileNode struct {
 	// orphaned: unlinked or replaced by a rename through this mount
 	// while open (orphan.go).
 	orphaned bool
-	lruState lruState // nodecache.go, under nodeCache.mu
 	// cmu serialises commits (from the key's name to the upload) with
 	// the unlink or rename that takes the name away (orphan.go), so that
 	// a commit made by a release, after close returned, cannot bring
@@ -190,7 +189,7 @@ func (n *fileNode) refresh(ctx context.Context) (changed bool, errno syscall.Err
 
 // Getattr implements fs.NodeGetattrer.
 func (n *fileNode) Getattr(ctx context.Context, _ fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	n.fsys.nodes.touch(n)
+	n.fsys.nodes.touch(&n.lru, &n.Inode)
 	n.mu.Lock()
 	local := n.buf != nil && n.buf.Loaded() || n.orphaned
 	stale := time.Since(n.at) >= n.fsys.cfg.TTL
@@ -211,7 +210,7 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	if write && n.fsys.cfg.ReadOnly {
 		return nil, 0, syscall.EROFS
 	}
-	n.fsys.nodes.touch(n)
+	n.fsys.nodes.touch(&n.lru, &n.Inode)
 	h := &handle{n: n, write: write, append: flags&syscall.O_APPEND != 0}
 	var fuseFlags uint32
 	n.mu.Lock()
@@ -800,7 +799,7 @@ func (f *FS) create(ctx context.Context, dir *fs.Inode, name string, flags, mode
 	fn.fill(&out.Attr)
 	f.touchDir(dir)
 	in := dir.NewInode(ctx, fn, fs.StableAttr{Mode: syscall.S_IFREG})
-	f.nodes.touch(fn)
+	f.nodes.touch(&fn.lru, &fn.Inode)
 	h := &handle{n: fn, write: true, append: flags&syscall.O_APPEND != 0}
 	return in, h, writeOnlyFlags(flags), 0
 }

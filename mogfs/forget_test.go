@@ -3,7 +3,9 @@ package mogfs_test
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -103,30 +105,67 @@ func busyFiles(t *testing.T, e *env, mnt string) (check func()) {
 	}
 }
 
-// TestNodeCap mounts with --max-nodes=100 and looks up 400 files: the
-// mount asks the kernel to drop the oldest entries, the kernel forgets
-// them, and the live file nodes come back under the cap. Open, written
-// and orphaned files keep working throughout.
+// TestNodeCap mounts with --max-nodes=100 and walks 400 files in 8
+// directories: the mount asks the kernel to forget the oldest nodes, the
+// kernel does, and the live nodes come back under the cap. Open, written
+// and orphaned files keep working throughout, and a process's working
+// directory in the mount stays its working directory.
 func TestNodeCap(t *testing.T) {
 	e := newEnv(t, 1)
 	const n, max = 400, 100
-	makeKeys(t, e, "many/", n, 1)
+	makeKeys(t, e, "many/", n, 8)
 	maddr := mogtest.FreeAddr(t, "127.0.0.1")
 	mnt, p := e.mountProc(t, "--domain="+e.domain, "--class=one", "--max-nodes=100", "--metrics-listen="+maddr)
 	p.WaitPort(t, maddr, 30*time.Second)
 	check := busyFiles(t, e, mnt)
+	cwd := filepath.Join(mnt, "many", "d0")
+	sleeper := exec.Command("sleep", "600")
+	sleeper.Dir = cwd
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sleeper.Process.Kill(); sleeper.Wait() })
 
-	lstatAll(t, filepath.Join(mnt, "many", "d0"), n)
-	got := waitNodes(t, maddr, fmt.Sprintf("<= %d", max), func(v float64) bool { return v <= max })
+	walk := func() {
+		t.Helper()
+		files := 0
+		err := filepath.WalkDir(filepath.Join(mnt, "many"), func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				files++
+				_, err = os.Lstat(p)
+			}
+			return err
+		})
+		if err != nil || files != n {
+			t.Fatalf("walk: %d files, %v; want %d", files, err, n)
+		}
+	}
+	walk()
+	nodes := func() float64 {
+		f := metricstest.Scrape(t, maddr)
+		files, _ := f.Value("mogilefs_mogfs_nodes", "type", "file")
+		dirs, _ := f.Value("mogilefs_mogfs_nodes", "type", "dir")
+		return files + dirs
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for nodes() > max {
+		if time.Now().After(deadline) {
+			t.Fatalf("nodes %v after 30 s, want <= %d\n%s", nodes(), max, metricstest.Scrape(t, maddr))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	f := metricstest.Scrape(t, maddr)
 	if v, _ := f.Value("mogilefs_mogfs_node_evictions_total"); v < n-max {
-		t.Errorf("evictions %v, want >= %d (live file nodes %v)", v, n-max, got)
+		t.Errorf("evictions %v, want >= %d", v, n-max)
 	}
 	if v, _ := f.Value("mogilefs_mogfs_node_limit"); v != max {
 		t.Errorf("node limit %v, want %d", v, max)
 	}
-	// Every name is still there: what was dropped is looked up again.
-	lstatAll(t, filepath.Join(mnt, "many", "d0"), n)
+	if got, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", sleeper.Process.Pid)); err != nil || got != cwd {
+		t.Errorf("working directory of a process in the mount: %q, %v; want %q", got, err, cwd)
+	}
+	// Every name is still there: what was forgotten is looked up again.
+	walk()
 	check()
 }
 

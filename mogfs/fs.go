@@ -41,7 +41,7 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics, if set, counts the FUSE requests and commits (NewMetrics).
 	Metrics *Metrics
-	// MaxNodes caps the file nodes kept for the kernel (nodecache.go):
+	// MaxNodes caps the nodes kept for the kernel (nodecache.go):
 	// 0 is DefaultMaxNodes, a negative number leaves it to the kernel.
 	MaxNodes int
 }
@@ -67,18 +67,18 @@ func New(cfg Config) (*FS, error) {
 		return nil, errors.New("mogfs: Space and Spool are required")
 	}
 	f := &FS{cfg: cfg, space: cfg.Space, log: cfg.Logger}
+	maxNodes := cfg.MaxNodes
 	switch {
-	case cfg.MaxNodes == 0:
-		f.nodes = newNodeCache(DefaultMaxNodes)
-	case cfg.MaxNodes < 0:
-		f.nodes = newNodeCache(0)
-	default:
-		f.nodes = newNodeCache(cfg.MaxNodes)
+	case maxNodes == 0:
+		maxNodes = DefaultMaxNodes
+	case maxNodes < 0:
+		maxNodes = 0
 	}
-	cfg.Metrics.watchNodes(f.nodes)
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)
 	}
+	f.nodes = newNodeCache(maxNodes, f.log)
+	cfg.Metrics.watchNodes(f.nodes)
 	if cfg.Domain == "" {
 		f.root = &rootNode{fsys: f}
 	} else {

@@ -26,8 +26,8 @@ import (
 //	mogilefs_mogfs_spool_bytes                   gauge (staged bytes reserved in the write spool)
 //	mogilefs_mogfs_spool_limit_bytes             gauge
 //	mogilefs_mogfs_nodes{type}                   gauge (file and dir nodes kept for the kernel)
-//	mogilefs_mogfs_node_limit                    gauge (the cap on file nodes, 0: none)
-//	mogilefs_mogfs_node_evictions_total          counter (file entries the kernel was asked to drop)
+//	mogilefs_mogfs_node_limit                    gauge (the cap on nodes, 0: none)
+//	mogilefs_mogfs_node_evictions_total          counter (nodes the kernel was asked to forget)
 //
 // op is the FUSE request (lookup, getattr, read, write, create, flush,
 // ...); they are counted where the kernel's requests enter go-fuse, so
@@ -104,12 +104,12 @@ func (m *Metrics) nodeCollectors() []prometheus.Collector {
 			Help: help, ConstLabels: prometheus.Labels{"type": typ}}, with(f))
 	}
 	return []prometheus.Collector{
-		gauge("file", func(c *nodeCache) float64 { return float64(c.files()) }),
-		gauge("dir", func(c *nodeCache) float64 { return float64(c.dirs.Load()) }),
+		gauge("file", func(c *nodeCache) float64 { f, _ := c.counts(); return float64(f) }),
+		gauge("dir", func(c *nodeCache) float64 { _, d := c.counts(); return float64(d) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metrics.Namespace, Subsystem: "mogfs", Name: "node_limit",
-			Help: "Cap on file nodes (--max-nodes; 0: none, the kernel alone decides)."}, with(func(c *nodeCache) float64 { return float64(c.max) })),
+			Help: "Cap on nodes (--max-nodes; 0: none, the kernel alone decides)."}, with(func(c *nodeCache) float64 { return float64(c.max) })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: metrics.Namespace, Subsystem: "mogfs", Name: "node_evictions_total",
-			Help: "File entries the kernel was asked to drop to keep the file nodes under the cap."}, with(func(c *nodeCache) float64 { return float64(c.evictions.Load()) })),
+			Help: "Nodes the kernel was asked to forget to keep under the cap."}, with(func(c *nodeCache) float64 { return float64(c.evictions.Load()) })),
 	}
 }
 

@@ -56,7 +56,7 @@ type Options struct {
 	FuseOptions []string
 	// MetricsListen is where /metrics is served ("" = nowhere).
 	MetricsListen string
-	// MaxNodes caps the file nodes kept for the kernel (0: no cap).
+	// MaxNodes caps the nodes kept for the kernel (0: no cap).
 	MaxNodes int
 }
 
@@ -124,7 +124,7 @@ func newFlagSet(o *Options, c *cmdline, helper bool) *pflag.FlagSet {
 	fs.BoolVar(&o.ReadOnly, "read-only", false, "mount read-only")
 	fs.StringVar(&o.LogFile, "log-file", "", "log file of the background process (default: syslog)")
 	fs.BoolVar(&o.Debug, "debug", false, "log every FUSE request")
-	fs.IntVar(&o.MaxNodes, "max-nodes", mogfs.DefaultMaxNodes, "cap on the files the kernel is let keep looked up (0: no cap)")
+	fs.IntVar(&o.MaxNodes, "max-nodes", mogfs.DefaultMaxNodes, "cap on the files and directories the kernel is let keep looked up (0: no cap)")
 	fs.StringVar(&o.MetricsListen, "metrics-listen", "", "serve Prometheus /metrics and /debug/pprof on ip:port (off by default)")
 	fs.StringArrayVarP(&c.opts, "options", "o", nil, "comma-separated mount options (see docs/mogfs.md)")
 	fs.BoolVarP(&c.help, "help", "h", false, "show this help")

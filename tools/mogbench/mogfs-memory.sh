@@ -9,7 +9,9 @@
 # Then, for each build, on a fresh mount with --metrics-listen:
 #   ls-l-big   seconds of `ls -l big` and mogfs VmRSS / VmHWM after it
 #   find       seconds of `find -type f` over the whole mount (counted) and
-#              VmRSS / VmHWM after it, and the live-node gauge if exported
+#              VmRSS / VmHWM after it, and the live file nodes if exported
+# (with the CPU seconds mogfs spent on each: on a busy machine they vary
+# less than the elapsed times)
 #   drop       VmRSS and nodes after `echo 2 > /proc/sys/vm/drop_caches`
 #              (root only) and a GC (heap profile with gc=1)
 #   ls-l-10k   seconds of `ls -l ls` on a fresh mount (median of three)
@@ -101,6 +103,9 @@ status() { # pid field -> MiB
 nodes() {
 	curl -s "http://127.0.0.1:$mport/metrics" | awk '/^mogilefs_mogfs_nodes\{type="file"\}/ { print $2 }'
 }
+cpu() { # pid -> user+system CPU seconds so far
+	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
+}
 secs() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$2"; }
 mount_fs() { # bin
 	mnt=$var/mnt
@@ -127,12 +132,13 @@ for side in "${sides[@]}"; do
 	[ "$side" = A ] && bin=$a
 	mount_fs "$bin"
 	r0=$(status "$mpid" VmRSS)
+	c0=$(cpu "$mpid")
 	tl=$(timed ls -l "$mnt/big")
-	r1=$(status "$mpid" VmRSS) h1=$(status "$mpid" VmHWM)
+	r1=$(status "$mpid" VmRSS) h1=$(status "$mpid" VmHWM) c1=$(cpu "$mpid")
 	s=$(date +%s.%N)
 	files=$(find "$mnt" -type f | wc -l)
 	tf=$(secs "$s" "$(date +%s.%N)")
-	r2=$(status "$mpid" VmRSS) h2=$(status "$mpid" VmHWM) n2=$(nodes)
+	r2=$(status "$mpid" VmRSS) h2=$(status "$mpid" VmHWM) n2=$(nodes) c2=$(cpu "$mpid")
 	curl -s -o "$var/$side-heap.pb.gz" "http://127.0.0.1:$mport/debug/pprof/heap?gc=1"
 	r3=- n3=-
 	if [ "$(id -u)" = 0 ]; then
@@ -151,8 +157,8 @@ for side in "${sides[@]}"; do
 	l10=$(printf '%s\n' "${lss[@]}" | sort -n | sed -n 2p)
 	echo "$side ($bin): N=$n keys, find saw $files files"
 	echo "  start RSS ${r0} MiB"
-	echo "  ls -l of $big keys: ${tl} s, RSS ${r1} MiB, HWM ${h1} MiB"
-	echo "  find -type f:       ${tf} s, RSS ${r2} MiB, HWM ${h2} MiB, nodes ${n2:--}"
+	echo "  ls -l of $big keys: ${tl} s (mogfs CPU $(secs "$c0" "$c1") s), RSS ${r1} MiB, HWM ${h1} MiB"
+	echo "  find -type f:       ${tf} s (mogfs CPU $(secs "$c1" "$c2") s), RSS ${r2} MiB, HWM ${h2} MiB, file nodes ${n2:--}"
 	echo "  after drop_caches:  RSS ${r3} MiB, nodes ${n3:--}"
 	echo "  ls -l of $lsn keys (fresh mount, median of 3): ${l10} s"
 done
