@@ -66,9 +66,10 @@ func openKept(t *testing.T, p string, flags int) *os.File {
 // busyFiles opens what only memory holds while the kernel drops the
 // mount's other nodes: a key open for reading, a new file with written
 // but uncommitted content, and an orphan (unlinked while open, its
-// content staged). check, called after, reads all three back through
-// their descriptors and closes the new file, whose content must then be
-// the key's.
+// content staged); it also makes a file with two names. check, called
+// after, reads the three back through their descriptors and closes the
+// new file, whose content must then be the key's, and checks that the
+// two names are one file.
 func busyFiles(t *testing.T, e *env, mnt string) (check func()) {
 	t.Helper()
 	kept := bytes.Repeat([]byte("k"), 3000)
@@ -77,6 +78,12 @@ func busyFiles(t *testing.T, e *env, mnt string) (check func()) {
 	rd := openKept(t, filepath.Join(mnt, "kept"), os.O_RDONLY)
 	orphan := openKept(t, filepath.Join(mnt, "orphan"), os.O_RDWR)
 	if err := os.Remove(filepath.Join(mnt, "orphan")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(mnt, "linked"), []byte("two names"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(filepath.Join(mnt, "linked"), filepath.Join(mnt, "linked2")); err != nil {
 		t.Fatal(err)
 	}
 	w := openKept(t, filepath.Join(mnt, "dirty"), os.O_RDWR|os.O_CREATE)
@@ -96,6 +103,15 @@ func busyFiles(t *testing.T, e *env, mnt string) (check func()) {
 		readAll(rd, kept)
 		readAll(orphan, []byte("orphaned content"))
 		readAll(w, []byte("not committed yet"))
+		// Both names of a hard-linked file are one file again.
+		a, errA := os.Stat(filepath.Join(mnt, "linked"))
+		b, errB := os.Stat(filepath.Join(mnt, "linked2"))
+		if errA != nil || errB != nil || !os.SameFile(a, b) {
+			t.Errorf("hard links after the kernel dropped nodes: %v, %v, same file %v", errA, errB, errA == nil && errB == nil && os.SameFile(a, b))
+		}
+		if got, err := os.ReadFile(filepath.Join(mnt, "linked2")); err != nil || string(got) != "two names" {
+			t.Errorf("linked2: %q, %v", got, err)
+		}
 		if err := w.Close(); err != nil {
 			t.Fatalf("close of the written file: %v", err)
 		}
