@@ -95,7 +95,6 @@ INSERT INTO sqlite_sequence (name, seq) VALUES ('tempfile', $n);
 COMMIT;
 EOF
 t1=$(date +%s.%N)
-printf 'filled %d keys by SQL in %.1f s\n' "$n" "$(echo "$t1 - $t0" | bc)"
 
 status() { # pid field -> MiB
 	awk -v f="$2:" '$1 == f { printf "%.0f", $2 / 1024 }' "/proc/$1/status"
@@ -119,6 +118,7 @@ mount_fs() { # bin
 		sleep 0.05
 	done
 }
+echo "filled $n keys by SQL in $(secs "$t0" "$t1") s"
 timed() { # command... -> seconds on stdout, output discarded
 	local s e
 	s=$(date +%s.%N)
