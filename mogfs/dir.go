@@ -21,6 +21,7 @@ import (
 type dirNode struct {
 	fs.Inode
 	fsys *FS
+	lru  lruLinks // nodecache.go
 
 	mu   sync.Mutex
 	attr keyspace.Attr // the marker's attributes, or defaults
@@ -96,6 +97,7 @@ func (d *dirNode) setAttr(a keyspace.Attr) {
 
 // Getattr implements fs.NodeGetattrer.
 func (d *dirNode) Getattr(ctx context.Context, _ fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	d.fsys.nodes.touch(&d.lru, &d.Inode)
 	d.mu.Lock()
 	fresh := time.Since(d.at) < d.fsys.cfg.TTL || d.at == farFuture
 	d.mu.Unlock()
@@ -192,12 +194,15 @@ func (f *FS) dirChild(ctx context.Context, parent *fs.Inode, name string, a keys
 		if dn, ok := ch.Operations().(*dirNode); ok {
 			dn.setAttr(a)
 			dn.fill(&out.Attr)
+			f.nodes.touch(&dn.lru, ch)
 			return ch
 		}
 	}
 	dn := &dirNode{fsys: f, attr: a, at: time.Now()}
 	dn.fill(&out.Attr)
-	return parent.NewInode(ctx, dn, fs.StableAttr{Mode: syscall.S_IFDIR})
+	in := parent.NewInode(ctx, dn, fs.StableAttr{Mode: syscall.S_IFDIR})
+	f.nodes.touch(&dn.lru, in)
+	return in
 }
 
 // fileChild returns the inode of the file name with metadata fi. looked
@@ -212,15 +217,17 @@ func (f *FS) fileChild(ctx context.Context, parent *fs.Inode, name string, fi ke
 			fn.looked = looked
 			fn.mu.Unlock()
 			fn.fill(&out.Attr)
+			f.nodes.touch(&fn.lru, &fn.Inode)
 			return ch
 		}
 	}
 	// Inodes live as long as the kernel caches them (an ls -lR of a big
 	// domain makes many): keep only what later calls need.
-	fi.Key, fi.Checksum = "", ""
-	fn := &fileNode{fsys: f, info: fi, at: time.Now(), looked: looked}
+	fn := &fileNode{fsys: f, info: slim(fi), at: time.Now(), looked: looked}
 	fn.fill(&out.Attr)
-	return parent.NewInode(ctx, fn, fs.StableAttr{Mode: typ, Ino: inoOf(fi.DKey)})
+	in := parent.NewInode(ctx, fn, fs.StableAttr{Mode: typ, Ino: inoOf(fi.DKey)})
+	f.nodes.touch(&fn.lru, &fn.Inode)
+	return in
 }
 
 // inoOf is the inode number of a file kept under the surrogate dkey: the
@@ -241,7 +248,9 @@ func inoOf(dkey string) uint64 {
 // empty file is committed by its last release, after close returned).
 func (f *FS) lookup(ctx context.Context, dir *fs.Inode, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	if ch := localFile(dir, name); ch != nil {
-		ch.Operations().(*fileNode).fill(&out.Attr)
+		fn := ch.Operations().(*fileNode)
+		fn.fill(&out.Attr)
+		f.nodes.touch(&fn.lru, &fn.Inode)
 		return ch, 0
 	}
 	cl, fileOnly, errno := f.child(dir, name)
@@ -275,6 +284,7 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 
 // OpendirHandle implements fs.NodeOpendirHandler.
 func (d *dirNode) OpendirHandle(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	d.fsys.nodes.touch(&d.lru, &d.Inode)
 	l, errno := d.fsys.locate(&d.Inode)
 	if errno != 0 {
 		return nil, 0, errno
@@ -739,6 +749,7 @@ func (d *dirNode) Link(ctx context.Context, target fs.InodeEmbedder, name string
 	n.mu.Unlock()
 	f.touchDir(&d.Inode)
 	n.fill(&out.Attr)
+	f.nodes.touch(&n.lru, &n.Inode)
 	return &n.Inode, 0
 }
 

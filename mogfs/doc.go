@@ -13,7 +13,9 @@
 // keyspace.Reader whose paths are asked once. A file unlinked or
 // replaced while open keeps its content in its Buffer for its open
 // descriptors (orphan.go). Locks are left to the kernel; fallocate and
-// O_TMPFILE are in posixops.go.
+// O_TMPFILE are in posixops.go. Nodes live until the kernel forgets them;
+// past Config.MaxNodes nodes, it is asked to forget the least recently
+// used (nodecache.go).
 //
 // ClientBackend implements keyspace.Backend with the project's client
 // library, including the mogfs tracker commands of docs/mogfs.md. The

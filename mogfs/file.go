@@ -6,6 +6,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unique"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -21,15 +22,14 @@ const openFresh = 50 * time.Millisecond
 type fileNode struct {
 	fs.Inode
 	fsys *FS
+	lru  lruLinks // nodecache.go
 
+	// A node lives as long as the kernel keeps the file looked up (a
+	// find of a big domain makes many): fields are ordered to keep it
+	// small.
 	mu   sync.Mutex
 	info keyspace.FileInfo // as the tracker said (Attr filled with defaults)
 	at   time.Time         // when info was known
-	// changed: the last update brought another version (fid or size);
-	// the next open must not keep the kernel's page cache.
-	changed bool
-	// looked: info comes from a lookup no open has used yet.
-	looked bool
 	// path is the URL of a copy of info.Fid when this mount wrote it
 	// (the PUT of the commit): reads start there, without get_paths.
 	path string
@@ -40,13 +40,19 @@ type fileNode struct {
 	// While the file is open for writing: the staged content, shared by
 	// every writing handle, and the attributes to record at commit.
 	buf     *keyspace.Buffer
-	writers int
-	opens   int // open descriptors, readers too
+	writers int32
+	opens   int32 // open descriptors, readers too
+	// staging pins buf while it is being filled for an orphan
+	// (orphan.go).
+	staging int32
+	// changed: the last update brought another version (fid or size);
+	// the next open must not keep the kernel's page cache.
+	changed bool
+	// looked: info comes from a lookup no open has used yet.
+	looked bool
 	// orphaned: unlinked or replaced by a rename through this mount
-	// while open (orphan.go); staging pins buf while it is being filled
-	// for that.
+	// while open (orphan.go).
 	orphaned bool
-	staging  int
 	// cmu serialises commits (from the key's name to the upload) with
 	// the unlink or rename that takes the name away (orphan.go), so that
 	// a commit made by a release, after close returned, cannot bring
@@ -77,6 +83,7 @@ type handle struct {
 // update takes new metadata from the tracker and reports whether the
 // content changed (another fid or size).
 func (n *fileNode) update(fi keyspace.FileInfo) bool {
+	fi = slim(fi)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	changed := fi.Fid != n.info.Fid || fi.Size != n.info.Size
@@ -86,6 +93,15 @@ func (n *fileNode) update(fi keyspace.FileInfo) bool {
 	n.info, n.at = fi, time.Now()
 	n.changed = n.changed || changed
 	return changed
+}
+
+// slim is fi as a node keeps it: without what later calls do not need
+// (the key, which the node's place in the tree gives, and the checksum),
+// and with the class name shared by every node of the class.
+func slim(fi keyspace.FileInfo) keyspace.FileInfo {
+	fi.Key, fi.Checksum = "", ""
+	fi.Class = unique.Make(fi.Class).Value()
+	return fi
 }
 
 // unlinked takes one name off the node (unlink succeeded). With one name
@@ -173,6 +189,7 @@ func (n *fileNode) refresh(ctx context.Context) (changed bool, errno syscall.Err
 
 // Getattr implements fs.NodeGetattrer.
 func (n *fileNode) Getattr(ctx context.Context, _ fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	n.fsys.nodes.touch(&n.lru, &n.Inode)
 	n.mu.Lock()
 	local := n.buf != nil && n.buf.Loaded() || n.orphaned
 	stale := time.Since(n.at) >= n.fsys.cfg.TTL
@@ -193,6 +210,7 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	if write && n.fsys.cfg.ReadOnly {
 		return nil, 0, syscall.EROFS
 	}
+	n.fsys.nodes.touch(&n.lru, &n.Inode)
 	h := &handle{n: n, write: write, append: flags&syscall.O_APPEND != 0}
 	var fuseFlags uint32
 	n.mu.Lock()
@@ -781,6 +799,7 @@ func (f *FS) create(ctx context.Context, dir *fs.Inode, name string, flags, mode
 	fn.fill(&out.Attr)
 	f.touchDir(dir)
 	in := dir.NewInode(ctx, fn, fs.StableAttr{Mode: syscall.S_IFREG})
+	f.nodes.touch(&fn.lru, &fn.Inode)
 	h := &handle{n: fn, write: true, append: flags&syscall.O_APPEND != 0}
 	return in, h, writeOnlyFlags(flags), 0
 }

@@ -41,6 +41,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics, if set, counts the FUSE requests and commits (NewMetrics).
 	Metrics *Metrics
+	// MaxNodes caps the nodes kept for the kernel (nodecache.go):
+	// 0 is DefaultMaxNodes, a negative number leaves it to the kernel.
+	MaxNodes int
 }
 
 // FS is a mounted view of a MogileFS cluster.
@@ -55,6 +58,7 @@ type FS struct {
 	usage  keyspace.Usage
 
 	classes classGuard // classes.go
+	nodes   *nodeCache // nodecache.go
 }
 
 // New returns the filesystem of cfg.
@@ -63,9 +67,18 @@ func New(cfg Config) (*FS, error) {
 		return nil, errors.New("mogfs: Space and Spool are required")
 	}
 	f := &FS{cfg: cfg, space: cfg.Space, log: cfg.Logger}
+	maxNodes := cfg.MaxNodes
+	switch {
+	case maxNodes == 0:
+		maxNodes = DefaultMaxNodes
+	case maxNodes < 0:
+		maxNodes = 0
+	}
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)
 	}
+	f.nodes = newNodeCache(maxNodes, f.log)
+	cfg.Metrics.watchNodes(f.nodes)
 	if cfg.Domain == "" {
 		f.root = &rootNode{fsys: f}
 	} else {

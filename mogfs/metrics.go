@@ -2,6 +2,7 @@ package mogfs
 
 import (
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -24,6 +25,9 @@ import (
 //	mogilefs_mogfs_commit_failures_total         counter (failed uploads: EIO to close/fsync)
 //	mogilefs_mogfs_spool_bytes                   gauge (staged bytes reserved in the write spool)
 //	mogilefs_mogfs_spool_limit_bytes             gauge
+//	mogilefs_mogfs_nodes{type}                   gauge (file and dir nodes kept for the kernel)
+//	mogilefs_mogfs_node_limit                    gauge (the cap on nodes, 0: none)
+//	mogilefs_mogfs_node_evictions_total          counter (nodes the kernel was asked to forget)
 //
 // op is the FUSE request (lookup, getattr, read, write, create, flush,
 // ...); they are counted where the kernel's requests enter go-fuse, so
@@ -42,6 +46,7 @@ type Metrics struct {
 	lat                     [numOps]prometheus.Observer
 	readBytes, writtenBytes prometheus.Counter
 	commits, commitFailures prometheus.Counter
+	nodes                   atomic.Pointer[nodeCache] // set by New
 }
 
 // NewMetrics registers a mount's metrics on reg; spool, if not nil, is
@@ -73,12 +78,46 @@ func NewMetrics(reg prometheus.Registerer, spool *keyspace.Spool) (*Metrics, err
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metrics.Namespace, Subsystem: sub, Name: "spool_limit_bytes",
 				Help: "Bound of the write spool (--cache-size)."}, func() float64 { return float64(spool.Limit()) }))
 	}
+	cs = append(cs, m.nodeCollectors()...)
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
 	}
 	return m, nil
+}
+
+// nodeCollectors report the node cache of the filesystem made with m
+// (nothing before New).
+func (m *Metrics) nodeCollectors() []prometheus.Collector {
+	with := func(f func(c *nodeCache) float64) func() float64 {
+		return func() float64 {
+			if c := m.nodes.Load(); c != nil {
+				return f(c)
+			}
+			return 0
+		}
+	}
+	help := "Nodes kept for the kernel (names it has looked up and not forgotten), by type."
+	gauge := func(typ string, f func(c *nodeCache) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metrics.Namespace, Subsystem: "mogfs", Name: "nodes",
+			Help: help, ConstLabels: prometheus.Labels{"type": typ}}, with(f))
+	}
+	return []prometheus.Collector{
+		gauge("file", func(c *nodeCache) float64 { f, _ := c.counts(); return float64(f) }),
+		gauge("dir", func(c *nodeCache) float64 { _, d := c.counts(); return float64(d) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metrics.Namespace, Subsystem: "mogfs", Name: "node_limit",
+			Help: "Cap on nodes (--max-nodes; 0: none, the kernel alone decides)."}, with(func(c *nodeCache) float64 { return float64(c.max) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: metrics.Namespace, Subsystem: "mogfs", Name: "node_evictions_total",
+			Help: "Nodes the kernel was asked to forget to keep under the cap."}, with(func(c *nodeCache) float64 { return float64(c.evictions.Load()) })),
+	}
+}
+
+// watchNodes has m report c.
+func (m *Metrics) watchNodes(c *nodeCache) {
+	if m != nil {
+		m.nodes.Store(c)
+	}
 }
 
 // op counts one request.

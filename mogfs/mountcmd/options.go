@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mogilefs-go/mogilefs/internal/conffile"
+	"github.com/mogilefs-go/mogilefs/mogfs"
 )
 
 // SystemConfig is the system-wide configuration file of the MogileFS
@@ -55,6 +56,8 @@ type Options struct {
 	FuseOptions []string
 	// MetricsListen is where /metrics is served ("" = nowhere).
 	MetricsListen string
+	// MaxNodes caps the nodes kept for the kernel (0: no cap).
+	MaxNodes int
 }
 
 // usageError is a command-line mistake: exit status 2 with usage.
@@ -121,6 +124,7 @@ func newFlagSet(o *Options, c *cmdline, helper bool) *pflag.FlagSet {
 	fs.BoolVar(&o.ReadOnly, "read-only", false, "mount read-only")
 	fs.StringVar(&o.LogFile, "log-file", "", "log file of the background process (default: syslog)")
 	fs.BoolVar(&o.Debug, "debug", false, "log every FUSE request")
+	fs.IntVar(&o.MaxNodes, "max-nodes", mogfs.DefaultMaxNodes, "cap on the files and directories the kernel is let keep looked up (0: no cap)")
 	fs.StringVar(&o.MetricsListen, "metrics-listen", "", "serve Prometheus /metrics and /debug/pprof on ip:port (off by default)")
 	fs.StringArrayVarP(&c.opts, "options", "o", nil, "comma-separated mount options (see docs/mogfs.md)")
 	fs.BoolVarP(&c.help, "help", "h", false, "show this help")
@@ -187,6 +191,9 @@ func (o *Options) finish(env *Env, c *cmdline) error {
 	if o.TTL < 0 {
 		return usagef("ttl must not be negative")
 	}
+	if o.MaxNodes < 0 {
+		return usagef("max-nodes must not be negative")
+	}
 	if o.Timeout <= 0 {
 		return usagef("timeout must be positive")
 	}
@@ -226,7 +233,7 @@ func (o *Options) applyOption(opt string, set map[string]bool, c *cmdline) error
 		"metrics_listen": &o.MetricsListen,
 	}
 	durs := map[string]*time.Duration{"ttl": &o.TTL, "timeout": &o.Timeout}
-	ints := map[string]*int{"uid": &o.UID, "gid": &o.GID}
+	ints := map[string]*int{"uid": &o.UID, "gid": &o.GID, "max_nodes": &o.MaxNodes}
 	bools := map[string]*bool{"allow_other": &o.AllowOther, "ro": &o.ReadOnly, "debug": &o.Debug}
 	if p, ok := bools[k]; ok {
 		*p = true

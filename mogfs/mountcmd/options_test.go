@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mogilefs-go/mogilefs/mogfs"
 )
 
 // testEnv has a home directory, a system file and $MOGUTILSCONF, each
@@ -65,6 +67,20 @@ func TestParseForms(t *testing.T) {
 				if o.CacheSize != 512<<20 || o.TTL != 2*time.Second || o.Timeout != 500*time.Millisecond ||
 					o.UID != 7 || o.GID != 8 || o.Class != "" || o.CacheDir != "/var/c" {
 					return "options not taken"
+				}
+				return ""
+			}},
+		{name: "node cap", args: []string{"/mnt", "-o", "max_nodes=5000"}, trackers: "home:7001", domain: "homedom",
+			check: func(o *Options) string {
+				if o.MaxNodes != 5000 {
+					return "max_nodes not taken"
+				}
+				return ""
+			}},
+		{name: "node cap default", args: []string{"/mnt"}, trackers: "home:7001", domain: "homedom",
+			check: func(o *Options) string {
+				if o.MaxNodes != mogfs.DefaultMaxNodes {
+					return "max-nodes default not DefaultMaxNodes"
 				}
 				return ""
 			}},

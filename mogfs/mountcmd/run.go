@@ -321,6 +321,7 @@ func mount(o *Options, logger *slog.Logger, logw, user io.Writer) (*mounted, err
 	f, err := mogfs.New(mogfs.Config{
 		Space: space, Spool: spool, Domain: o.Domain, Class: o.Class, TTL: o.TTL,
 		UID: uint32(o.UID), GID: uint32(o.GID), ReadOnly: o.ReadOnly, Logger: logger, Metrics: mt,
+		MaxNodes: maxNodes(o.MaxNodes),
 	})
 	if err != nil {
 		c.Close()
@@ -419,4 +420,12 @@ func (m *mounted) serve() int {
 			return 0
 		}
 	}
+}
+
+// maxNodes is the Config.MaxNodes of --max-nodes n, where 0 means no cap.
+func maxNodes(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
