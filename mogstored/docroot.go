@@ -108,8 +108,8 @@ func (e *deviceError) Unwrap() error { return e.err }
 // openPutDir opens the directory dir (device-relative, "" for the device
 // itself) of device devid for a PUT, creating the directories that are
 // missing below the device, never the device directory itself. With
-// openat2 the common case, an existing directory, takes two system calls
-// and no walk component by component.
+// openat2 the common case, an existing directory reached through no
+// symlink, takes one system call and no walk component by component.
 func (d *docRoot) openPutDir(devid int, dir string) (dirFD, error) {
 	dev := "dev" + strconv.Itoa(devid)
 	dir = strings.Trim(dir, "/")
@@ -117,6 +117,13 @@ func (d *docRoot) openPutDir(devid int, dir string) (dirFD, error) {
 		dir = "."
 	}
 	if d.openat2 {
+		// With no symlink followed (and RESOLVE_BENEATH refusing ".."),
+		// "devN/dir" can only lead into device N.
+		if fd, err := openBeneathNoLinks(d.fd, dev+"/"+dir, unix.O_RDONLY|unix.O_DIRECTORY); err == nil {
+			return dirFD{fd}, nil
+		}
+		// A symlink on the way, a missing directory or a refusal: the
+		// two steps below tell them apart.
 		// Beneath the device, not just the docroot: a link in one
 		// device must not lead a write into another.
 		if devfd, err := openBeneath(d.fd, dev, oPath|unix.O_DIRECTORY); err == nil {

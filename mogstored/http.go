@@ -36,6 +36,7 @@ type handler struct {
 	log   *slog.Logger
 	devs  *deviceStates
 	bufs  copyBufs
+	pid   string // os.Getpid() in decimal, for temp file names
 }
 
 const allowed = "GET, HEAD, PUT, DELETE, MKCOL"

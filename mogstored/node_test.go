@@ -588,3 +588,48 @@ func TestReadOnlyDevice(t *testing.T) {
 		t.Error("read-only device not logged")
 	}
 }
+
+// TestPutThroughLinks: a PUT whose directory is reached through symlinks
+// that stay in their device (or a device directory linked inside the
+// docroot) is stored where the links lead; a link from one device into
+// another is refused. A body larger than the copy buffer arrives whole.
+func TestPutThroughLinks(t *testing.T) {
+	n := startNode(t, 2, nil)
+	if err := os.MkdirAll(n.path("/disks/d7"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("disks/d7", n.path("/dev7")); err != nil { // a device linked inside the docroot
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(n.path("/dev1/real/000"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real", n.path("/dev1/0")); err != nil { // a link inside the device
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../dev2", n.path("/dev1/other")); err != nil { // into another device
+		t.Fatal(err)
+	}
+	big := strings.Repeat("0123456789abcdef", 20000) // 320 000 bytes, over the 128 KiB buffer
+	for _, tc := range []struct{ url, file, body string }{
+		{"/dev7/0/000/000/0000000001.fid", "/disks/d7/0/000/000/0000000001.fid", "seven"},
+		{"/dev1/0/000/0000000002.fid", "/dev1/real/000/0000000002.fid", "linked"},
+		{"/dev2/0/000/000/0000000003.fid", "/dev2/0/000/000/0000000003.fid", big},
+	} {
+		if code, _, body := do(t, "PUT", n.url+tc.url, strings.NewReader(tc.body)); code != 200 {
+			t.Fatalf("PUT %s: %d %q", tc.url, code, body)
+		}
+		if b, err := os.ReadFile(n.path(tc.file)); err != nil || string(b) != tc.body {
+			t.Fatalf("PUT %s stored %d bytes at %s (%v), want %d", tc.url, len(b), tc.file, err, len(tc.body))
+		}
+	}
+	if code, _, _ := do(t, "PUT", n.url+"/dev1/other/x.fid", strings.NewReader("crossed")); code < 400 {
+		t.Errorf("PUT through a link into another device: %d", code)
+	}
+	if _, err := os.Lstat(n.path("/dev2/x.fid")); err == nil {
+		t.Error("a PUT through a link wrote into another device")
+	}
+	if got := tempFiles(t, n.docroot); len(got) != 0 {
+		t.Errorf("temp files left: %v", got)
+	}
+}

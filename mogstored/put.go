@@ -78,7 +78,7 @@ func (h *handler) store(r *httpd.Request, np nodePath) putReply {
 		return h.putFailed(r, np, err, "create")
 	}
 	defer dir.Close()
-	up, err := createTemp(dir, name)
+	up, err := createTemp(dir, name, h.pid)
 	if err != nil {
 		return h.putFailed(r, np, err, "create")
 	}
@@ -141,34 +141,60 @@ func checkPutPath(w *httpd.ResponseWriter, r *httpd.Request) (nodePath, bool) {
 // with no second walk down the path.
 type upload struct {
 	dir    dirFD
-	f      *os.File
+	fd     int    // the temp file, a bare descriptor: no *os.File, no fcntl, no finalizer
 	tmp    string // the temp file's name in dir
 	md5    hash.Hash
 	closed bool
 	kept   bool // renamed into place, or removed
 }
 
+// Write writes all of p to the temp file.
+func (u *upload) Write(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := unix.Write(u.fd, p[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, &os.PathError{Op: "write", Path: u.tmp, Err: err}
+		}
+		n += m
+	}
+	return n, nil
+}
+
+// close closes the temp file (once).
+func (u *upload) close() error {
+	if u.closed {
+		return nil
+	}
+	u.closed = true
+	if err := unix.Close(u.fd); err != nil {
+		return &os.PathError{Op: "close", Path: u.tmp, Err: err}
+	}
+	return nil
+}
+
 // discard drops the temp file (once).
 func (u *upload) discard() {
-	if !u.closed {
-		u.f.Close()
-		u.closed = true
-	}
+	u.close()
 	if !u.kept {
 		unix.Unlinkat(u.dir.fd, u.tmp, 0)
 		u.kept = true
 	}
 }
 
-// createTemp creates the temp file for name in dir.
-func createTemp(dir dirFD, name string) (*upload, error) {
-	tmp := tempName(name)
+// createTemp creates the temp file for name in dir; pid is the process
+// id in decimal, for the temp file's name.
+func createTemp(dir dirFD, name, pid string) (*upload, error) {
+	tmp := tempName(name, pid)
 	const flags = unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_CLOEXEC
 	fd, err := unix.Openat(dir.fd, tmp, flags, 0o644)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: tmp, Err: err}
 	}
-	return &upload{dir: dir, f: os.NewFile(uintptr(fd), tmp), tmp: tmp, md5: md5.New()}, nil
+	return &upload{dir: dir, fd: fd, tmp: tmp}, nil
 }
 
 // receive copies the body into the temp file and flushes it; on failure
@@ -176,9 +202,10 @@ func createTemp(dir dirFD, name string) (*upload, error) {
 func (h *handler) receive(r *httpd.Request, np nodePath, up *upload) (putReply, bool) {
 	bp := h.bufs.get()
 	defer h.bufs.put(bp)
-	var dst io.Writer = up.f
+	var dst io.Writer = up
 	if r.Header("Content-MD5") != "" {
-		dst = io.MultiWriter(up.f, up.md5)
+		up.md5 = md5.New()
+		dst = io.MultiWriter(up, up.md5)
 	}
 	n, err := copyBody(dst, r.Body, *bp)
 	var rerr *readError
@@ -195,13 +222,11 @@ func (h *handler) receive(r *httpd.Request, np nodePath, up *upload) (putReply, 
 		return h.putFailed(r, np, err, "write"), false
 	}
 	if h.fsync {
-		if err := up.f.Sync(); err != nil {
-			return h.putFailed(r, np, err, "fsync"), false
+		if err := unix.Fsync(up.fd); err != nil {
+			return h.putFailed(r, np, &os.PathError{Op: "fsync", Path: up.tmp, Err: err}, "fsync"), false
 		}
 	}
-	err = up.f.Close()
-	up.closed = true
-	if err != nil {
+	if err := up.close(); err != nil {
 		return h.putFailed(r, np, err, "close"), false
 	}
 	return putReply{}, true
@@ -230,8 +255,8 @@ func (h *handler) putFailed(r *httpd.Request, np nodePath, err error, op string)
 
 // tempName is "<name>.<pid>.<random>.tmp", shortened so it fits in a
 // file name.
-func tempName(name string) string {
-	suffix := "." + strconv.Itoa(os.Getpid()) + "." + strconv.FormatUint(uint64(rand.Uint32()), 10) + ".tmp"
+func tempName(name, pid string) string {
+	suffix := "." + pid + "." + strconv.FormatUint(uint64(rand.Uint32()), 10) + ".tmp"
 	if len(name)+len(suffix) > 255 {
 		name = name[:255-len(suffix)]
 	}
@@ -246,11 +271,12 @@ func (e *readError) Error() string { return "read request body: " + e.err.Error(
 func (e *readError) Unwrap() error { return e.err }
 
 // copyBody copies src to dst through buf, telling read errors from write
-// errors.
+// errors. It fills buf before each write, so that a body smaller than buf
+// is written with one system call however the network split it.
 func copyBody(dst io.Writer, src io.Reader, buf []byte) (int64, error) {
 	var n int64
 	for {
-		m, rerr := src.Read(buf)
+		m, rerr := fill(src, buf)
 		if m > 0 {
 			if _, err := dst.Write(buf[:m]); err != nil {
 				return n, err
@@ -264,4 +290,17 @@ func copyBody(dst io.Writer, src io.Reader, buf []byte) (int64, error) {
 			return n, &readError{rerr}
 		}
 	}
+}
+
+// fill reads from src until buf is full, src ends (io.EOF) or fails.
+func fill(src io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := src.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }

@@ -73,7 +73,7 @@ func Listen(cfg Config, log *slog.Logger) (*Server, error) {
 	s.side = newSideChannel(root, log, s.iow, s.shutdown)
 	if s.httpL != nil {
 		s.http = &httpd.Server{
-			Handler: guardWrites(cfg.WriteAllow, log, &handler{root: root, fsync: cfg.Fsync, log: log, devs: s.devs}),
+			Handler: guardWrites(cfg.WriteAllow, log, &handler{root: root, fsync: cfg.Fsync, log: log, devs: s.devs, pid: strconv.Itoa(os.Getpid())}),
 			Logger:  log, MaxConns: cfg.MaxConns,
 			HeaderTimeout: cfg.HeaderTimeout, IdleTimeout: cfg.IdleTimeout,
 			BodyTimeout: cfg.BodyTimeout, WriteTimeout: cfg.WriteTimeout,

@@ -182,8 +182,13 @@ type conn struct {
 	sent100 bool
 }
 
+// readBufSize is a connection's read buffer: large enough that a small
+// PUT (headers and a body of up to about 16 KiB, which clients send in
+// one write) arrives in one read system call.
+const readBufSize = 16 << 10
+
 func (s *Server) newConn(rwc net.Conn) *conn {
-	c := &conn{srv: s, rwc: rwc, remote: rwc.RemoteAddr(), br: bufio.NewReaderSize(rwc, 4096), req: &Request{}}
+	c := &conn{srv: s, rwc: rwc, remote: rwc.RemoteAddr(), br: bufio.NewReaderSize(rwc, readBufSize), req: &Request{}}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.shuttingDown() {

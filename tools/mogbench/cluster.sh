@@ -8,7 +8,14 @@
 #   - HOSTS (1) mogstored, 127.0.0.N:$STORE_PORT (7600), one device each,
 #     fsync off unless FSYNC=1
 #   - domain "bench" with classes "one" (mindevcount 1) and "two" (2)
-# Everything lives in $VAR (./var/bench), which is emptied first. BIN (./bin)
+# Everything lives in $VAR (./var/bench), which starts empty: what a previous
+# cluster left there is moved aside to $VAR.old-<time>, not removed, because
+# on ext4 without a journal (this project's benchmark disk) creating files
+# within 30 s of a mass deletion costs several times the CPU (the kernel
+# skips recently freed inodes, docs/benchmarks.md §7): removing the last
+# run's files here would slow the first ~20 000 uploads of the new cluster
+# by a factor of 2–3. Remove the old directories when nothing is measured
+# (make clean, or rm -rf var/bench.old-*). BIN (./bin)
 # names the binaries, TRACKER_CONF adds lines to mogilefsd.conf (e.g.
 # "replicate_jobs = 4"), TRACKER_ARGS adds mogilefsd options, TRACKER_ENV and
 # STORE_ENV variables of the tracker's and storage nodes' environment (e.g. PPROF_ADDR=127.0.0.1:6060 for a build
@@ -31,7 +38,11 @@ tracker=127.0.0.1:$tport
 for b in mogdbsetup mogilefsd mogstored mogadm; do
 	[ -x "$bin/$b" ] || { echo "$bin/$b is missing: run make build" >&2; exit 1; }
 done
-rm -rf "$var"
+if [ -e "$var" ]; then
+	old=$var.old-$(date +%s%N)
+	mv "$var" "$old"
+	echo "the previous data is in $old: remove it when nothing is measured" >&2
+fi
 mkdir -p "$var"
 
 case $db in
