@@ -169,27 +169,23 @@ func (c *call) putObject() error {
 		return err
 	}
 	now := time.Now()
-	cl := c.s.client(c.bucket)
-	st, err := cl.StoreWith(c.ctx, c.object, class, body, n, client.Commit{
-		Command: "mogfs_create_close",
+	var etag string
+	_, err = c.s.client(c.bucket).StoreWith(c.ctx, c.object, class, body, n, client.Commit{
+		Command: "s3_create_close",
 		Args:    []string{"mtime", strconv.FormatInt(now.Unix(), 10), "mtime_nsec", strconv.Itoa(now.Nanosecond()), "mode", "420"},
+		Late: func() []string {
+			etag = hex.EncodeToString(sum.Sum(nil))
+			return []string{"etag", etag, "headers", metaHeaders(c.r)}
+		},
 	})
 	if body.err != nil {
 		return body.err
 	}
 	if client.IsCode(err, "unknown_command") {
-		return notImplemented("the trackers have no mogfs_create_close command")
+		return notImplemented("the trackers have no s3_create_close command")
 	}
 	if err != nil {
 		return err
-	}
-	etag := hex.EncodeToString(sum.Sum(nil))
-	_, err = cl.Do(c.ctx, "s3_set_meta", map[string]string{"domain": c.bucket, "key": c.object,
-		"fid": strconv.FormatInt(st.FID, 10), "etag": etag, "headers": metaHeaders(c.r)})
-	if err != nil && !client.IsUnknownKey(err) {
-		// The object is stored; its metadata is not (it reads with
-		// the defaults). An overwrite meanwhile is unknown_key: fine.
-		return internal(fmt.Errorf("object stored as fid %d, metadata not recorded: %w", st.FID, err))
 	}
 	c.w.Header().Set("ETag", `"`+etag+`"`)
 	c.w.WriteHeader(http.StatusOK)
