@@ -1,5 +1,7 @@
 package gateway
 
+import "github.com/mogilefs-go/mogilefs/gateway/cache"
+
 // ClearCaches forgets every cached tracker answer, every small file held
 // in memory and every storage node marked down (mogproxy does this on
 // SIGHUP). Lookups running now still answer their callers, but their
@@ -13,3 +15,7 @@ func (g *Gateway) ClearCaches() {
 	clear(h.down)
 	h.mu.Unlock()
 }
+
+// ContentCache is the cache of small files' content, by fid, for another
+// face of the same process to share (the S3 API).
+func (g *Gateway) ContentCache() *cache.Content { return g.content }

@@ -60,7 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, e env) in
 			return 2
 		}
 		s3srv, err = s3.New(s3.Config{Trackers: o.cfg.Trackers, Listen: o.s3Listen, Keys: keys, BaseDomain: o.s3Domain,
-			TrackerTimeout: o.cfg.TrackerTimeout, NodeTimeout: o.cfg.NodeTimeout, LogRequests: o.cfg.LogRequests, Logger: log})
+			TrackerTimeout: o.cfg.TrackerTimeout, NodeTimeout: o.cfg.NodeTimeout, LogRequests: o.cfg.LogRequests, Logger: log,
+			CacheTTL: o.cfg.CacheTTL, CacheEntries: o.cfg.CacheEntries, Content: g.ContentCache()})
 		if err != nil {
 			fmt.Fprintf(stderr, "mogproxy: %v\n", err)
 			return 2

@@ -232,7 +232,7 @@ func (c *call) getVersioning() error {
 // getACL answers the only ACL there is: the owner has full control.
 func (c *call) getACL() error {
 	if c.hasObj {
-		if _, err := c.head(); err != nil {
+		if _, _, err := c.info(); err != nil {
 			return err
 		}
 	} else if err := c.requireBucket(); err != nil {

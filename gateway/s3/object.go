@@ -170,6 +170,8 @@ func (c *call) putObject() error {
 	}
 	now := time.Now()
 	var etag string
+	c.s.forget(c.bucket, c.object)
+	defer c.s.forget(c.bucket, c.object)
 	_, err = c.s.client(c.bucket).StoreWith(c.ctx, c.object, class, body, n, client.Commit{
 		Command: "s3_create_close",
 		Args:    []string{"mtime", strconv.FormatInt(now.Unix(), 10), "mtime_nsec", strconv.Itoa(now.Nanosecond()), "mode", "420"},
@@ -218,14 +220,6 @@ func (c *call) storageClass() (string, error) {
 	return "", errNoSuchBucket
 }
 
-// objectInfo is what s3_head says of an object.
-type objectInfo struct {
-	fid, size int64
-	mtime     time.Time
-	etag      string
-	headers   url.Values
-}
-
 // fidETag is the ETag of an object without recorded metadata: stable for
 // its fid, and in the multipart form so that no client takes it for the
 // MD5 of the content.
@@ -234,49 +228,8 @@ func fidETag(fid int64) string {
 	return hex.EncodeToString(s[:]) + "-1"
 }
 
-// head looks the object up.
-func (c *call) head() (*objectInfo, error) {
-	a, err := c.s.client(c.bucket).Do(c.ctx, "s3_head", map[string]string{"domain": c.bucket, "key": c.object})
-	if err != nil {
-		if client.IsCode(err, "unknown_command") {
-			return nil, notImplemented("the trackers have no s3_head command")
-		}
-		return nil, toAPIError(err)
-	}
-	oi := &objectInfo{etag: a["etag"]}
-	oi.fid, _ = strconv.ParseInt(a["fid"], 10, 64)
-	oi.size, _ = strconv.ParseInt(a["size"], 10, 64)
-	if m, err := strconv.ParseInt(a["mtime"], 10, 64); err == nil {
-		ns, _ := strconv.Atoi(a["mtime_nsec"])
-		oi.mtime = time.Unix(m, int64(ns)).UTC()
-	} else {
-		oi.mtime = time.Unix(0, 0).UTC()
-	}
-	if oi.etag == "" {
-		oi.etag = fidETag(oi.fid)
-	}
-	oi.headers, _ = url.ParseQuery(a["headers"])
-	return oi, nil
-}
-
-// pathsResult is a get_paths answer asked for ahead of time.
-type pathsResult struct {
-	paths []string
-	err   error
-}
-
 func (c *call) getObject() error {
-	// A GET asks for the paths while the object is looked up: one
-	// tracker round trip of latency instead of two.
-	var pc chan pathsResult
-	if c.r.Method == http.MethodGet {
-		pc = make(chan pathsResult, 1)
-		go func() {
-			p, err := c.s.client(c.bucket).Paths(c.ctx, c.object, client.PathsOptions{Count: 3})
-			pc <- pathsResult{p, err}
-		}()
-	}
-	oi, err := c.head()
+	oi, cached, err := c.info()
 	if err != nil {
 		return err
 	}
@@ -311,18 +264,19 @@ func (c *call) getObject() error {
 		c.status = status
 		return nil
 	}
-	cl := c.s.client(c.bucket)
-	pr := <-pc
-	paths, err := pr.paths, pr.err
+	if c.s.content.Wants(oi.size) && oi.fid > 0 {
+		data, err := c.content(oi, cached)
+		if err != nil {
+			return internal(err)
+		}
+		c.w.WriteHeader(status)
+		c.status = status
+		c.w.Write(data[off : off+n])
+		return nil
+	}
+	rd, err := c.open(oi, cached, off, n)
 	if err != nil {
 		return toAPIError(err)
-	}
-	if len(paths) == 0 {
-		return internal(fmt.Errorf("no readable copy of fid %d", oi.fid))
-	}
-	rd, err := cl.FileFromPaths(c.object, paths, oi.size).OpenRange(c.ctx, off, n)
-	if err != nil {
-		return internal(err)
 	}
 	defer rd.Close()
 	c.w.WriteHeader(status)
@@ -366,6 +320,7 @@ func (c *call) objectHeaders(oi *objectInfo) {
 
 func (c *call) deleteObject() error {
 	err := c.s.client(c.bucket).Delete(c.ctx, c.object)
+	c.s.forget(c.bucket, c.object)
 	if err != nil && !client.IsUnknownKey(err) {
 		return toAPIError(err)
 	}
