@@ -51,7 +51,7 @@ func BenchmarkS3(b *testing.B) {
 	plainURL, s3URL := "http://"+gln.Addr().String()+"/files/", "http://"+sln.Addr().String()+"/files/"
 
 	hc := &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 256, DisableCompression: true}}
-	signer := sigv4.Signer{AccessKey: adminKey, Secret: adminSecret, Region: "us-east-1"}
+	signer := sigv4.Signer{AccessKey: adminKey, Secret: adminSecret, Region: "us-east-1", Keys: sigv4.NewKeyCache()}
 	body := content("bench", 4096)
 	bodySum := sha256hex(body)
 	emptySum := sha256hex(nil)

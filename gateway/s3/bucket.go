@@ -143,6 +143,7 @@ func (c *call) createBucket() error {
 		return err
 	}
 	_, err = c.s.base.Do(c.ctx, "create_domain", map[string]string{"domain": c.bucket})
+	c.s.classes.forget()
 	if client.IsCode(err, "domain_exists") {
 		return errBucketOwned
 	}
@@ -180,6 +181,7 @@ func (c *call) deleteBucket() error {
 		return errBucketNotEmpty
 	}
 	_, err = c.s.base.Do(c.ctx, "delete_domain", map[string]string{"domain": c.bucket})
+	c.s.classes.forget()
 	switch {
 	case client.IsUnknownDomain(err) || client.IsCode(err, "domain_not_found"):
 		return errNoSuchBucket

@@ -202,22 +202,16 @@ func (c *call) storageClass() (string, error) {
 	if sc == "" || sc == "STANDARD" {
 		return "", nil
 	}
-	doms, err := c.s.base.Domains(c.ctx)
-	if err != nil {
+	domOK, classOK, err := c.s.classLookup(c.ctx, c.bucket, sc)
+	switch {
+	case err != nil:
 		return "", internal(err)
+	case !domOK:
+		return "", errNoSuchBucket
+	case classOK:
+		return sc, nil
 	}
-	for _, d := range doms {
-		if d.Name != c.bucket {
-			continue
-		}
-		for _, cl := range d.Classes {
-			if cl.Name == sc {
-				return sc, nil
-			}
-		}
-		return "", nil
-	}
-	return "", errNoSuchBucket
+	return "", nil
 }
 
 // fidETag is the ETag of an object without recorded metadata: stable for

@@ -85,6 +85,7 @@ type Server struct {
 	verify  sigv4.Verifier
 	tr      *http.Transport
 	meta    *cache.Meta[*objectInfo]
+	classes classCache
 	content *cache.Content
 }
 
@@ -144,7 +145,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, base: base, tr: tr,
 		meta: cache.NewMeta[*objectInfo](cfg.CacheTTL, cfg.CacheEntries), content: cfg.Content}
 	s.SetKeys(cfg.Keys)
-	s.verify = sigv4.Verifier{Lookup: s.secret, Now: cfg.Now}
+	s.verify = sigv4.Verifier{Lookup: s.secret, Now: cfg.Now, Keys: sigv4.NewKeyCache()}
 	return s, nil
 }
 
