@@ -88,6 +88,11 @@ func (c *call) serveBucket() error {
 		return c.getACL()
 	case c.r.Method == http.MethodPost && sub == "delete":
 		return c.deleteObjects()
+	case c.r.Method == http.MethodGet && sub == "uploads":
+		if err := c.requireBucket(); err != nil {
+			return err
+		}
+		return c.listUploads()
 	case sub != "":
 		return notImplemented(c.r.Method + " ?" + sub)
 	case c.r.Method == http.MethodPut:

@@ -29,6 +29,9 @@ func (c *call) serveObject() error {
 	if len(c.object) > maxKey {
 		return errKeyTooLong
 	}
+	if done, err := c.serveMultipart(); done {
+		return err
+	}
 	sub := c.subresource()
 	switch {
 	case sub == "acl" && (c.r.Method == http.MethodGet || c.r.Method == http.MethodHead):
@@ -41,7 +44,7 @@ func (c *call) serveObject() error {
 		return c.getObject()
 	case http.MethodPut:
 		if c.r.Header.Get("X-Amz-Copy-Source") != "" {
-			return notImplemented("CopyObject")
+			return c.copyObject()
 		}
 		return c.putObject()
 	case http.MethodDelete:
