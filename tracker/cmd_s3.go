@@ -33,6 +33,9 @@ func (s *Server) startS3(ctx context.Context) {
 		return
 	}
 	s.handlers["s3_create_close"] = s.cmdS3CreateClose
+	ls := newLeases(s.st, s.log)
+	s.handlers["s3_lock"] = ls.cmdLock
+	s.handlers["s3_unlock"] = ls.cmdUnlock
 	s.handlers["s3_set_meta"] = func(ctx context.Context, r *request) reply { return s.cmdS3SetMeta(ctx, r, ss) }
 	s.handlers["s3_get_meta"] = func(ctx context.Context, r *request) reply { return s.cmdS3GetMeta(ctx, r, ss) }
 	s.handlers["s3_head"] = func(ctx context.Context, r *request) reply { return s.cmdS3Head(ctx, r, ss, ms) }

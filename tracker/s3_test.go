@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mogilefs-go/mogilefs/internal/wire"
 )
@@ -51,7 +52,36 @@ func TestS3Commands(t *testing.T) {
 			t.Fatalf("s3_meta row: %d, %v", n, err)
 		}
 		testS3CreateClose(t, e)
+		testS3Lock(t, e)
 	})
+}
+
+// testS3Lock: s3_lock leases a named lock to one holder at a time, until
+// s3_unlock with its token or the end of its ttl.
+func testS3Lock(t *testing.T, e *mogfsEnv) {
+	c := e.c
+	a := ok(t, c, "s3_lock name=sweep&ttl=600")
+	if a["locked"] != "1" || a["token"] == "" {
+		t.Fatalf("s3_lock: %v", a)
+	}
+	if b := ok(t, c, "s3_lock name=sweep&ttl=600"); b["locked"] != "0" {
+		t.Fatalf("s3_lock of a held lock: %v", b)
+	}
+	wantErr(t, c, "s3_unlock name=sweep&token=wrong", "not_locked", "no lease of that name and token here")
+	wantErr(t, c, "s3_lock name=sweep&ttl=0", "bad_params", "give a name of 1 to 64 bytes and a ttl of 1 to 86400 seconds")
+	ok(t, c, "s3_unlock name=sweep&token="+a["token"])
+	a = ok(t, c, "s3_lock name=sweep&ttl=1")
+	if a["locked"] != "1" {
+		t.Fatalf("s3_lock after s3_unlock: %v", a)
+	}
+	// The lease ends by itself after its ttl.
+	deadline := time.Now().Add(20 * time.Second)
+	for ok(t, c, "s3_lock name=sweep&ttl=600")["locked"] != "1" {
+		if time.Now().After(deadline) {
+			t.Fatal("lease not released after its ttl")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // testS3CreateClose: s3_create_close commits the file with its

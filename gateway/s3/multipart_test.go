@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mogilefs-go/mogilefs/client"
 )
@@ -197,4 +198,37 @@ func (e *env) noStaging(t *testing.T) {
 	if err != nil && !client.IsCode(err, "none_match") || len(keys) != 0 {
 		t.Fatalf("staging keys left: %v %v", keys, err)
 	}
+}
+
+// TestSweepUploads: the sweep aborts uploads older than its limit, and
+// does nothing while another holds the lease.
+func TestSweepUploads(t *testing.T) {
+	e := startS3(t)
+	ctx := context.Background()
+	m := e.createUpload(t, "/files/left/behind")
+	m.part(1, []byte("part one"))
+	if n, err := e.srv.SweepUploads(ctx, time.Hour); err != nil || n != 0 {
+		t.Fatalf("sweep of uploads over an hour old: %d, %v", n, err)
+	}
+	if r := e.admin(t, "GET", "/files/left/behind?uploadId="+m.id, nil); r.status != 200 {
+		t.Fatalf("a recent upload was swept: %v", r)
+	}
+	lib := e.libClient(t, "files")
+	a, err := lib.Do(ctx, "s3_lock", map[string]string{"name": "abandoned-uploads", "ttl": "60"})
+	if err != nil || a["locked"] != "1" {
+		t.Fatalf("s3_lock: %v, %v", a, err)
+	}
+	if n, err := e.srv.SweepUploads(ctx, 0); err != nil || n != 0 {
+		t.Fatalf("sweep while another holds the lease: %d, %v", n, err)
+	}
+	if _, err := lib.Do(ctx, "s3_unlock", map[string]string{"name": "abandoned-uploads", "token": a["token"]}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.srv.SweepUploads(ctx, 0); err != nil || n != 1 {
+		t.Fatalf("sweep: %d, %v", n, err)
+	}
+	if r := e.admin(t, "GET", "/files/left/behind?uploadId="+m.id, nil); r.status != 404 || errCode(r) != "NoSuchUpload" {
+		t.Fatalf("ListParts of a swept upload: %v", r)
+	}
+	e.noStaging(t)
 }

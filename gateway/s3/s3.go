@@ -67,6 +67,10 @@ type Config struct {
 	// mogproxy shares its /<domain>/<key> gateway's.
 	Content                                *cache.Content
 	ContentCacheBytes, ContentCacheMaxFile int64
+	// AbandonedUploads is the age at which a multipart upload is
+	// aborted (DefaultAbandonedUploads; negative: never), checked every
+	// SweepEvery (DefaultSweepEvery) by one gateway of the cluster.
+	AbandonedUploads, SweepEvery time.Duration
 	// LogRequests logs every request, not only failures.
 	LogRequests bool
 	// Logger receives the log lines (nil: slog.Default()).
@@ -108,6 +112,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.CacheTTL == 0 {
 		cfg.CacheTTL = DefaultCacheTTL
+	}
+	if cfg.AbandonedUploads == 0 {
+		cfg.AbandonedUploads = DefaultAbandonedUploads
+	}
+	if cfg.SweepEvery <= 0 {
+		cfg.SweepEvery = DefaultSweepEvery
 	}
 	if cfg.CacheEntries <= 0 {
 		cfg.CacheEntries = DefaultCacheEntries
@@ -366,6 +376,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	swept := make(chan struct{})
+	go func() { s.sweepLoop(sweepCtx); close(swept) }()
+	defer func() { stopSweep(); <-swept }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("s3: serve %s: %w", ln.Addr(), err)
