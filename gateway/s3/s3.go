@@ -5,7 +5,11 @@
 // through the client library, their S3 metadata (ETag, Content-Type,
 // x-amz-meta-*...) kept by the tracker in its s3_meta table, and
 // listings come from the tracker's paged one-level listing
-// (mogfs_list_dir). What is not implemented answers NotImplemented.
+// (mogfs_list_dir). GET and HEAD answer from the caches of package
+// gateway/cache. Multipart uploads are staged as hidden keys under .s3/
+// and concatenated into one file at Complete; CopyObject and
+// UploadPartCopy copy on the server. What is not implemented answers
+// NotImplemented.
 package s3
 
 import (
