@@ -77,6 +77,10 @@ type Stored struct {
 type Commit struct {
 	Command string   // "" is create_close
 	Args    []string // name, value pairs sent besides create_close's own
+	// Late, when not nil, is called once the content was sent, before
+	// the commit: the name, value pairs it returns are sent as well
+	// (what is known only after the body was read, such as its MD5).
+	Late func() []string
 }
 
 // StoreWith is Store committing with commit, that also says where the
@@ -181,6 +185,9 @@ dests:
 	if commit.Command != "" {
 		cmd = commit.Command
 		ckv = append(ckv, commit.Args...)
+	}
+	if commit.Late != nil {
+		ckv = append(ckv, commit.Late()...)
 	}
 	if _, err := c.callTimeout(ctx, timeout, cmd, ckv...); err != nil {
 		return Stored{}, &StoreError{Key: key, FID: fid, Op: OpClose, Err: err}

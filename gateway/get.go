@@ -11,13 +11,14 @@ import (
 	"slices"
 
 	"github.com/mogilefs-go/mogilefs/client"
+	"github.com/mogilefs-go/mogilefs/gateway/cache"
 )
 
 // serveGet answers GET and HEAD.
 func (g *Gateway) serveGet(rec *request) {
 	ctx := rec.ctx()
 	r, rp := rec.r, &rec.rp
-	k := cacheKey{rec.domain, rec.key}
+	k := cache.Key{Domain: rec.domain, Key: rec.key}
 	c := g.client(rec.domain)
 	m, cached, err := g.meta(ctx, c, k)
 	if err != nil {
@@ -44,15 +45,15 @@ func (g *Gateway) serveGet(rec *request) {
 		g.accel(rec, m, p)
 		return
 	}
-	if g.content.wants(m.size) && m.fid > 0 {
-		data, ok := g.content.get(m.fid, m.size)
+	if g.content.Wants(m.size) && m.fid > 0 {
+		data, ok := g.content.Get(m.fid, m.size)
 		g.metrics.contentLookup(ok)
 		if !ok && r.Method == http.MethodGet {
 			if m, data, err = g.fetchSmall(ctx, c, rec, k, m, cached); err != nil {
 				g.fail(rec, err)
 				return
 			}
-			g.content.put(m.fid, data)
+			g.content.Put(m.fid, data)
 			ok = true
 		}
 		if ok {
@@ -71,7 +72,7 @@ func (g *Gateway) serveGet(rec *request) {
 }
 
 // fetchSmall reads a whole small file into memory, with failover.
-func (g *Gateway) fetchSmall(ctx context.Context, c *client.Client, rec *request, k cacheKey, m *fileMeta, cached bool) (*fileMeta, []byte, error) {
+func (g *Gateway) fetchSmall(ctx context.Context, c *client.Client, rec *request, k cache.Key, m *fileMeta, cached bool) (*fileMeta, []byte, error) {
 	data := make([]byte, m.size)
 	if m.size == 0 {
 		return m, data, nil
@@ -175,12 +176,12 @@ func (g *Gateway) openPart(ctx context.Context, c *client.Client, rec *request, 
 // that a file no copy of which can be read is a clean 503. When the paths
 // came from the cache and all fail, they are looked up afresh once (the
 // file may have moved or been replaced).
-func (g *Gateway) openFirst(ctx context.Context, c *client.Client, rec *request, k cacheKey, m *fileMeta, cached bool, off, n int64) (*fileMeta, *client.Reader, error) {
+func (g *Gateway) openFirst(ctx context.Context, c *client.Client, rec *request, k cache.Key, m *fileMeta, cached bool, off, n int64) (*fileMeta, *client.Reader, error) {
 	rd, err := g.openPart(ctx, c, rec, m, off, n)
 	if err == nil || !cached || ctx.Err() != nil {
 		return m, rd, err
 	}
-	g.cache.drop(k, m)
+	g.cache.Drop(k, m)
 	m2, _, err2 := g.meta(ctx, c, k)
 	if err2 != nil {
 		return m, nil, err2
@@ -196,7 +197,7 @@ func (g *Gateway) openFirst(ctx context.Context, c *client.Client, rec *request,
 }
 
 // stream answers a GET with the file's content (200 or 206).
-func (g *Gateway) stream(rec *request, c *client.Client, k cacheKey, m *fileMeta, cached bool, p plan) {
+func (g *Gateway) stream(rec *request, c *client.Client, k cache.Key, m *fileMeta, cached bool, p plan) {
 	ctx := rec.ctx()
 	if len(p.ranges) > 1 {
 		g.streamMultipart(rec, c, k, m, cached, p)
@@ -269,7 +270,7 @@ func (g *Gateway) copyBody(w io.Writer, rec *request, rd *client.Reader, n int64
 
 // streamMultipart answers a GET with several ranges as
 // multipart/byteranges, as ServeContent does.
-func (g *Gateway) streamMultipart(rec *request, c *client.Client, k cacheKey, m *fileMeta, cached bool, p plan) {
+func (g *Gateway) streamMultipart(rec *request, c *client.Client, k cache.Key, m *fileMeta, cached bool, p plan) {
 	ctx := rec.ctx()
 	rp := &rec.rp
 	ctype := rp.ctype
@@ -345,7 +346,7 @@ func (w *countWriter) Write(p []byte) (int, error) {
 
 // serveHead answers a HEAD: the headers a GET would have, after checking
 // with a HEAD that a copy can be read (else 503, as the GET would).
-func (g *Gateway) serveHead(rec *request, c *client.Client, k cacheKey, m *fileMeta, cached bool, p plan) {
+func (g *Gateway) serveHead(rec *request, c *client.Client, k cache.Key, m *fileMeta, cached bool, p plan) {
 	ctx := rec.ctx()
 	probe := func(m *fileMeta) error {
 		if len(m.paths) == 0 {
@@ -363,7 +364,7 @@ func (g *Gateway) serveHead(rec *request, c *client.Client, k cacheKey, m *fileM
 	}
 	err := probe(m)
 	if err != nil && cached {
-		g.cache.drop(k, m)
+		g.cache.Drop(k, m)
 		var m2 *fileMeta
 		if m2, _, err = g.meta(ctx, c, k); err == nil {
 			if m2.fid != m.fid || m2.size != m.size {

@@ -9,7 +9,18 @@ import (
 	"strings"
 
 	"github.com/mogilefs-go/mogilefs/client"
+	"github.com/mogilefs-go/mogilefs/gateway/cache"
 )
+
+// fileMeta is what the trackers told about a key.
+type fileMeta struct {
+	fid      int64
+	size     int64
+	checksum string   // "MD5:<hex>", "SHA-1:<hex>", or "" when unknown
+	paths    []string // storage node URLs, best first; may be empty
+	etag     string
+	ctype    string // Content-Type, from the key's extension
+}
 
 // pathCount is how many paths are asked of get_paths: enough to fail
 // over twice.
@@ -115,12 +126,12 @@ func contentType(key string) string {
 }
 
 // meta returns key's metadata from the cache or the trackers.
-func (g *Gateway) meta(ctx context.Context, c *client.Client, k cacheKey) (*fileMeta, bool, error) {
-	m, cached, err := g.cache.get(ctx, k, 2*g.cfg.TrackerTimeout+g.cfg.TrackerTimeout/2, func(ctx context.Context) (*fileMeta, error) {
-		return g.lookup(ctx, c, k.key, g.cache.peek(k))
+func (g *Gateway) meta(ctx context.Context, c *client.Client, k cache.Key) (*fileMeta, bool, error) {
+	m, cached, err := g.cache.Get(ctx, k, 2*g.cfg.TrackerTimeout+g.cfg.TrackerTimeout/2, func(ctx context.Context) (*fileMeta, error) {
+		return g.lookup(ctx, c, k.Key, g.cache.Peek(k))
 	})
 	if err != nil {
-		return nil, false, fmt.Errorf("look up %q in domain %q: %w", k.key, k.domain, err)
+		return nil, false, fmt.Errorf("look up %q in domain %q: %w", k.Key, k.Domain, err)
 	}
 	g.metrics.lookup(cached)
 	return m, cached, nil

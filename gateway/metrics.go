@@ -81,15 +81,11 @@ func (g *Gateway) RegisterMetrics(reg prometheus.Registerer) error {
 	m.contentHit, m.contentMiss = cache.WithLabelValues("content", "hit"), cache.WithLabelValues("content", "miss")
 	entries := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metrics.Namespace, Subsystem: sub,
 		Name: "meta_cache_entries", Help: "Tracker answers held in the cache."}, func() float64 {
-		g.cache.mu.Lock()
-		defer g.cache.mu.Unlock()
-		return float64(len(g.cache.entries))
+		return float64(g.cache.Len())
 	})
 	bytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metrics.Namespace, Subsystem: sub,
 		Name: "content_cache_bytes", Help: "Bytes of small files held in memory."}, func() float64 {
-		g.content.mu.Lock()
-		defer g.content.mu.Unlock()
-		return float64(g.content.bytes)
+		return float64(g.content.Bytes())
 	})
 	failovers := prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: metrics.Namespace, Subsystem: sub,
 		Name: "node_failovers_total", Help: "Storage node paths that failed during a read (the next copy is tried)."}, func() float64 {

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+
+	"github.com/mogilefs-go/mogilefs/gateway/cache"
 )
 
 // HeaderClass names the class of a PUT.
@@ -31,12 +33,12 @@ func (g *Gateway) servePut(rec *request) {
 	if class == "default" {
 		class = ""
 	}
-	k := cacheKey{rec.domain, rec.key}
+	k := cache.Key{Domain: rec.domain, Key: rec.key}
 	body := &bodyReader{r: r.Body}
 	size := r.ContentLength // -1 when chunked
-	g.cache.forget(k)
+	g.cache.Forget(k)
 	n, err := g.client(rec.domain).Store(rec.ctx(), rec.key, class, body, size)
-	g.cache.forget(k)
+	g.cache.Forget(k)
 	if body.err != nil {
 		err = &errBody{err: body.err}
 	}
@@ -66,10 +68,10 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 
 // serveDelete deletes the key: 204, or 404 if there is no such key.
 func (g *Gateway) serveDelete(rec *request) {
-	k := cacheKey{rec.domain, rec.key}
-	g.cache.forget(k)
+	k := cache.Key{Domain: rec.domain, Key: rec.key}
+	g.cache.Forget(k)
 	err := g.client(rec.domain).Delete(rec.ctx(), rec.key)
-	g.cache.forget(k)
+	g.cache.Forget(k)
 	if err != nil {
 		closeAfter(&rec.rp, rec.r)
 		g.fail(rec, err) // unknown_key: 404

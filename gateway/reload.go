@@ -1,28 +1,21 @@
 package gateway
 
-import "container/list"
+import "github.com/mogilefs-go/mogilefs/gateway/cache"
 
 // ClearCaches forgets every cached tracker answer, every small file held
 // in memory and every storage node marked down (mogproxy does this on
 // SIGHUP). Lookups running now still answer their callers, but their
 // answers are not kept.
 func (g *Gateway) ClearCaches() {
-	c := g.cache
-	c.mu.Lock()
-	c.gen++
-	clear(c.entries)
-	clear(c.flights)
-	c.mu.Unlock()
-
-	cc := g.content
-	cc.mu.Lock()
-	cc.lru = list.New()
-	clear(cc.byFID)
-	cc.bytes = 0
-	cc.mu.Unlock()
+	g.cache.Clear()
+	g.content.Clear()
 
 	h := g.health
 	h.mu.Lock()
 	clear(h.down)
 	h.mu.Unlock()
 }
+
+// ContentCache is the cache of small files' content, by fid, for another
+// face of the same process to share (the S3 API).
+func (g *Gateway) ContentCache() *cache.Content { return g.content }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mogilefs-go/mogilefs/client"
+	"github.com/mogilefs-go/mogilefs/gateway/cache"
 	"github.com/mogilefs-go/mogilefs/mogstored/httpd"
 )
 
@@ -24,8 +25,8 @@ type Gateway struct {
 	base      *client.Client
 	clients   sync.Map // domain -> *client.Client sharing base's connections
 	transport *http.Transport
-	cache     *metaCache
-	content   *contentCache
+	cache     *cache.Meta[*fileMeta]
+	content   *cache.Content
 	health    *hostHealth
 	bufs      sync.Pool       // *[]byte copy buffers
 	reqs      sync.Pool       // *request
@@ -78,8 +79,8 @@ func New(cfg Config) (*Gateway, error) {
 		log:       cfg.Logger,
 		base:      base,
 		transport: tr,
-		cache:     newMetaCache(cfg.CacheTTL, cfg.CacheEntries),
-		content:   newContentCache(cfg.ContentCacheBytes, cfg.ContentCacheMaxFile),
+		cache:     cache.NewMeta[*fileMeta](cfg.CacheTTL, cfg.CacheEntries),
+		content:   cache.NewContent(cfg.ContentCacheBytes, cfg.ContentCacheMaxFile),
 		health:    newHostHealth(5 * time.Second),
 	}
 	g.bufs.New = func() any { b := make([]byte, copyBufSize); return &b }

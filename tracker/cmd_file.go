@@ -220,16 +220,17 @@ func (s *Server) makeDirs(ctx context.Context, snap *cluster.Snapshot, devs []*c
 }
 
 func (s *Server) cmdCreateClose(ctx context.Context, r *request) reply {
-	return s.createClose(ctx, r, true, nil)
+	return s.createClose(ctx, r, true, nil, nil)
 }
 
 // createClose is create_close; attr, when not nil, is the mogfs_attr row
-// written with the file (mogfs_create_close). With useTemps it may take the tempfile row
+// written with the file (mogfs_create_close), s3m the s3_meta row
+// (s3_create_close). With useTemps it may take the tempfile row
 // from s.temps instead of the database. Such a row is trusted only on the
 // way to the commit (which fails with no_temp_file if the row is gone):
 // every other outcome is decided again by a call reading the database,
 // before anything is discarded.
-func (s *Server) createClose(ctx context.Context, r *request, useTemps bool, attr *store.MogfsAttr) reply {
+func (s *Server) createClose(ctx context.Context, r *request, useTemps bool, attr *store.MogfsAttr, s3m *store.S3Meta) reply {
 	dom, rep, ok := s.checkDomain(r)
 	if !ok {
 		return rep
@@ -290,7 +291,7 @@ func (s *Server) createClose(ctx context.Context, r *request, useTemps bool, att
 		}
 	}
 	if cached && (!inTemp || !hasKey || len(key) > maxKeyLen) {
-		return s.createClose(ctx, r, false, attr)
+		return s.createClose(ctx, r, false, attr, s3m)
 	}
 	if !inTemp {
 		discard("invalid_destdev")
@@ -310,7 +311,7 @@ func (s *Server) createClose(ctx context.Context, r *request, useTemps bool, att
 	}
 	size, err := s.nodes.Size(ctx, path)
 	if cached && (err != nil || want > -1 && want != size) {
-		return s.createClose(ctx, r, false, attr)
+		return s.createClose(ctx, r, false, attr, s3m)
 	}
 	if err != nil {
 		kind := "cantreach"
@@ -328,7 +329,7 @@ func (s *Server) createClose(ctx context.Context, r *request, useTemps bool, att
 		alg := cluster.HashName(sum.HashType)
 		actual, err := s.nodes.Digest(ctx, dev.Host.IP(r.zone), dev.Path(fid), path, alg, "", size)
 		if cached && (err != nil || !equalBytes(actual, sum.Sum)) {
-			return s.createClose(ctx, r, false, attr)
+			return s.createClose(ctx, r, false, attr, s3m)
 		}
 		if err != nil || !equalBytes(actual, sum.Sum) {
 			discard("checksum_mismatch")
@@ -349,7 +350,7 @@ func (s *Server) createClose(ctx context.Context, r *request, useTemps bool, att
 	old, err := s.st.CommitFile(ctx, store.CloseFile{
 		FID: fid, DevID: devid, DomainID: dom.ID, Key: key, ClassID: tf.ClassID, Length: size, Checksum: sum,
 		Replicated: s.oneCopyEnough(fid, dom.ClassByID(tf.ClassID), dev, sum != nil), Attr: attr,
-		Name: mogfsLongName(r, attr), ResolveNames: attr != nil,
+		Name: mogfsLongName(r, attr), ResolveNames: attr != nil, S3: s3m,
 	})
 	s.cache.InvalidateKey(dom.ID, key)
 	s.cache.InvalidateFID(fid)

@@ -345,7 +345,7 @@ func (s *Server) cmdMogfsCreateClose(ctx context.Context, r *request, _ store.Mo
 		return *bad
 	}
 	attr := u.Row()
-	return s.createClose(ctx, r, true, &attr)
+	return s.createClose(ctx, r, true, &attr, nil)
 }
 
 // mogfsLongName is the long key a mogfs_create_close names (its "name"

@@ -9,7 +9,8 @@ import (
 	"github.com/mogilefs-go/mogilefs/tracker/store"
 )
 
-// The S3 commands (docs/s3.md §3): s3_set_meta, s3_head and s3_get_meta,
+// The S3 commands (docs/s3.md §3): s3_create_close, s3_set_meta, s3_head
+// and s3_get_meta,
 // over the s3_meta table. The original has none of them and no original
 // command changes. They are offered only when the store implements both
 // store.S3Store and store.MogfsStore (s3_head answers with mogfs_lookup's
@@ -31,9 +32,51 @@ func (s *Server) startS3(ctx context.Context) {
 		s.log.Warn("s3 commands disabled: table s3_meta cannot be set up", "err", err)
 		return
 	}
+	s.handlers["s3_create_close"] = s.cmdS3CreateClose
+	ls := newLeases(s.st, s.log)
+	s.handlers["s3_lock"] = ls.cmdLock
+	s.handlers["s3_unlock"] = ls.cmdUnlock
 	s.handlers["s3_set_meta"] = func(ctx context.Context, r *request) reply { return s.cmdS3SetMeta(ctx, r, ss) }
 	s.handlers["s3_get_meta"] = func(ctx context.Context, r *request) reply { return s.cmdS3GetMeta(ctx, r, ss) }
 	s.handlers["s3_head"] = func(ctx context.Context, r *request) reply { return s.cmdS3Head(ctx, r, ss, ms) }
+}
+
+// s3MetaArgs reads the etag and headers arguments; an error is the
+// reply to give.
+func s3MetaArgs(r *request) (store.S3Meta, *reply) {
+	m := store.S3Meta{ETag: r.arg("etag"), Headers: r.arg("headers")}
+	var bad string
+	switch {
+	case m.ETag == "" || len(m.ETag) > 80:
+		bad = "etag must be 1 to 80 characters"
+	case len(m.Headers) > 64<<10:
+		bad = "headers must be at most 64 KiB"
+	default:
+		return m, nil
+	}
+	rep := errReply("bad_params", bad)
+	return m, &rep
+}
+
+// cmdS3CreateClose is mogfs_create_close (without name=) that also
+// writes the new fid's s3_meta row in the same transaction: an object
+// acknowledged to an S3 client always has its metadata, and a gateway
+// cut off between the commit and the metadata cannot leave it without.
+func (s *Server) cmdS3CreateClose(ctx context.Context, r *request) reply {
+	key, _ := r.key("key")
+	if r.arg("name") != "" {
+		return errReply("bad_params", "s3_create_close takes no name")
+	}
+	m, bad := s3MetaArgs(r)
+	if bad != nil {
+		return *bad
+	}
+	u, bad := mogfsAttrArgs(r, key)
+	if bad != nil {
+		return *bad
+	}
+	attr := u.Row()
+	return s.createClose(ctx, r, true, &attr, &m)
 }
 
 // cmdS3SetMeta records the metadata of the fid key names.
@@ -50,15 +93,11 @@ func (s *Server) cmdS3SetMeta(ctx context.Context, r *request, ss store.S3Store)
 	if err != nil || fid <= 0 {
 		return errReply("no_fid", "")
 	}
-	etag := r.arg("etag")
-	if etag == "" || len(etag) > 80 {
-		return errReply("bad_params", "etag must be 1 to 80 characters")
+	m, bad := s3MetaArgs(r)
+	if bad != nil {
+		return *bad
 	}
-	headers := r.arg("headers")
-	if len(headers) > 64<<10 {
-		return errReply("bad_params", "headers must be at most 64 KiB")
-	}
-	err = ss.S3SetMeta(ctx, dom.ID, key, fid, store.S3Meta{ETag: etag, Headers: headers})
+	err = ss.S3SetMeta(ctx, dom.ID, key, fid, m)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return errReply("unknown_key", "")

@@ -2,7 +2,10 @@ package tracker_test
 
 import (
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/mogilefs-go/mogilefs/internal/wire"
 )
@@ -48,7 +51,69 @@ func TestS3Commands(t *testing.T) {
 		if err := e.db.QueryRow("SELECT COUNT(*) FROM s3_meta WHERE fid = 9001").Scan(&n); err != nil || n != 1 {
 			t.Fatalf("s3_meta row: %d, %v", n, err)
 		}
+		testS3CreateClose(t, e)
+		testS3Lock(t, e)
 	})
+}
+
+// testS3Lock: s3_lock leases a named lock to one holder at a time, until
+// s3_unlock with its token or the end of its ttl.
+func testS3Lock(t *testing.T, e *mogfsEnv) {
+	c := e.c
+	a := ok(t, c, "s3_lock name=sweep&ttl=600")
+	if a["locked"] != "1" || a["token"] == "" {
+		t.Fatalf("s3_lock: %v", a)
+	}
+	if b := ok(t, c, "s3_lock name=sweep&ttl=600"); b["locked"] != "0" {
+		t.Fatalf("s3_lock of a held lock: %v", b)
+	}
+	wantErr(t, c, "s3_unlock name=sweep&token=wrong", "not_locked", "no lease of that name and token here")
+	wantErr(t, c, "s3_lock name=sweep&ttl=0", "bad_params", "give a name of 1 to 64 bytes and a ttl of 1 to 86400 seconds")
+	ok(t, c, "s3_unlock name=sweep&token="+a["token"])
+	a = ok(t, c, "s3_lock name=sweep&ttl=1")
+	if a["locked"] != "1" {
+		t.Fatalf("s3_lock after s3_unlock: %v", a)
+	}
+	// The lease ends by itself after its ttl.
+	deadline := time.Now().Add(20 * time.Second)
+	for ok(t, c, "s3_lock name=sweep&ttl=600")["locked"] != "1" {
+		if time.Now().After(deadline) {
+			t.Fatal("lease not released after its ttl")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// testS3CreateClose: s3_create_close commits the file with its
+// mogfs_attr and s3_meta rows; a refused etag commits nothing.
+func testS3CreateClose(t *testing.T, e *mogfsEnv) {
+	c := e.c
+	upload := func(key, body string, extra wire.Args) (fid, reply string) {
+		t.Helper()
+		o := ok(t, c, "create_open "+enc(wire.Args{"domain": "fs", "key": key}))
+		put(t, o["path"], []byte(body))
+		a := wire.Args{"domain": "fs", "key": key, "fid": o["fid"], "devid": o["devid"], "path": o["path"], "size": strconv.Itoa(len(body))}
+		for k, v := range extra {
+			a[k] = v
+		}
+		return o["fid"], raw(t, c, "s3_create_close "+enc(a))
+	}
+	fid, r := upload("s3/obj", "hello", wire.Args{"etag": "5d41402abc4b2a76b9719d911017c592", "headers": "x-amz-meta-k=v", "mtime": "1700000000"})
+	if !strings.HasPrefix(r, "OK") {
+		t.Fatalf("s3_create_close: %q", r)
+	}
+	h := ok(t, c, "s3_head domain=fs&key=s3/obj")
+	if h["fid"] != fid || h["size"] != "5" || h["etag"] != "5d41402abc4b2a76b9719d911017c592" || h["headers"] != "x-amz-meta-k=v" || h["mtime"] != "1700000000" {
+		t.Fatalf("s3_head after s3_create_close: %v", h)
+	}
+	for _, bad := range []wire.Args{{}, {"etag": strings.Repeat("e", 81)}, {"etag": "x", "name": "long"}, {"etag": "x", "mode": "12288"}} {
+		if _, r := upload("s3/obj", "other", bad); !strings.HasPrefix(r, "ERR bad_params ") {
+			t.Fatalf("%v: %q", bad, r)
+		}
+	}
+	if h := ok(t, c, "s3_head domain=fs&key=s3/obj"); h["fid"] != fid || h["etag"] != "5d41402abc4b2a76b9719d911017c592" {
+		t.Fatalf("a refused s3_create_close changed the key: %v", h)
+	}
 }
 
 // errCode is the code of an ERR reply, "" for none.

@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/pflag"
 
 	"github.com/mogilefs-go/mogilefs/client"
 	"github.com/mogilefs-go/mogilefs/gateway"
+	"github.com/mogilefs-go/mogilefs/gateway/s3"
 	"github.com/mogilefs-go/mogilefs/internal/conffile"
 )
 
@@ -39,6 +41,9 @@ type options struct {
 	// s3Listen is where the S3 API is served ("" = nowhere), with the
 	// keys of s3Keys and virtual-hosted buckets under s3Domain.
 	s3Listen, s3Keys, s3Domain string
+	// s3Abandoned is the age at which multipart uploads are aborted
+	// (0: never).
+	s3Abandoned time.Duration
 }
 
 // env is what option parsing reads from the process.
@@ -81,6 +86,7 @@ func parseArgs(args []string, e env) (*options, string, error) {
 	fl.StringVar(&o.s3Listen, "s3-listen", "", "serve the S3 API on ip:port (off by default; docs/s3.md)")
 	fl.StringVar(&o.s3Keys, "s3-keys", "", "S3 access keys file: lines ACCESS_KEY SECRET_KEY [bucket,...|*]")
 	fl.StringVar(&o.s3Domain, "s3-domain", "", "base domain of virtual-hosted-style S3 buckets (<bucket>.<domain>)")
+	fl.DurationVar(&o.s3Abandoned, "s3-abandoned-uploads", s3.DefaultAbandonedUploads, "abort S3 multipart uploads older than this (0: never)")
 	fl.StringVar(&o.metricsListen, "metrics-listen", "", "serve Prometheus /metrics and /debug/pprof on ip:port (off by default)")
 	fl.BoolVarP(&o.help, "help", "h", false, "print this help")
 	help := usage + fl.FlagUsages()

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/mogilefs-go/mogilefs/gateway"
 	"github.com/mogilefs-go/mogilefs/gateway/s3"
@@ -60,7 +61,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, e env) in
 			return 2
 		}
 		s3srv, err = s3.New(s3.Config{Trackers: o.cfg.Trackers, Listen: o.s3Listen, Keys: keys, BaseDomain: o.s3Domain,
-			TrackerTimeout: o.cfg.TrackerTimeout, NodeTimeout: o.cfg.NodeTimeout, LogRequests: o.cfg.LogRequests, Logger: log})
+			TrackerTimeout: o.cfg.TrackerTimeout, NodeTimeout: o.cfg.NodeTimeout, LogRequests: o.cfg.LogRequests, Logger: log,
+			CacheTTL: o.cfg.CacheTTL, CacheEntries: o.cfg.CacheEntries, Content: g.ContentCache(),
+			AbandonedUploads: abandoned(o.s3Abandoned)})
 		if err != nil {
 			fmt.Fprintf(stderr, "mogproxy: %v\n", err)
 			return 2
@@ -89,4 +92,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, e env) in
 		log.Info("mogproxy stopped")
 	}
 	return status
+}
+
+// abandoned is the s3.Config.AbandonedUploads of --s3-abandoned-uploads
+// (0 there means never).
+func abandoned(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }

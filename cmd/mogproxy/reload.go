@@ -24,6 +24,7 @@ func onHUP(ctx context.Context, hup chan os.Signal, g *gateway.Gateway, s3srv *s
 		case <-hup:
 			g.ClearCaches()
 			if s3srv != nil {
+				s3srv.ClearCaches()
 				if keys, err := s3.LoadKeys(keysFile); err != nil {
 					log.Error("SIGHUP: S3 keys not reloaded, the previous ones stay in use", "err", err)
 				} else {

@@ -37,8 +37,9 @@ func (e *env) awsEnv(t *testing.T, aws, key, secret string) []string {
 	home := filepath.Join(e.Dir, "aws-"+key)
 	os.MkdirAll(home, 0o755)
 	conf := filepath.Join(home, "config")
-	// No multipart (not built yet): single PUTs up to 5 GiB.
-	os.WriteFile(conf, []byte("[default]\nregion = us-east-1\ns3 =\n    signature_version = s3v4\n    multipart_threshold = 5GB\n    multipart_chunksize = 5GB\n"), 0o644)
+	// Multipart from 8 MiB on, in parts of 5 MiB (S3's smallest), so
+	// that a file of a few tens of MiB is a multipart upload.
+	os.WriteFile(conf, []byte("[default]\nregion = us-east-1\ns3 =\n    signature_version = s3v4\n    multipart_threshold = 8MB\n    multipart_chunksize = 5MB\n"), 0o644)
 	return clientEnv(t, aws, home, "AWS_ACCESS_KEY_ID="+key, "AWS_SECRET_ACCESS_KEY="+secret,
 		"AWS_DEFAULT_REGION=us-east-1", "AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
 		"AWS_CONFIG_FILE="+conf, "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(home, "credentials"),
@@ -150,6 +151,26 @@ func TestAWSCLI(t *testing.T) {
 	if b, _ := os.ReadFile(got); string(b) != "stored by the library" {
 		t.Fatalf("S3 read of a library object: %q", b)
 	}
+	// A multipart upload (8 parts), a multipart download, and copies
+	// server-side: CopyObject (small) and UploadPartCopy (big).
+	big := filepath.Join(e.Dir, "big.bin")
+	bigData := content("big", 38<<20)
+	os.WriteFile(big, bigData, 0o644)
+	s3("cp", big, "s3://photos/docs/big.bin")
+	if b, err := lib.GetBytes(context.Background(), "docs/big.bin"); err != nil || !bytes.Equal(b, bigData) {
+		t.Fatalf("library read of a multipart upload: %d bytes, %v", len(b), err)
+	}
+	s3("cp", "s3://photos/docs/big.bin", "s3://photos/copies/big.bin")
+	s3("cp", "s3://photos/docs/hello.txt", "s3://photos/copies/hello.txt")
+	s3("cp", "s3://photos/copies/big.bin", got)
+	if b, _ := os.ReadFile(got); !bytes.Equal(b, bigData) {
+		t.Fatalf("cp back of a server-side copy: %d bytes", len(b))
+	}
+	if b, err := lib.GetBytes(context.Background(), "copies/hello.txt"); err != nil || string(b) != "hello, world\n" {
+		t.Fatalf("CopyObject through aws s3 cp: %q, %v", b, err)
+	}
+	s3("rm", "--recursive", "s3://photos/copies/")
+	s3("rm", "s3://photos/docs/big.bin")
 	if out := s3("ls", "s3://photos/"); !strings.Contains(out, "PRE docs/") || strings.Contains(out, "hello.txt") {
 		t.Fatalf("ls without --recursive: %q", out)
 	}

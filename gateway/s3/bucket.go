@@ -88,6 +88,11 @@ func (c *call) serveBucket() error {
 		return c.getACL()
 	case c.r.Method == http.MethodPost && sub == "delete":
 		return c.deleteObjects()
+	case c.r.Method == http.MethodGet && sub == "uploads":
+		if err := c.requireBucket(); err != nil {
+			return err
+		}
+		return c.listUploads()
 	case sub != "":
 		return notImplemented(c.r.Method + " ?" + sub)
 	case c.r.Method == http.MethodPut:
@@ -143,6 +148,7 @@ func (c *call) createBucket() error {
 		return err
 	}
 	_, err = c.s.base.Do(c.ctx, "create_domain", map[string]string{"domain": c.bucket})
+	c.s.classes.forget()
 	if client.IsCode(err, "domain_exists") {
 		return errBucketOwned
 	}
@@ -180,6 +186,7 @@ func (c *call) deleteBucket() error {
 		return errBucketNotEmpty
 	}
 	_, err = c.s.base.Do(c.ctx, "delete_domain", map[string]string{"domain": c.bucket})
+	c.s.classes.forget()
 	switch {
 	case client.IsUnknownDomain(err) || client.IsCode(err, "domain_not_found"):
 		return errNoSuchBucket
@@ -232,7 +239,7 @@ func (c *call) getVersioning() error {
 // getACL answers the only ACL there is: the owner has full control.
 func (c *call) getACL() error {
 	if c.hasObj {
-		if _, err := c.head(); err != nil {
+		if _, _, err := c.info(); err != nil {
 			return err
 		}
 	} else if err := c.requireBucket(); err != nil {

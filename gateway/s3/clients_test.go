@@ -16,7 +16,7 @@ func TestS3cmd(t *testing.T) {
 	conf := filepath.Join(home, "s3cfg")
 	os.WriteFile(conf, []byte("[default]\naccess_key = "+adminKey+"\nsecret_key = "+adminSecret+
 		"\nhost_base = "+e.Addr+"\nhost_bucket = "+e.Addr+"\nuse_https = False\nsignature_v2 = False\n"+
-		"bucket_location = us-east-1\nenable_multipart = False\ncheck_ssl_certificate = False\n"), 0o600)
+		"bucket_location = us-east-1\nenable_multipart = True\ncheck_ssl_certificate = False\n"), 0o600)
 	ev := clientEnv(t, s3cmd, home)
 	s3c := func(args ...string) string { return run(t, ev, s3cmd, append([]string{"-c", conf}, args...)...) }
 
@@ -30,6 +30,15 @@ func TestS3cmd(t *testing.T) {
 	if a, b := mustRead(t, one), mustRead(t, back); string(a) != string(b) {
 		t.Fatalf("s3cmd get: %d bytes, want %d", len(b), len(a))
 	}
+	// A multipart upload in parts of 5 MiB, and back.
+	big := filepath.Join(e.Dir, "big.bin")
+	os.WriteFile(big, content("s3cmd-big", 12<<20), 0o644)
+	s3c("put", "--multipart-chunk-size-mb=5", big, "s3://tools/big.bin")
+	s3c("get", "--force", "s3://tools/big.bin", back)
+	if a, b := mustRead(t, big), mustRead(t, back); string(a) != string(b) {
+		t.Fatalf("s3cmd get of a multipart upload: %d bytes, want %d", len(b), len(a))
+	}
+	s3c("del", "s3://tools/big.bin")
 	if out := s3c("ls", "s3://tools/"); !strings.Contains(out, "s3://tools/one.dat") {
 		t.Fatalf("ls: %q", out)
 	}
@@ -65,7 +74,7 @@ func TestRclone(t *testing.T) {
 		"RCLONE_CONFIG_MOG_TYPE=s3", "RCLONE_CONFIG_MOG_PROVIDER=Other",
 		"RCLONE_CONFIG_MOG_ACCESS_KEY_ID="+adminKey, "RCLONE_CONFIG_MOG_SECRET_ACCESS_KEY="+adminSecret,
 		"RCLONE_CONFIG_MOG_ENDPOINT="+e.URL, "RCLONE_CONFIG_MOG_REGION=us-east-1",
-		"RCLONE_CONFIG_MOG_FORCE_PATH_STYLE=true", "RCLONE_CONFIG_MOG_UPLOAD_CUTOFF=5G",
+		"RCLONE_CONFIG_MOG_FORCE_PATH_STYLE=true", "RCLONE_CONFIG_MOG_UPLOAD_CUTOFF=8M", "RCLONE_CONFIG_MOG_CHUNK_SIZE=5M",
 		"RCLONE_CONFIG_MOG_ENV_AUTH=false")
 	rc := func(args ...string) string { return run(t, ev, rclone, append([]string{"-q"}, args...)...) }
 
@@ -79,6 +88,17 @@ func TestRclone(t *testing.T) {
 	}
 	// check compares sizes and the MD5 hashes (the ETags).
 	rc("check", src, "mog:sync/tree")
+	// A big file goes up in parts (multipart upload), and back.
+	bigDir := filepath.Join(e.Dir, "bigdir")
+	os.MkdirAll(bigDir, 0o755)
+	os.WriteFile(filepath.Join(bigDir, "big.bin"), content("rclone-big", 21<<20), 0o644)
+	rc("copy", bigDir, "mog:sync/big")
+	bigBack := filepath.Join(e.Dir, "bigback")
+	rc("copy", "mog:sync/big", bigBack)
+	if n := sameTrees(t, bigDir, bigBack); n != 1 {
+		t.Fatalf("%d big files compared", n)
+	}
+	rc("purge", "mog:sync/big")
 	if out := run(t, ev, rclone, "sync", "-v", src, "mog:sync/tree"); strings.Contains(out, "Copied") {
 		t.Fatalf("second sync copied:\n%s", out)
 	}

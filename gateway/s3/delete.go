@@ -68,7 +68,9 @@ func (c *call) deleteObjects() error {
 		case o.Key == "":
 			e = invalidArgument("empty key")
 		default:
-			if err := cl.Delete(c.ctx, o.Key); err != nil && !client.IsUnknownKey(err) {
+			err := cl.Delete(c.ctx, o.Key)
+			c.s.forget(c.bucket, o.Key)
+			if err != nil && !client.IsUnknownKey(err) {
 				e = toAPIError(err)
 			}
 		}

@@ -29,6 +29,9 @@ func (c *call) serveObject() error {
 	if len(c.object) > maxKey {
 		return errKeyTooLong
 	}
+	if done, err := c.serveMultipart(); done {
+		return err
+	}
 	sub := c.subresource()
 	switch {
 	case sub == "acl" && (c.r.Method == http.MethodGet || c.r.Method == http.MethodHead):
@@ -41,7 +44,7 @@ func (c *call) serveObject() error {
 		return c.getObject()
 	case http.MethodPut:
 		if c.r.Header.Get("X-Amz-Copy-Source") != "" {
-			return notImplemented("CopyObject")
+			return c.copyObject()
 		}
 		return c.putObject()
 	case http.MethodDelete:
@@ -169,27 +172,25 @@ func (c *call) putObject() error {
 		return err
 	}
 	now := time.Now()
-	cl := c.s.client(c.bucket)
-	st, err := cl.StoreWith(c.ctx, c.object, class, body, n, client.Commit{
-		Command: "mogfs_create_close",
+	var etag string
+	c.s.forget(c.bucket, c.object)
+	defer c.s.forget(c.bucket, c.object)
+	_, err = c.s.client(c.bucket).StoreWith(c.ctx, c.object, class, body, n, client.Commit{
+		Command: "s3_create_close",
 		Args:    []string{"mtime", strconv.FormatInt(now.Unix(), 10), "mtime_nsec", strconv.Itoa(now.Nanosecond()), "mode", "420"},
+		Late: func() []string {
+			etag = hex.EncodeToString(sum.Sum(nil))
+			return []string{"etag", etag, "headers", metaHeaders(c.r)}
+		},
 	})
 	if body.err != nil {
 		return body.err
 	}
 	if client.IsCode(err, "unknown_command") {
-		return notImplemented("the trackers have no mogfs_create_close command")
+		return notImplemented("the trackers have no s3_create_close command")
 	}
 	if err != nil {
 		return err
-	}
-	etag := hex.EncodeToString(sum.Sum(nil))
-	_, err = cl.Do(c.ctx, "s3_set_meta", map[string]string{"domain": c.bucket, "key": c.object,
-		"fid": strconv.FormatInt(st.FID, 10), "etag": etag, "headers": metaHeaders(c.r)})
-	if err != nil && !client.IsUnknownKey(err) {
-		// The object is stored; its metadata is not (it reads with
-		// the defaults). An overwrite meanwhile is unknown_key: fine.
-		return internal(fmt.Errorf("object stored as fid %d, metadata not recorded: %w", st.FID, err))
 	}
 	c.w.Header().Set("ETag", `"`+etag+`"`)
 	c.w.WriteHeader(http.StatusOK)
@@ -204,30 +205,16 @@ func (c *call) storageClass() (string, error) {
 	if sc == "" || sc == "STANDARD" {
 		return "", nil
 	}
-	doms, err := c.s.base.Domains(c.ctx)
-	if err != nil {
+	domOK, classOK, err := c.s.classLookup(c.ctx, c.bucket, sc)
+	switch {
+	case err != nil:
 		return "", internal(err)
+	case !domOK:
+		return "", errNoSuchBucket
+	case classOK:
+		return sc, nil
 	}
-	for _, d := range doms {
-		if d.Name != c.bucket {
-			continue
-		}
-		for _, cl := range d.Classes {
-			if cl.Name == sc {
-				return sc, nil
-			}
-		}
-		return "", nil
-	}
-	return "", errNoSuchBucket
-}
-
-// objectInfo is what s3_head says of an object.
-type objectInfo struct {
-	fid, size int64
-	mtime     time.Time
-	etag      string
-	headers   url.Values
+	return "", nil
 }
 
 // fidETag is the ETag of an object without recorded metadata: stable for
@@ -238,49 +225,8 @@ func fidETag(fid int64) string {
 	return hex.EncodeToString(s[:]) + "-1"
 }
 
-// head looks the object up.
-func (c *call) head() (*objectInfo, error) {
-	a, err := c.s.client(c.bucket).Do(c.ctx, "s3_head", map[string]string{"domain": c.bucket, "key": c.object})
-	if err != nil {
-		if client.IsCode(err, "unknown_command") {
-			return nil, notImplemented("the trackers have no s3_head command")
-		}
-		return nil, toAPIError(err)
-	}
-	oi := &objectInfo{etag: a["etag"]}
-	oi.fid, _ = strconv.ParseInt(a["fid"], 10, 64)
-	oi.size, _ = strconv.ParseInt(a["size"], 10, 64)
-	if m, err := strconv.ParseInt(a["mtime"], 10, 64); err == nil {
-		ns, _ := strconv.Atoi(a["mtime_nsec"])
-		oi.mtime = time.Unix(m, int64(ns)).UTC()
-	} else {
-		oi.mtime = time.Unix(0, 0).UTC()
-	}
-	if oi.etag == "" {
-		oi.etag = fidETag(oi.fid)
-	}
-	oi.headers, _ = url.ParseQuery(a["headers"])
-	return oi, nil
-}
-
-// pathsResult is a get_paths answer asked for ahead of time.
-type pathsResult struct {
-	paths []string
-	err   error
-}
-
 func (c *call) getObject() error {
-	// A GET asks for the paths while the object is looked up: one
-	// tracker round trip of latency instead of two.
-	var pc chan pathsResult
-	if c.r.Method == http.MethodGet {
-		pc = make(chan pathsResult, 1)
-		go func() {
-			p, err := c.s.client(c.bucket).Paths(c.ctx, c.object, client.PathsOptions{Count: 3})
-			pc <- pathsResult{p, err}
-		}()
-	}
-	oi, err := c.head()
+	oi, cached, err := c.info()
 	if err != nil {
 		return err
 	}
@@ -315,18 +261,19 @@ func (c *call) getObject() error {
 		c.status = status
 		return nil
 	}
-	cl := c.s.client(c.bucket)
-	pr := <-pc
-	paths, err := pr.paths, pr.err
+	if c.s.content.Wants(oi.size) && oi.fid > 0 {
+		data, err := c.content(oi, cached)
+		if err != nil {
+			return internal(err)
+		}
+		c.w.WriteHeader(status)
+		c.status = status
+		c.w.Write(data[off : off+n])
+		return nil
+	}
+	rd, err := c.open(oi, cached, off, n)
 	if err != nil {
 		return toAPIError(err)
-	}
-	if len(paths) == 0 {
-		return internal(fmt.Errorf("no readable copy of fid %d", oi.fid))
-	}
-	rd, err := cl.FileFromPaths(c.object, paths, oi.size).OpenRange(c.ctx, off, n)
-	if err != nil {
-		return internal(err)
 	}
 	defer rd.Close()
 	c.w.WriteHeader(status)
@@ -370,6 +317,7 @@ func (c *call) objectHeaders(oi *objectInfo) {
 
 func (c *call) deleteObject() error {
 	err := c.s.client(c.bucket).Delete(c.ctx, c.object)
+	c.s.forget(c.bucket, c.object)
 	if err != nil && !client.IsUnknownKey(err) {
 		return toAPIError(err)
 	}

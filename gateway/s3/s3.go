@@ -5,7 +5,11 @@
 // through the client library, their S3 metadata (ETag, Content-Type,
 // x-amz-meta-*...) kept by the tracker in its s3_meta table, and
 // listings come from the tracker's paged one-level listing
-// (mogfs_list_dir). What is not implemented answers NotImplemented.
+// (mogfs_list_dir). GET and HEAD answer from the caches of package
+// gateway/cache. Multipart uploads are staged as hidden keys under .s3/
+// and concatenated into one file at Complete; CopyObject and
+// UploadPartCopy copy on the server. What is not implemented answers
+// NotImplemented.
 package s3
 
 import (
@@ -25,6 +29,7 @@ import (
 	"time"
 
 	"github.com/mogilefs-go/mogilefs/client"
+	"github.com/mogilefs-go/mogilefs/gateway/cache"
 	"github.com/mogilefs-go/mogilefs/gateway/sigv4"
 )
 
@@ -33,6 +38,10 @@ const (
 	DefaultTrackerTimeout = 5 * time.Second
 	DefaultNodeTimeout    = 10 * time.Second
 	DefaultShutdownWait   = 10 * time.Second
+	DefaultCacheTTL       = 2 * time.Second
+	DefaultCacheEntries   = 100000
+	DefaultContentCache   = 64 << 20
+	DefaultContentMaxFile = 64 << 10
 )
 
 // Config configures a Server.
@@ -49,6 +58,23 @@ type Config struct {
 	// TrackerTimeout and NodeTimeout bound tracker replies and storage
 	// node response headers.
 	TrackerTimeout, NodeTimeout time.Duration
+	// CacheTTL is how long what the trackers said of a key (its fid,
+	// size, metadata and paths) is reused (DefaultCacheTTL; negative:
+	// never). This server's own writes forget it at once; other writers'
+	// changes are seen within CacheTTL.
+	CacheTTL time.Duration
+	// CacheEntries bounds the number of cached keys.
+	CacheEntries int
+	// Content keeps the content of small files by fid; nil makes one of
+	// ContentCacheBytes (DefaultContentCache; negative: none) for files
+	// of at most ContentCacheMaxFile (DefaultContentMaxFile) bytes.
+	// mogproxy shares its /<domain>/<key> gateway's.
+	Content                                *cache.Content
+	ContentCacheBytes, ContentCacheMaxFile int64
+	// AbandonedUploads is the age at which a multipart upload is
+	// aborted (DefaultAbandonedUploads; negative: never), checked every
+	// SweepEvery (DefaultSweepEvery) by one gateway of the cluster.
+	AbandonedUploads, SweepEvery time.Duration
 	// LogRequests logs every request, not only failures.
 	LogRequests bool
 	// Logger receives the log lines (nil: slog.Default()).
@@ -66,6 +92,9 @@ type Server struct {
 	clients sync.Map // domain -> *client.Client
 	verify  sigv4.Verifier
 	tr      *http.Transport
+	meta    *cache.Meta[*objectInfo]
+	classes classCache
+	content *cache.Content
 }
 
 // New returns a Server for cfg. It contacts no tracker.
@@ -84,6 +113,27 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.CacheTTL == 0 {
+		cfg.CacheTTL = DefaultCacheTTL
+	}
+	if cfg.AbandonedUploads == 0 {
+		cfg.AbandonedUploads = DefaultAbandonedUploads
+	}
+	if cfg.SweepEvery <= 0 {
+		cfg.SweepEvery = DefaultSweepEvery
+	}
+	if cfg.CacheEntries <= 0 {
+		cfg.CacheEntries = DefaultCacheEntries
+	}
+	if cfg.Content == nil {
+		if cfg.ContentCacheBytes == 0 {
+			cfg.ContentCacheBytes = DefaultContentCache
+		}
+		if cfg.ContentCacheMaxFile <= 0 {
+			cfg.ContentCacheMaxFile = DefaultContentMaxFile
+		}
+		cfg.Content = cache.NewContent(cfg.ContentCacheBytes, cfg.ContentCacheMaxFile)
 	}
 	cfg.BaseDomain = strings.ToLower(strings.Trim(cfg.BaseDomain, "."))
 	tr := &http.Transport{
@@ -106,10 +156,18 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3: %w", err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, base: base, tr: tr}
+	s := &Server{cfg: cfg, log: cfg.Logger, base: base, tr: tr,
+		meta: cache.NewMeta[*objectInfo](cfg.CacheTTL, cfg.CacheEntries), content: cfg.Content}
 	s.SetKeys(cfg.Keys)
-	s.verify = sigv4.Verifier{Lookup: s.secret, Now: cfg.Now}
+	s.verify = sigv4.Verifier{Lookup: s.secret, Now: cfg.Now, Keys: sigv4.NewKeyCache()}
 	return s, nil
+}
+
+// ClearCaches forgets every cached tracker answer and the small files
+// held in memory (mogproxy does this on SIGHUP).
+func (s *Server) ClearCaches() {
+	s.meta.Clear()
+	s.content.Clear()
 }
 
 // SetKeys replaces the access keys (a reloaded keys file).
@@ -322,6 +380,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	swept := make(chan struct{})
+	go func() { s.sweepLoop(sweepCtx); close(swept) }()
+	defer func() { stopSweep(); <-swept }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("s3: serve %s: %w", ln.Addr(), err)

@@ -12,6 +12,9 @@ import (
 // Signer signs requests (tests, tools, benchmarks).
 type Signer struct {
 	AccessKey, Secret, Region string
+	// Keys, when not nil, keeps the derived signing keys (as the SDKs
+	// do).
+	Keys *KeyCache
 }
 
 // scope of the signer's credential on day t.
@@ -20,7 +23,7 @@ func (s Signer) scope(t time.Time) string {
 }
 
 func (s Signer) key(t time.Time) []byte {
-	return SigningKey(s.Secret, t.UTC().Format("20060102"), s.Region, "s3")
+	return s.Keys.Key(s.Secret, t.UTC().Format("20060102"), s.Region, "s3")
 }
 
 // signedHeaders lists the lower-case names of r's headers to sign: host,

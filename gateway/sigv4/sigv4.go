@@ -83,6 +83,8 @@ type Verifier struct {
 	// MaxSkew bounds the distance of a request's date from the clock
 	// (DefaultMaxSkew when 0).
 	MaxSkew time.Duration
+	// Keys, when not nil, keeps the derived signing keys.
+	Keys *KeyCache
 }
 
 // Auth is a verified request.
@@ -302,7 +304,7 @@ func (v *Verifier) check(a *Auth, cred credential, canonical, sig string) error 
 	if !ok {
 		return errf(http.StatusForbidden, CodeInvalidAccessKeyID, "the AWS access key ID you provided does not exist in our records")
 	}
-	a.key = SigningKey(secret, cred.day, cred.region, cred.service)
+	a.key = v.Keys.Key(secret, cred.day, cred.region, cred.service)
 	sts := stringToSign(a.amzDate, a.scope, canonical)
 	if !hmac.Equal([]byte(signature(a.key, sts)), []byte(sig)) {
 		return &Error{Code: CodeSignatureMismatch, Status: http.StatusForbidden,

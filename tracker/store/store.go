@@ -162,6 +162,10 @@ type CloseFile struct {
 	// new content goes to the file its name row names (mogfs_create_close
 	// without name=).
 	ResolveNames bool
+	// S3, when not nil, is written as the fid's s3_meta row in the same
+	// transaction (s3_create_close), so that an object is never seen
+	// committed without its metadata.
+	S3 *S3Meta
 }
 
 // FsckEvent is a row of fsck_log.

@@ -168,6 +168,10 @@ func (s *Store) commitFileMySQL(ctx context.Context, db *sql.DB, f store.CloseFi
 			q.WriteString(replaceMogfsAttr + "; ")
 			args = append(args, mogfsAttrValues(f.FID, *f.Attr)...)
 		}
+		if f.S3 != nil {
+			q.WriteString(replaceS3Meta + "; ")
+			args = append(args, f.FID, f.S3.ETag, []byte(f.S3.Headers))
+		}
 		if f.Replicated {
 			q.WriteString("COMMIT")
 		} else {

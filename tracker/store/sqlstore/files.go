@@ -255,6 +255,11 @@ func (s *Store) CommitFile(ctx context.Context, f store.CloseFile) (int64, error
 				return err
 			}
 		}
+		if f.S3 != nil {
+			if _, err := r.exec(replaceS3Meta, f.FID, f.S3.ETag, []byte(f.S3.Headers)); err != nil {
+				return err
+			}
+		}
 		if f.Name != "" {
 			old, err := r.putName(f.DomainID, f.Name, f.Key)
 			if err != nil {

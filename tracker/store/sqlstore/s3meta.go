@@ -21,6 +21,10 @@ var s3MetaSQLite string
 
 var _ store.S3Store = (*Store)(nil)
 
+// replaceS3Meta writes a fid's row (s3_set_meta, and the commit of
+// s3_create_close).
+const replaceS3Meta = "REPLACE INTO s3_meta (fid, etag, headers) VALUES (?, ?, ?)"
+
 // stripComments drops the "--" lines of a DDL file.
 func stripComments(ddl string) string {
 	var lines []string
@@ -61,7 +65,7 @@ func (s *Store) S3SetMeta(ctx context.Context, dmid int, key string, fid int64, 
 		if err != nil {
 			return err
 		}
-		_, err = r.exec("REPLACE INTO s3_meta (fid, etag, headers) VALUES (?, ?, ?)", fid, m.ETag, []byte(m.Headers))
+		_, err = r.exec(replaceS3Meta, fid, m.ETag, []byte(m.Headers))
 		return err
 	})
 	if err != nil {

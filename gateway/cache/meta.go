@@ -1,4 +1,8 @@
-package gateway
+// Package cache holds the gateway's two caches, shared by the
+// /<domain>/<key> gateway and its S3 API: Meta keeps tracker answers
+// about keys for a short time and merges concurrent lookups of a key,
+// Content keeps small files' bytes by fid.
+package cache
 
 import (
 	"context"
@@ -7,42 +11,34 @@ import (
 	"time"
 )
 
-// fileMeta is what the trackers told about a key.
-type fileMeta struct {
-	fid      int64
-	size     int64
-	checksum string   // "MD5:<hex>", "SHA-1:<hex>", or "" when unknown
-	paths    []string // storage node URLs, best first; may be empty
-	etag     string
-	ctype    string // Content-Type, from the key's extension
-}
+// Key names a cached answer: a key of a domain.
+type Key struct{ Domain, Key string }
 
-type cacheKey struct{ domain, key string }
-
-type cacheEntry struct {
-	m       *fileMeta
+type cacheEntry[V comparable] struct {
+	m       V
 	refresh time.Time // from then on, a hit also starts a new lookup
 	expires time.Time
 }
 
 // flight is one tracker lookup that concurrent requests for the same key
 // share.
-type flight struct {
+type flight[V comparable] struct {
 	done    chan struct{}
-	m       *fileMeta
+	m       V
 	err     error
 	refresh bool // a background refresh (counted in refreshing)
 }
 
-// metaCache keeps tracker answers for a short time and merges concurrent
-// lookups of one key into a single one. Only successful answers are kept.
-type metaCache struct {
+// Meta keeps tracker answers (V, a pointer type) for a short time and
+// merges concurrent lookups of one key into a single one. Only successful
+// answers are kept.
+type Meta[V comparable] struct {
 	ttl time.Duration // <= 0: nothing is kept
 	max int
 
 	mu      sync.Mutex
-	entries map[cacheKey]cacheEntry
-	flights map[cacheKey]*flight
+	entries map[Key]cacheEntry[V]
+	flights map[Key]*flight[V]
 	// gen counts forget calls: a lookup that overlapped one is not
 	// kept, as it may have seen the state before the change.
 	gen uint64
@@ -59,14 +55,16 @@ type metaCache struct {
 // valid until it expires.
 const maxRefreshes = 32
 
-func newMetaCache(ttl time.Duration, max int) *metaCache {
-	return &metaCache{ttl: ttl, max: max, entries: map[cacheKey]cacheEntry{}, flights: map[cacheKey]*flight{}}
+// NewMeta returns a cache keeping answers for ttl (<= 0: none kept), at
+// most max of them.
+func NewMeta[V comparable](ttl time.Duration, max int) *Meta[V] {
+	return &Meta[V]{ttl: ttl, max: max, entries: map[Key]cacheEntry[V]{}, flights: map[Key]*flight[V]{}}
 }
 
 // refreshAt is when an entry made now is due for a refresh: in the second
 // half of its life, at a random point of its third quarter, so that keys
 // looked up together spread their refreshes.
-func (c *metaCache) refreshAt(now time.Time) time.Time {
+func (c *Meta[V]) refreshAt(now time.Time) time.Time {
 	d := c.ttl / 2
 	if q := int64(c.ttl / 4); q > 0 {
 		d += time.Duration(rand.Int64N(q))
@@ -84,7 +82,7 @@ func (c *metaCache) refreshAt(now time.Time) time.Time {
 // second half of an entry's life starts a lookup in the background, whose
 // answer replaces the entry before it expires. No answer older than the
 // TTL is ever used.
-func (c *metaCache) get(ctx context.Context, k cacheKey, timeout time.Duration, lookup func(context.Context) (*fileMeta, error)) (m *fileMeta, cached bool, err error) {
+func (c *Meta[V]) Get(ctx context.Context, k Key, timeout time.Duration, lookup func(context.Context) (V, error)) (m V, cached bool, err error) {
 	c.mu.Lock()
 	if e, ok := c.entries[k]; ok {
 		now := time.Now()
@@ -109,19 +107,20 @@ func (c *metaCache) get(ctx context.Context, k cacheKey, timeout time.Duration, 
 	case <-f.done:
 		return f.m, false, f.err
 	case <-ctx.Done():
-		return nil, false, ctx.Err()
+		var zero V
+		return zero, false, ctx.Err()
 	}
 }
 
 // start runs a lookup for k in the background. Called with mu held.
-func (c *metaCache) start(ctx context.Context, k cacheKey, timeout time.Duration, lookup func(context.Context) (*fileMeta, error), refresh bool) *flight {
-	f := &flight{done: make(chan struct{}), refresh: refresh}
+func (c *Meta[V]) start(ctx context.Context, k Key, timeout time.Duration, lookup func(context.Context) (V, error), refresh bool) *flight[V] {
+	f := &flight[V]{done: make(chan struct{}), refresh: refresh}
 	c.flights[k] = f
 	go c.run(context.WithoutCancel(ctx), k, f, c.gen, timeout, lookup)
 	return f
 }
 
-func (c *metaCache) run(ctx context.Context, k cacheKey, f *flight, gen uint64, timeout time.Duration, lookup func(context.Context) (*fileMeta, error)) {
+func (c *Meta[V]) run(ctx context.Context, k Key, f *flight[V], gen uint64, timeout time.Duration, lookup func(context.Context) (V, error)) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	f.m, f.err = lookup(ctx)
@@ -135,7 +134,7 @@ func (c *metaCache) run(ctx context.Context, k cacheKey, f *flight, gen uint64, 
 	if f.err == nil && c.ttl > 0 && c.gen == gen {
 		c.makeRoom()
 		now := time.Now()
-		c.entries[k] = cacheEntry{m: f.m, refresh: c.refreshAt(now), expires: now.Add(c.ttl)}
+		c.entries[k] = cacheEntry[V]{m: f.m, refresh: c.refreshAt(now), expires: now.Add(c.ttl)}
 	}
 	c.mu.Unlock()
 	close(f.done)
@@ -143,7 +142,7 @@ func (c *metaCache) run(ctx context.Context, k cacheKey, f *flight, gen uint64, 
 
 // makeRoom drops expired entries, and then arbitrary ones, when the cache
 // is full. Called with mu held.
-func (c *metaCache) makeRoom() {
+func (c *Meta[V]) makeRoom() {
 	if len(c.entries) < c.max {
 		return
 	}
@@ -165,7 +164,7 @@ func (c *metaCache) makeRoom() {
 // next request asks the trackers again. A lookup already running is left
 // to its callers, but new callers do not join it and its answer is not
 // kept.
-func (c *metaCache) forget(k cacheKey) {
+func (c *Meta[V]) Forget(k Key) {
 	c.mu.Lock()
 	c.gen++
 	delete(c.entries, k)
@@ -175,7 +174,7 @@ func (c *metaCache) forget(k cacheKey) {
 
 // drop removes k's entry if it is still m (after m's paths turned out to
 // be stale).
-func (c *metaCache) drop(k cacheKey, m *fileMeta) {
+func (c *Meta[V]) Drop(k Key, m V) {
 	c.mu.Lock()
 	if e, ok := c.entries[k]; ok && e.m == m {
 		delete(c.entries, k)
@@ -184,11 +183,29 @@ func (c *metaCache) drop(k cacheKey, m *fileMeta) {
 }
 
 // peek returns k's current entry, fresh or due for a refresh, or nil.
-func (c *metaCache) peek(k cacheKey) *fileMeta {
+func (c *Meta[V]) Peek(k Key) V {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.entries[k]; ok && time.Now().Before(e.expires) {
 		return e.m
 	}
-	return nil
+	var zero V
+	return zero
+}
+
+// Len is the number of entries kept.
+func (c *Meta[V]) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}
+
+// Clear forgets every entry. Lookups running now still answer their
+// callers, but their answers are not kept.
+func (c *Meta[V]) Clear() {
+	c.mu.Lock()
+	c.gen++
+	clear(c.entries)
+	clear(c.flights)
+	c.mu.Unlock()
 }

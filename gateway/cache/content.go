@@ -1,17 +1,17 @@
-package gateway
+package cache
 
 import (
 	"container/list"
 	"sync"
 )
 
-// contentCache keeps the content of small files in memory, by fid. A
+// Content keeps the content of small files in memory, by fid. A
 // fid's content never changes (a new upload of a key gets a new fid), so a
 // cached copy is never stale; which fid a key names is still asked of the
-// trackers (through metaCache), so an overwrite or a delete is seen as
+// trackers (through Meta), so an overwrite or a delete is seen as
 // soon as without this cache. Least recently used files go first when
 // the byte budget is exceeded.
-type contentCache struct {
+type Content struct {
 	maxBytes int64 // budget; <= 0 disables the cache
 	maxFile  int64 // larger files are never kept
 
@@ -26,20 +26,22 @@ type contentEntry struct {
 	data []byte
 }
 
-func newContentCache(maxBytes, maxFile int64) *contentCache {
+// NewContent returns a cache of at most maxBytes (<= 0: disabled) that
+// keeps files of at most maxFile bytes.
+func NewContent(maxBytes, maxFile int64) *Content {
 	if maxFile > maxBytes {
 		maxFile = maxBytes
 	}
-	return &contentCache{maxBytes: maxBytes, maxFile: maxFile, lru: list.New(), byFID: map[int64]*list.Element{}}
+	return &Content{maxBytes: maxBytes, maxFile: maxFile, lru: list.New(), byFID: map[int64]*list.Element{}}
 }
 
-// wants reports whether a file of this size is to be kept.
-func (c *contentCache) wants(size int64) bool {
+// Wants reports whether a file of this size is to be kept.
+func (c *Content) Wants(size int64) bool {
 	return c.maxBytes > 0 && size >= 0 && size <= c.maxFile
 }
 
-// get returns fid's content if it is cached with the expected size.
-func (c *contentCache) get(fid, size int64) ([]byte, bool) {
+// Get returns fid's content if it is cached with the expected size.
+func (c *Content) Get(fid, size int64) ([]byte, bool) {
 	if c.maxBytes <= 0 {
 		return nil, false
 	}
@@ -59,9 +61,9 @@ func (c *contentCache) get(fid, size int64) ([]byte, bool) {
 	return ce.data, true
 }
 
-// put keeps data as fid's content. data must not be modified afterwards.
-func (c *contentCache) put(fid int64, data []byte) {
-	if !c.wants(int64(len(data))) {
+// Put keeps data as fid's content. data must not be modified afterwards.
+func (c *Content) Put(fid int64, data []byte) {
+	if !c.Wants(int64(len(data))) {
 		return
 	}
 	c.mu.Lock()
@@ -77,9 +79,25 @@ func (c *contentCache) put(fid int64, data []byte) {
 	}
 }
 
-func (c *contentCache) remove(e *list.Element) {
+func (c *Content) remove(e *list.Element) {
 	ce := e.Value.(*contentEntry)
 	c.lru.Remove(e)
 	delete(c.byFID, ce.fid)
 	c.bytes -= int64(len(ce.data))
+}
+
+// Bytes is the size of the files kept.
+func (c *Content) Bytes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes
+}
+
+// Clear drops every file kept.
+func (c *Content) Clear() {
+	c.mu.Lock()
+	c.lru = list.New()
+	clear(c.byFID)
+	c.bytes = 0
+	c.mu.Unlock()
 }

@@ -1,4 +1,4 @@
-package gateway
+package cache
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 )
 
 func TestCacheMergesConcurrentLookups(t *testing.T) {
-	c := newMetaCache(time.Minute, 100)
-	k := cacheKey{"d", "k"}
+	c := NewMeta[*fileMeta](time.Minute, 100)
+	k := Key{Domain: "d", Key: "k"}
 	var calls atomic.Int32
 	release := make(chan struct{})
 	lookup := func(ctx context.Context) (*fileMeta, error) {
@@ -27,7 +27,7 @@ func TestCacheMergesConcurrentLookups(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			m, _, err := c.get(context.Background(), k, time.Second, lookup)
+			m, _, err := c.Get(context.Background(), k, time.Second, lookup)
 			if err != nil {
 				t.Error(err)
 			}
@@ -51,14 +51,14 @@ func TestCacheMergesConcurrentLookups(t *testing.T) {
 			t.Fatalf("caller %d got %+v", i, m)
 		}
 	}
-	m, cached, err := c.get(context.Background(), k, time.Second, lookup)
+	m, cached, err := c.Get(context.Background(), k, time.Second, lookup)
 	if err != nil || !cached || m.fid != 7 {
 		t.Errorf("after the lookup: %+v cached=%v err=%v", m, cached, err)
 	}
 }
 
 // entry returns k's cache entry, if any.
-func (c *metaCache) entry(k cacheKey) (cacheEntry, bool) {
+func (c *Meta[V]) entry(k Key) (cacheEntry[V], bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[k]
@@ -73,30 +73,30 @@ func waitUntil(t time.Time) {
 }
 
 func TestCacheExpiresAndForgets(t *testing.T) {
-	c := newMetaCache(100*time.Millisecond, 100)
-	k := cacheKey{"d", "k"}
+	c := NewMeta[*fileMeta](100*time.Millisecond, 100)
+	k := Key{Domain: "d", Key: "k"}
 	var fid atomic.Int64
 	lookup := func(ctx context.Context) (*fileMeta, error) {
 		return &fileMeta{fid: fid.Add(1)}, nil
 	}
 	ctx := context.Background()
-	m1, _, _ := c.get(ctx, k, time.Second, lookup)
-	m2, cached, _ := c.get(ctx, k, time.Second, lookup)
+	m1, _, _ := c.Get(ctx, k, time.Second, lookup)
+	m2, cached, _ := c.Get(ctx, k, time.Second, lookup)
 	if m1.fid != 1 || m2.fid != 1 || !cached {
 		t.Fatalf("second get: fid %d cached=%v, want the cached fid 1", m2.fid, cached)
 	}
-	c.forget(k)
-	if m, cached, _ := c.get(ctx, k, time.Second, lookup); m.fid != 2 || cached {
+	c.Forget(k)
+	if m, cached, _ := c.Get(ctx, k, time.Second, lookup); m.fid != 2 || cached {
 		t.Fatalf("after forget: fid %d cached=%v, want a fresh lookup", m.fid, cached)
 	}
 	// Unread until it expires: the next get waits for a new lookup.
 	e, _ := c.entry(k)
 	waitUntil(e.expires)
-	if m, cached, _ := c.get(ctx, k, time.Second, lookup); m.fid != 3 || cached {
+	if m, cached, _ := c.Get(ctx, k, time.Second, lookup); m.fid != 3 || cached {
 		t.Fatalf("after expiry: fid %d cached=%v, want a fresh lookup", m.fid, cached)
 	}
 	// Another key is independent.
-	if m, _, _ := c.get(ctx, cacheKey{"d", "other"}, time.Second, lookup); m.fid != 4 {
+	if m, _, _ := c.Get(ctx, Key{Domain: "d", Key: "other"}, time.Second, lookup); m.fid != 4 {
 		t.Fatalf("other key: fid %d", m.fid)
 	}
 }
@@ -105,17 +105,17 @@ func TestCacheExpiresAndForgets(t *testing.T) {
 // in the background: readers get the cached answer at once, and the new
 // one replaces it before it expires.
 func TestCacheRefreshAhead(t *testing.T) {
-	c := newMetaCache(time.Second, 100)
-	k := cacheKey{"d", "k"}
+	c := NewMeta[*fileMeta](time.Second, 100)
+	k := Key{Domain: "d", Key: "k"}
 	var fid atomic.Int64
 	lookup := func(ctx context.Context) (*fileMeta, error) {
 		return &fileMeta{fid: fid.Add(1)}, nil
 	}
 	ctx := context.Background()
-	c.get(ctx, k, time.Second, lookup)
+	c.Get(ctx, k, time.Second, lookup)
 	e, _ := c.entry(k)
 	waitUntil(e.refresh)
-	m, cached, _ := c.get(ctx, k, time.Second, lookup)
+	m, cached, _ := c.Get(ctx, k, time.Second, lookup)
 	if m.fid != 1 || !cached {
 		t.Fatalf("hit after the refresh time: fid %d cached=%v, want the cached fid 1 at once", m.fid, cached)
 	}
@@ -132,7 +132,7 @@ func TestCacheRefreshAhead(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if m, cached, _ := c.get(ctx, k, time.Second, lookup); m.fid != 2 || !cached {
+	if m, cached, _ := c.Get(ctx, k, time.Second, lookup); m.fid != 2 || !cached {
 		t.Errorf("after the refresh: fid %d cached=%v", m.fid, cached)
 	}
 }
@@ -140,8 +140,8 @@ func TestCacheRefreshAhead(t *testing.T) {
 // A lookup that overlaps a forget (a PUT by this gateway) must not be
 // kept, and callers arriving after the forget must not join it.
 func TestCacheForgetDuringLookup(t *testing.T) {
-	c := newMetaCache(time.Minute, 100)
-	k := cacheKey{"d", "k"}
+	c := NewMeta[*fileMeta](time.Minute, 100)
+	k := Key{Domain: "d", Key: "k"}
 	started := make(chan struct{})
 	release := make(chan struct{})
 	old := func(ctx context.Context) (*fileMeta, error) {
@@ -151,32 +151,32 @@ func TestCacheForgetDuringLookup(t *testing.T) {
 	}
 	done := make(chan *fileMeta)
 	go func() {
-		m, _, _ := c.get(context.Background(), k, time.Second, old)
+		m, _, _ := c.Get(context.Background(), k, time.Second, old)
 		done <- m
 	}()
 	<-started
-	c.forget(k)
+	c.Forget(k)
 	fresh := func(ctx context.Context) (*fileMeta, error) { return &fileMeta{fid: 2}, nil }
-	if m, _, _ := c.get(context.Background(), k, time.Second, fresh); m.fid != 2 {
+	if m, _, _ := c.Get(context.Background(), k, time.Second, fresh); m.fid != 2 {
 		t.Fatalf("caller after forget joined the old lookup: fid %d", m.fid)
 	}
 	close(release)
 	if m := <-done; m.fid != 1 {
 		t.Fatalf("first caller got fid %d", m.fid)
 	}
-	if m, cached, _ := c.get(context.Background(), k, time.Second, fresh); m.fid != 2 {
+	if m, cached, _ := c.Get(context.Background(), k, time.Second, fresh); m.fid != 2 {
 		t.Fatalf("stale answer kept: fid %d cached=%v", m.fid, cached)
 	}
 }
 
 func TestCacheErrorsNotKeptAndCallerCancel(t *testing.T) {
-	c := newMetaCache(time.Minute, 100)
-	k := cacheKey{"d", "k"}
+	c := NewMeta[*fileMeta](time.Minute, 100)
+	k := Key{Domain: "d", Key: "k"}
 	boom := errors.New("boom")
 	var calls atomic.Int32
 	failing := func(ctx context.Context) (*fileMeta, error) { calls.Add(1); return nil, boom }
 	for range 2 {
-		if _, _, err := c.get(context.Background(), k, time.Second, failing); !errors.Is(err, boom) {
+		if _, _, err := c.Get(context.Background(), k, time.Second, failing); !errors.Is(err, boom) {
 			t.Fatalf("err = %v", err)
 		}
 	}
@@ -190,21 +190,21 @@ func TestCacheErrorsNotKeptAndCallerCancel(t *testing.T) {
 	slow := func(ctx context.Context) (*fileMeta, error) { <-release; return &fileMeta{fid: 9}, nil }
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, _, err := c.get(ctx, k, time.Second, slow); !errors.Is(err, context.Canceled) {
+	if _, _, err := c.Get(ctx, k, time.Second, slow); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled caller: err = %v", err)
 	}
 	close(release)
-	m, _, err := c.get(context.Background(), k, time.Second, slow)
+	m, _, err := c.Get(context.Background(), k, time.Second, slow)
 	if err != nil || m.fid != 9 {
 		t.Fatalf("after cancel: %+v %v", m, err)
 	}
 }
 
 func TestCacheBounded(t *testing.T) {
-	c := newMetaCache(time.Minute, 10)
+	c := NewMeta[*fileMeta](time.Minute, 10)
 	for i := range 100 {
-		k := cacheKey{"d", string(rune('a' + i))}
-		c.get(context.Background(), k, time.Second, func(context.Context) (*fileMeta, error) { return &fileMeta{fid: int64(i)}, nil })
+		k := Key{"d", string(rune('a' + i))}
+		c.Get(context.Background(), k, time.Second, func(context.Context) (*fileMeta, error) { return &fileMeta{fid: int64(i)}, nil })
 	}
 	c.mu.Lock()
 	n := len(c.entries)
@@ -215,49 +215,49 @@ func TestCacheBounded(t *testing.T) {
 }
 
 func TestCacheDisabled(t *testing.T) {
-	c := newMetaCache(-1, 10)
+	c := NewMeta[*fileMeta](-1, 10)
 	var calls atomic.Int32
 	f := func(context.Context) (*fileMeta, error) { calls.Add(1); return &fileMeta{}, nil }
-	c.get(context.Background(), cacheKey{"d", "k"}, time.Second, f)
-	c.get(context.Background(), cacheKey{"d", "k"}, time.Second, f)
+	c.Get(context.Background(), Key{Domain: "d", Key: "k"}, time.Second, f)
+	c.Get(context.Background(), Key{Domain: "d", Key: "k"}, time.Second, f)
 	if calls.Load() != 2 {
 		t.Errorf("disabled cache: %d lookups, want 2", calls.Load())
 	}
 }
 
 func TestContentCache(t *testing.T) {
-	c := newContentCache(100, 40)
-	if c.wants(41) || !c.wants(40) || !c.wants(0) {
+	c := NewContent(100, 40)
+	if c.Wants(41) || !c.Wants(40) || !c.Wants(0) {
 		t.Fatal("wants: per-file limit")
 	}
-	c.put(1, make([]byte, 40))
-	c.put(2, make([]byte, 40))
-	if _, ok := c.get(1, 40); !ok { // 1 is now the most recent
+	c.Put(1, make([]byte, 40))
+	c.Put(2, make([]byte, 40))
+	if _, ok := c.Get(1, 40); !ok { // 1 is now the most recent
 		t.Fatal("fid 1 missing")
 	}
-	c.put(3, make([]byte, 40)) // over budget: the least recent (2) goes
-	if _, ok := c.get(2, 40); ok {
+	c.Put(3, make([]byte, 40)) // over budget: the least recent (2) goes
+	if _, ok := c.Get(2, 40); ok {
 		t.Error("fid 2 kept over the budget")
 	}
-	if _, ok := c.get(1, 40); !ok {
+	if _, ok := c.Get(1, 40); !ok {
 		t.Error("fid 1 evicted although recently used")
 	}
-	if _, ok := c.get(3, 39); ok {
+	if _, ok := c.Get(3, 39); ok {
 		t.Error("served a cached fid with another length")
 	}
-	if _, ok := c.get(3, 40); ok {
+	if _, ok := c.Get(3, 40); ok {
 		t.Error("entry with a wrong length was kept")
 	}
-	c.put(4, make([]byte, 41)) // too large: ignored
-	if _, ok := c.get(4, 41); ok {
+	c.Put(4, make([]byte, 41)) // too large: ignored
+	if _, ok := c.Get(4, 41); ok {
 		t.Error("kept a file over the per-file limit")
 	}
 	if c.bytes > 100 {
 		t.Errorf("%d bytes kept, budget 100", c.bytes)
 	}
-	off := newContentCache(-1, 40)
-	off.put(1, []byte("x"))
-	if _, ok := off.get(1, 1); ok || off.wants(1) {
+	off := NewContent(-1, 40)
+	off.Put(1, []byte("x"))
+	if _, ok := off.Get(1, 1); ok || off.Wants(1) {
 		t.Error("disabled cache keeps files")
 	}
 }
@@ -267,7 +267,7 @@ func TestContentCache(t *testing.T) {
 // refreshed by later hits once slots are free.
 func TestCacheRefreshesBounded(t *testing.T) {
 	const ttl = 4 * time.Second
-	c := newMetaCache(ttl, 1000)
+	c := NewMeta[*fileMeta](ttl, 1000)
 	ctx := context.Background()
 	release := make(chan struct{})
 	var running, most atomic.Int64
@@ -291,8 +291,8 @@ func TestCacheRefreshesBounded(t *testing.T) {
 	const keys = 3 * maxRefreshes
 	var last time.Time
 	for i := range keys {
-		k := cacheKey{"d", fmt.Sprint(i)}
-		c.get(ctx, k, time.Second, fast)
+		k := Key{"d", fmt.Sprint(i)}
+		c.Get(ctx, k, time.Second, fast)
 		e, _ := c.entry(k)
 		if e.refresh.After(last) {
 			last = e.refresh
@@ -303,7 +303,7 @@ func TestCacheRefreshesBounded(t *testing.T) {
 	}
 	waitUntil(last)
 	for i := range keys {
-		m, cached, err := c.get(ctx, cacheKey{"d", fmt.Sprint(i)}, time.Second, slow)
+		m, cached, err := c.Get(ctx, Key{"d", fmt.Sprint(i)}, time.Second, slow)
 		if err != nil || !cached || m.fid != 1 {
 			t.Fatalf("hit %d: %+v %v %v", i, m, cached, err)
 		}
@@ -332,8 +332,8 @@ func TestCacheRefreshesBounded(t *testing.T) {
 		t.Errorf("%d lookups ran at once", most.Load())
 	}
 	// A key skipped before is refreshed by its next hit.
-	k := cacheKey{"d", fmt.Sprint(keys - 1)}
-	c.get(ctx, k, time.Second, slow)
+	k := Key{"d", fmt.Sprint(keys - 1)}
+	c.Get(ctx, k, time.Second, slow)
 	for {
 		if e, ok := c.entry(k); ok && e.m.fid == 2 {
 			break
@@ -344,3 +344,6 @@ func TestCacheRefreshesBounded(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// fileMeta stands for what the gateway caches: any pointer type.
+type fileMeta struct{ fid int64 }
