@@ -3,7 +3,8 @@
 # they are missing: fuse3 (FUSE mounts), mariadb-server (the MySQL backend
 # tests), galera (galera-4 and what its rsync state transfer uses, for the
 # Galera tests), nginx-light (stock nginx as storage node and gateway front),
-# rsync and git (trees copied onto a mogfs mount and back), and pjdfs (what
+# rsync and git (trees copied onto a mogfs mount and back), curl (the
+# quick start's gateway example), and pjdfs (what
 # building and running pjdfstest needs for mogfs's TestPJDFSTest:
 # autoconf, automake, libtool, pkg-config, gcc with the C headers, make,
 # openssl, whose `openssl md5` its scripts use to make up names), and the
@@ -14,7 +15,7 @@
 # apt does not start services here; the scripts start private instances.
 set -euo pipefail
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(fuse3 mariadb-server galera nginx-light rsync git pjdfs awscli s3cmd rclone)
+[ ${#want[@]} -gt 0 ] || want=(fuse3 mariadb-server galera nginx-light rsync git curl pjdfs awscli s3cmd rclone)
 need=()
 for p in "${want[@]}"; do
 	case $p in
@@ -28,6 +29,7 @@ for p in "${want[@]}"; do
 	nginx-light) command -v nginx >/dev/null || need+=(nginx-light) ;;
 	rsync) command -v rsync >/dev/null || need+=(rsync) ;;
 	git) command -v git >/dev/null || need+=(git) ;;
+	curl) command -v curl >/dev/null || need+=(curl) ;;
 	awscli) command -v aws >/dev/null || need+=(awscli) ;;
 	s3cmd) command -v s3cmd >/dev/null || need+=(s3cmd) ;;
 	rclone) command -v rclone >/dev/null || need+=(rclone) ;;

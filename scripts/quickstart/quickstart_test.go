@@ -89,7 +89,7 @@ func need(t *testing.T) {
 	if os.Geteuid() != 0 {
 		missing = append(missing, "root")
 	}
-	for _, tool := range []string{"unshare", "nsenter", "ip", "git", "make", "go", "fusermount3"} {
+	for _, tool := range []string{"unshare", "nsenter", "ip", "git", "make", "go", "fusermount3", "curl"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			missing = append(missing, tool)
 		}
@@ -286,6 +286,28 @@ func TestQuickStart(t *testing.T) {
 	t.Run("foreign tracker", func(t *testing.T) { refusesForeignTracker(t, dir) })
 }
 
+// twoCopies waits until mogfileinfo, run in the quick start's network
+// namespace, lists two copies of key in class rep2.
+func twoCopies(t *testing.T, dir string, ns []string, key string) {
+	t.Helper()
+	info := append(append([]string{}, ns...), filepath.Join(dir, "bin", "mogfileinfo"), "--trackers=127.0.0.1:7001", "--domain=files", "--key="+key)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		b, err := exec.Command(info[0], info[1:]...).CombinedOutput()
+		fi := string(b)
+		if err == nil && strings.Count(fi, " - http://") == 2 {
+			if !strings.Contains(fi, "rep2") {
+				t.Fatalf("mogfileinfo of %s:\n%s", key, fi)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s has not two copies after 60 s (%v):\n%s", key, err, fi)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 func quickStart(t *testing.T, dir string) {
 	r := startRun(t, dir, "unshare", "-n", "--")
 	r.waitLine(t, "Press Ctrl-C to stop everything.", 10*time.Minute)
@@ -306,21 +328,26 @@ func quickStart(t *testing.T, dir string) {
 		t.Fatalf("read back %q, %v", got, err)
 	}
 	ns := []string{"nsenter", "-t", fmt.Sprint(r.cmd.Process.Pid), "-n", "--"}
-	info := append(ns, filepath.Join(dir, "bin", "mogfileinfo"), "--trackers=127.0.0.1:7001", "--domain=files", "--key=ci/hello.txt")
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		b, err := exec.Command(info[0], info[1:]...).CombinedOutput()
-		fi := string(b)
-		if err == nil && strings.Count(fi, " - http://") == 2 {
-			if !strings.Contains(fi, "rep2") {
-				t.Fatalf("mogfileinfo:\n%s", fi)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ci/hello.txt has not two copies after 60 s (%v):\n%s", err, fi)
-		}
-		time.Sleep(200 * time.Millisecond)
+	twoCopies(t, dir, ns, "ci/hello.txt")
+
+	// The gateway example the banner prints: curl -T, then curl back; the
+	// key gets class rep2 too.
+	body := filepath.Join(t.TempDir(), "gw.txt")
+	gwContent := []byte("written through the quick start's gateway\n")
+	if err := os.WriteFile(body, gwContent, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	put := append(ns, "curl", "-fsS", "-T", body, "http://127.0.0.1:7080/files/ci/gateway.txt")
+	if b, err := exec.Command(put[0], put[1:]...).CombinedOutput(); err != nil {
+		t.Fatalf("curl -T through the gateway: %v\n%s", err, b)
+	}
+	get := append(ns, "curl", "-fsS", "http://127.0.0.1:7080/files/ci/gateway.txt")
+	if b, err := exec.Command(get[0], get[1:]...).Output(); err != nil || !bytes.Equal(b, gwContent) {
+		t.Fatalf("curl back through the gateway: %q, %v", b, err)
+	}
+	twoCopies(t, dir, ns, "ci/gateway.txt")
+	if got, err := os.ReadFile(filepath.Join(dir, "mnt", "ci", "gateway.txt")); err != nil || !bytes.Equal(got, gwContent) {
+		t.Fatalf("the gateway's key read through the mount: %q, %v", got, err)
 	}
 
 	// Ctrl-C: SIGINT to the whole process group, as a terminal sends it.
