@@ -335,6 +335,14 @@ func TestFastPathKey(t *testing.T) {
 			t.Errorf("GET /_key %s/%s: %d %q", tc.domain, tc.key, g.code, g.hdr.Get("X-MogileFS-Error"))
 		}
 	}
+	// An upload through this node replaces what it cached of the key.
+	if r := fpDo(t, "PUT", putURL(a, "d", "rk", "one"), []byte("new "+body)); r.code != 200 {
+		t.Fatalf("second PUT: %d", r.code)
+	}
+	if g := fpDo(t, "GET", keyURL(a, "d", "rk"), nil); g.code != 200 || g.body != "new "+body {
+		t.Fatalf("GET /_key after the overwrite: %d %q", g.code, g.body)
+	}
+	body = "new " + body
 	// Many lookups at once are answered alike.
 	var wg sync.WaitGroup
 	for i := range 32 {
