@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ func TestParseArgs(t *testing.T) {
 		t.Fatalf("Check: %v, mgmt %q", err, c.MgmtListen)
 	}
 	d, _ := parseArgs(nil, noEnv)
-	if d.cfg != mogstored.DefaultConfig() || d.daemonize || d.skipConfig {
+	if !reflect.DeepEqual(d.cfg, mogstored.DefaultConfig()) || d.daemonize || d.skipConfig {
 		t.Fatalf("defaults %+v", d.cfg)
 	}
 	env, _ := parseArgs(nil, func(k string) string {
@@ -110,5 +111,23 @@ daemonize = 1
 	o, _ = parseArgs([]string{"-s", "--config=" + filepath.Join(dir, "missing")}, noEnv)
 	if err := o.loadConfig(); err != nil {
 		t.Errorf("--skipconfig still read the file: %v", err)
+	}
+}
+
+func TestTrackersOption(t *testing.T) {
+	o, err := parseArgs([]string{"--trackers=10.0.0.1:7001, 10.0.0.2:7001,"}, noEnv)
+	if err != nil || !reflect.DeepEqual(o.cfg.Trackers, []string{"10.0.0.1:7001", "10.0.0.2:7001"}) {
+		t.Fatalf("--trackers: %v %q", err, o.cfg.Trackers)
+	}
+	conf := filepath.Join(t.TempDir(), "mogstored.conf")
+	os.WriteFile(conf, []byte("trackers = t1:7001,t2\n"), 0o644)
+	o, _ = parseArgs([]string{"--config=" + conf}, noEnv)
+	if err := o.loadConfig(); err != nil || !reflect.DeepEqual(o.cfg.Trackers, []string{"t1:7001", "t2"}) {
+		t.Fatalf("trackers = in the file: %v %q", err, o.cfg.Trackers)
+	}
+	// The fast path needs the built-in HTTP server.
+	o, _ = parseArgs([]string{"--trackers=t1", "--server=none"}, noEnv)
+	if err := o.cfg.Check(); err == nil || !strings.Contains(err.Error(), "built-in") {
+		t.Fatalf("trackers with --server=none: %v", err)
 	}
 }
