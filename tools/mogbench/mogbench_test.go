@@ -157,7 +157,7 @@ func TestFilesModeWritesReadsAndVerifies(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.err)
 	}
 	for _, want := range []string{"mogbench files: 20 files of 1024 bytes, concurrency 2, domain bench, class default",
-		"\nwrite ", "\nread ", "\ndelete ", "p99 ms"} {
+		"\nwrite ", "\nread ", "\ndelete ", "p99 ms", "fast path auto", "served: writes three-step 20", "tracker commands"} {
 		if !strings.Contains(r.out, want) {
 			t.Fatalf("table lacks %q:\n%s", want, r.out)
 		}
