@@ -55,6 +55,12 @@ type Config struct {
 	// others get 403 (write_allow; see acl.go). Nil serves every client,
 	// as the original does.
 	WriteAllow *acl.List
+
+	// Trackers, if set, are the trackers ("host:port") the node talks to
+	// for the fast path (docs/fastpath.md): fid leases, group commits and
+	// key lookups behind /_put, /_key and /_fastpath. Empty turns the fast
+	// path off and those paths answer 404, as an original node does.
+	Trackers []string
 }
 
 // Defaults of the original mogstored.
@@ -142,6 +148,9 @@ func (c *Config) Check() error {
 	}
 	if c.WriteAllow.Enabled() && c.Server != ServerBuiltin {
 		return fmt.Errorf("write_allow works with the built-in HTTP server only; with --server=%s restrict PUT and DELETE in the web server's own configuration", c.Server)
+	}
+	if len(c.Trackers) > 0 && c.Server != ServerBuiltin {
+		return fmt.Errorf("trackers (the fast path) work with the built-in HTTP server only, not --server=%s", c.Server)
 	}
 	if c.MaxConns <= 0 {
 		return fmt.Errorf("maxconns must be positive, not %d", c.MaxConns)

@@ -36,7 +36,8 @@ type handler struct {
 	log   *slog.Logger
 	devs  *deviceStates
 	bufs  copyBufs
-	pid   string // os.Getpid() in decimal, for temp file names
+	pid   string    // os.Getpid() in decimal, for temp file names
+	fp    *fastPath // nil: the fast path is off
 }
 
 const allowed = "GET, HEAD, PUT, DELETE, MKCOL"
@@ -45,6 +46,9 @@ const allowed = "GET, HEAD, PUT, DELETE, MKCOL"
 const dirListingDisabled = "Directory listing disabled"
 
 func (h *handler) ServeHTTP(w *httpd.ResponseWriter, r *httpd.Request) {
+	if len(r.Path) > 2 && r.Path[1] == '_' && h.fastPath(w, r) {
+		return
+	}
 	switch r.Method {
 	case "GET", "HEAD":
 		h.get(w, r)
@@ -108,6 +112,11 @@ func (h *handler) get(w *httpd.ResponseWriter, r *httpd.Request) {
 		return
 	}
 	defer f.Close()
+	h.serveOpen(w, r, np, f)
+}
+
+// serveOpen answers a GET or HEAD of np with the open file f.
+func (h *handler) serveOpen(w *httpd.ResponseWriter, r *httpd.Request, np nodePath, f roFile) {
 	var st syscall.Stat_t
 	if err := fstat(f.fd, &st); err != nil {
 		h.log.Error("fstat failed", "path", r.Path, "device", np.devid, "err", err)

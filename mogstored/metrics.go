@@ -154,6 +154,15 @@ func (s *Server) RegisterMetrics(reg prometheus.Registerer) error {
 	if s.http != nil {
 		s.http.Handler = &meteredHandler{next: s.http.Handler, m: m}
 	}
+	if s.fp != nil {
+		fm := newFPMetrics()
+		for _, c := range fm.collectors() {
+			if err := reg.Register(c); err != nil {
+				return fmt.Errorf("mogstored: register metrics: %w", err)
+			}
+		}
+		s.fp.m = fm
+	}
 	s.usage.observer = m
 	s.side.metrics = m
 	return nil

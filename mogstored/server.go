@@ -29,6 +29,7 @@ type Server struct {
 	shutdown chan shutdownRequest
 	nginx    *nginxChild        // with ServerNginx
 	stopNgx  context.CancelFunc // stops nginx
+	fp       *fastPath          // nil without Config.Trackers
 }
 
 // Listen checks cfg, opens the docroot, binds the listeners and writes
@@ -71,9 +72,17 @@ func Listen(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.usage = &usageWriter{root: root, devs: s.devs, viaDU: cfg.DevUsageViaDU, now: time.Now, kick: make(chan struct{}, 1)}
 	s.side = newSideChannel(root, log, s.iow, s.shutdown)
+	if s.httpL != nil && len(cfg.Trackers) > 0 {
+		if s.fp, err = newFastPath(cfg, root, s.devs, log); err != nil {
+			s.closeListeners()
+			root.Close()
+			return nil, err
+		}
+	}
 	if s.httpL != nil {
+		h := &handler{root: root, fsync: cfg.Fsync, log: log, devs: s.devs, pid: strconv.Itoa(os.Getpid()), fp: s.fp}
 		s.http = &httpd.Server{
-			Handler: guardWrites(cfg.WriteAllow, log, &handler{root: root, fsync: cfg.Fsync, log: log, devs: s.devs, pid: strconv.Itoa(os.Getpid())}),
+			Handler: guardWrites(cfg.WriteAllow, log, h),
 			Logger:  log, MaxConns: cfg.MaxConns,
 			HeaderTimeout: cfg.HeaderTimeout, IdleTimeout: cfg.IdleTimeout,
 			BodyTimeout: cfg.BodyTimeout, WriteTimeout: cfg.WriteTimeout,
@@ -148,6 +157,13 @@ func (s *Server) Run(ctx context.Context) error {
 		s.usage.loop(bg, s.cfg.UsageInterval)
 	}()
 	s.startTempCleaner(bg, &wg)
+	if s.fp != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.fp.run(bg)
+		}()
+	}
 	if s.iow != nil {
 		wg.Add(1)
 		go func() {
@@ -177,7 +193,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}()
 	}
 	s.log.Info("mogstored running", "http", addrString(s.HTTPAddr()), "mgmt", s.MgmtAddr().String(),
-		"docroot", s.cfg.DocRoot, "server", s.cfg.Server, "fsync", s.cfg.Fsync)
+		"docroot", s.cfg.DocRoot, "server", s.cfg.Server, "fsync", s.cfg.Fsync, "trackers", s.cfg.Trackers)
 
 	select {
 	case <-ctx.Done():

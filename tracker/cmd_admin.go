@@ -18,7 +18,7 @@ import (
 
 // commandTable maps protocol commands to handlers.
 func (s *Server) commandTable() map[string]handler {
-	return map[string]handler{
+	t := map[string]handler{
 		// File commands.
 		"create_open":  s.cmdCreateOpen,
 		"create_close": s.cmdCreateClose,
@@ -71,6 +71,10 @@ func (s *Server) commandTable() map[string]handler {
 		"rebalance_stop":       s.cmdRebalanceStop,
 		"rebalance_set_policy": s.cmdRebalanceSetPolicy,
 	}
+	for name, h := range s.fastpathCommands() {
+		t[name] = h
+	}
+	return t
 }
 
 // failure logs err and answers ERR failure.

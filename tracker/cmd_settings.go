@@ -68,6 +68,8 @@ func settingValidator(key string) (clean func(v string, present bool) (val strin
 		return netmasks, true
 	case strings.HasPrefix(key, "queue_"):
 		return anyValue, true
+	case key == "fastpath":
+		return cleanFastpath, true
 	case key == "fsck_checksum":
 		return func(v string, _ bool) (string, bool, error) {
 			switch v {

@@ -65,6 +65,10 @@ type Config struct {
 	Hostname string
 	// Testing enables the original's test hooks (env TESTING).
 	Testing bool
+	// TempfileTooOld is the tempfile reaper's age (0: an hour; the test
+	// suite's T_TEMPFILE_TOO_OLD): fastpath_info's lease_ttl stays well
+	// inside it.
+	TempfileTooOld time.Duration
 	// FakeUtilization: T_FAKE_IO_DEV<n> values under Testing.
 	FakeUtilization map[int]string
 

@@ -27,6 +27,10 @@ import (
 //	mogilefs_tracker_device_observed_state{devid,host,state}   gauge (1 for the current state)
 //	mogilefs_tracker_device_status{devid,host,status}          gauge (1 for the database status)
 //	mogilefs_tracker_monitor_rounds_total                      counter
+//	mogilefs_tracker_fastpath_commits_total                    counter (fastpath_commit batches answered OK)
+//	mogilefs_tracker_fastpath_commit_items_total{status}       counter (their items, by status)
+//	mogilefs_tracker_fastpath_leases_total                     counter (fastpath_lease answered OK)
+//	mogilefs_tracker_fastpath_leased_fids_total                counter (the fids they leased)
 //
 // result is "ok" or the ERR code; command is the protocol command, or
 // "unknown" for a word the tracker does not know (so a client cannot
@@ -55,6 +59,36 @@ type trackerMetrics struct {
 	lat  *prometheus.HistogramVec
 	// known is built once and only read: no lock on the command path.
 	known map[string]cmdSeries
+
+	fpCommits, fpLeases, fpLeased prometheus.Counter
+	fpItems                       *prometheus.CounterVec
+	fpItemsOK                     prometheus.Counter
+}
+
+// fastpathCommit counts a fastpath_commit batch and its items' statuses.
+func (m *trackerMetrics) fastpathCommit(status []string) {
+	if m == nil {
+		return
+	}
+	m.fpCommits.Inc()
+	ok := 0
+	for _, st := range status {
+		if st == "ok" {
+			ok++
+			continue
+		}
+		m.fpItems.WithLabelValues(st).Inc()
+	}
+	m.fpItemsOK.Add(float64(ok))
+}
+
+// fastpathLease counts a fastpath_lease of n fids.
+func (m *trackerMetrics) fastpathLease(n int) {
+	if m == nil {
+		return
+	}
+	m.fpLeases.Inc()
+	m.fpLeased.Add(float64(n))
 }
 
 // command counts one command and its latency; code is "" for OK.
@@ -96,7 +130,16 @@ func (s *Server) RegisterMetrics(reg prometheus.Registerer) error {
 			Buckets: metrics.LatencyBuckets,
 		}, []string{"command", "result"}),
 		known: map[string]cmdSeries{},
+		fpCommits: prometheus.NewCounter(prometheus.CounterOpts(opts("fastpath_commits_total",
+			"fastpath_commit batches answered OK."))),
+		fpItems: prometheus.NewCounterVec(prometheus.CounterOpts(opts("fastpath_commit_items_total",
+			"Items of fastpath_commit batches, by status (ok or the refusal).")), []string{"status"}),
+		fpLeases: prometheus.NewCounter(prometheus.CounterOpts(opts("fastpath_leases_total",
+			"fastpath_lease commands answered OK."))),
+		fpLeased: prometheus.NewCounter(prometheus.CounterOpts(opts("fastpath_leased_fids_total",
+			"Fids leased to storage nodes by fastpath_lease."))),
 	}
+	m.fpItemsOK = m.fpItems.WithLabelValues("ok")
 	for name := range s.handlers {
 		m.known[name] = cmdSeries{ok: m.cmds.WithLabelValues(name, "ok"), okLat: m.lat.WithLabelValues(name, "ok")}
 	}
@@ -116,7 +159,7 @@ func (s *Server) RegisterMetrics(reg prometheus.Registerer) error {
 	rounds := prometheus.NewCounterFunc(prometheus.CounterOpts(opts("monitor_rounds_total", "Completed monitor rounds over the devices.")), func() float64 {
 		return float64(s.cl.RoundsCompleted())
 	})
-	for _, c := range []prometheus.Collector{m.cmds, m.lat, conns, pending, running, rounds, newQueueCollector(s.st, s.log), newDeviceCollector(s.cl)} {
+	for _, c := range []prometheus.Collector{m.cmds, m.lat, m.fpCommits, m.fpItems, m.fpLeases, m.fpLeased, conns, pending, running, rounds, newQueueCollector(s.st, s.log), newDeviceCollector(s.cl)} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}

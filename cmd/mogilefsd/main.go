@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -65,6 +66,9 @@ func run(args []string) error {
 	cfg.Testing = os.Getenv("TESTING") != ""
 	if cfg.Testing {
 		cfg.FakeUtilization = fakeUtilization(os.Environ())
+		if v, err := strconv.Atoi(os.Getenv("T_TEMPFILE_TOO_OLD")); err == nil && v > 0 {
+			cfg.TempfileTooOld = time.Duration(v) * time.Second
+		}
 	}
 
 	hup := make(chan os.Signal, 1)

@@ -37,6 +37,8 @@ OPTS:
  --shutdowntimeout=<secs> On SIGTERM, in-flight requests get this long (default 30)
  --write_allow=<nets>     Serve PUT/DELETE only to these client networks, e.g.
                           10.0.0.0/8,127.0.0.1 (default: every client)
+ --trackers=<host:port,...> Trackers for the fast path (/_put, /_key, /_fastpath;
+                          default none: the fast path is off)
  --metricslisten=<ip:port> Serve Prometheus /metrics and /debug/pprof here (default off;
                           also --metrics-listen)
 
@@ -131,6 +133,15 @@ var specs = []optSpec{
 			return err
 		}
 		o.cfg.WriteAllow = l
+		return nil
+	}},
+	{"trackers", "", kString, func(o *options, v string) error {
+		o.cfg.Trackers = nil
+		for a := range strings.SplitSeq(v, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				o.cfg.Trackers = append(o.cfg.Trackers, a)
+			}
+		}
 		return nil
 	}},
 	{"metricslisten", "metrics-listen", kString, str(func(o *options) *string { return &o.metricsListen })},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ func TestParseArgs(t *testing.T) {
 		t.Fatalf("Check: %v, mgmt %q", err, c.MgmtListen)
 	}
 	d, _ := parseArgs(nil, noEnv)
-	if d.cfg != mogstored.DefaultConfig() || d.daemonize || d.skipConfig {
+	if !reflect.DeepEqual(d.cfg, mogstored.DefaultConfig()) || d.daemonize || d.skipConfig {
 		t.Fatalf("defaults %+v", d.cfg)
 	}
 	env, _ := parseArgs(nil, func(k string) string {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -23,6 +24,8 @@ type MogstoredOptions struct {
 	// MgmtPort, if set, is the side-channel port (a tracker uses one
 	// mogstored_stream_port for all its nodes); 0 picks a free one.
 	MgmtPort int
+	// Trackers, if set, are passed as --trackers (the fast path).
+	Trackers []string
 }
 
 // Mogstored is a running mogstored process.
@@ -78,6 +81,9 @@ func StartMogstored(t testing.TB, opts MogstoredOptions) *Mogstored {
 	if opts.Server != "none" {
 		m.HTTPAddr = FreeAddr(t, ip)
 		args = append(args, "--httplisten="+m.HTTPAddr)
+	}
+	if len(opts.Trackers) > 0 {
+		args = append(args, "--trackers="+strings.Join(opts.Trackers, ","))
 	}
 	args = append(args, opts.Args...)
 	bin := Binary(t, "mogstored")

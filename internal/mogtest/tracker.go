@@ -34,6 +34,10 @@ type TrackerOptions struct {
 	// StreamPort is the storage nodes' side-channel port
 	// (--mogstored_stream_port in the config).
 	StreamPort int
+	// Addr, if set, is the 127.0.0.1:port to listen on (one chosen
+	// before the tracker starts, e.g. to give storage nodes --trackers);
+	// "" picks a free one.
+	Addr string
 }
 
 // Tracker is a running mogilefsd.
@@ -65,7 +69,10 @@ func StartTracker(t testing.TB, opts TrackerOptions) *Tracker {
 	if opts.DSN == "" {
 		SetupSchema(t, tr.DSN, tr.User, tr.Pass)
 	}
-	tr.Addr = FreeAddr(t, "127.0.0.1")
+	tr.Addr = opts.Addr
+	if tr.Addr == "" {
+		tr.Addr = FreeAddr(t, "127.0.0.1")
+	}
 	// The stream port goes into a config file: the original's
 	// --mogstored_stream_port flag takes no value.
 	conf := filepath.Join(t.TempDir(), "mogilefsd.conf")
@@ -225,6 +232,9 @@ type Node struct {
 	Proc     *Proc
 	// Mogstored is the node's process as StartMogstored returns it.
 	Mogstored *Mogstored
+	// MetricsAddr serves the node's /metrics (with
+	// ClusterOptions.NodeMetrics).
+	MetricsAddr string
 }
 
 // ClusterOptions shape StartCluster.
@@ -238,6 +248,11 @@ type ClusterOptions struct {
 	Classes map[string]int
 	// NodeArgs are extra mogstored arguments (e.g. --nofsync).
 	NodeArgs []string
+	// FastPath starts the nodes with --trackers naming the cluster's
+	// tracker (its address is chosen before the nodes start).
+	FastPath bool
+	// NodeMetrics gives every node --metrics-listen (Node.MetricsAddr).
+	NodeMetrics bool
 }
 
 // Cluster is a tracker plus registered storage nodes whose devices the
@@ -262,6 +277,13 @@ func StartCluster(t testing.TB, o ClusterOptions) *Cluster {
 	}
 	ips, mgmt := loopbackNet(t, o.Hosts)
 	cl := &Cluster{StreamPort: mgmt}
+	var trackers []string
+	if o.FastPath {
+		if o.Tracker.Addr == "" {
+			o.Tracker.Addr = FreeAddr(t, "127.0.0.1")
+		}
+		trackers = []string{o.Tracker.Addr}
+	}
 	devid := 0
 	for i, ip := range ips {
 		var ids []int
@@ -269,9 +291,15 @@ func StartCluster(t testing.TB, o ClusterOptions) *Cluster {
 			devid++
 			ids = append(ids, devid)
 		}
-		m := StartMogstored(t, MogstoredOptions{IP: ip, DevIDs: ids, MgmtPort: mgmt, Args: o.NodeArgs})
+		args, maddr := o.NodeArgs, ""
+		if o.NodeMetrics {
+			maddr = FreeAddr(t, ip)
+			args = append(append([]string{}, args...), "--metrics-listen="+maddr)
+		}
+		m := StartMogstored(t, MogstoredOptions{IP: ip, DevIDs: ids, MgmtPort: mgmt, Args: args, Trackers: trackers})
 		_, port, _ := net.SplitHostPort(m.HTTPAddr)
-		n := &Node{Hostname: fmt.Sprintf("store%d", i+1), IP: ip, DocRoot: m.DocRoot, DevIDs: ids, Proc: m.Proc, Mogstored: m}
+		n := &Node{Hostname: fmt.Sprintf("store%d", i+1), IP: ip, DocRoot: m.DocRoot, DevIDs: ids, Proc: m.Proc, Mogstored: m,
+			MetricsAddr: maddr}
 		n.HTTPPort, _ = strconv.Atoi(port)
 		cl.Nodes = append(cl.Nodes, n)
 	}

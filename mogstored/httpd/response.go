@@ -269,6 +269,8 @@ func StatusText(code int) string {
 		return "Partial Content"
 	case 304:
 		return "Not Modified"
+	case 307:
+		return "Temporary Redirect"
 	case 400:
 		return "Bad Request"
 	case 403:

@@ -168,6 +168,62 @@ type CloseFile struct {
 	S3 *S3Meta
 }
 
+// FastCommit is one upload of a fast-path commit batch (fastpath_commit,
+// docs/fastpath.md §10): what create_close would commit for it.
+type FastCommit struct {
+	FID      int64
+	DevID    int // the device the node wrote to; must be in the tempfile row
+	DomainID int
+	Key      string
+	ClassID  int
+	Length   int64
+	Checksum *Checksum // stored when non-nil
+	// Replicated: the one copy already meets the class policy (as
+	// CloseFile.Replicated), so no replication job is queued.
+	Replicated bool
+}
+
+// CommitStatus is the outcome of one FastCommit.
+type CommitStatus int
+
+const (
+	// CommitOK: committed now, or committed before under the same
+	// domain and key (a batch sent again).
+	CommitOK CommitStatus = iota
+	// CommitLeaseExpired: the tempfile row is gone and no file row has
+	// the fid under that key: the lease was reaped, nothing committed.
+	CommitLeaseExpired
+	// CommitInvalidDestDev: DevID is not in the tempfile row's devids;
+	// nothing written.
+	CommitInvalidDestDev
+)
+
+// CommitResult is what CommitFiles did with one item.
+type CommitResult struct {
+	Status CommitStatus
+	// Replaced is the fid the key named before (queued for deletion),
+	// 0 for none.
+	Replaced int64
+}
+
+// KeyRef names a key of a domain.
+type KeyRef struct {
+	DomainID int
+	Key      string
+}
+
+// KeyFile is a key's file and the devids of its copies (ascending), as
+// FileByKeyDevIDs reads them; Found is false for an unknown key.
+type KeyFile struct {
+	Found  bool
+	File   File
+	DevIDs []int
+}
+
+// MaxKeyBatch bounds the keys of one FilesByKeys call and the items of
+// one CommitFiles transaction.
+const MaxKeyBatch = 256
+
 // FsckEvent is a row of fsck_log.
 type FsckEvent struct {
 	LogID  int64
@@ -282,6 +338,24 @@ type Store interface {
 	SetChecksum(ctx context.Context, c Checksum) error         // insert or replace
 	DeleteChecksum(ctx context.Context, fid int64) error
 	FileDebug(ctx context.Context, fid int64) (FileDebug, error)
+
+	// Fast path (docs/fastpath.md §10).
+	// LeaseTempfiles inserts count tempfile rows for devid in one
+	// transaction (dmid 0, dkey NULL, classid 0, devids devid,
+	// createtime the database's now) and returns their fids, ascending,
+	// each unique across trackers and never an existing file's fid, and
+	// the createtime.
+	LeaseTempfiles(ctx context.Context, devid, count int) (fids []int64, createTime int64, err error)
+	// CommitFiles commits up to MaxKeyBatch uploads (distinct fids), each
+	// as CommitFile would, in one transaction, and returns each one's
+	// result. It is idempotent by fid (CommitOK for an item committed
+	// before under the same key). When the batch cannot commit as a whole
+	// (two items of one key, a key another tracker inserted meanwhile),
+	// the items are committed one at a time, in order.
+	CommitFiles(ctx context.Context, items []FastCommit) ([]CommitResult, error)
+	// FilesByKeys is FileByKeyDevIDs of up to MaxKeyBatch keys in one
+	// statement; the answer is in the order of keys.
+	FilesByKeys(ctx context.Context, keys []KeyRef) ([]KeyFile, error)
 
 	// Queues.
 	// Enqueue inserts item unless fid (and type) is already queued; the

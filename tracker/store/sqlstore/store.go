@@ -352,6 +352,15 @@ func (r *runner) execDynamic(tmpl string, args ...any) (sql.Result, error) {
 	return r.ex.ExecContext(ctx, r.cache.d.replacer().Replace(tmpl), args...)
 }
 
+// queryDynamic runs a one-off query (an IN list) without preparing it.
+func (r *runner) queryDynamic(tmpl string, args ...any) (*sql.Rows, error) {
+	ctx, err := r.stmtContext()
+	if err != nil {
+		return nil, err
+	}
+	return r.ex.QueryContext(ctx, r.cache.d.replacer().Replace(tmpl), args...)
+}
+
 func (r *runner) query(tmpl string, args ...any) (*sql.Rows, error) {
 	ctx, err := r.stmtContext()
 	if err != nil {
@@ -416,6 +425,27 @@ func (s *Store) write(ctx context.Context, fn func(r *runner) error) error {
 			return s.w.do(ctx, fn)
 		}
 		tx, err := s.wdb.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if err := fn(&runner{ctx: ctx, ex: tx, cache: s.wcache}); err != nil {
+			tx.Rollback()
+			return err
+		}
+		return tx.Commit()
+	})
+}
+
+// writeReadCommitted is write with, on MySQL, the transaction in READ
+// COMMITTED: its reads see what other transactions committed meanwhile
+// and its locking reads lock the rows found, never the gaps between them
+// (SQLite's one writer needs neither).
+func (s *Store) writeReadCommitted(ctx context.Context, fn func(r *runner) error) error {
+	if s.w != nil {
+		return s.write(ctx, fn)
+	}
+	return s.retry(ctx, func() error {
+		tx, err := s.wdb.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 		if err != nil {
 			return err
 		}

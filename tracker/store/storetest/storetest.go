@@ -66,6 +66,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"FIDsOnDeviceDesc", testFIDsOnDeviceDesc},
 		{"EnqueueMany", testEnqueueMany},
 		{"LegacyDeletesEmpty", testLegacyDeletesEmpty},
+		{"LeaseTempfiles", testLeaseTempfiles},
+		{"CommitFiles", testCommitFiles},
+		{"CommitFilesRace", testCommitFilesRace},
+		{"FilesByKeys", testFilesByKeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,213 @@
+package mogstored
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mogilefs-go/mogilefs/internal/nodeproto"
+	"github.com/mogilefs-go/mogilefs/mogstored/httpd"
+)
+
+// fpMaxBody is the largest upload /_put takes.
+const fpMaxBody = 1 << 20
+
+// fastPath answers the fast path's requests (/_fastpath, /_put, /_key)
+// and reports whether r was one. Without trackers they are 404, as on an
+// original node.
+func (h *handler) fastPath(w *httpd.ResponseWriter, r *httpd.Request) bool {
+	switch r.Path {
+	case "/_fastpath", "/_put", "/_key":
+	default:
+		return false
+	}
+	get := r.Method == "GET" || r.Method == "HEAD"
+	switch {
+	case h.fp == nil:
+		if !r.BodyDone() {
+			w.CloseAfter()
+		}
+		simple(w, 404, "")
+	case r.Path == "/_fastpath" && get:
+		h.fpStatus(w)
+	case r.Path == "/_put" && r.Method == "PUT":
+		h.fpPut(w, r)
+	case r.Path == "/_key" && get:
+		h.fpKey(w, r)
+	default:
+		if !r.BodyDone() {
+			w.CloseAfter()
+		}
+		if r.Path == "/_put" {
+			w.Header("Allow", "PUT")
+		} else {
+			w.Header("Allow", "GET, HEAD")
+		}
+		simple(w, 405, "")
+	}
+	return true
+}
+
+// fpStatus answers GET /_fastpath.
+func (h *handler) fpStatus(w *httpd.ResponseWriter) {
+	ids := h.fp.readyDevices(time.Now())
+	b := make([]byte, 0, 64)
+	b = append(b, `{"fastpath":1,"ready":`...)
+	b = strconv.AppendBool(b, len(ids) > 0)
+	b = append(b, `,"devices":[`...)
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(id), 10)
+	}
+	b = append(b, "]}\n"...)
+	w.Header("Content-Type", "application/json")
+	w.Header("Cache-Control", "no-store")
+	w.Respond(200, b)
+}
+
+// fpRefuse answers a /_put that is not taken; errCode goes in
+// X-MogileFS-Error, and 503 carries X-MogileFS-Retry (nothing was
+// committed).
+func fpRefuse(w *httpd.ResponseWriter, r *httpd.Request, code int, errCode string) {
+	if !r.BodyDone() {
+		w.CloseAfter()
+	}
+	if errCode != "" {
+		w.Header("X-MogileFS-Error", errCode)
+	}
+	if code == 503 {
+		w.Header("X-MogileFS-Retry", "1")
+	}
+	simple(w, code, errCode)
+}
+
+// fpPut answers PUT /_put?domain=D&key=K[&class=C]: the body is written
+// under a leased fid, committed with the next batch, and answered after
+// the commit.
+func (h *handler) fpPut(w *httpd.ResponseWriter, r *httpd.Request) {
+	q, err := url.ParseQuery(r.RawQuery)
+	domain, key, class := q.Get("domain"), q.Get("key"), q.Get("class")
+	switch {
+	case r.ContentLength < 0 || r.Header("Content-Length") == "":
+		fpRefuse(w, r, 411, "")
+		return
+	case r.ContentLength > fpMaxBody:
+		fpRefuse(w, r, 413, "")
+		return
+	case err != nil || r.Header("Content-Range") != "":
+		fpRefuse(w, r, 400, "bad_params")
+		return
+	case domain == "":
+		fpRefuse(w, r, 400, "no_domain")
+		return
+	case key == "":
+		fpRefuse(w, r, 400, "no_key")
+		return
+	}
+	devid, fid, ok := h.fp.take(time.Now())
+	if !ok {
+		h.fp.m.put("retry")
+		h.fp.m.error("no_lease")
+		fpRefuse(w, r, 503, "no_lease")
+		return
+	}
+	h.fpStore(w, r, &commitItem{fid: fid, devid: devid, domain: domain, key: key, class: class})
+}
+
+// fpStore writes the body as its fid on its device, has it committed and
+// answers. A file not committed is removed; one whose commit outcome is
+// unknown is kept (the reaper removes it with its lease if it was not).
+func (h *handler) fpStore(w *httpd.ResponseWriter, r *httpd.Request, it *commitItem) {
+	rel := nodeproto.FIDPath(it.devid, it.fid)[1:]
+	np := nodePath{devid: it.devid, rel: rel, sub: rel[strings.IndexByte(rel, '/')+1:]}
+	parent, name := path.Split(np.sub)
+	var up *upload
+	// Every answer but success goes out after the file is gone.
+	fail := func(code int, errCode string, err error) {
+		if up != nil {
+			up.discard()
+		}
+		h.fp.log.Warn("fast path: upload failed", "fid", it.fid, "devid", it.devid, "domain", it.domain,
+			"key", it.key, "status", code, "err", err)
+		h.fp.m.error(errCode)
+		h.fp.m.put("failed")
+		fpRefuse(w, r, code, errCode)
+	}
+	dir, err := h.root.openPutDir(it.devid, parent)
+	if err != nil {
+		h.devs.noteError(it.devid, err)
+		fail(503, "write_failed", err)
+		return
+	}
+	defer dir.Close()
+	// The final name at once: no one reads a fid before its commit.
+	const flags = unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	fd, err := unix.Openat(dir.fd, name, flags, 0o644)
+	if err != nil {
+		h.devs.noteError(it.devid, err)
+		fail(503, "write_failed", err)
+		return
+	}
+	up = &upload{dir: dir, fd: fd, tmp: name}
+	defer up.discard()
+	if rep, ok := h.receive(r, np, up); !ok {
+		if rep.code >= 500 {
+			rep.code = 503
+		}
+		fail(rep.code, "write_failed", nil)
+		return
+	}
+	status := 200
+	if want := r.Header("Content-MD5"); want != "" {
+		sum := up.md5.Sum(nil)
+		expect := strings.TrimRight(strings.TrimSpace(want), "=")
+		if strings.TrimRight(base64.StdEncoding.EncodeToString(sum), "=") != expect {
+			fail(400, "checksum_mismatch", nil)
+			return
+		}
+		it.checksum = "MD5:" + hex.EncodeToString(sum)
+		status = 201
+	}
+	if h.fsync {
+		if err := unix.Fsync(dir.fd); err != nil {
+			fail(503, "write_failed", err)
+			return
+		}
+	}
+	it.size = r.ContentLength
+	res := h.fp.commit.submit(it)
+	switch res.outcome {
+	case committed:
+		up.kept = true
+		h.devs.noteWrite(it.devid)
+		h.fp.m.put("ok")
+		base := h.fp.info.Load().baseURL
+		if base == "" {
+			base = "http://" + r.Header("Host")
+		}
+		w.HeaderInt("X-MogileFS-FID", it.fid)
+		w.HeaderInt("X-MogileFS-Devid", int64(it.devid))
+		w.Header("X-MogileFS-Path", base+"/"+rel)
+		w.Respond(status, nil)
+	case unknown:
+		up.kept = true
+		h.fp.m.put("unknown")
+		simple(w, 500, "commit outcome unknown")
+	case refused:
+		up.discard()
+		h.fp.m.put("refused")
+		fpRefuse(w, r, 400, res.code)
+	default:
+		up.discard()
+		h.fp.m.put("retry")
+		fpRefuse(w, r, 503, res.code)
+	}
+}

@@ -1,0 +1,446 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/mogilefs-go/mogilefs/tracker/store"
+)
+
+// The fast path's store work (docs/fastpath.md §10): fids leased in bulk
+// as tempfile rows, uploads committed in batches, keys looked up in
+// batches. Every statement is one of the generic code's, with IN lists
+// and multi-row VALUES, so a batch costs a few statements however many
+// items it has.
+
+// leaseSeq tells this process's concurrent leases apart (see leaseOnce).
+var leaseSeq atomic.Uint64
+
+// errLeaseClash: a leased fid is already a file's (the auto-increment
+// counter is behind the file table); the lease is rolled back.
+var errLeaseClash = errors.New("sqlstore: leased fid is in use")
+
+// LeaseTempfiles inserts count tempfile rows for devid in one transaction.
+func (s *Store) LeaseTempfiles(ctx context.Context, devid, count int) ([]int64, int64, error) {
+	if count <= 0 || devid <= 0 {
+		return nil, 0, fmt.Errorf("sqlstore: lease %d fids on device %d: bad arguments", count, devid)
+	}
+	for try := 0; try < maxIDTries; try++ {
+		fids, created, err := s.leaseOnce(ctx, devid, count)
+		if err == nil {
+			return fids, created, nil
+		}
+		if !errors.Is(err, errLeaseClash) {
+			return nil, 0, fmt.Errorf("sqlstore: lease %d fids on device %d: %w", count, devid, err)
+		}
+		// Let create_open's allocation move the counter past the file
+		// table, then lease again.
+		fid, err := s.RegisterTempfile(ctx, store.Tempfile{DevIDs: []int{devid}})
+		if err != nil {
+			return nil, 0, fmt.Errorf("sqlstore: lease %d fids on device %d: %w", count, devid, err)
+		}
+		if err := s.DeleteTempfile(ctx, fid); err != nil {
+			return nil, 0, fmt.Errorf("sqlstore: lease %d fids on device %d: %w", count, devid, err)
+		}
+	}
+	return nil, 0, fmt.Errorf("sqlstore: lease %d fids on device %d: %w", count, devid, errIDRace)
+}
+
+// leaseOnce inserts the rows with a marker in dkey that names this
+// lease alone, reads their fids back by it (an auto-increment need not
+// hand one statement consecutive values: Galera steps by the cluster
+// size, innodb_autoinc_lock_mode=2 interleaves statements), and clears
+// the marker before the commit, so no one else ever sees it.
+func (s *Store) leaseOnce(ctx context.Context, devid, count int) ([]int64, int64, error) {
+	marker := "_fastpath_lease " + s.nonce + " " + strconv.FormatUint(leaseSeq.Add(1), 10)
+	devids := strconv.Itoa(devid)
+	var fids []int64
+	var created int64
+	err := s.write(ctx, func(r *runner) error {
+		fids, created = fids[:0], 0
+		var q strings.Builder
+		q.WriteString("INSERT INTO tempfile (dmid, dkey, classid, devids, createtime) VALUES ")
+		args := make([]any, 0, 2*count)
+		for i := 0; i < count; i++ {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(0, ?, 0, ?, {now})")
+			args = append(args, marker, devids)
+		}
+		res, err := r.execDynamic(q.String(), args...)
+		if err != nil {
+			return err
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		// MySQL reports the first row's fid, SQLite the last's: every
+		// fid of the lease is at least id-count+1 either way.
+		lo := id - int64(count) + 1
+		rows, err := r.queryDynamic("SELECT t.fid, t.createtime, f.fid IS NOT NULL FROM tempfile t LEFT JOIN file f ON f.fid = t.fid "+
+			"WHERE t.fid >= ? AND t.dkey = ? ORDER BY t.fid", lo, marker)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		clash := false
+		for rows.Next() {
+			var fid, ct int64
+			var inFile bool
+			if err := rows.Scan(&fid, &ct, &inFile); err != nil {
+				return err
+			}
+			if inFile || fid <= s.minFID {
+				clash = true
+			}
+			if created == 0 || ct < created {
+				created = ct
+			}
+			fids = append(fids, fid)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if len(fids) != count {
+			return fmt.Errorf("inserted %d rows, read back %d", count, len(fids))
+		}
+		if clash {
+			return errLeaseClash
+		}
+		_, err = r.execDynamic("UPDATE tempfile SET dkey = NULL WHERE fid >= ? AND dkey = ?", lo, marker)
+		return err
+	})
+	return fids, created, err
+}
+
+// CommitFiles commits a batch of fast-path uploads in one transaction;
+// when the database refuses the batch as a whole for a key (a duplicate
+// key error: two items of one key, or a key inserted by another tracker
+// after it was read), the items are committed one by one.
+func (s *Store) CommitFiles(ctx context.Context, items []store.FastCommit) ([]store.CommitResult, error) {
+	if len(items) == 0 {
+		return nil, nil
+	}
+	if len(items) > store.MaxKeyBatch {
+		return nil, fmt.Errorf("sqlstore: commit %d files: more than %d", len(items), store.MaxKeyBatch)
+	}
+	seen := make(map[int64]bool, len(items))
+	for _, it := range items {
+		if seen[it.FID] || it.FID <= 0 {
+			return nil, fmt.Errorf("sqlstore: commit %d files: fid %d repeated or invalid", len(items), it.FID)
+		}
+		seen[it.FID] = true
+	}
+	out, err := s.commitBatch(ctx, items)
+	if err == nil {
+		return out, nil
+	}
+	if !s.dup(err) || len(items) == 1 {
+		return nil, fmt.Errorf("sqlstore: commit %d files: %w", len(items), err)
+	}
+	out = make([]store.CommitResult, 0, len(items))
+	for i := range items {
+		res, err := s.commitBatch(ctx, items[i:i+1])
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: commit fid %d key %q: %w", items[i].FID, items[i].Key, err)
+		}
+		out = append(out, res[0])
+	}
+	return out, nil
+}
+
+// commitBatch runs commitTx, again when a key was inserted by another
+// transaction after this one read it (the locking read of the next
+// attempt finds it and replaces it like any older file).
+func (s *Store) commitBatch(ctx context.Context, items []store.FastCommit) ([]store.CommitResult, error) {
+	var out []store.CommitResult
+	for try := 0; ; try++ {
+		err := s.writeReadCommitted(ctx, func(r *runner) (err error) {
+			out, err = commitTx(r, items)
+			return err
+		})
+		if err == nil || !s.dup(err) || len(items) > 1 || try >= maxIDTries {
+			return out, err
+		}
+	}
+}
+
+// fileRow is what commitTx reads of a file row.
+type fileRow struct {
+	fid  int64
+	dmid int
+	key  string
+}
+
+// commitTx is one attempt at a batch, inside the transaction of r.
+func commitTx(r *runner, items []store.FastCommit) ([]store.CommitResult, error) {
+	out := make([]store.CommitResult, len(items))
+	fids := make([]any, len(items))
+	for i, it := range items {
+		fids[i] = it.FID
+	}
+	// The tempfile rows, locked: a concurrent commit of the same fid
+	// waits here and then finds the row gone.
+	temps, err := r.tempDevids(fids)
+	if err != nil {
+		return nil, err
+	}
+	byFID, err := r.fileRows("SELECT fid, dmid, dkey FROM file WHERE fid IN ("+marks(len(fids))+")", fids...)
+	if err != nil {
+		return nil, err
+	}
+	var commit []int // indexes of the items to write
+	for i, it := range items {
+		devids, owned := temps[it.FID]
+		switch {
+		case !owned:
+			// Idempotent by fid: committed before under this key, or
+			// the lease was reaped.
+			f, ok := byFID[it.FID]
+			if ok && f.dmid == it.DomainID && f.key == it.Key {
+				out[i].Status = store.CommitOK
+			} else {
+				out[i].Status = store.CommitLeaseExpired
+			}
+		case !slices.Contains(devids, it.DevID):
+			out[i].Status = store.CommitInvalidDestDev
+		default:
+			commit = append(commit, i)
+		}
+	}
+	if len(commit) == 0 {
+		return out, nil
+	}
+	old, err := r.keyFIDs(items, commit)
+	if err != nil {
+		return nil, err
+	}
+	var w batchWriter
+	for _, i := range commit {
+		it := items[i]
+		w.add("tempfile", it.FID)
+		if f, ok := byFID[it.FID]; ok && old[i] != it.FID {
+			// The fid itself already has a file row (an explicit fid
+			// reused): overwrite it, as CommitFile's REPLACE does.
+			w.add("refid", f.fid)
+		}
+		if o := old[i]; o != 0 && o != it.FID {
+			out[i].Replaced = o
+			w.add("replaced", o)
+		}
+		if old[i] != it.FID {
+			w.add("file", it.FID, it.DomainID, it.Key, it.Length, it.ClassID)
+		}
+		w.add("file_on", it.FID, it.DevID)
+		if it.Checksum != nil {
+			w.add("checksum", it.FID, int(it.Checksum.HashType), it.Checksum.Sum)
+		}
+		if !it.Replicated {
+			w.add("replicate", it.FID)
+		}
+	}
+	if err := w.run(r); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// tempDevids reads (and on MySQL locks) the tempfile rows of fids.
+func (r *runner) tempDevids(fids []any) (map[int64][]int, error) {
+	rows, err := r.queryDynamic("SELECT fid, devids FROM tempfile WHERE fid IN ("+marks(len(fids))+"){forupdate}", fids...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[int64][]int, len(fids))
+	for rows.Next() {
+		var fid int64
+		var devids []byte
+		if err := rows.Scan(&fid, &devids); err != nil {
+			return nil, err
+		}
+		out[fid] = splitInts(string(devids))
+	}
+	return out, rows.Err()
+}
+
+func (r *runner) fileRows(q string, args ...any) (map[int64]fileRow, error) {
+	rows, err := r.queryDynamic(q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]fileRow{}
+	for rows.Next() {
+		var f fileRow
+		var key []byte
+		if err := rows.Scan(&f.fid, &f.dmid, &key); err != nil {
+			return nil, err
+		}
+		f.key = string(key)
+		out[f.fid] = f
+	}
+	return out, rows.Err()
+}
+
+// keyValues renders the keys of items idx as a derived table v(i, dmid,
+// dkey) to join with file: the database compares the keys as its unique
+// key does (a case-insensitive collation included), which a comparison
+// in Go could not.
+func keyValues(n int) string {
+	var b strings.Builder
+	b.WriteString("(SELECT ? AS i, ? AS dmid, ? AS dkey")
+	for j := 1; j < n; j++ {
+		b.WriteString(" UNION ALL SELECT ?, ?, ?")
+	}
+	b.WriteString(") v")
+	return b.String()
+}
+
+// keyFIDs returns, by item index, the fid of the file each key of items
+// idx names now (locked on MySQL), 0 for none.
+func (r *runner) keyFIDs(items []store.FastCommit, idx []int) (map[int]int64, error) {
+	args := make([]any, 0, 3*len(idx))
+	for _, i := range idx {
+		args = append(args, i, items[i].DomainID, items[i].Key)
+	}
+	rows, err := r.queryDynamic("SELECT v.i, f.fid FROM "+keyValues(len(idx))+
+		" CROSS JOIN file f WHERE f.dmid = v.dmid AND f.dkey = v.dkey{forupdate}", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[int]int64, len(idx))
+	for rows.Next() {
+		var i int
+		var fid int64
+		if err := rows.Scan(&i, &fid); err != nil {
+			return nil, err
+		}
+		out[i] = fid
+	}
+	return out, rows.Err()
+}
+
+// batchWriter collects the rows of a batch's multi-row statements.
+type batchWriter struct {
+	rows map[string][][]any
+}
+
+func (w *batchWriter) add(table string, vals ...any) {
+	if w.rows == nil {
+		w.rows = map[string][][]any{}
+	}
+	w.rows[table] = append(w.rows[table], vals)
+}
+
+// batchStmts are the statements of a batch, in create_close's order;
+// each is prefix + one tuple per row (of tuple's placeholders), or, for
+// an IN list, prefix + the ids + ")".
+var batchStmts = []struct {
+	table, prefix, tuple string
+	in                   bool
+}{
+	{"tempfile", "DELETE FROM tempfile WHERE fid IN (", "", true},
+	{"refid", "DELETE FROM file WHERE fid IN (", "", true},
+	{"replaced", "DELETE FROM file WHERE fid IN (", "", true},
+	{"replaced", "{ignore} INTO file_to_delete2 (fid, nexttry) VALUES ", "(?, {now})", false},
+	{"file", "INSERT INTO file (fid, dmid, dkey, length, classid, devcount) VALUES ", "(?, ?, ?, ?, ?, 1)", false},
+	{"file_on", "{ignore} INTO file_on (fid, devid) VALUES ", "(?, ?)", false},
+	{"checksum", "REPLACE INTO checksum (fid, hashtype, checksum) VALUES ", "(?, ?, ?)", false},
+	{"replicate", "{ignore} INTO file_to_replicate (fid, nexttry) VALUES ", "(?, 0)", false},
+}
+
+func (w *batchWriter) run(r *runner) error {
+	for _, st := range batchStmts {
+		rows := w.rows[st.table]
+		if len(rows) == 0 {
+			continue
+		}
+		var q strings.Builder
+		q.WriteString(st.prefix)
+		var args []any
+		for j, row := range rows {
+			if j > 0 {
+				q.WriteString(", ")
+			}
+			if st.in {
+				q.WriteString("?")
+			} else {
+				q.WriteString(st.tuple)
+			}
+			args = append(args, row...)
+		}
+		if st.in {
+			q.WriteString(")")
+		}
+		if _, err := r.execDynamic(q.String(), args...); err != nil {
+			return fmt.Errorf("%s: %w", st.prefix, err)
+		}
+	}
+	return nil
+}
+
+// marks is n comma-separated placeholders.
+func marks(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// FilesByKeys reads the file rows and copies of many keys in one
+// statement.
+func (s *Store) FilesByKeys(ctx context.Context, keys []store.KeyRef) ([]store.KeyFile, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	if len(keys) > store.MaxKeyBatch {
+		return nil, fmt.Errorf("sqlstore: look up %d keys: more than %d", len(keys), store.MaxKeyBatch)
+	}
+	args := make([]any, 0, 3*len(keys))
+	for i, k := range keys {
+		args = append(args, i, k.DomainID, k.Key)
+	}
+	q := "SELECT v.i, f.fid, f.dmid, f.dkey, f.length, f.classid, f.devcount, fo.devid FROM " + keyValues(len(keys)) +
+		" CROSS JOIN file f LEFT JOIN file_on fo ON fo.fid = f.fid WHERE f.dmid = v.dmid AND f.dkey = v.dkey ORDER BY v.i, fo.devid"
+	var out []store.KeyFile
+	err := s.read(ctx, func(r *runner) error {
+		out = make([]store.KeyFile, len(keys))
+		rows, err := r.queryDynamic(q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var i int
+			var f store.File
+			var key []byte
+			var length, devid sql.NullInt64
+			if err := rows.Scan(&i, &f.FID, &f.DomainID, &key, &length, &f.ClassID, &f.DevCount, &devid); err != nil {
+				return err
+			}
+			if i < 0 || i >= len(out) {
+				return fmt.Errorf("key index %d out of range", i)
+			}
+			kf := &out[i]
+			if !kf.Found {
+				f.Key, f.Length = string(key), length.Int64
+				kf.Found, kf.File = true, f
+			}
+			if devid.Valid {
+				kf.DevIDs = append(kf.DevIDs, int(devid.Int64))
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: look up %d keys: %w", len(keys), err)
+	}
+	return out, nil
+}
