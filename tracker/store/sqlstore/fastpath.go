@@ -62,7 +62,10 @@ func (s *Store) leaseOnce(ctx context.Context, devid, count int) ([]int64, int64
 	devids := strconv.Itoa(devid)
 	var fids []int64
 	var created int64
-	err := s.write(ctx, func(r *runner) error {
+	// In READ COMMITTED the marker's UPDATE passes over the rows of a
+	// concurrent lease (not committed, so not matching) instead of
+	// waiting for them.
+	err := s.writeReadCommitted(ctx, func(r *runner) error {
 		fids, created = fids[:0], 0
 		var q strings.Builder
 		q.WriteString("INSERT INTO tempfile (dmid, dkey, classid, devids, createtime) VALUES ")
