@@ -131,14 +131,15 @@ func (pc *pathCache) drop(k pathKey) {
 }
 
 // dropIf forgets key if its entry still names fid (a read that failed on
-// the paths of fid must not drop a newer entry).
+// the paths of fid must not drop a newer entry); an unknown fid (0) on
+// either side drops it.
 func (pc *pathCache) dropIf(k pathKey, fid int64) {
 	if pc == nil {
 		return
 	}
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
-	if e := pc.entries[k]; e != nil && !e.dropped && (fid == 0 || e.fid == fid) {
+	if e := pc.entries[k]; e != nil && !e.dropped && (fid == 0 || e.fid == 0 || e.fid == fid) {
 		pc.gen++
 		pc.set(k, &pathEntry{gen: pc.gen, dropped: true})
 	}
