@@ -14,6 +14,13 @@
 // beneath the docroot by the kernel (openat2 RESOLVE_BENEATH, or os.Root),
 // so no symlink can lead a read or write out of it.
 //
+// With Config.Trackers set (--trackers), the node also offers the fast
+// path for small files (docs/fastpath.md §10.7): PUT /_put by domain and
+// key under fids leased in bulk per device, committed in batches with one
+// tracker command; GET /_key by domain and key through a batched, cached
+// lookup; GET /_fastpath for clients to see it is ready. Without trackers
+// those paths answer 404, as on an original node.
+//
 // With Config.Server = "none" there is no HTTP server (an operator's
 // nginx serves the docroot, see package nginxconf); with "nginx" mogstored
 // runs nginx itself with a generated WebDAV configuration.

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -334,6 +335,14 @@ func TestFastPathKey(t *testing.T) {
 			t.Errorf("GET /_key %s/%s: %d %q", tc.domain, tc.key, g.code, g.hdr.Get("X-MogileFS-Error"))
 		}
 	}
+	// An upload through this node replaces what it cached of the key.
+	if r := fpDo(t, "PUT", putURL(a, "d", "rk", "one"), []byte("new "+body)); r.code != 200 {
+		t.Fatalf("second PUT: %d", r.code)
+	}
+	if g := fpDo(t, "GET", keyURL(a, "d", "rk"), nil); g.code != 200 || g.body != "new "+body {
+		t.Fatalf("GET /_key after the overwrite: %d %q", g.code, g.body)
+	}
+	body = "new " + body
 	// Many lookups at once are answered alike.
 	var wg sync.WaitGroup
 	for i := range 32 {
@@ -351,4 +360,88 @@ func TestFastPathKey(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestFastPathTrackerGone: with its trackers down the node answers 503
+// (nothing sent, file removed); a stopped tracker that got the commit and
+// never answered gives 500 (file kept); a new tracker on the same
+// database commits again.
+func TestFastPathTrackerGone(t *testing.T) {
+	t.Parallel()
+	first, second := mogtest.FreeAddr(t, "127.0.0.1"), mogtest.FreeAddr(t, "127.0.0.1")
+	cl := fpCluster(t, 1, mogtest.ClusterOptions{Tracker: mogtest.TrackerOptions{Addr: first},
+		NodeArgs: []string{"--trackers=" + first + "," + second}})
+	n := cl.Nodes[0]
+	if r := fpDo(t, "PUT", putURL(n, "d", "before", "one"), []byte("before")); r.code != 200 {
+		t.Fatalf("PUT: %d", r.code)
+	}
+	// A stopped tracker takes the command and never answers: the
+	// outcome is unknown, the file stays.
+	cl.Tracker.Proc.Cmd.Process.Signal(syscall.SIGSTOP)
+	r := fpDo(t, "PUT", putURL(n, "d", "stopped", "one"), []byte("stopped"))
+	cl.Tracker.Proc.Cmd.Process.Signal(syscall.SIGCONT)
+	if r.code != 500 || r.hdr.Get("X-MogileFS-Retry") != "" {
+		t.Fatalf("PUT to a stopped tracker: %d %v", r.code, r.hdr)
+	}
+	if files := fidFiles(t, n.DocRoot); len(files) != 2 {
+		t.Fatalf("files after an unknown outcome: %v", files)
+	}
+	cl.Tracker.Proc.Kill()
+	r = fpDo(t, "PUT", putURL(n, "d", "down", "one"), []byte("down"))
+	if r.code != 503 || r.hdr.Get("X-MogileFS-Retry") != "1" {
+		t.Fatalf("PUT with no tracker: %d %v", r.code, r.hdr)
+	}
+	if files := fidFiles(t, n.DocRoot); len(files) != 2 {
+		t.Fatalf("files after a refused upload: %v", files)
+	}
+	tr := mogtest.StartTracker(t, mogtest.TrackerOptions{DSN: cl.Tracker.DSN, Addr: second, StreamPort: cl.StreamPort})
+	r = fpDo(t, "PUT", putURL(n, "d", "after", "one"), []byte("after"))
+	if r.code != 200 {
+		t.Fatalf("PUT after a new tracker started: %d %v\n%s", r.code, r.hdr, n.Mogstored.Output())
+	}
+	c := tr.Conn(t)
+	for _, k := range []string{"before", "after"} {
+		a := c.MustDo(t, "get_paths", wire.Args{"domain": "d", "key": k, "noverify": "1"})
+		if g := fpDo(t, "GET", a["path1"], nil); g.code != 200 || g.body != k {
+			t.Fatalf("%s: %d %q", k, g.code, g.body)
+		}
+	}
+	if _, err := c.Do("get_paths", wire.Args{"domain": "d", "key": "down"}); !isCode(err, "unknown_key") {
+		t.Fatalf("get_paths of the refused upload: %v", err)
+	}
+}
+
+// TestFastPathLeaseTTL: a lease is not used past lease_ttl (60 s, the
+// least, with the tracker's tempfile_too_old at 600 s).
+func TestFastPathLeaseTTL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits a minute for a lease to expire")
+	}
+	t.Parallel()
+	cl := fpCluster(t, 1, mogtest.ClusterOptions{NodeMetrics: true,
+		Tracker: mogtest.TrackerOptions{Env: []string{"TESTING=1", "T_TEMPFILE_TOO_OLD=600"}}})
+	n := cl.Nodes[0]
+	info := cl.Tracker.Conn(t).MustDo(t, "fastpath_info", nil)
+	if info["lease_ttl"] != "60" {
+		t.Fatalf("fastpath_info: %v", info)
+	}
+	r := fpDo(t, "PUT", putURL(n, "d", "k1", "one"), []byte("one"))
+	first, _ := strconv.ParseInt(r.hdr.Get("X-MogileFS-FID"), 10, 64)
+	if r.code != 200 {
+		t.Fatalf("PUT: %d", r.code)
+	}
+	metricstest.Wait(t, n.MetricsAddr, 90*time.Second, "the first lease expired", func(f metricstest.Families) bool {
+		v, _ := f.Value("mogilefs_mogstored_fastpath_expired_fids_total")
+		return v > 0
+	})
+	f := metricstest.Scrape(t, n.MetricsAddr)
+	expired, _ := f.Value("mogilefs_mogstored_fastpath_expired_fids_total")
+	waitReady(t, n.Mogstored)
+	r = fpDo(t, "PUT", putURL(n, "d", "k2", "one"), []byte("two"))
+	second, _ := strconv.ParseInt(r.hdr.Get("X-MogileFS-FID"), 10, 64)
+	// One tracker on SQLite leases consecutive fids: the first lease
+	// was first .. first+255 less the one used.
+	if r.code != 200 || expired != 255 || second <= first+255 {
+		t.Fatalf("after expiry: %d fid %d (first %d), %v fids expired", r.code, second, first, expired)
+	}
 }

@@ -159,10 +159,17 @@ func (h *handler) fpStore(w *httpd.ResponseWriter, r *httpd.Request, it *commitI
 	up = &upload{dir: dir, fd: fd, tmp: name}
 	defer up.discard()
 	if rep, ok := h.receive(r, np, up); !ok {
-		if rep.code >= 500 {
-			rep.code = 503
+		if rep.code < 500 {
+			// The body broke off or stalled (receive logged it): the
+			// client is gone or at fault; no tracker code to give.
+			up.discard()
+			h.fp.m.error("body_incomplete")
+			h.fp.m.put("failed")
+			w.CloseAfter()
+			simple(w, rep.code, rep.msg)
+			return
 		}
-		fail(rep.code, "write_failed", nil)
+		fail(503, "write_failed", nil)
 		return
 	}
 	status := 200
@@ -184,6 +191,10 @@ func (h *handler) fpStore(w *httpd.ResponseWriter, r *httpd.Request, it *commitI
 	}
 	it.size = r.ContentLength
 	res := h.fp.commit.submit(it)
+	if res.outcome == committed || res.outcome == unknown {
+		// This node's answer for the key is stale now.
+		h.fp.resolve.drop(it.domain, it.key)
+	}
 	switch res.outcome {
 	case committed:
 		up.kept = true

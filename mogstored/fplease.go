@@ -169,7 +169,7 @@ func (k *leaseKeeper) lease(ctx context.Context) (time.Duration, error) {
 		"devid": strconv.Itoa(k.devid), "count": strconv.Itoa(count)})
 	switch {
 	case mogclient.IsCode(err, "dev_not_writable"), mogclient.IsCode(err, "unknown_device"),
-		mogclient.IsCode(err, "unknown_command"):
+		mogclient.IsCode(err, "unknown_command"), mogclient.IsCode(err, "fastpath_off"):
 		k.fp.m.error(mogclient.Code(err))
 		return fpRefusedRetry, fmt.Errorf("lease %d fids on dev%d: %w", count, k.devid, err)
 	case err != nil:

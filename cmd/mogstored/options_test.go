@@ -113,3 +113,21 @@ daemonize = 1
 		t.Errorf("--skipconfig still read the file: %v", err)
 	}
 }
+
+func TestTrackersOption(t *testing.T) {
+	o, err := parseArgs([]string{"--trackers=10.0.0.1:7001, 10.0.0.2:7001,"}, noEnv)
+	if err != nil || !reflect.DeepEqual(o.cfg.Trackers, []string{"10.0.0.1:7001", "10.0.0.2:7001"}) {
+		t.Fatalf("--trackers: %v %q", err, o.cfg.Trackers)
+	}
+	conf := filepath.Join(t.TempDir(), "mogstored.conf")
+	os.WriteFile(conf, []byte("trackers = t1:7001,t2\n"), 0o644)
+	o, _ = parseArgs([]string{"--config=" + conf}, noEnv)
+	if err := o.loadConfig(); err != nil || !reflect.DeepEqual(o.cfg.Trackers, []string{"t1:7001", "t2"}) {
+		t.Fatalf("trackers = in the file: %v %q", err, o.cfg.Trackers)
+	}
+	// The fast path needs the built-in HTTP server.
+	o, _ = parseArgs([]string{"--trackers=t1", "--server=none"}, noEnv)
+	if err := o.cfg.Check(); err == nil || !strings.Contains(err.Error(), "built-in") {
+		t.Fatalf("trackers with --server=none: %v", err)
+	}
+}
