@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"crypto/md5"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -43,32 +42,6 @@ func newFastClient(t testing.TB, domain, tracker string, mode client.FastPathMod
 	return c, ct
 }
 
-// waitFastReady waits until every node says it holds a usable lease.
-func waitFastReady(t *testing.T, cl *mogtest.Cluster) {
-	t.Helper()
-	deadline := time.Now().Add(45 * time.Second)
-	for _, n := range cl.Nodes {
-		for {
-			resp, err := http.Get(n.Mogstored.URL("/_fastpath"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var st struct {
-				Ready bool `json:"ready"`
-			}
-			err = json.NewDecoder(resp.Body).Decode(&st)
-			resp.Body.Close()
-			if err == nil && st.Ready {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s not ready for the fast path after 45 s", n.Mogstored)
-			}
-			time.Sleep(50 * time.Millisecond) // polling the node's lease state
-		}
-	}
-}
-
 // nodePuts sums mogstored's fastpath_puts_total{outcome="ok"} over the
 // cluster's nodes.
 func nodePuts(t *testing.T, cl *mogtest.Cluster) int {
@@ -97,7 +70,7 @@ func TestFastPath(t *testing.T) {
 	ctx := mogtest.Context(t)
 	tc := cl.Tracker.Conn(t)
 	tc.MustDo(t, "create_class", wire.Args{"domain": "files", "class": "sum", "mindevcount": "1", "hashtype": "MD5"})
-	waitFastReady(t, cl)
+	cl.WaitFastPath(t)
 	c, _ := newFastClient(t, "files", cl.Tracker.Addr, client.FastPathAuto)
 
 	t.Run("StoreUsesTheNode", func(t *testing.T) {

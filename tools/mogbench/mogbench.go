@@ -131,7 +131,7 @@ func Main(ctx context.Context, env *cli.Env, args []string) int {
 	f.StringVar(&o.procsFlag, "procs", "", "name=pid,... of local processes (tracker, storage nodes, database) whose CPU time per phase is reported beside mogbench's own")
 	f.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of mogbench itself to this file")
 	f.StringVar(&o.fastpath, "fastpath", "auto", "the one-round-trip paths of the storage nodes: auto (when the cluster offers them), off (three-step uploads, get_paths), only (fail instead of falling back)")
-	f.DurationVar(&o.pathCache, "path-cache-ttl", 0, "how long the client trusts a key's paths it stored or looked up (0: the library's 2s, negative: off)")
+	f.DurationVar(&o.pathCache, "path-cache-ttl", 0, "how long the client trusts a key's paths it stored or looked up (0: the library's 2s; -1s: off)")
 	u.Usage = usageLine + "\n\nOptions:\n" + f.FlagUsages()
 	if code, done := u.Parse(args); done {
 		return code
