@@ -124,7 +124,10 @@ func (fp *fastPath) current(ctx context.Context, c *Client) *fastState {
 		return s
 	}
 	s = c.discover(ctx)
-	fp.state.Store(s)
+	if ctx.Err() == nil {
+		// (A caller that gave up says nothing about the cluster.)
+		fp.state.Store(s)
+	}
 	return s
 }
 

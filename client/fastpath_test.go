@@ -296,3 +296,36 @@ func TestFastPathWithoutNodeSupport(t *testing.T) {
 		t.Fatalf("only, read: %v", err)
 	}
 }
+
+// TestFastPathFallbackWhenNodeCannotCommit: the node's only tracker is
+// gone, so it cannot commit an upload (it answers 503, or 500 if it does
+// not know): the client, talking to another tracker on the same database,
+// stores the key the three-step way.
+func TestFastPathFallbackWhenNodeCannotCommit(t *testing.T) {
+	cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Hosts: 1, Domain: "files", Classes: map[string]int{"one": 1},
+		FastPath: true, NodeArgs: []string{"--nofsync"}})
+	cl.WaitFastPath(t)
+	ctx := mogtest.Context(t)
+	second := mogtest.StartTracker(t, mogtest.TrackerOptions{DSN: cl.Tracker.DSN, User: cl.Tracker.User, Pass: cl.Tracker.Pass, StreamPort: cl.StreamPort})
+	c, _ := newFastClient(t, "files", second.Addr, client.FastPathAuto)
+	if _, err := c.StoreBytes(ctx, "before", "one", []byte("through the node")); err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Stats(); s.FastPathPuts != 1 {
+		t.Fatalf("stats: %+v", s)
+	}
+	cl.Tracker.Proc.Kill()
+	data := randBytes(2000)
+	t0 := time.Now()
+	if _, err := c.StoreBytes(ctx, "after", "one", data); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("stored in %v with the node's tracker gone", time.Since(t0))
+	if s := c.Stats(); s.FastPathFallbacks != 1 || s.ThreeStepPuts != 1 || s.FastPathPuts != 1 {
+		t.Fatalf("stats: %+v", s)
+	}
+	fresh, _ := newFastClient(t, "files", second.Addr, client.FastPathOff)
+	if got, err := fresh.GetBytes(ctx, "after"); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("GetBytes: %d bytes, %v", len(got), err)
+	}
+}
