@@ -6,9 +6,11 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -115,6 +117,56 @@ func TestFastPath(t *testing.T) {
 		}
 		if s := c.Stats(); s.ThreeStepPuts != 0 {
 			t.Fatalf("an MD5 class went three-step: %+v", s)
+		}
+	})
+
+	t.Run("Empty", func(t *testing.T) {
+		before := c.Stats()
+		if n, err := c.StoreBytes(ctx, "empty", "one", nil); err != nil || n != 0 {
+			t.Fatalf("StoreBytes empty = %d, %v", n, err)
+		}
+		if s := c.Stats(); s.FastPathPuts != before.FastPathPuts+1 {
+			t.Fatalf("stats %+v -> %+v", before, s)
+		}
+		fresh, _ := newFastClient(t, "files", cl.Tracker.Addr, client.FastPathAuto)
+		if got, err := fresh.GetBytes(ctx, "empty"); err != nil || len(got) != 0 {
+			t.Fatalf("GetBytes: %q, %v", got, err)
+		}
+	})
+
+	t.Run("Concurrent", func(t *testing.T) {
+		// Uploads, reads and deletes from many goroutines share the
+		// capability state and the path cache.
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for i := 0; i < 25; i++ {
+					k := fmt.Sprintf("conc/%d/%d", w, i%5)
+					data := []byte(fmt.Sprintf("%d-%d-%s", w, i, strings.Repeat("x", i*10)))
+					if _, err := c.StoreBytes(ctx, k, "one", data); err != nil {
+						errs <- err
+						return
+					}
+					if got, err := c.GetBytes(ctx, k); err != nil || !bytes.Equal(got, data) {
+						errs <- fmt.Errorf("%s: %q, %v", k, got, err)
+						return
+					}
+					if i%7 == 6 {
+						if err := c.Delete(ctx, k); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}
+			}(w)
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
 		}
 	})
 
