@@ -56,6 +56,24 @@ type Config struct {
 	HTTPClient *http.Client
 	// Logger receives one line per failover event. Nil discards them.
 	Logger *slog.Logger
+
+	// FastPath says whether uploads and reads use the storage nodes'
+	// one-round-trip paths (/_put, /_key) when the cluster offers them:
+	// FastPathAuto (the default, ""), FastPathOff, or FastPathOnly (fail
+	// instead of falling back to the three-step path; for benchmarks
+	// and tests).
+	FastPath FastPathMode
+	// FastPathMax is the largest upload sent through /_put
+	// (DefaultFastPathMax); larger uploads, and those of unknown size,
+	// go the three-step way.
+	FastPathMax int64
+	// PathCacheTTL is how long the client trusts what it learned about
+	// a key (fid, length, paths) before asking again
+	// (DefaultPathCacheTTL); negative turns the cache off.
+	PathCacheTTL time.Duration
+	// PathCacheEntries bounds the path cache (DefaultPathCacheEntries);
+	// the oldest entries are evicted first.
+	PathCacheEntries int
 }
 
 // Client is a MogileFS client for one domain. It is safe for concurrent
@@ -74,12 +92,20 @@ type Client struct {
 	log         *slog.Logger
 	closed      *atomic.Bool // shared with WithDomain copies
 	classes     *classCache  // shared with WithDomain copies
+	paths       *pathCache   // shared; nil when off
+	counters    *counters    // shared
+	fast        *fastPath    // shared
+	noRedirect  *http.Client // c.http without following redirects
 }
 
 // New returns a Client for cfg. It does not contact any tracker.
 func New(cfg Config) (*Client, error) {
 	if len(cfg.Trackers) == 0 {
 		return nil, errors.New("client: no trackers given")
+	}
+	fast, err := newFastPath(cfg.FastPath, cfg.FastPathMax)
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
 	}
 	c := &Client{
 		domain:      cfg.Domain,
@@ -91,6 +117,9 @@ func New(cfg Config) (*Client, error) {
 		log:         cfg.Logger,
 		closed:      new(atomic.Bool),
 		classes:     new(classCache),
+		paths:       newPathCache(cfg.PathCacheTTL, cfg.PathCacheEntries),
+		counters:    new(counters),
+		fast:        fast,
 	}
 	if c.maxIdle <= 0 {
 		c.maxIdle = DefaultMaxIdle
@@ -129,6 +158,9 @@ func New(cfg Config) (*Client, error) {
 		}
 		c.http = &http.Client{Transport: c.ownHTTP}
 	}
+	nr := *c.http
+	nr.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.noRedirect = &nr
 	return c, nil
 }
 
@@ -179,6 +211,7 @@ func (c *Client) WithDomain(domain string) *Client {
 		domain: domain, trackers: c.trackers, timeout: c.timeout, deadRetry: c.deadRetry,
 		maxIdle: c.maxIdle, nodeTimeout: c.nodeTimeout, dialer: c.dialer, http: c.http,
 		ownHTTP: c.ownHTTP, log: c.log, closed: c.closed, classes: c.classes,
+		paths: c.paths, counters: c.counters, fast: c.fast, noRedirect: c.noRedirect,
 	}
 	d.next.Store(c.next.Load())
 	return d

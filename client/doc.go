@@ -35,6 +35,32 @@
 // Open returns a File whose paths are cached, so ReadAt and OpenRange cost
 // one HTTP request each and no tracker round trip.
 //
+// # Path cache
+//
+// The client keeps what it learned about a key — its fid, length and
+// paths — for Config.PathCacheTTL (2 s; negative turns it off), bounded
+// by Config.PathCacheEntries with the oldest entries evicted first. Its
+// own uploads, get_paths and /_key answers fill it; Get, Open and
+// OpenRange of a cached key ask no tracker. Delete, Rename and Store of
+// the key through this client drop it, and so does a read whose cached
+// path answers 404, 410, a 5xx or refuses the connection; a read whose
+// cached paths all failed asks again, once. Within the TTL a reader may
+// see the previous content of a key another client changed, the bound a
+// get_paths through a tracker's fid cache has too (docs/fastpath.md §5).
+//
+// # Fast path
+//
+// When the trackers answer fastpath_info and storage nodes answer
+// GET /_fastpath (docs/fastpath.md), Store and StoreWith with the zero
+// Commit send an upload of known size up to Config.FastPathMax (64 KiB)
+// as one PUT /_put to a node, which commits it; a node that cannot take
+// it (503, 500, no answer) sends the upload the three-step way, and a
+// refusal of the domain, class or key is the tracker's error. A key not
+// in the path cache is read with one GET /_key (Open: HEAD /_key) on a
+// node, which serves its copy or redirects to one. Config.FastPath
+// turns this off, or makes it mandatory ("only"). Stats counts which
+// path served each upload and read.
+//
 // # Errors
 //
 // A tracker's ERR reply is returned as a *wire.Error carrying its code;

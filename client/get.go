@@ -7,10 +7,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 )
 
 // PathsOptions tune get_paths.
@@ -26,7 +28,30 @@ type PathsOptions struct {
 
 // Paths returns the URLs of key's copies, best first (get_paths). A key
 // with no readable copy gives an empty list and no error.
+//
+// Without Verify or Zone, the answer comes from the client's path cache
+// when it holds a lookup of the key (see Config.PathCacheTTL) from within
+// the TTL, which may name fewer copies than exist (one made since) or,
+// like get_paths through a tracker's fid cache, an older fid of a key
+// another client changed. (The one copy an upload of this client wrote
+// serves its reads, not Paths.)
 func (c *Client) Paths(ctx context.Context, key string, o PathsOptions) ([]string, error) {
+	cacheable := !o.Verify && o.Zone == ""
+	if cacheable {
+		if e, ok := c.cached(key); ok && e.complete {
+			paths := slices.Clone(e.paths)
+			if o.Count > 0 && len(paths) > o.Count {
+				paths = paths[:o.Count]
+			}
+			return paths, nil
+		}
+	}
+	return c.getPaths(ctx, key, o)
+}
+
+// getPaths is Paths without the cache lookup; the answer fills the cache.
+func (c *Client) getPaths(ctx context.Context, key string, o PathsOptions) ([]string, error) {
+	start := c.paths.begin()
 	kv := []string{"domain", c.domain, "key", key, "noverify", "1"}
 	if o.Verify {
 		kv[5] = "0"
@@ -41,6 +66,7 @@ func (c *Client) Paths(ctx context.Context, key string, o PathsOptions) ([]strin
 	if err != nil {
 		return nil, err
 	}
+	c.counters.lookups.Add(1)
 	n := atoi(r["paths"])
 	out := make([]string, 0, n)
 	for i := 1; i <= n; i++ {
@@ -48,7 +74,35 @@ func (c *Client) Paths(ctx context.Context, key string, o PathsOptions) ([]strin
 			out = append(out, p)
 		}
 	}
+	if o.Zone == "" {
+		c.paths.putLookup(pathKey{c.domain, key}, start, 0, -1, slices.Clone(out))
+	}
 	return out, nil
+}
+
+// cached returns key's path cache entry, counting the hit or miss.
+func (c *Client) cached(key string) (pathEntry, bool) {
+	if c.paths == nil {
+		return pathEntry{}, false
+	}
+	e, ok := c.paths.get(pathKey{c.domain, key})
+	if ok {
+		c.counters.cacheHits.Add(1)
+	} else {
+		c.counters.cacheMisses.Add(1)
+	}
+	return e, ok
+}
+
+// cachedFile returns a File over key's cached paths.
+func (c *Client) cachedFile(key string) (*File, bool) {
+	e, ok := c.cached(key)
+	if !ok {
+		return nil, false
+	}
+	f := c.FileFromPaths(key, e.paths, e.size)
+	f.fid, f.fromCache = e.fid, true
+	return f, true
 }
 
 // Get opens key for reading. The returned reader fails over to the next
@@ -56,11 +110,7 @@ func (c *Client) Paths(ctx context.Context, key string, o PathsOptions) ([]strin
 // off in the middle of the body (it resumes there with a Range request).
 // A key without readable paths gives an error wrapping ErrNoPaths.
 func (c *Client) Get(ctx context.Context, key string) (*Reader, error) {
-	f, err := c.Open(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	return f.OpenRange(ctx, 0, -1)
+	return c.OpenRange(ctx, key, 0, -1)
 }
 
 // GetBytes reads the whole of key into memory.
@@ -74,8 +124,17 @@ func (c *Client) GetBytes(ctx context.Context, key string) ([]byte, error) {
 }
 
 // OpenRange reads n bytes of key from offset off (n < 0: to the end).
+// A key in the path cache is read from its cached paths; otherwise, when
+// storage nodes offer the fast path, one GET /_key on a node finds and
+// reads it; otherwise get_paths finds it first.
 func (c *Client) OpenRange(ctx context.Context, key string, off, n int64) (*Reader, error) {
-	f, err := c.Open(ctx, key)
+	if f, ok := c.cachedFile(key); ok {
+		return f.OpenRange(ctx, off, n)
+	}
+	if r, done, err := c.getKey(ctx, key, off, n); done {
+		return r, err
+	}
+	f, err := c.lookup(ctx, key)
 	if err != nil {
 		return nil, err
 	}
@@ -91,13 +150,32 @@ type File struct {
 	paths []string
 	pref  atomic.Int32 // index of the path that worked last
 
+	// fid is the key's fid when known; fromCache says the paths came
+	// from the client's path cache (a read that fails on all of them
+	// asks the tracker again, once).
+	fid       int64
+	fromCache bool
+
 	sizeOnce sync.Mutex   // one HEAD at a time in Size
 	size     atomic.Int64 // -1 until known; ranged reads set it too
 }
 
-// Open looks up key's paths and returns a File for ranged reads.
+// Open looks up key's paths and returns a File for ranged reads: from
+// the path cache, else with HEAD /_key on a storage node when nodes offer
+// the fast path, else with get_paths.
 func (c *Client) Open(ctx context.Context, key string) (*File, error) {
-	paths, err := c.Paths(ctx, key, PathsOptions{Count: 3})
+	if f, ok := c.cachedFile(key); ok {
+		return f, nil
+	}
+	if f, done, err := c.headKey(ctx, key); done {
+		return f, err
+	}
+	return c.lookup(ctx, key)
+}
+
+// lookup asks get_paths for key's paths.
+func (c *Client) lookup(ctx context.Context, key string) (*File, error) {
+	paths, err := c.getPaths(ctx, key, PathsOptions{Count: 3})
 	if err != nil {
 		return nil, fmt.Errorf("open %q: %w", key, err)
 	}
@@ -139,15 +217,19 @@ func (f *File) Size(ctx context.Context) (int64, error) {
 		}
 		resp, err := f.c.http.Do(req)
 		if err != nil {
-			errs = append(errs, &PathError{Method: "HEAD", URL: u, Err: unwrapURLError(err)})
+			pe := &PathError{Method: "HEAD", URL: u, Err: unwrapURLError(err)}
+			errs = append(errs, pe)
 			if ctx.Err() != nil {
 				return 0, ctx.Err()
 			}
+			f.pathFailed(pe)
 			continue
 		}
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK || resp.ContentLength < 0 {
-			errs = append(errs, &PathError{Method: "HEAD", URL: u, Status: resp.StatusCode})
+			pe := &PathError{Method: "HEAD", URL: u, Status: resp.StatusCode}
+			errs = append(errs, pe)
+			f.pathFailed(pe)
 			continue
 		}
 		f.pref.Store(int32(i))
@@ -222,6 +304,8 @@ type Reader struct {
 	next   []int // path indexes not tried yet
 	errs   []*PathError
 	done   bool
+	// relooked: the cached paths failed and were looked up again.
+	relooked bool
 }
 
 // Failed returns the errors of paths that were given up, in order (useful
@@ -235,8 +319,25 @@ func (r *Reader) Size() int64 { return r.total }
 // URL returns the path currently read from.
 func (r *Reader) URL() string { return r.url }
 
-// open starts a GET at start+got on the next path that works.
+// open starts a GET at start+got on the next path that works. When every
+// path of a File that came from the path cache failed before any byte was
+// read, the paths are looked up again, once.
 func (r *Reader) open() error {
+	for {
+		err := r.openNext()
+		if err == nil || err == io.EOF || r.ctx.Err() != nil || !r.f.fromCache || r.relooked || r.got > 0 {
+			return err
+		}
+		r.relooked = true
+		f, lerr := r.f.c.lookup(r.ctx, r.f.key)
+		if lerr != nil {
+			return lerr
+		}
+		r.f, r.next, r.total = f, f.order(), -1
+	}
+}
+
+func (r *Reader) openNext() error {
 	for len(r.next) > 0 {
 		i := r.next[0]
 		r.next = r.next[1:]
@@ -259,32 +360,61 @@ func (r *Reader) open() error {
 		if r.ctx.Err() != nil {
 			return r.ctx.Err()
 		}
+		r.f.pathFailed(pe)
 		r.f.c.log.Warn("storage node read failed, trying next path", "key", r.f.key, "url", u, "err", pe)
 	}
 	return &FetchError{Key: r.f.key, Errs: r.errs}
 }
 
+// pathFailed drops the key from the path cache when a path failed in a
+// way that means the copy moved, is gone or its node is down.
+func (f *File) pathFailed(pe *PathError) {
+	if f.c.paths == nil {
+		return
+	}
+	gone := pe.Status == http.StatusNotFound || pe.Status == http.StatusGone || pe.Status >= 500 ||
+		pe.Status == 0 && errors.Is(pe.Err, syscall.ECONNREFUSED)
+	if gone {
+		f.c.paths.dropIf(pathKey{f.c.domain, f.key}, f.fid)
+	}
+}
+
 func (r *Reader) openPath(u string) error {
-	from := r.start + r.got
 	req, err := http.NewRequestWithContext(r.ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return &PathError{Method: "GET", URL: u, Err: err}
 	}
-	ranged := from > 0 || r.want >= 0
-	if ranged {
-		if r.want >= 0 {
-			if r.want-r.got <= 0 {
-				return io.EOF
-			}
-			req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", from, r.start+r.want-1))
-		} else {
-			req.Header.Set("Range", fmt.Sprintf("bytes=%d-", from))
-		}
+	if err := r.setRange(req); err != nil {
+		return err
 	}
 	resp, err := r.f.c.http.Do(req)
 	if err != nil {
 		return &PathError{Method: "GET", URL: u, Err: unwrapURLError(err)}
 	}
+	return r.take(resp, u)
+}
+
+// setRange asks for the bytes still wanted; io.EOF when none are.
+func (r *Reader) setRange(req *http.Request) error {
+	from := r.start + r.got
+	if from == 0 && r.want < 0 {
+		return nil
+	}
+	if r.want >= 0 {
+		if r.want-r.got <= 0 {
+			return io.EOF
+		}
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", from, r.start+r.want-1))
+	} else {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", from))
+	}
+	return nil
+}
+
+// take makes resp, the answer to a GET of u, the body to read from; it
+// closes resp.Body on error.
+func (r *Reader) take(resp *http.Response, u string) error {
+	from := r.start + r.got
 	switch {
 	case resp.StatusCode == http.StatusOK:
 		total := resp.ContentLength

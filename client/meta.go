@@ -76,6 +76,7 @@ func (c *Client) FileDebugFID(ctx context.Context, fid int64) (map[string]string
 // decide).
 func (c *Client) Delete(ctx context.Context, key string) error {
 	_, err := c.call(ctx, "delete", "domain", c.domain, "key", key)
+	c.paths.drop(pathKey{c.domain, key})
 	return err
 }
 
@@ -83,6 +84,8 @@ func (c *Client) Delete(ctx context.Context, key string) error {
 // from does not.
 func (c *Client) Rename(ctx context.Context, from, to string) error {
 	_, err := c.call(ctx, "rename", "domain", c.domain, "from_key", from, "to_key", to)
+	c.paths.drop(pathKey{c.domain, from})
+	c.paths.drop(pathKey{c.domain, to})
 	return err
 }
 

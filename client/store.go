@@ -103,15 +103,41 @@ func (c *Client) StoreWith(ctx context.Context, key, class string, r io.Reader, 
 		h = sha1.New()
 	}
 	src := &uploadBody{r: r, h: h}
+	fast := commit.Command == "" && commit.Late == nil && c.fast.wants(size, hashName)
 	// A small body of known size is read first and sent from memory: it
 	// leaves in one write with the request headers, and it can be sent
 	// again to the next destination whatever happened to the first.
 	var mem []byte
-	if size > 0 && size <= smallUpload {
+	if size > 0 && size <= smallUpload || fast {
 		if mem, err = readExactly(src, size); err != nil {
 			return Stored{}, &StoreError{Key: key, Op: OpRead, Err: err}
 		}
 	}
+	if fast {
+		var sum []byte
+		if hashName == "MD5" {
+			sum = h.Sum(nil)
+		}
+		st, done, err := c.storeFast(ctx, key, class, mem, sum)
+		if done {
+			return st, err
+		}
+	}
+	st, err := c.storeThreeStep(ctx, key, class, src, mem, size, hashName, commit)
+	if err != nil {
+		c.paths.drop(pathKey{c.domain, key})
+		return Stored{}, err
+	}
+	c.counters.threeStepPuts.Add(1)
+	c.paths.put(pathKey{c.domain, key}, st.FID, st.Size, []string{st.Path})
+	return st, nil
+}
+
+// storeThreeStep uploads with create_open, a PUT to a storage node and
+// create_close (or commit's command). mem holds the whole body when it
+// was read into memory first.
+func (c *Client) storeThreeStep(ctx context.Context, key, class string, src *uploadBody, mem []byte, size int64, hashName string, commit Commit) (Stored, error) {
+	h := src.h
 	kv := []string{"domain", c.domain, "key", key, "multi_dest", "1"}
 	if class != "" {
 		kv = append(kv, "class", class)

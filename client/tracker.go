@@ -227,6 +227,7 @@ func (c *Client) callTimeout(ctx context.Context, timeout time.Duration, cmd str
 		if !allDead && t.isDead(now) {
 			continue
 		}
+		c.counters.command(cmd)
 		line, sent, err := c.tryTracker(ctx, t, timeout, cmd, kv)
 		if err == nil {
 			args, perr := wire.ParseReply(line)

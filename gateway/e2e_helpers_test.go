@@ -161,10 +161,11 @@ func (r resp) String() string {
 	return fmt.Sprintf("%d %v %q", r.status, r.header, b)
 }
 
-// trackerClient is a library client for checking what the gateway did.
+// trackerClient is a library client for checking what the gateway did;
+// it keeps no path cache, so it sees the key's current fid.
 func trackerClient(t *testing.T, cl *mogtest.Cluster, domain string) *client.Client {
 	t.Helper()
-	c, err := client.New(client.Config{Domain: domain, Trackers: []string{cl.Tracker.Addr}})
+	c, err := client.New(client.Config{Domain: domain, Trackers: []string{cl.Tracker.Addr}, PathCacheTTL: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,7 +104,7 @@ func TestOwnWritesCopyGone(t *testing.T) {
 	t.Parallel()
 	mogtest.NeedFUSE(t)
 	cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Hosts: 2, Domain: "fsdom", Classes: map[string]int{"two": 2}})
-	c, err := client.New(client.Config{Domain: "fsdom", Trackers: []string{cl.Tracker.Addr}, Timeout: 30 * time.Second})
+	c, err := client.New(client.Config{Domain: "fsdom", Trackers: []string{cl.Tracker.Addr}, Timeout: 30 * time.Second, PathCacheTTL: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ func newEnv(t *testing.T, hosts int) *env {
 	t.Helper()
 	mogtest.NeedFUSE(t)
 	cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Hosts: hosts, Domain: "fsdom", Classes: map[string]int{"one": 1}})
-	c, err := client.New(client.Config{Domain: "fsdom", Trackers: []string{cl.Tracker.Addr}, Timeout: 30 * time.Second})
+	c, err := client.New(client.Config{Domain: "fsdom", Trackers: []string{cl.Tracker.Addr}, Timeout: 30 * time.Second, PathCacheTTL: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

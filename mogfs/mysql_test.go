@@ -23,7 +23,7 @@ func TestMySQLTree(t *testing.T) {
 	my := mogtest.NewMySQL(t)
 	cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Hosts: 1, Domain: "fsdom", Classes: map[string]int{"one": 1},
 		Tracker: mogtest.TrackerOptions{MySQL: &my}})
-	c, err := client.New(client.Config{Domain: "fsdom", Trackers: []string{cl.Tracker.Addr}, Timeout: 30 * time.Second})
+	c, err := client.New(client.Config{Domain: "fsdom", Trackers: []string{cl.Tracker.Addr}, Timeout: 30 * time.Second, PathCacheTTL: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestOriginalCommandsOnly(t *testing.T) {
 	user, pass := my.Account(t, "SELECT, INSERT, UPDATE, DELETE, LOCK TABLES")
 	cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Hosts: 1, Domain: "fsdom", Classes: map[string]int{"one": 1},
 		Tracker: mogtest.TrackerOptions{DSN: my.DBIDSN, User: user, Pass: pass}})
-	c, err := client.New(client.Config{Domain: "fsdom", Trackers: []string{cl.Tracker.Addr}, Timeout: 30 * time.Second})
+	c, err := client.New(client.Config{Domain: "fsdom", Trackers: []string{cl.Tracker.Addr}, Timeout: 30 * time.Second, PathCacheTTL: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

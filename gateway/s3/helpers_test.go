@@ -79,10 +79,11 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// libClient is a client library client of domain.
+// libClient is a client library client of domain. It checks what the
+// gateway did, so it keeps no path cache: it sees the key's current fid.
 func (e *env) libClient(t *testing.T, domain string) *client.Client {
 	t.Helper()
-	c, err := client.New(client.Config{Domain: domain, Trackers: []string{e.cl.Tracker.Addr}})
+	c, err := client.New(client.Config{Domain: domain, Trackers: []string{e.cl.Tracker.Addr}, PathCacheTTL: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

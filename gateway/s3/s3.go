@@ -152,6 +152,8 @@ func New(cfg Config) (*Server, error) {
 		MaxIdlePerTracker: 128,
 		HTTPClient:        &http.Client{Transport: tr},
 		Logger:            cfg.Logger,
+		// Lookups are cached above, with their own TTL and refresh.
+		PathCacheTTL: -1,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("s3: %w", err)

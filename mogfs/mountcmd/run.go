@@ -287,7 +287,10 @@ func mount(o *Options, logger *slog.Logger, logw, user io.Writer) (*mounted, err
 	if err := prepareMountpoint(dir, warn); err != nil {
 		return nil, err
 	}
-	c, err := client.New(client.Config{Trackers: o.Trackers, Timeout: o.Timeout, Logger: logger})
+	// mogfs caches attributes (with the fid) itself and asks get_paths
+	// when it opens a file: the library's path cache would hand it paths
+	// another mount replaced, breaking close-to-open consistency.
+	c, err := client.New(client.Config{Trackers: o.Trackers, Timeout: o.Timeout, Logger: logger, PathCacheTTL: -1})
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,9 @@
 #     of an account that may create databases; the database "mogbench" is
 #     dropped and made anew)
 #   - HOSTS (1) mogstored, 127.0.0.N:$STORE_PORT (7600), one device each,
-#     fsync off unless FSYNC=1
+#     fsync off unless FSYNC=1, with --trackers naming the tracker (the fast
+#     path: /_put, /_key) unless FASTPATH=0; the script waits until each
+#     node holds a fid lease
 #   - domain "bench" with classes "one" (mindevcount 1) and "two" (2)
 # Everything lives in $VAR (./var/bench), which starts empty: what a previous
 # cluster left there is moved aside to $VAR.old-<time>, not removed, because
@@ -83,11 +85,14 @@ wait_port() { # host port name
 
 fsync=--no-fsync
 [ "${FSYNC:-0}" = 1 ] && fsync=--fsync
+fastpath=${FASTPATH:-1}
+fpargs=()
+[ "$fastpath" = 1 ] && fpargs=(--trackers="$tracker")
 for i in $(seq 1 "$hosts"); do
 	ip=127.0.0.$i
 	mkdir -p "$var/store$i/dev$i"
 	env ${STORE_ENV:-} "$bin/mogstored" --skipconfig --httplisten="$ip:$sport" --mgmtlisten="$ip:$mport" \
-		--docroot="$var/store$i" $fsync >"$var/mogstored$i.log" 2>&1 &
+		--docroot="$var/store$i" $fsync "${fpargs[@]}" >"$var/mogstored$i.log" 2>&1 &
 	pids+=($!)
 	procs+="mogstored$i=$!,"
 	wait_port "$ip" "$sport" "mogstored$i"
@@ -122,7 +127,26 @@ for _ in $(seq 1 300); do
 	[ "$(writeable)" -ge "$hosts" ] && break
 	sleep 0.1
 done
+# With the fast path, wait until every node holds a fid lease (GET /_fastpath
+# says "ready":true).
+fp_ready() { # ip
+	local line
+	exec 3<>"/dev/tcp/$1/$sport" || return 1
+	printf 'GET /_fastpath HTTP/1.0\r\nHost: %s\r\n\r\n' "$1" >&3
+	line=$(cat <&3)
+	exec 3>&-
+	grep -q '"ready":true' <<<"$line"
+}
+if [ "$fastpath" = 1 ]; then
+	for i in $(seq 1 "$hosts"); do
+		for _ in $(seq 1 300); do
+			fp_ready "127.0.0.$i" && break
+			sleep 0.1
+		done
+		fp_ready "127.0.0.$i" || { echo "mogstored$i holds no fast-path lease; see $var/mogstored$i.log" >&2; exit 1; }
+	done
+fi
 echo "$procs" >"$var/procs" # for mogbench --procs
-echo "ready: tracker $tracker, $hosts storage node(s), $db, fsync ${FSYNC:-0}; domain bench, classes one, two"
+echo "ready: tracker $tracker, $hosts storage node(s), $db, fsync ${FSYNC:-0}, fast path $fastpath; domain bench, classes one, two"
 wait -n "${pids[@]}" || true
 echo "a daemon exited; see $var/*.log" >&2

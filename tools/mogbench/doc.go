@@ -23,6 +23,15 @@
 // the class's mindevcount copies and reports how long that took; --delete
 // adds a phase that deletes the files.
 //
+// --fastpath=auto|off|only chooses the client library's paths (auto: the
+// storage nodes' one-round-trip /_put and /_key when the cluster offers
+// them; off: create_open, PUT, create_close and get_paths; only: fail
+// rather than fall back), and --path-cache-ttl the library's path cache
+// (-1s turns it off, so that every read looks its key up). Each client
+// phase reports which paths served it: uploads through the fast path or
+// three-step, reads from the path cache, /_key or get_paths, and the
+// tracker commands sent.
+//
 // Every phase reports the operations that succeeded, the errors (content
 // that did not verify counted apart as well), files/s, MiB/s and the
 // latency percentiles p50, p90, p99 and max over every operation (exact:

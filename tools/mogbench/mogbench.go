@@ -21,7 +21,7 @@ import (
 	"github.com/mogilefs-go/mogilefs/tools/internal/cli"
 )
 
-const usageLine = "--trackers=host --domain=foo [--class=bar] [--mode=files] [-n 100000] [-c 16] [--size=4096] [--json]"
+const usageLine = "--trackers=host --domain=foo [--class=bar] [--mode=files] [-n 100000] [-c 16] [--size=4096] [--fastpath=auto|off|only] [--json]"
 
 // Defaults.
 const (
@@ -74,6 +74,8 @@ type options struct {
 	timeout    time.Duration
 	cpuprofile string
 	procsFlag  string
+	fastpath   string
+	pathCache  time.Duration
 
 	// derived
 	sizeBytes int64
@@ -97,6 +99,7 @@ type Report struct {
 	SizeJitter  int64         `json:"size_jitter"`
 	BigSize     int64         `json:"big_size,omitempty"`
 	Seed        uint64        `json:"seed"`
+	FastPath    string        `json:"fastpath,omitempty"`
 	Prefix      string        `json:"prefix"`
 	Started     time.Time     `json:"started"`
 	Phases      []PhaseResult `json:"phases"`
@@ -127,6 +130,8 @@ func Main(ctx context.Context, env *cli.Env, args []string) int {
 	f.DurationVar(&o.timeout, "timeout", defaultTimeout, "tracker reply timeout")
 	f.StringVar(&o.procsFlag, "procs", "", "name=pid,... of local processes (tracker, storage nodes, database) whose CPU time per phase is reported beside mogbench's own")
 	f.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of mogbench itself to this file")
+	f.StringVar(&o.fastpath, "fastpath", "auto", "the one-round-trip paths of the storage nodes: auto (when the cluster offers them), off (three-step uploads, get_paths), only (fail instead of falling back)")
+	f.DurationVar(&o.pathCache, "path-cache-ttl", 0, "how long the client trusts a key's paths it stored or looked up (0: the library's 2s; -1s: off)")
 	u.Usage = usageLine + "\n\nOptions:\n" + f.FlagUsages()
 	if code, done := u.Parse(args); done {
 		return code
@@ -194,6 +199,9 @@ func (o *options) finish(u *cli.Utils) error {
 	}
 	if o.replWait < 0 || o.timeout <= 0 {
 		return bad("--replication-wait must not be negative and --timeout must be positive")
+	}
+	if _, err := client.ParseFastPathMode(o.fastpath); err != nil {
+		return bad("Bad --fastpath: %v", err)
 	}
 	if o.procs, err = parseProcs(o.procsFlag); err != nil {
 		return bad("Bad --procs: %v", err)
@@ -348,6 +356,8 @@ func run(ctx context.Context, env *cli.Env, u *cli.Utils, o *options) (*Report, 
 	}
 	defer c.Close()
 	rep.Trackers, rep.Domain = c.Trackers(), c.Domain()
+	mode, _ := o.fastpathMode()
+	rep.FastPath = string(mode)
 	b := &bench{c: c, http: newHTTPClient(o.conc), domain: c.Domain(), class: cli.ClassName(o.class), prefix: o.prefix, content: content}
 	defer b.http.CloseIdleConnections()
 
@@ -384,7 +394,9 @@ func run(ctx context.Context, env *cli.Env, u *cli.Utils, o *options) (*Report, 
 		case "delete":
 			spec.idx, spec.newWorker = written, b.deleteOp
 		}
+		before := c.Stats()
 		res, ok := runPhase(ctx, spec, prog)
+		res.Served = served(before, c.Stats())
 		add(res)
 		if ph == "write" || ph == "create" {
 			written, writeEnd = ok, time.Now()
@@ -406,12 +418,19 @@ func newClient(u *cli.Utils, o *options) (*client.Client, error) {
 	if strings.TrimSpace(u.Domain) == "" {
 		return nil, cli.Fail(cli.ExitDie, nil, "No domain given: use --domain=NAME or 'domain = NAME' in ~/.mogilefs.conf")
 	}
+	mode, _ := o.fastpathMode()
 	return client.New(client.Config{
 		Domain:            u.Domain,
 		Trackers:          trackers,
 		Timeout:           o.timeout,
 		MaxIdlePerTracker: o.conc,
+		FastPath:          mode,
+		PathCacheTTL:      o.pathCache,
 	})
+}
+
+func (o *options) fastpathMode() (client.FastPathMode, error) {
+	return client.ParseFastPathMode(o.fastpath)
 }
 
 // printReport writes rep as JSON or as a table.
@@ -438,8 +457,8 @@ func printReport(w io.Writer, rep *Report, asJSON bool) error {
 		if class == "" {
 			class = "default"
 		}
-		fmt.Fprintf(&b, ", domain %s, class %s\n  trackers %s, seed %d, prefix %s\n",
-			rep.Domain, class, strings.Join(rep.Trackers, ","), rep.Seed, rep.Prefix)
+		fmt.Fprintf(&b, ", domain %s, class %s\n  trackers %s, seed %d, prefix %s, fast path %s\n",
+			rep.Domain, class, strings.Join(rep.Trackers, ","), rep.Seed, rep.Prefix, rep.FastPath)
 	}
 	fmt.Fprintf(&b, "%-14s %9s %7s %9s %10s %9s %9s %9s %9s %9s\n",
 		"phase", "ok", "errors", "seconds", "files/s", "MiB/s", "p50 ms", "p90 ms", "p99 ms", "max ms")
@@ -466,6 +485,9 @@ func printReport(w io.Writer, rep *Report, asJSON bool) error {
 				parts = append(parts, fmt.Sprintf("%s %.0f", n, p.CPUusPerOp[n]))
 			}
 			fmt.Fprintf(&b, "  CPU µs per file: %s\n", strings.Join(parts, ", "))
+		}
+		if p.Served != nil {
+			fmt.Fprintf(&b, "  %s\n", p.Served)
 		}
 		if p.VerifyErrors > 0 {
 			fmt.Fprintf(&b, "  %d of the errors are content that did not verify\n", p.VerifyErrors)

@@ -157,7 +157,7 @@ func TestFilesModeWritesReadsAndVerifies(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.err)
 	}
 	for _, want := range []string{"mogbench files: 20 files of 1024 bytes, concurrency 2, domain bench, class default",
-		"\nwrite ", "\nread ", "\ndelete ", "p99 ms"} {
+		"\nwrite ", "\nread ", "\ndelete ", "p99 ms", "fast path auto", "served: writes three-step 20", "tracker commands"} {
 		if !strings.Contains(r.out, want) {
 			t.Fatalf("table lacks %q:\n%s", want, r.out)
 		}
@@ -184,12 +184,26 @@ func fidFiles(t *testing.T, cl *mogtest.Cluster) []string {
 }
 
 func TestReadModeCatchesCorruptionOnDisk(t *testing.T) {
-	cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Hosts: 1, Domain: "bench", Classes: map[string]int{"one": 1}})
+	// Through the three-step path and get_paths, and through the fast
+	// path (/_put, /_key served by the node holding the copy).
+	for _, fastpath := range []string{"off", "only"} {
+		t.Run(fastpath, func(t *testing.T) { testCorruptionOnDisk(t, fastpath) })
+	}
+}
+
+func testCorruptionOnDisk(t *testing.T, fastpath string) {
+	cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Hosts: 1, Domain: "bench", Classes: map[string]int{"one": 1}, FastPath: fastpath == "only"})
+	if fastpath == "only" {
+		cl.WaitFastPath(t)
+	}
 	common := []string{"--trackers=" + cl.Tracker.Addr, "--domain=bench", "--class=one", "-n", "40", "-c", "4",
-		"--prefix=c/", "--seed=12345", "--json"}
+		"--prefix=c/", "--seed=12345", "--json", "--fastpath=" + fastpath}
 	w := run(t, append([]string{"--mode=write"}, common...)...)
-	if w.code != 0 || len(w.rep.Phases) != 1 || w.rep.Seed != 12345 || w.rep.Prefix != "c/" {
+	if w.code != 0 || len(w.rep.Phases) != 1 || w.rep.Seed != 12345 || w.rep.Prefix != "c/" || w.rep.FastPath != fastpath {
 		t.Fatalf("write: exit %d\n%s\n%s", w.code, w.out, w.err)
+	}
+	if s := w.rep.Phases[0].Served; fastpath == "only" && s.FastPathPuts != 40 || fastpath == "off" && s.ThreeStepPuts != 40 {
+		t.Fatalf("write served %+v", s)
 	}
 	files := fidFiles(t, cl)
 	if len(files) != 40 {
@@ -220,6 +234,9 @@ func TestReadModeCatchesCorruptionOnDisk(t *testing.T) {
 	p := phase(t, r, "read")
 	if p.Ops != 37 || p.Errors != 3 || p.VerifyErrors != 3 || r.rep.Errors != 3 || len(p.ErrorSamples) != 3 {
 		t.Fatalf("read phase: %+v", p)
+	}
+	if s := p.Served; fastpath == "only" && s.KeyReads != 40 || fastpath == "off" && s.PathLookups != 40 {
+		t.Fatalf("read served %+v", s)
 	}
 	for _, s := range p.ErrorSamples {
 		if !strings.Contains(s, "content differs") {

@@ -56,6 +56,10 @@ type PhaseResult struct {
 	CPUms      map[string]float64 `json:"cpu_ms,omitempty"`
 	CPUusPerOp map[string]float64 `json:"cpu_us_per_op,omitempty"`
 
+	// Served says which paths of the client library served the phase's
+	// operations (client modes only).
+	Served *Served `json:"served,omitempty"`
+
 	ErrorSamples []string `json:"error_samples,omitempty"`
 	// Interrupted is set when the run was cancelled during the phase.
 	Interrupted bool `json:"interrupted,omitempty"`
