@@ -67,6 +67,14 @@ type Config struct {
 	// (DefaultFastPathMax); larger uploads, and those of unknown size,
 	// go the three-step way.
 	FastPathMax int64
+	// KeyReads makes reads of keys not in the path cache ask a storage
+	// node's /_key (one client request) instead of get_paths and then a
+	// node (two). It is off unless FastPath is FastPathOnly: a node
+	// that has not cached the key asks a tracker itself, so the read
+	// costs the same round trips in all and more CPU (docs/fastpath.md
+	// §11 has the figures); it pays where many clients read the same
+	// keys through the nodes' caches.
+	KeyReads bool
 	// PathCacheTTL is how long the client trusts what it learned about
 	// a key (fid, length, paths) before asking again
 	// (DefaultPathCacheTTL); negative turns the cache off.
@@ -103,7 +111,7 @@ func New(cfg Config) (*Client, error) {
 	if len(cfg.Trackers) == 0 {
 		return nil, errors.New("client: no trackers given")
 	}
-	fast, err := newFastPath(cfg.FastPath, cfg.FastPathMax)
+	fast, err := newFastPath(cfg.FastPath, cfg.FastPathMax, cfg.KeyReads)
 	if err != nil {
 		return nil, fmt.Errorf("client: %w", err)
 	}

@@ -19,14 +19,16 @@ type FastPathMode string
 
 // Fast path modes (Config.FastPath).
 const (
-	// FastPathAuto uses the fast path when the cluster offers it and
-	// falls back to the three-step path when it does not or a node
-	// cannot take an upload.
+	// FastPathAuto uploads through the fast path when the cluster
+	// offers it and falls back to the three-step path when it does not
+	// or a node cannot take an upload; reads use /_key only with
+	// Config.KeyReads.
 	FastPathAuto FastPathMode = "auto"
 	// FastPathOff always uses the three-step path and get_paths.
 	FastPathOff FastPathMode = "off"
-	// FastPathOnly uses the fast path for every upload it applies to and
-	// fails (ErrNoFastPath) instead of falling back.
+	// FastPathOnly uses the fast path for every upload it applies to
+	// and for reads (/_key), and fails (ErrNoFastPath) instead of
+	// falling back.
 	FastPathOnly FastPathMode = "only"
 )
 
@@ -60,8 +62,9 @@ func ParseFastPathMode(s string) (FastPathMode, error) {
 // it was configured with and what the cluster last said it offers. It is
 // shared by a client and its WithDomain copies.
 type fastPath struct {
-	mode FastPathMode
-	max  int64
+	mode     FastPathMode
+	max      int64
+	keyReads bool // reads of uncached keys ask /_key (Config.KeyReads)
 
 	refresh sync.Mutex // one capability refresh at a time
 	state   atomic.Pointer[fastState]
@@ -86,7 +89,7 @@ type fastNode struct {
 	off atomic.Bool
 }
 
-func newFastPath(mode FastPathMode, max int64) (*fastPath, error) {
+func newFastPath(mode FastPathMode, max int64, keyReads bool) (*fastPath, error) {
 	m, err := ParseFastPathMode(string(mode))
 	if err != nil {
 		return nil, err
@@ -94,7 +97,7 @@ func newFastPath(mode FastPathMode, max int64) (*fastPath, error) {
 	if max == 0 {
 		max = DefaultFastPathMax
 	}
-	return &fastPath{mode: m, max: max}, nil
+	return &fastPath{mode: m, max: max, keyReads: keyReads || m == FastPathOnly}, nil
 }
 
 // wants reports whether an upload of size bytes with this hash type goes

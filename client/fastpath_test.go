@@ -36,7 +36,7 @@ func newFastClient(t testing.TB, domain, tracker string, mode client.FastPathMod
 	t.Helper()
 	ct := &countingTransport{rt: http.DefaultTransport.(*http.Transport).Clone()}
 	c, err := client.New(client.Config{Domain: domain, Trackers: []string{tracker}, Timeout: 30 * time.Second,
-		FastPath: mode, HTTPClient: &http.Client{Transport: ct}})
+		FastPath: mode, KeyReads: true, HTTPClient: &http.Client{Transport: ct}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,6 +256,20 @@ func TestFastPath(t *testing.T) {
 		}
 		if s2 := r.Stats(); s2.KeyReads != s.KeyReads || s2.PathCacheHits != s.PathCacheHits+uint64(len(want)) {
 			t.Fatalf("second reads: %+v", s2)
+		}
+		// Without KeyReads, an auto client reads through get_paths.
+		plain, err := client.New(client.Config{Domain: "files", Trackers: []string{cl.Tracker.Addr}, Timeout: 30 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer plain.Close()
+		for k, data := range want {
+			if got, err := plain.GetBytes(ctx, k); err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("%s without KeyReads: %d bytes, %v", k, len(got), err)
+			}
+		}
+		if ps := plain.Stats(); ps.KeyReads != 0 || ps.TrackerCommands["get_paths"] != uint64(len(want)) {
+			t.Fatalf("an auto client without KeyReads: %+v", ps)
 		}
 		// Open (ranged reads) finds paths with one HEAD /_key.
 		f, err := newFastClientOpen(t, cl, "shared3")

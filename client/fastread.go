@@ -13,10 +13,10 @@ import (
 )
 
 // keyNode returns a node to ask /_key, or nil when reads go through
-// get_paths (fast path off or no node offers it). In FastPathOnly mode
-// the lack of one is an error.
+// get_paths (fast path off, key reads not asked for, or no node offers
+// it). In FastPathOnly mode the lack of one is an error.
 func (c *Client) keyNode(ctx context.Context) (*fastNode, error) {
-	if c.fast.mode == FastPathOff {
+	if c.fast.mode == FastPathOff || !c.fast.keyReads {
 		return nil, nil
 	}
 	s := c.fast.current(ctx, c)

@@ -11,11 +11,9 @@ import (
 	"github.com/mogilefs-go/mogilefs/internal/wire"
 )
 
-// Group commit timings: a batch waits at most commitWait for more items
-// when no commit is in flight; a batch whose send failed is sent again to
-// the next tracker up to commitResends times within commitWithin.
+// Group commit: a batch whose send failed is sent again to the next
+// tracker up to commitResends times within commitWithin.
 const (
-	commitWait    = time.Millisecond
 	commitResends = 3
 	commitWithin  = 5 * time.Second
 	commitQueue   = 4096
@@ -89,18 +87,25 @@ func (c *committer) submit(it *commitItem) commitResult {
 	}
 }
 
-// run sends batches until ctx is done: the items queued while the last
-// batch was in flight go at once; otherwise the first item waits up to
-// commitWait for company, and a full batch goes at once.
+// run sends batches until ctx is done, one at a time: an item that
+// finds no commit in flight goes at once, alone, and whatever queues up
+// while a commit is in flight goes together in the next one (up to
+// batch_max). So a lone client waits for no timer, and a busy node's
+// batches grow with its load. One batch in flight keeps the uploads of a
+// key committed in the order they arrived.
 func (c *committer) run(ctx context.Context) {
 	defer close(c.stopped)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
 	var batch []*commitItem
 	for {
-		max := c.fp.info.Load().batchMax
 		batch = batch[:0]
-		// Whatever queued up during the last commit goes now.
+		select {
+		case <-ctx.Done():
+			c.failQueued()
+			return
+		case it := <-c.queue:
+			batch = append(batch, it)
+		}
+		max := c.fp.info.Load().batchMax
 	drain:
 		for len(batch) < max {
 			select {
@@ -109,26 +114,6 @@ func (c *committer) run(ctx context.Context) {
 			default:
 				break drain
 			}
-		}
-		if len(batch) == 0 {
-			select {
-			case <-ctx.Done():
-				c.failQueued()
-				return
-			case it := <-c.queue:
-				batch = append(batch, it)
-			}
-			timer.Reset(commitWait)
-		collect:
-			for len(batch) < max {
-				select {
-				case it := <-c.queue:
-					batch = append(batch, it)
-				case <-timer.C:
-					break collect
-				}
-			}
-			timer.Stop()
 		}
 		c.send(ctx, batch)
 		clear(batch)

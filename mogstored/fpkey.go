@@ -15,12 +15,13 @@ import (
 )
 
 // Key lookups: answers are cached keyTTL, at most keyEntries of them;
-// misses are sent together, after keyGather or at keyBatch keys.
+// misses are sent at once when one of keyInFlight lookups is free, else
+// together (up to keyBatch keys) when one is.
 const (
-	keyTTL     = 2 * time.Second
-	keyEntries = 100000
-	keyGather  = 200 * time.Microsecond
-	keyBatch   = 64
+	keyTTL      = 2 * time.Second
+	keyEntries  = 100000
+	keyInFlight = 4
+	keyBatch    = 64
 )
 
 // keyEntry is one fastpath_paths answer.
@@ -97,10 +98,12 @@ func (rs *resolver) drop(domain, key string) {
 	rs.mu.Unlock()
 }
 
-// run gathers misses into batches until ctx is done.
+// run sends misses until ctx is done, at most keyInFlight lookups at
+// once: a miss that finds a free slot goes at once with whatever else is
+// queued (up to keyBatch keys), and misses that arrive while every slot
+// is busy wait and go together. A lone reader waits for no timer.
 func (rs *resolver) run(ctx context.Context) {
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
+	slots := make(chan struct{}, keyInFlight)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
@@ -111,20 +114,25 @@ func (rs *resolver) run(ctx context.Context) {
 		case l := <-rs.queue:
 			batch = append(batch, l)
 		}
-		timer.Reset(keyGather)
-	gather:
+		select {
+		case <-ctx.Done():
+			rs.finish(batch, nil, ctx.Err())
+			return
+		case slots <- struct{}{}:
+		}
+	drain:
 		for len(batch) < keyBatch {
 			select {
 			case l := <-rs.queue:
 				batch = append(batch, l)
-			case <-timer.C:
-				break gather
+			default:
+				break drain
 			}
 		}
-		timer.Stop()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() { <-slots }()
 			rs.send(ctx, batch)
 		}()
 	}

@@ -258,7 +258,7 @@ func commitTx(r *runner, items []store.FastCommit) ([]store.CommitResult, error)
 
 // tempDevids reads (and on MySQL locks) the tempfile rows of fids.
 func (r *runner) tempDevids(fids []any) (map[int64][]int, error) {
-	rows, err := r.queryDynamic("SELECT fid, devids FROM tempfile WHERE fid IN ("+marks(len(fids))+"){forupdate}", fids...)
+	rows, err := r.queryN(len(fids), "SELECT fid, devids FROM tempfile WHERE fid IN ("+marks(len(fids))+"){forupdate}", fids...)
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +276,7 @@ func (r *runner) tempDevids(fids []any) (map[int64][]int, error) {
 }
 
 func (r *runner) fileRows(q string, args ...any) (map[int64]fileRow, error) {
-	rows, err := r.queryDynamic(q, args...)
+	rows, err := r.queryN(len(args), q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -315,7 +315,7 @@ func (r *runner) keyFIDs(items []store.FastCommit, idx []int) (map[int]int64, er
 	for _, i := range idx {
 		args = append(args, i, items[i].DomainID, items[i].Key)
 	}
-	rows, err := r.queryDynamic("SELECT v.i, f.fid FROM "+keyValues(len(idx))+
+	rows, err := r.queryN(len(idx), "SELECT v.i, f.fid FROM "+keyValues(len(idx))+
 		" CROSS JOIN file f WHERE f.dmid = v.dmid AND f.dkey = v.dkey{forupdate}", args...)
 	if err != nil {
 		return nil, err
@@ -385,7 +385,7 @@ func (w *batchWriter) run(r *runner) error {
 		if st.in {
 			q.WriteString(")")
 		}
-		if _, err := r.execDynamic(q.String(), args...); err != nil {
+		if _, err := r.execN(len(rows), q.String(), args...); err != nil {
 			return fmt.Errorf("%s: %w", st.prefix, err)
 		}
 	}
@@ -415,7 +415,7 @@ func (s *Store) FilesByKeys(ctx context.Context, keys []store.KeyRef) ([]store.K
 	var out []store.KeyFile
 	err := s.read(ctx, func(r *runner) error {
 		out = make([]store.KeyFile, len(keys))
-		rows, err := r.queryDynamic(q, args...)
+		rows, err := r.queryN(len(keys), q, args...)
 		if err != nil {
 			return err
 		}
@@ -446,4 +446,29 @@ func (s *Store) FilesByKeys(ctx context.Context, keys []store.KeyRef) ([]store.K
 		return nil, fmt.Errorf("sqlstore: look up %d keys: %w", len(keys), err)
 	}
 	return out, nil
+}
+
+// smallBatch is the largest batch whose statements are prepared and kept
+// (per size: at most smallBatch shapes of each statement). Batches of one
+// or a few items are what a lightly loaded node sends, and preparing
+// their statements afresh each time was a quarter of the tracker's CPU
+// on SQLite; larger batches are rarer and share that cost among their
+// items.
+const smallBatch = 4
+
+// execN runs a statement made for n items: prepared and cached when n is
+// small, else as a one-off.
+func (r *runner) execN(n int, tmpl string, args ...any) (sql.Result, error) {
+	if n <= smallBatch {
+		return r.exec(tmpl, args...)
+	}
+	return r.execDynamic(tmpl, args...)
+}
+
+// queryN is execN for queries.
+func (r *runner) queryN(n int, tmpl string, args ...any) (*sql.Rows, error) {
+	if n <= smallBatch {
+		return r.query(tmpl, args...)
+	}
+	return r.queryDynamic(tmpl, args...)
 }
