@@ -162,14 +162,17 @@ func bench(ctx context.Context, o *options) (*report, error) {
 func printReport(w io.Writer, r *report) {
 	fmt.Fprintf(w, "%s bucket %s, %d clients, %s objects\n", r.Endpoint, r.Bucket, r.Clients, humanize.IBytes(uint64(r.Size)))
 	for _, p := range r.Phases {
-		fmt.Fprintf(w, "%-8s %6d requests in %7.2fs: %8.0f req/s", p.Name, p.Requests, p.Seconds, p.ReqPerSec)
+		fmt.Fprintf(w, "%-8s %6d requests in %7.2fs:", p.Name, p.Requests, p.Seconds)
+		if p.ReqPerSec > 0 {
+			fmt.Fprintf(w, " %8.0f req/s,", p.ReqPerSec)
+		}
 		if p.MiBPerSec > 0 {
-			fmt.Fprintf(w, ", %7.1f MiB/s", p.MiBPerSec)
+			fmt.Fprintf(w, " %7.1f MiB/s,", p.MiBPerSec)
 		}
 		if p.CompleteSeconds > 0 {
-			fmt.Fprintf(w, " (Complete %.2fs)", p.CompleteSeconds)
+			fmt.Fprintf(w, " Complete %.2fs,", p.CompleteSeconds)
 		}
-		fmt.Fprintf(w, ", p50 %.2f ms, p99 %.2f ms, errors %d, verify errors %d\n", p.P50ms, p.P99ms, p.Errors, p.VerifyErrors)
+		fmt.Fprintf(w, " p50 %.2f ms, p99 %.2f ms, errors %d, verify errors %d\n", p.P50ms, p.P99ms, p.Errors, p.VerifyErrors)
 		if p.FirstError != "" {
 			fmt.Fprintf(w, "         first error: %s\n", p.FirstError)
 		}
