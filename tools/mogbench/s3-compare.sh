@@ -9,9 +9,11 @@
 #   - 100 MiB (BIG_MIB) multipart upload in 8 MiB parts, 10 at a time (the AWS
 #     CLI's defaults), and download with ranged GETs of 8 MiB, 10 at a time,
 #     through S3 (`s3bench --multipart-size`), against one PUT and one GET of
-#     the same size through our plain /<domain>/<key> gateway (curl, from
-#     and to files; the GET is checked with cmp afterwards, untimed), and
-#     the ratio S3 / plain. SeaweedFS's multipart figures are shown beside.
+#     the same content through our plain /<domain>/<key> gateway by the same
+#     client (`s3bench --plain-url`: generated as sent, checked as read),
+#     and the ratio S3 / plain. Beside them: the plain PUT and GET by curl
+#     (from and to a file; the GET is checked with cmp afterwards, untimed)
+#     and SeaweedFS's multipart figures.
 #
 #   make build && go build -o bin/s3bench ./tools/s3bench &&
 #     WEED=/path/to/weed tools/mogbench/s3-compare.sh /tmp/s3cmp
@@ -118,7 +120,8 @@ try:
     d = json.load(open(path))
 except Exception:
     sys.exit(0)
-names = {"put": "put4k", "get": "get4k", "upload": "mpup", "download": "mpdown"}
+names = {"put": "put4k", "get": "get4k", "upload": "mpup", "download": "mpdown",
+         "plain-put": "plainput", "plain-get": "plainget"}
 for p in d.get("phases", []):
     v = p["req_per_sec"] if p["name"] in ("put", "get") else p["mib_per_sec"]
     print(sysname, names[p["name"]], rnd, "%.1f" % v, p["errors"] + p["verify_errors"])
@@ -137,7 +140,7 @@ plain() {
 	[ "${code:0:1}" = 2 ] || bad=1
 	if [ "$1" = get ] && ! cmp -s "$bigfile" "$out/big.back"; then bad=1; fi
 	awk -v m="$1" -v r="$2" -v s="$secs" -v b="$bad" -v sz="$(stat -c %s "$bigfile")" \
-		'BEGIN { printf "ours plain%s %s %.1f %s\n", m, r, sz / 1048576 / s, b }' >>"$res"
+		'BEGIN { printf "ours curl%s %s %.1f %s\n", m, r, sz / 1048576 / s, b }' >>"$res"
 }
 
 ours() { # round
@@ -152,7 +155,8 @@ ours() { # round
 	wait_for mogproxy "$dir.mogproxy.log" ports_open "$s3port" "$pport"
 	s3bench "$ep" "$dir.small.json" --storage-class=one -n "$n" -c 16 --size=4096
 	record ours "$1" "$dir.small.json"
-	s3bench "$ep" "$dir.big.json" --storage-class=one -c 10 --multipart-size="$big" --part-size=8MiB
+	s3bench "$ep" "$dir.big.json" --storage-class=one -c 10 --multipart-size="$big" --part-size=8MiB \
+		--plain-url="http://127.0.0.1:$pport/bench/"
 	record ours "$1" "$dir.big.json"
 	plain put "$1"
 	plain get "$1"
@@ -213,13 +217,14 @@ for w, name in (("put4k", "PUT"), ("get4k", "GET")):
     s, fs = cell(("seaweed", w), "req/s")
     print("| %s | %s | %s | %s |" % (name, fo, fs, ratio(o, s)))
 print()
-print("| 100 MiB | ours, S3 multipart | ours, plain /<domain>/<key> | S3 / plain | SeaweedFS, S3 multipart |")
-print("|---|---|---|---|---|")
-for w, pw, name in (("mpup", "plainput", "upload"), ("mpdown", "plainget", "download")):
+print("| 100 MiB | ours, S3 multipart | ours, plain /<domain>/<key> | S3 / plain | plain by curl | SeaweedFS, S3 multipart |")
+print("|---|---|---|---|---|---|")
+for w, pw, cw, name in (("mpup", "plainput", "curlput", "upload"), ("mpdown", "plainget", "curlget", "download")):
     o, fo = cell(("ours", w), "MiB/s")
     p, fp = cell(("ours", pw), "MiB/s")
+    c, fc = cell(("ours", cw), "MiB/s")
     s, fs = cell(("seaweed", w), "MiB/s")
-    print("| %s | %s | %s | %s | %s |" % (name, fo, fp, ratio(o, p), fs))
+    print("| %s | %s | %s | %s | %s | %s |" % (name, fo, fp, ratio(o, p), fc, fs))
 for e in errors:
     print("errors in:", e)
 EOF

@@ -16,7 +16,11 @@
 // a multipart upload in --part-size (8 MiB) parts, -c parts at a time, then
 // read back with ranged GETs of one part each, -c at a time (or with one
 // GET, --ranged=false), every byte checked. It prints MiB/s for the upload
-// (Create to Complete) and the download.
+// (Create to Complete) and the download. With --plain-url, the same
+// content is then written with one unsigned PUT to that URL plus the key
+// and read back with one GET, checked the same way (plain-put, plain-get):
+// for a gateway with a plain HTTP face beside its S3 one, such as
+// mogproxy's /<domain>/<key>, the two figures differ only by the protocol.
 //
 // For example:
 //

@@ -27,6 +27,7 @@ func main() {
 // options are the command line's settings.
 type options struct {
 	endpoint, access, secret, region, bucket, prefix, class string
+	plainURL                                                string
 	n, c, size                                              int
 	multipartSize, partSize                                 int64
 	ranged, json                                            bool
@@ -50,6 +51,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fl.StringVar(&mpSize, "multipart-size", "0", "size of one object uploaded in parts (0: small objects instead)")
 	fl.StringVar(&partSize, "part-size", "8MiB", "part size of the multipart upload and of the ranged GETs")
 	fl.BoolVar(&o.ranged, "ranged", true, "read the multipart object with ranged GETs of one part each (else one GET)")
+	fl.StringVar(&o.plainURL, "plain-url", "", "with --multipart-size: also PUT and GET the same content at this URL + key, unsigned (e.g. mogproxy's http://host:port/<domain>/)")
 	fl.BoolVar(&o.json, "json", false, "print the report as JSON")
 	if err := fl.Parse(args); err != nil {
 		return nil, err

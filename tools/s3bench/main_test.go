@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/mogilefs-go/mogilefs/client"
+	"github.com/mogilefs-go/mogilefs/gateway"
 	"github.com/mogilefs-go/mogilefs/gateway/s3"
 	"github.com/mogilefs-go/mogilefs/internal/mogtest"
 )
@@ -26,6 +27,7 @@ const (
 type s3env struct {
 	cl       *mogtest.Cluster
 	endpoint string
+	plain    string // the /<domain>/<key> gateway: http://ip:port/
 }
 
 func startS3(t *testing.T) *s3env {
@@ -53,7 +55,18 @@ func startS3(t *testing.T) *s3env {
 		}
 		srv.Close()
 	})
-	return &s3env{cl: cl, endpoint: "http://" + ln.Addr().String()}
+	g, err := gateway.New(gateway.Config{Trackers: []string{cl.Tracker.Addr}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gsrv := g.Server()
+	go gsrv.Serve(gln)
+	t.Cleanup(func() { gsrv.Close(); g.Close() })
+	return &s3env{cl: cl, endpoint: "http://" + ln.Addr().String(), plain: "http://" + gln.Addr().String() + "/"}
 }
 
 func (e *s3env) lib(t *testing.T, domain string) *client.Client {
@@ -131,19 +144,30 @@ func TestMultipart(t *testing.T) {
 	for _, ranged := range []bool{true, false} {
 		prefix := fmt.Sprintf("mp-%v/", ranged)
 		// A bucket that does not exist yet: s3bench creates it.
-		rep := e.runJSON(t, "--bucket=fresh", "--prefix="+prefix, "-c", "2", "--part-size=5MiB",
-			fmt.Sprintf("--multipart-size=%d", size), fmt.Sprintf("--ranged=%v", ranged))
-		downloads := 1
+		args := []string{"--bucket=fresh", "--prefix=" + prefix, "-c", "2", "--part-size=5MiB",
+			fmt.Sprintf("--multipart-size=%d", size), fmt.Sprintf("--ranged=%v", ranged)}
+		want := map[string]int{"upload": 3, "download": 1}
 		if ranged {
-			downloads = 3
+			// and the same through the plain gateway
+			args = append(args, "--plain-url="+e.plain+"fresh/")
+			want = map[string]int{"upload": 3, "download": 3, "plain-put": 1, "plain-get": 1}
 		}
-		checkPhases(t, rep, map[string]int{"upload": 3, "download": downloads})
-		if rep.Phases[0].MiBPerSec <= 0 || rep.Phases[1].MiBPerSec <= 0 || rep.Phases[0].CompleteSeconds <= 0 {
-			t.Errorf("report %+v: no throughput or Complete time", rep.Phases)
+		rep := e.runJSON(t, args...)
+		checkPhases(t, rep, want)
+		for _, p := range rep.Phases {
+			if p.MiBPerSec <= 0 || p.Name == "upload" && p.CompleteSeconds <= 0 {
+				t.Errorf("phase %+v: no throughput or Complete time", p)
+			}
 		}
-		fi, err := e.lib(t, "fresh").FileInfo(context.Background(), prefix+"multipart")
-		if err != nil || fi.Length != size {
-			t.Errorf("stored object: %+v, %v; want %d bytes", fi, err, size)
+		keys := []string{prefix + "multipart"}
+		if ranged {
+			keys = append(keys, prefix+"plain")
+		}
+		for _, k := range keys {
+			fi, err := e.lib(t, "fresh").FileInfo(context.Background(), k)
+			if err != nil || fi.Length != size {
+				t.Errorf("stored object %s: %+v, %v; want %d bytes", k, fi, err, size)
+			}
 		}
 	}
 }

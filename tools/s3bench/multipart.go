@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -92,7 +93,10 @@ func benchMultipart(ctx context.Context, c *s3Client, o *options, rep *report) e
 	down.MiBPerSec = float64(l.size) / down.Seconds / (1 << 20)
 	down.ReqPerSec = 0
 	rep.Phases = append(rep.Phases, down)
-	return ctx.Err()
+	if down.Errors > 0 || ctx.Err() != nil || o.plainURL == "" {
+		return ctx.Err()
+	}
+	return benchPlain(ctx, c, o, rep)
 }
 
 // getWhole reads the object with one GET, checking it part by part.
@@ -102,10 +106,16 @@ func getWhole(ctx context.Context, c *s3Client, bucket, key string, l mpLayout) 
 		return err
 	}
 	defer drain(r)
+	return checkBody(r.Body, key, l)
+}
+
+// checkBody reads body to its end, checking it part by part against the
+// generator's content.
+func checkBody(body io.Reader, key string, l mpLayout) error {
 	got, want := make([]byte, l.part), make([]byte, l.part)
 	for i := range l.count() {
 		_, n := l.span(i)
-		if _, err := io.ReadFull(r.Body, got[:n]); err != nil {
+		if _, err := io.ReadFull(body, got[:n]); err != nil {
 			return fmt.Errorf("GET %s part %d: %w", key, i+1, err)
 		}
 		fill(want[:n], 0, uint64(i))
@@ -114,8 +124,83 @@ func getWhole(ctx context.Context, c *s3Client, bucket, key string, l mpLayout) 
 		}
 	}
 	var one [1]byte
-	if n, _ := r.Body.Read(one[:]); n > 0 {
+	if n, _ := body.Read(one[:]); n > 0 {
 		return fmt.Errorf("GET %s: longer than %d bytes", key, l.size)
 	}
 	return nil
+}
+
+// genReader streams the generator's content of an object laid out as l,
+// part by part, holding one part in memory.
+type genReader struct {
+	l    mpLayout
+	next int    // the next part to generate
+	buf  []byte // what is left of the current part
+	part []byte
+}
+
+func (g *genReader) Read(p []byte) (int, error) {
+	if len(g.buf) == 0 {
+		if g.next >= g.l.count() {
+			return 0, io.EOF
+		}
+		_, n := g.l.span(g.next)
+		if g.part == nil {
+			g.part = make([]byte, g.l.part)
+		}
+		g.buf = g.part[:n]
+		fill(g.buf, 0, uint64(g.next))
+		g.next++
+	}
+	n := copy(p, g.buf)
+	g.buf = g.buf[n:]
+	return n, nil
+}
+
+// benchPlain writes the same content as the multipart upload with one
+// plain PUT to o.plainURL+key (no signature) and reads it back with one
+// GET, checking every byte: the same client work, without S3.
+func benchPlain(ctx context.Context, c *s3Client, o *options, rep *report) error {
+	l := mpLayout{o.multipartSize, o.partSize}
+	key := o.prefix + "plain"
+	target := strings.TrimRight(o.plainURL, "/") + "/" + key
+	one := []int{0}
+	put := runPhase(ctx, "plain-put", one, 1, 0, func(ctx context.Context, _, _ int) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPut, target, &genReader{l: l})
+		if err != nil {
+			return err
+		}
+		req.ContentLength = l.size
+		return plainDo(c, req, func(io.Reader) error { return nil })
+	})
+	put.MiBPerSec, put.ReqPerSec = float64(l.size)/put.Seconds/(1<<20), 0
+	rep.Phases = append(rep.Phases, put)
+	if put.Errors > 0 || ctx.Err() != nil {
+		return ctx.Err()
+	}
+	get := runPhase(ctx, "plain-get", one, 1, 0, func(ctx context.Context, _, _ int) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+		if err != nil {
+			return err
+		}
+		return plainDo(c, req, func(body io.Reader) error { return checkBody(body, key, l) })
+	})
+	get.MiBPerSec, get.ReqPerSec = float64(l.size)/get.Seconds/(1<<20), 0
+	rep.Phases = append(rep.Phases, get)
+	return ctx.Err()
+}
+
+// plainDo sends an unsigned request, wants a 2xx answer and hands its
+// body to check.
+func plainDo(c *s3Client, req *http.Request, check func(io.Reader) error) error {
+	r, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", req.Method, req.URL, err)
+	}
+	defer drain(r)
+	if r.StatusCode/100 != 2 {
+		b, _ := io.ReadAll(io.LimitReader(r.Body, 4096))
+		return fmt.Errorf("%s %s: %w", req.Method, req.URL, &statusError{r.StatusCode, string(b)})
+	}
+	return check(r.Body)
 }
