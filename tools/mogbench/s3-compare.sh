@@ -147,11 +147,13 @@ ours() { # round
 	local dir=$out/run-ours-$1 ep=http://127.0.0.1:$s3port
 	BIN=$bin VAR=$dir TRACKER_PORT=$tport STORE_PORT=$sport setsid tools/mogbench/cluster.sh >"$dir.log" 2>&1 &
 	pids+=($!)
+	disown
 	wait_for "our cluster" "$dir.log" grep -q '^ready:' "$dir.log"
 	setsid "$bin/mogproxy" --trackers="127.0.0.1:$tport" --listen="127.0.0.1:$pport" --class=one \
 		--s3-listen="127.0.0.1:$s3port" --s3-keys="$out/s3-keys" ${METRICS:+--metrics-listen="$METRICS"} \
 		--log-level=warn >"$dir.mogproxy.log" 2>&1 &
 	pids+=($!)
+	disown
 	wait_for mogproxy "$dir.mogproxy.log" ports_open "$s3port" "$pport"
 	s3bench "$ep" "$dir.small.json" --storage-class=one -n "$n" -c 16 --size=4096
 	record ours "$1" "$dir.small.json"
@@ -175,6 +177,7 @@ seaweed() { # round
 		-s3.config="$out/weed-s3.json" -s3.port.iceberg=0 -s3.port.lance=0 \
 		-volume.max=0 -master.volumeSizeLimitMB=1024 >"$dir.log" 2>&1 &
 	pids+=($!)
+	disown
 	wait_for "weed server" "$dir.log" sh -c "curl -s 127.0.0.1:$wbase/dir/status | grep -q '\"Max\":[1-9]'"
 	# Ready when an object can be written (volumes are grown on demand).
 	wait_for "weed S3 gateway" "$dir.log" weed_ready "$ep"

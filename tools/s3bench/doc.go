@@ -10,7 +10,9 @@
 // Small objects (the default): -n objects of --size bytes are written by -c
 // clients (PUT phase), then read back once each in random order (GET
 // phase); every byte read is compared with what was written. Each phase
-// prints its requests per second and its p50 and p99 latencies.
+// prints its requests per second and its p50 and p99 latencies. --phases
+// runs only one of them (a get run reads what a put run with the same
+// --prefix wrote), to measure or profile one kind of request alone.
 //
 // Multipart (--multipart-size > 0): one object of that size is uploaded as
 // a multipart upload in --part-size (8 MiB) parts, -c parts at a time, then

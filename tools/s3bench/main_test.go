@@ -136,6 +136,18 @@ func TestSmallObjects(t *testing.T) {
 	if err != nil || len(keys) != 40 {
 		t.Errorf("keys under small/: %d, %v; want 40", len(keys), err)
 	}
+
+	// One phase at a time: a get run reads what a put run wrote.
+	rep = e.runJSON(t, "--bucket=files", "--prefix=split/", "--phases=put", "-n", "10", "-c", "2")
+	checkPhases(t, rep, map[string]int{"put": 10})
+	rep = e.runJSON(t, "--bucket=files", "--prefix=split/", "--phases=get", "-n", "10", "-c", "3")
+	checkPhases(t, rep, map[string]int{"get": 10})
+	var out bytes.Buffer
+	err = run(ctx, []string{"--endpoint=" + e.endpoint, "--access-key=" + testKey, "--secret=" + testSecret,
+		"--bucket=files", "--prefix=split/", "--phases=get", "-n", "11", "-c", "1"}, &out)
+	if err == nil || !strings.Contains(out.String(), "errors 1") {
+		t.Errorf("get of a key never written: %v\n%s", err, out.String())
+	}
 }
 
 func TestMultipart(t *testing.T) {
