@@ -16,6 +16,10 @@
 # (default: weed on PATH). When it cannot be found the script says so and
 # measures ours alone.
 #
+# MOGBENCH_ARGS adds flags to our mogbench (e.g. "--fastpath=off" for the
+# three-step path; the default is the client library's: uploads through
+# the storage nodes' fast path when the cluster offers it, reads through
+# get_paths and the client's 2 s path cache, docs/fastpath.md).
 # N (20000), ROUNDS (3), CONCURRENCY ("16 1"), BIN (./bin); ports:
 # TRACKER_PORT (7101), STORE_PORT (7600), WEED_MASTER_PORT (9333),
 # WEED_VOLUME_PORT (8080). OUTDIR keeps each run's report and log and the
@@ -80,8 +84,9 @@ ours() { # concurrency round
 	BIN=$bin VAR=$dir TRACKER_PORT=$tport STORE_PORT=$sport setsid tools/mogbench/cluster.sh >"$dir.log" 2>&1 &
 	pid=$!
 	wait_for "our cluster" "$dir.log" grep -q '^ready:' "$dir.log"
+	# shellcheck disable=SC2086 # MOGBENCH_ARGS is a list of flags
 	"$bin/mogbench" --trackers="127.0.0.1:$tport" --domain=bench --class=one -n "$n" -c "$1" --size=4096 \
-		--json >"$dir.json" 2>"$dir.err" || echo "ours c=$1 round $2: mogbench failed (see $dir.json, $dir.err)" >&2
+		${MOGBENCH_ARGS:-} --json >"$dir.json" 2>"$dir.err" || echo "ours c=$1 round $2: mogbench failed (see $dir.json, $dir.err)" >&2
 	stop
 	python3 - "$dir.json" "$1" "$2" >>"$res" <<'EOF'
 import json, sys

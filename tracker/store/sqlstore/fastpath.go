@@ -449,12 +449,12 @@ func (s *Store) FilesByKeys(ctx context.Context, keys []store.KeyRef) ([]store.K
 }
 
 // smallBatch is the largest batch whose statements are prepared and kept
-// (per size: at most smallBatch shapes of each statement). Batches of one
-// or a few items are what a lightly loaded node sends, and preparing
-// their statements afresh each time was a quarter of the tracker's CPU
-// on SQLite; larger batches are rarer and share that cost among their
-// items.
-const smallBatch = 4
+// (one statement per template and size: a few hundred at most; SQLite
+// only, MySQL statements are not prepared). Batches of up to a few dozen
+// items are what a node sends under load, and preparing their statements
+// afresh each time was a quarter of the tracker's CPU on SQLite; larger
+// batches share that cost among more items.
+const smallBatch = 32
 
 // execN runs a statement made for n items: prepared and cached when n is
 // small, else as a one-off.
