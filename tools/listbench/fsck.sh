@@ -18,6 +18,13 @@ root=$(pwd)
 n=${1:-200000}
 export VAR=${VAR:-$root/var/fsckbench} BIN=${BIN:-$root/bin}
 tport=${TRACKER_PORT:-7101}
+sport=${STORE_PORT:-7600}
+for port in "$tport" "$sport"; do
+	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+		echo "127.0.0.1:$port is already taken: set TRACKER_PORT / STORE_PORT" >&2
+		exit 1
+	fi
+done
 go build -o "$VAR.listbench" ./tools/listbench
 
 log=$(mktemp)
