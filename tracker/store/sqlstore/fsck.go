@@ -26,15 +26,6 @@ func fidList(fids []int64) string {
 	return b.String()
 }
 
-// queryDynamic runs a one-off query (an IN list) without preparing it.
-func (r *runner) queryDynamic(tmpl string, args ...any) (*sql.Rows, error) {
-	ctx, err := r.stmtContext()
-	if err != nil {
-		return nil, err
-	}
-	return r.ex.QueryContext(ctx, r.cache.d.replacer().Replace(tmpl), args...)
-}
-
 // FsckFiles reads the file rows of fids with their copies, checksum and
 // tempfile presence, one joined query per inChunk fids.
 func (s *Store) FsckFiles(ctx context.Context, fids []int64) (map[int64]store.FsckFile, error) {
