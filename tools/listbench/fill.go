@@ -74,9 +74,15 @@ func otherKey(i, n, r int) string {
 // fill inserts n files, batch rows per statement, in transactions of
 // txRows rows, and moves the fid allocator past them.
 func (f *filler) fill(ctx context.Context, n, r int) error {
+	// Past the tempfile rows too: a storage node offering the fast path
+	// already holds a lease of fids there.
 	var maxFID int64
-	if err := f.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(fid), 0) FROM file").Scan(&maxFID); err != nil {
-		return fmt.Errorf("max fid: %w", err)
+	for _, table := range []string{"file", "tempfile"} {
+		var m int64
+		if err := f.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(fid), 0) FROM "+table).Scan(&m); err != nil {
+			return fmt.Errorf("max fid of %s: %w", table, err)
+		}
+		maxFID = max(maxFID, m)
 	}
 	const batch, txRows = 500, 100000
 	start := time.Now()
