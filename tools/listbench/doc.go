@@ -26,4 +26,11 @@
 //
 // tools/listbench/run.sh starts a cluster (tools/mogbench/cluster.sh) and
 // runs both.
+//
+// For fsck (tools/listbench/fsck.sh): -files DOCROOT makes -fill also write
+// every file, fid%101 bytes long (the length its row says), straight into
+// the first device's folder under the storage node's docroot, by plain
+// file writes; -fsck-wait polls the database until the fsck run has ended
+// (no fsck_host) and its queue is empty, then prints the time, files/s
+// and fsck_log's rows by event code.
 package main

@@ -18,6 +18,10 @@ type filler struct {
 	dmid    int
 	classid int
 	devid   int
+	// docroot, if set, is the storage node's docroot: each file is also
+	// written there (length fid%101) so that it exists on disk.
+	docroot string
+	files   *fileWriter
 }
 
 func openDB(kind, dsn string) (*sql.DB, error) {
@@ -70,9 +74,15 @@ func otherKey(i, n, r int) string {
 // fill inserts n files, batch rows per statement, in transactions of
 // txRows rows, and moves the fid allocator past them.
 func (f *filler) fill(ctx context.Context, n, r int) error {
+	// Past the tempfile rows too: a storage node offering the fast path
+	// already holds a lease of fids there.
 	var maxFID int64
-	if err := f.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(fid), 0) FROM file").Scan(&maxFID); err != nil {
-		return fmt.Errorf("max fid: %w", err)
+	for _, table := range []string{"file", "tempfile"} {
+		var m int64
+		if err := f.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(fid), 0) FROM "+table).Scan(&m); err != nil {
+			return fmt.Errorf("max fid of %s: %w", table, err)
+		}
+		maxFID = max(maxFID, m)
 	}
 	const batch, txRows = 500, 100000
 	start := time.Now()
@@ -92,6 +102,11 @@ func (f *filler) fill(ctx context.Context, n, r int) error {
 		if err := tx.Commit(); err != nil {
 			return fmt.Errorf("commit: %w", err)
 		}
+		if f.files != nil {
+			if err := f.files.flush(); err != nil {
+				return err
+			}
+		}
 		fmt.Printf("filled %d/%d (%.0f rows/s)\n", done, n, float64(done)/time.Since(start).Seconds())
 	}
 	return f.moveAllocator(ctx, maxFID+int64(n))
@@ -107,7 +122,12 @@ func (f *filler) insert(ctx context.Context, tx *sql.Tx, fid0 int64, i0, m, n, r
 			ons.WriteByte(',')
 		}
 		fid := fid0 + int64(j)
-		fmt.Fprintf(&files, "(%d,%d,'%s',%d,%d,1)", fid, f.dmid, keyAt(i0+j, n, r), 1024+j%4096, f.classid)
+		length := int64(1024 + j%4096)
+		if f.files != nil {
+			length = fid % 101
+			f.files.add(fid, length)
+		}
+		fmt.Fprintf(&files, "(%d,%d,'%s',%d,%d,1)", fid, f.dmid, keyAt(i0+j, n, r), length, f.classid)
 		fmt.Fprintf(&ons, "(%d,%d)", fid, f.devid)
 	}
 	if _, err := tx.ExecContext(ctx, files.String()); err != nil {

@@ -27,8 +27,9 @@ func main() {
 
 type options struct {
 	db, dsn, tracker, domain, class string
+	files                           string
 	fill, n, rangeN, reps, loops    int
-	measure                         bool
+	measure, fsckWait               bool
 	dur                             time.Duration
 }
 
@@ -40,6 +41,8 @@ func run(ctx context.Context) error {
 	flag.StringVar(&o.domain, "domain", "bench", "domain")
 	flag.StringVar(&o.class, "class", "one", "class of the filled files")
 	flag.IntVar(&o.fill, "fill", 0, "insert this many files (0: none)")
+	flag.StringVar(&o.files, "files", "", "for -fill: also write each file (fid%101 bytes) under this storage node docroot")
+	flag.BoolVar(&o.fsckWait, "fsck-wait", false, "wait (polling -db/-dsn) until the fsck run has ended and its queue is empty; print the time and fsck_log's counts")
 	flag.IntVar(&o.n, "n", 0, "files in the domain for -measure (default: -fill)")
 	flag.IntVar(&o.rangeN, "range", 10000, "keys under prefix z/ (at most half the files)")
 	flag.BoolVar(&o.measure, "measure", false, "measure list_keys and get_paths through the tracker")
@@ -61,9 +64,15 @@ func run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if o.files != "" {
+			f.files = newFileWriter(o.files, f.devid, 4)
+		}
 		if err := f.fill(ctx, o.fill, o.rangeN); err != nil {
 			return err
 		}
+	}
+	if o.fsckWait {
+		return waitFsck(ctx, o)
 	}
 	if !o.measure {
 		return nil

@@ -402,4 +402,12 @@ type Store interface {
 	// their delafter. A fid already in file_to_delete2 keeps its row. It
 	// returns how many legacy rows it removed.
 	DrainLegacyDeletes(ctx context.Context, limit int) (int64, error)
+
+	// Fsck in batches.
+	// FsckFiles reads what fsck checks of each fid of a batch, in one
+	// query per few hundred fids; a fid without a file row is not in the
+	// map.
+	FsckFiles(ctx context.Context, fids []int64) (map[int64]FsckFile, error)
+	// DequeueMany is Dequeue of every fid (rows not queued are no error).
+	DequeueMany(ctx context.Context, q Queue, fids []int64) error
 }

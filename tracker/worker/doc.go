@@ -20,7 +20,9 @@
 //   - fsck: checks each queued file (copies present with the right size,
 //     policy met, checksum right when the class has a hash type, devcount
 //     right), repairs what it can and logs the original event codes to
-//     fsck_log.
+//     fsck_log. It takes the leased fids in batches: one read of their
+//     rows (Store.FsckFiles) and one dequeue for the batch, several fids
+//     checked at a time; fixes still take the fid's lock and re-read it.
 //
 // Several trackers may share one database: leases (Store.Grab) keep two
 // trackers from taking the same queue row, and the named lock

@@ -83,65 +83,6 @@ func (w *Workers) fsckOpts(ctx context.Context) (fsckOptions, error) {
 	return o, nil
 }
 
-// runFsck is an fsck worker.
-func (w *Workers) runFsck(ctx context.Context, wake <-chan struct{}) {
-	for ctx.Err() == nil {
-		it, ok := w.fsckQ.pop()
-		if !ok {
-			t := time.NewTimer(w.cfg.FsckIdle)
-			select {
-			case <-ctx.Done():
-			case <-wake:
-			case <-w.fsckQ.signal:
-			case <-t.C:
-			}
-			t.Stop()
-			continue
-		}
-		w.fsckQueued(ctx, it)
-	}
-}
-
-// fsckQueued checks one queued fid; the row is removed unless the check
-// stalled on an unreachable device (then the lease brings it back).
-func (w *Workers) fsckQueued(ctx context.Context, it store.QueueItem) {
-	log := w.log.With("fid", it.FID)
-	bg := context.WithoutCancel(ctx)
-	f, err := w.d.Store.FileByFID(ctx, it.FID)
-	if errors.Is(err, store.ErrNotFound) {
-		if err := w.d.Store.Dequeue(bg, store.QueueFsck, it.FID); err != nil {
-			log.Error("fsck: could not dequeue", "err", err)
-		}
-		return
-	}
-	if err != nil {
-		log.Error("fsck: loading file", "err", err)
-		return
-	}
-	// Never touch a fid whose upload is still open.
-	if _, err := w.d.Store.Tempfile(ctx, it.FID); err == nil {
-		log.Info("fsck: upload still open; checking later")
-		if err := w.d.Store.Retry(bg, store.QueueFsck, it.FID, 60, it.FailCount); err != nil {
-			log.Error("fsck: could not reschedule", "err", err)
-		}
-		return
-	} else if !errors.Is(err, store.ErrNotFound) {
-		log.Error("fsck: looking for an open upload", "err", err)
-		return
-	}
-	opts, err := w.fsckOpts(ctx)
-	if err != nil {
-		log.Error("fsck: reading settings", "err", err)
-		return
-	}
-	if !w.checkFID(ctx, f, opts) {
-		return // stalled: stays queued
-	}
-	if err := w.d.Store.Dequeue(bg, store.QueueFsck, it.FID); err != nil {
-		log.Error("fsck: could not dequeue", "err", err)
-	}
-}
-
 // fsckLog writes one fsck_log row (devid 0 = none).
 func (w *Workers) fsckLog(ctx context.Context, fid int64, code string, devid int) {
 	// UTime 0: the store stamps the row with the database clock.
@@ -152,16 +93,13 @@ func (w *Workers) fsckLog(ctx context.Context, fid int64, code string, devid int
 	w.log.Debug("fsck: event", "fid", fid, "evcode", code, "devid", devid)
 }
 
-// checkFID is the fast, lock-free check of one file; anything amiss goes
-// to fix. It returns false when the check stalled.
-func (w *Workers) checkFID(ctx context.Context, f store.File, opts fsckOptions) bool {
+// checkFID is the fast, lock-free check of one file, from what
+// FsckFiles read of it; anything amiss goes to fix. It returns false when
+// the check stalled.
+func (w *Workers) checkFID(ctx context.Context, ff store.FsckFile, opts fsckOptions) bool {
 	snap := w.d.Cluster.Snapshot()
+	f, devids := ff.File, ff.DevIDs
 	cls := w.classOf(snap, f)
-	devids, err := w.d.Store.FileDevIDs(ctx, f.FID)
-	if err != nil {
-		w.log.Error("fsck: listing copies", "fid", f.FID, "err", err)
-		return false
-	}
 	fix := func(reason string, recheck func() bool) bool {
 		return w.fsckFix(ctx, f.FID, opts, reason, recheck)
 	}
@@ -178,13 +116,8 @@ func (w *Workers) checkFID(ctx context.Context, f store.File, opts fsckOptions) 
 		})
 	}
 	w.maybeFixDevcount(ctx, snap, f, len(devids))
-	if cls.hashType != store.HashNone {
-		if _, err := w.d.Store.Checksum(ctx, f.FID); errors.Is(err, store.ErrNotFound) {
-			return fix("", nil)
-		} else if err != nil {
-			w.log.Error("fsck: reading checksum", "fid", f.FID, "err", err)
-			return false
-		}
+	if cls.hashType != store.HashNone && !ff.HasChecksum {
+		return fix("", nil)
 	}
 	if opts.policyOnly {
 		return true

@@ -25,6 +25,18 @@ import (
 // injection finished and the fsck queue empty.
 func (e *env) fullFsck(policyOnly bool) []string {
 	e.t.Helper()
+	e.startFsck(policyOnly)
+	e.waitFor("fsck run finished", e.runTimeout, func() (bool, string) {
+		host := e.setting("fsck_host")
+		n := e.queueLen(store.QueueFsck)
+		return host == "" && n == 0, fmt.Sprintf("fsck_host %q, %d queued", host, n)
+	})
+	return e.fsckLog()
+}
+
+// startFsck starts a run as fullFsck does, once the fsck queue is empty.
+func (e *env) startFsck(policyOnly bool) {
+	e.t.Helper()
 	e.waitFor("empty fsck queue before the run", 30*time.Second, func() (bool, string) {
 		n := e.queueLen(store.QueueFsck)
 		return n == 0, fmt.Sprintf("%d rows", n)
@@ -49,12 +61,6 @@ func (e *env) fullFsck(policyOnly bool) []string {
 	must(e.st.SetSetting(e.ctx, "fsck_start_time", strconv.FormatInt(now, 10)))
 	must(e.st.SetSetting(e.ctx, "fsck_host", "tracker-a"))
 	must(e.cl.Reload(e.ctx))
-	e.waitFor("fsck run finished", e.runTimeout, func() (bool, string) {
-		host := e.setting("fsck_host")
-		n := e.queueLen(store.QueueFsck)
-		return host == "" && n == 0, fmt.Sprintf("fsck_host %q, %d queued", host, n)
-	})
-	return e.fsckLog()
 }
 
 // fsckLog lists the fsck_log codes in order, with the devid after a
@@ -345,4 +351,104 @@ func TestFsckChecksums(t *testing.T) {
 	// policy_only skips the copies altogether.
 	e.httpDelete(e.url(1, fid))
 	wantLog(t, e.fullFsck(true), []string(nil)...)
+}
+
+// One batch holding a good file, a file whose upload is still open, one
+// with a copy missing on disk, one with a copy of the wrong size and a
+// queued fid with no file row: each gets its own outcome.
+func TestFsckBatchOutcomes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{hosts: [][]int{{1}, {2}}})
+	data := []byte("batch\n")
+	fids := map[string]int64{}
+	for _, k := range []string{"good", "open", "missing", "wrongsize"} {
+		fids[k] = e.upload(k, "2copies", data, 1, false)
+	}
+	all := []int64{fids["good"], fids["open"], fids["missing"], fids["wrongsize"]}
+	e.waitCopies(all, map[int64][]byte{all[0]: data, all[1]: data, all[2]: data, all[3]: data}, 2, 30*time.Second)
+	db := e.sqlDB()
+	now, err := e.st.Now(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Created now: the tempfile reaper leaves it alone.
+	if _, err := db.Exec("INSERT INTO tempfile (fid, createtime, classid, dmid, dkey, devids) VALUES (?, ?, ?, ?, 'open', '1')",
+		fids["open"], now, e.class["2copies"], e.dmid); err != nil {
+		t.Fatal(err)
+	}
+	e.httpDelete(e.url(1, fids["missing"]))
+	e.httpPut(e.url(2, fids["wrongsize"]), []byte("batch, longer\n"))
+	noRow := all[3] + 1000
+	if err := e.st.Enqueue(e.ctx, store.QueueFsck, store.QueueItem{FID: noRow}, 0); err != nil {
+		t.Fatal(err)
+	}
+
+	e.startFsck(false)
+	e.waitFor("every fid checked but the open upload", e.runTimeout, func() (bool, string) {
+		host := e.setting("fsck_host")
+		n := e.queueLen(store.QueueFsck)
+		return host == "" && n == 1, fmt.Sprintf("fsck_host %q, %d queued", host, n)
+	})
+	byFID := func() map[int64][]string {
+		evs, err := e.st.FsckEvents(e.ctx, 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[int64][]string{}
+		for _, ev := range evs {
+			s := ev.EvCode
+			if ev.DevID != 0 {
+				s += ":" + strconv.Itoa(ev.DevID)
+			}
+			out[ev.FID] = append(out[ev.FID], s)
+		}
+		return out
+	}
+	got := byFID()
+	for k, want := range map[string][]string{
+		"good": nil, "open": nil, "missing": {"MISS:1", "REPL"}, "wrongsize": {"BLEN:2", "REPL"},
+	} {
+		if !slices.Equal(got[fids[k]], want) {
+			t.Errorf("%s (fid %d): fsck_log %v, want %v", k, fids[k], got[fids[k]], want)
+		}
+	}
+	if len(got) != 2 {
+		t.Errorf("fsck_log has events of %d fids, want 2: %v", len(got), got)
+	}
+	if now, err = e.st.Now(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	dbg, err := e.st.FileDebug(e.ctx, fids["open"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dbg.Fsck == nil || dbg.Fsck.NextTry < now+50 {
+		t.Errorf("open upload's fsck row %+v (now %d), want it rescheduled a minute ahead", dbg.Fsck, now)
+	}
+	if !e.logs.contains("upload still open; checking later") {
+		t.Error("no log line for the open upload")
+	}
+	if ids := e.devids(fids["good"]); !slices.Equal(ids, []int{1, 2}) {
+		t.Errorf("good file now on %v, want [1 2]", ids)
+	}
+	e.waitCopies([]int64{fids["missing"], fids["wrongsize"]},
+		map[int64][]byte{fids["missing"]: data, fids["wrongsize"]: data}, 2, 30*time.Second)
+
+	// The upload closes: the next check finds the file fine.
+	if err := e.st.DeleteTempfile(e.ctx, fids["open"]); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.Retry(e.ctx, store.QueueFsck, fids["open"], 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.w.Tell("job_master", ":wake_up"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("open upload checked", 30*time.Second, func() (bool, string) {
+		n := e.queueLen(store.QueueFsck)
+		return n == 0, fmt.Sprintf("%d queued", n)
+	})
+	if got := byFID(); len(got[fids["open"]]) != 0 {
+		t.Errorf("closed upload: fsck_log %v, want nothing", got[fids["open"]])
+	}
 }

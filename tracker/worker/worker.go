@@ -62,6 +62,8 @@ type Store interface {
 	FIDsOnDeviceDesc(ctx context.Context, devid int, before int64, limit int) ([]int64, error)
 	EnqueueMany(ctx context.Context, q store.Queue, items []store.QueueItem, delay int64) error
 	DrainLegacyDeletes(ctx context.Context, limit int) (int64, error)
+	FsckFiles(ctx context.Context, fids []int64) (map[int64]store.FsckFile, error)
+	DequeueMany(ctx context.Context, q store.Queue, fids []int64) error
 }
 
 // store.Store has everything the workers need.

@@ -70,6 +70,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CommitFiles", testCommitFiles},
 		{"CommitFilesRace", testCommitFilesRace},
 		{"FilesByKeys", testFilesByKeys},
+		{"FsckFiles", testFsckFiles},
+		{"DequeueMany", testDequeueMany},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
