@@ -149,14 +149,16 @@ func (c *committer) send(ctx context.Context, batch []*commitItem) {
 		case err == nil:
 			c.answer(batch, a, time.Since(start))
 			return
-		case errors.As(err, &we) && we.Code != "db":
+		case errors.As(err, &we) && we.Code != "db" && we.Code != "unknown_command":
 			// The tracker refused the whole command; nothing of it was
 			// committed by this tracker.
 			c.fp.m.error(we.Code)
 			c.fail(batch, err, maybeSent)
 			return
 		case errors.As(err, &we):
-			// A database failure: nothing committed; another tracker may do.
+			// A database failure, or a tracker of an older version
+			// among newer ones (unknown_command): nothing committed;
+			// another tracker may do.
 		case !notSent(err):
 			maybeSent = true
 		}
