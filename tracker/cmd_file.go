@@ -435,6 +435,20 @@ func (s *Server) cmdGetPaths(ctx context.Context, r *request) reply {
 		}
 		return s.failure(r, err)
 	}
+	paths := s.readPaths(ctx, e, r.zone, pathcount, noverify)
+	a := make(wire.Args, len(paths)+2)
+	a["paths"] = strconv.Itoa(len(paths))
+	for i, p := range paths {
+		a["path"+strconv.Itoa(i+1)] = p
+	}
+	return okReply(a)
+}
+
+// readPaths lists up to pathcount URLs of e's copies in get_paths'
+// order for zone: readable devices first (the first one's size checked
+// unless noverify), draining ones after them, a device that should not
+// be read from only when nothing else is left.
+func (s *Server) readPaths(ctx context.Context, e fidcache.Entry, zone cluster.Zone, pathcount int, noverify bool) []string {
 	snap := s.cl.Snapshot()
 	var paths, drain []string
 	backup := ""
@@ -442,7 +456,7 @@ func (s *Server) cmdGetPaths(ctx context.Context, r *request) reply {
 		if d.Host == nil {
 			continue
 		}
-		url := d.GetURL(e.FID, r.zone)
+		url := d.GetURL(e.FID, zone)
 		if !d.ShouldReadFrom() {
 			backup = url
 			continue
@@ -472,12 +486,7 @@ func (s *Server) cmdGetPaths(ctx context.Context, r *request) reply {
 	if len(paths) == 0 && backup != "" {
 		paths = append(paths, backup)
 	}
-	a := make(wire.Args, len(paths)+2)
-	a["paths"] = strconv.Itoa(len(paths))
-	for i, p := range paths {
-		a["path"+strconv.Itoa(i+1)] = p
-	}
-	return okReply(a)
+	return paths
 }
 
 func (s *Server) cmdDelete(ctx context.Context, r *request) reply {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/mogilefs-go/mogilefs/internal/wire"
+	"github.com/mogilefs-go/mogilefs/tracker/fidcache"
 	"github.com/mogilefs-go/mogilefs/tracker/store"
 )
 
@@ -163,6 +164,20 @@ func (s *Server) cmdS3Head(ctx context.Context, r *request, ss store.S3Store, ms
 	if m, ok := rows[l.File.FID]; ok {
 		a["etag"] = m.ETag
 		a["headers"] = m.Headers
+	}
+	// pathcount=N also answers the copies as get_paths noverify would
+	// (paths, path1…), so that a reader needs one request, not two.
+	if n := numPrefix(r.arg("pathcount")); n > 0 {
+		devids, err := s.st.FileDevIDs(ctx, l.File.FID)
+		if err != nil {
+			return s.failure(r, err)
+		}
+		e := fidcache.Entry{FID: l.File.FID, Length: l.File.Length, DevIDs: devids}
+		paths := s.readPaths(ctx, e, r.zone, int(min(n, 1<<20)), true)
+		a["paths"] = strconv.Itoa(len(paths))
+		for i, p := range paths {
+			a["path"+strconv.Itoa(i+1)] = p
+		}
 	}
 	return okReply(a)
 }

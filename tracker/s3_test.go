@@ -106,6 +106,15 @@ func testS3CreateClose(t *testing.T, e *mogfsEnv) {
 	if h["fid"] != fid || h["size"] != "5" || h["etag"] != "5d41402abc4b2a76b9719d911017c592" || h["headers"] != "x-amz-meta-k=v" || h["mtime"] != "1700000000" {
 		t.Fatalf("s3_head after s3_create_close: %v", h)
 	}
+	// pathcount: the copies in the same answer, as get_paths names them.
+	hp := ok(t, c, "s3_head domain=fs&key=s3/obj&pathcount=2")
+	gp := ok(t, c, "get_paths domain=fs&key=s3/obj&noverify=1")
+	if hp["fid"] != fid || hp["paths"] != gp["paths"] || hp["paths"] == "0" || hp["path1"] != gp["path1"] {
+		t.Fatalf("s3_head pathcount=2: %v, get_paths: %v", hp, gp)
+	}
+	if _, has := h["paths"]; has {
+		t.Fatalf("s3_head without pathcount answered paths: %v", h)
+	}
 	for _, bad := range []wire.Args{{}, {"etag": strings.Repeat("e", 81)}, {"etag": "x", "name": "long"}, {"etag": "x", "mode": "12288"}} {
 		if _, r := upload("s3/obj", "other", bad); !strings.HasPrefix(r, "ERR bad_params ") {
 			t.Fatalf("%v: %q", bad, r)

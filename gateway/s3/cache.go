@@ -59,11 +59,35 @@ func (s *Server) forget(bucket, key string) {
 	s.meta.Forget(cache.Key{Domain: bucket, Key: key})
 }
 
-// lookup asks s3_head and get_paths at once. The paths must name the fid
-// s3_head reports; after an overwrite between the two, the pair is asked
-// again, and if they still differ the paths are left out (the read asks
-// for them then).
+// lookup asks s3_head for the object and its paths in one request. A
+// tracker whose s3_head answers no paths (one from before pathcount) is
+// asked the older way, s3_head and get_paths at once.
 func (s *Server) lookup(ctx context.Context, bucket, key string) (*objectInfo, error) {
+	a, err := s.client(bucket).Do(ctx, "s3_head", map[string]string{"domain": bucket, "key": key, "pathcount": strconv.Itoa(pathCount)})
+	if err != nil {
+		if client.IsCode(err, "unknown_command") {
+			return nil, notImplemented("the trackers have no s3_head command")
+		}
+		return nil, err
+	}
+	oi := parseHead(a)
+	if _, ok := a["paths"]; !ok {
+		return s.lookupPair(ctx, bucket, key)
+	}
+	n, _ := strconv.Atoi(a["paths"])
+	for i := 1; i <= n; i++ {
+		if p := a["path"+strconv.Itoa(i)]; p != "" {
+			oi.paths = append(oi.paths, p)
+		}
+	}
+	return oi, nil
+}
+
+// lookupPair asks s3_head and get_paths at once. The paths must name the
+// fid s3_head reports; after an overwrite between the two, the pair is
+// asked again, and if they still differ the paths are left out (the read
+// asks for them then).
+func (s *Server) lookupPair(ctx context.Context, bucket, key string) (*objectInfo, error) {
 	cl := s.client(bucket)
 	for attempt := 0; ; attempt++ {
 		var (
