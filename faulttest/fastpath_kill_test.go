@@ -372,3 +372,60 @@ func straysOnDisk(root string, bodies [][]byte) bool {
 	}
 	return true
 }
+
+// TestFastpathTrackerKilled: two trackers on one MariaDB database, two
+// storage nodes naming both (the nodes send their commits to the trackers
+// in turn); one tracker gets SIGKILL mid-load. Commits it had in flight
+// are sent again to the other tracker (fastpath_commit is idempotent by
+// fid). No acknowledged upload is lost, every acknowledged key names the
+// fid it was acknowledged with, with one copy, and no fid was
+// acknowledged twice. Runs when MOGTEST_MYSQL_DSN is set.
+func TestFastpathTrackerKilled(t *testing.T) {
+	parallelUnlessSoak(t)
+	ctx := ctxFor(t)
+	m := mogtest.NewMySQL(t)
+	const domain, class = "fpkill", "one"
+	a, b := mogtest.FreeAddr(t, "127.0.0.1"), mogtest.FreeAddr(t, "127.0.0.1")
+	cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Hosts: 2, Domain: domain, Classes: map[string]int{class: 1},
+		Tracker: mogtest.TrackerOptions{MySQL: &m, Addr: a}, NodeArgs: []string{"--nofsync", "--trackers=" + a + "," + b}})
+	second := mogtest.StartTracker(t, mogtest.TrackerOptions{DSN: cl.Tracker.DSN, User: cl.Tracker.User, Pass: cl.Tracker.Pass,
+		Addr: b, StreamPort: cl.StreamPort})
+	cl.WaitWriteable(t, second.Conn(t))
+	cl.WaitFastPath(t)
+	db := openDB(t, cl.Tracker.DSN, cl.Tracker.User, cl.Tracker.Pass)
+	sz := sizes{1 << 10, 8 << 10}
+	fast, err := client.New(client.Config{Domain: domain, Trackers: []string{a, b}, Timeout: 10 * time.Second,
+		FastPath: client.FastPathOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fast.Close()
+	killAt, afterKill := int64(scale(300, 3000)), int64(scale(300, 3000))
+	res := fastLoad(ctx, fast, class, sz, 8, killAt, afterKill, scale(20000, 200000), second.Proc.Kill)
+	st := fast.Stats()
+	t.Logf("load: %d acknowledged (%d after the kill), %d failed; fast-path puts %d, three-step %d",
+		len(res.acked), res.ackedAfterKill, len(res.failed), st.FastPathPuts, st.ThreeStepPuts)
+	if len(res.failed) > 0 {
+		t.Logf("upload errors:\n%s", res.errorSummary())
+	}
+	if !res.killed || res.ackedAfterKill < afterKill || st.ThreeStepPuts != 0 {
+		t.Fatalf("killed %v, %d uploads acknowledged after the kill (want %d), %d three-step", res.killed, res.ackedAfterKill, afterKill, st.ThreeStepPuts)
+	}
+	byFID := map[int64]string{}
+	for k, s := range res.acked {
+		if other, ok := byFID[s.FID]; ok {
+			t.Errorf("fid %d acknowledged for %q and %q", s.FID, other, k)
+		}
+		byFID[s.FID] = k
+	}
+	checkCommitted(t, db, res.acked)
+	plain := newClient(t, domain, 20*time.Second, a)
+	lost := checkAcked(t, ctx, plain, res.keys(), sz)
+	absent, complete, half := checkUnacked(t, ctx, plain, res.failedKeys(), sz)
+	multi, err := queryInt(t, db, "SELECT COUNT(*) FROM (SELECT fid FROM file_on GROUP BY fid HAVING COUNT(*) > 1) x")
+	if err != nil || multi != 0 {
+		t.Errorf("%d fids with more than one copy in a class of one (%v)", multi, err)
+	}
+	figure(t, "acknowledged=%d (after_kill=%d) failed=%d (absent %d, complete %d, half-there %d) acknowledged_lost=%d",
+		len(res.acked), res.ackedAfterKill, len(res.failed), absent, complete, half, lost)
+}
