@@ -106,16 +106,31 @@ func TestFastpathNodeKilled(t *testing.T) {
 	if len(orphans) == 0 {
 		t.Fatal("no uncommitted file on disk after the kill: the second stray upload should have left one")
 	}
+
+	// 3. The reaper made fast.
+	limit, reapWait := reapOnNewTracker(t, cl, db, roots, orphans)
+	lost += checkAcked(t, ctx, plain, res.keys(), sz)
+	figure(t, "acknowledged=%d (after_kill=%d) failed=%d (absent %d, complete %d, half-there %d) acknowledged_lost=%d "+
+		"uncommitted_files_after_kill=%d reaped_in=%.1fs tempfile_limit=%ds",
+		len(res.acked), res.ackedAfterKill, len(res.failed), absent, complete, half, lost, len(orphans), reapWait.Seconds(), limit)
+}
+
+// reapOnNewTracker replaces the cluster's tracker with one whose
+// tempfile reaper is fast, waits until the stale leases are reaped and
+// their files deleted, and checks the docroots: the orphans are gone, and
+// every .fid file left is committed or of a live lease. It returns the
+// tempfile limit in seconds and how long reaping took.
+func reapOnNewTracker(t *testing.T, cl *mogtest.Cluster, db *sql.DB, roots, orphans []string) (int64, time.Duration) {
+	t.Helper()
 	orphanFIDs := make([]int64, len(orphans))
 	for i, p := range orphans {
 		orphanFIDs[i], _ = strconv.ParseInt(strings.TrimSuffix(filepath.Base(p), ".fid"), 10, 64)
 	}
-
-	// 3. The reaper made fast: a new tracker on the same database and
-	// address (the nodes' --trackers), its tempfile limit just past the
-	// age of the oldest lease, so that rows become stale only after its
-	// monitor has seen the devices (a delete to a device not yet seen
-	// writeable is put off for minutes).
+	// A new tracker on the same database and address (the nodes'
+	// --trackers), its tempfile limit just past the age of the oldest
+	// lease, so that rows become stale only after its monitor has seen
+	// the devices (a delete to a device not yet seen writeable is put off
+	// for minutes).
 	oldest, err := queryInt(t, db, "SELECT MIN(createtime) FROM tempfile")
 	if err != nil || oldest == 0 {
 		t.Fatalf("oldest tempfile row: %d, %v", oldest, err)
@@ -152,10 +167,7 @@ func TestFastpathNodeKilled(t *testing.T) {
 	if left := uncommittedFiles(t, db, roots, true); len(left) > 0 {
 		t.Errorf("%d .fid files neither committed on their device nor of a live lease after reaping, e.g. %v", len(left), left[:min(5, len(left))])
 	}
-	lost += checkAcked(t, ctx, plain, res.keys(), sz)
-	figure(t, "acknowledged=%d (after_kill=%d) failed=%d (absent %d, complete %d, half-there %d) acknowledged_lost=%d "+
-		"uncommitted_files_after_kill=%d reaped_in=%.1fs tempfile_limit=%ds",
-		len(res.acked), res.ackedAfterKill, len(res.failed), absent, complete, half, lost, len(orphans), reapWait.Seconds(), limit)
+	return limit, reapWait
 }
 
 // fastResult is the outcome of fastLoad.
