@@ -10,7 +10,8 @@
 # tools/mogbench/cluster.sh (TRACKER_PORT, STORE_PORT, MYSQL_* as there).
 # MOGBENCH, if set, runs mogbench with these options (e.g. "-n 100000 -c 16")
 # on the same cluster after the measurements, in class "one", so that its
-# writes and reads are timed beside the N filled files:
+# writes and reads are timed beside the N filled files. The tracker's RSS is
+# printed at the end:
 #
 #   MOGBENCH="-n 100000" tools/listbench/run.sh 10000000
 set -euo pipefail
@@ -46,3 +47,5 @@ if [ -n "${MOGBENCH:-}" ]; then
 	"$BIN/mogbench" --trackers="127.0.0.1:$tport" --domain=bench --class=one \
 		--procs="$(cat "$VAR/procs")" $MOGBENCH
 fi
+tracker=$(tr ',' '\n' <"$VAR/procs" | sed -n 's/^mogilefsd=//p')
+awk '/^VmRSS/ { printf "tracker RSS: %.1f MiB\n", $2 / 1024 }' "/proc/$tracker/status"
