@@ -25,7 +25,8 @@
 //	listbench -tracker 127.0.0.1:7101 -measure
 //
 // tools/listbench/run.sh starts a cluster (tools/mogbench/cluster.sh) and
-// runs both.
+// runs both, then (with MOGBENCH set) mogbench on the same cluster, and
+// prints the tracker's RSS.
 //
 // For fsck (tools/listbench/fsck.sh): -files DOCROOT makes -fill also write
 // every file, fid%101 bytes long (the length its row says), straight into

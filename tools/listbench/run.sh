@@ -8,6 +8,12 @@
 # BIN (./bin) names the daemons, VAR (./var/listbench) their directory,
 # DUR the length of each get_paths phase (10s); the cluster is the one of
 # tools/mogbench/cluster.sh (TRACKER_PORT, STORE_PORT, MYSQL_* as there).
+# MOGBENCH, if set, runs mogbench with these options (e.g. "-n 100000 -c 16")
+# on the same cluster after the measurements, in class "one", so that its
+# writes and reads are timed beside the N filled files. The tracker's RSS is
+# printed at the end:
+#
+#   MOGBENCH="-n 100000" tools/listbench/run.sh 10000000
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -36,3 +42,10 @@ t0=$(date +%s.%N)
 "$VAR.listbench" "${fill[@]}" -fill "$n" | tail -1
 echo "fill of $n files: $(echo "$(date +%s.%N) - $t0" | bc) s"
 "$VAR.listbench" -tracker "127.0.0.1:$tport" -n "$n" -measure -dur "${DUR:-10s}"
+if [ -n "${MOGBENCH:-}" ]; then
+	# shellcheck disable=SC2086 # MOGBENCH is a list of options
+	"$BIN/mogbench" --trackers="127.0.0.1:$tport" --domain=bench --class=one \
+		--procs="$(cat "$VAR/procs")" $MOGBENCH
+fi
+tracker=$(tr ',' '\n' <"$VAR/procs" | sed -n 's/^mogilefsd=//p')
+awk '/^VmRSS/ { printf "tracker RSS: %.1f MiB\n", $2 / 1024 }' "/proc/$tracker/status"
