@@ -47,8 +47,9 @@ func TestPathCacheBoundAndGenerations(t *testing.T) {
 
 func TestPathCacheExpiry(t *testing.T) {
 	pc := newPathCache(50*time.Millisecond, 10)
-	pc.put(pathKey{"d", "a"}, 1, 1, []string{"http://n/a"})
+	// Taken before put: the entry expires no earlier than 50 ms after it.
 	put := time.Now()
+	pc.put(pathKey{"d", "a"}, 1, 1, []string{"http://n/a"})
 	for {
 		_, ok := pc.get(pathKey{"d", "a"})
 		if !ok {
