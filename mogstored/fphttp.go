@@ -89,12 +89,28 @@ func fpRefuse(w *httpd.ResponseWriter, r *httpd.Request, code int, errCode strin
 	simple(w, code, errCode)
 }
 
+// fpKeyArgs reads the domain and key of a fast-path request's query;
+// bad is the error code of what is wrong with them ("" when nothing is).
+func fpKeyArgs(rawQuery string) (q url.Values, domain, key, bad string) {
+	q, err := url.ParseQuery(rawQuery)
+	domain, key = q.Get("domain"), q.Get("key")
+	switch {
+	case err != nil:
+		bad = "bad_params"
+	case domain == "":
+		bad = "no_domain"
+	case key == "":
+		bad = "no_key"
+	}
+	return q, domain, key, bad
+}
+
 // fpPut answers PUT /_put?domain=D&key=K[&class=C]: the body is written
 // under a leased fid, committed with the next batch, and answered after
 // the commit.
 func (h *handler) fpPut(w *httpd.ResponseWriter, r *httpd.Request) {
-	q, err := url.ParseQuery(r.RawQuery)
-	domain, key, class := q.Get("domain"), q.Get("key"), q.Get("class")
+	q, domain, key, bad := fpKeyArgs(r.RawQuery)
+	class := q.Get("class")
 	switch {
 	case r.ContentLength < 0 || r.Header("Content-Length") == "":
 		fpRefuse(w, r, 411, "")
@@ -102,14 +118,11 @@ func (h *handler) fpPut(w *httpd.ResponseWriter, r *httpd.Request) {
 	case r.ContentLength > fpMaxBody:
 		fpRefuse(w, r, 413, "")
 		return
-	case err != nil || r.Header("Content-Range") != "":
+	case r.Header("Content-Range") != "":
 		fpRefuse(w, r, 400, "bad_params")
 		return
-	case domain == "":
-		fpRefuse(w, r, 400, "no_domain")
-		return
-	case key == "":
-		fpRefuse(w, r, 400, "no_key")
+	case bad != "":
+		fpRefuse(w, r, 400, bad)
 		return
 	}
 	devid, fid, ok := h.fp.take(time.Now())

@@ -222,17 +222,9 @@ func parsePathsItem(a map[string]string, n string) (*keyEntry, error) {
 // fpKey answers GET or HEAD /_key?domain=D&key=K: the node's own copy,
 // or a redirect to the first copy elsewhere.
 func (h *handler) fpKey(w *httpd.ResponseWriter, r *httpd.Request) {
-	q, err := url.ParseQuery(r.RawQuery)
-	domain, key := q.Get("domain"), q.Get("key")
-	switch {
-	case err != nil:
-		fpRefuse(w, r, 400, "bad_params")
-		return
-	case domain == "":
-		fpRefuse(w, r, 400, "no_domain")
-		return
-	case key == "":
-		fpRefuse(w, r, 400, "no_key")
+	_, domain, key, bad := fpKeyArgs(r.RawQuery)
+	if bad != "" {
+		fpRefuse(w, r, 400, bad)
 		return
 	}
 	for attempt := 0; ; attempt++ {

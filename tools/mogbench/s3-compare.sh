@@ -67,19 +67,8 @@ printf '{"identities":[{"name":"bench","credentials":[{"accessKey":"%s","secretK
 bigfile=$out/big.bin
 head -c "$((${BIG_MIB:-100} << 20))" /dev/urandom >"$bigfile"
 
-pids=()
-stop() {
-	local p
-	for p in "${pids[@]}"; do
-		kill -TERM -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true
-	done
-	for p in "${pids[@]}"; do # weed server may not stop on TERM
-		for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null && sleep 0.1; done
-		kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true
-		while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
-	done
-	pids=()
-}
+# shellcheck source=procs.sh
+. tools/mogbench/procs.sh
 finish() {
 	stop
 	rm -f "$bigfile" "$out/big.back"
@@ -87,23 +76,6 @@ finish() {
 }
 trap finish EXIT
 trap 'exit 130' INT TERM
-
-wait_for() { # what log test...
-	local what=$1 log=$2
-	shift 2
-	for _ in $(seq 1 900); do
-		"$@" && return 0
-		kill -0 "${pids[-1]}" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "$what did not start; its log:" >&2
-	tail -20 "$log" >&2
-	exit 1
-}
-ports_open() { # port...
-	local p
-	for p; do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || return 1; done
-}
 
 s3bench() { # endpoint report-file args...
 	local ep=$1 rep=$2

@@ -51,14 +51,8 @@ out=$(cd "$out" && pwd)
 res=$out/results # lines: system workload round files/s
 : >"$res"
 
-pid=
-stop() {
-	if [ -n "$pid" ]; then
-		kill -TERM -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
-		while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-		pid=
-	fi
-}
+# shellcheck source=procs.sh
+. tools/mogbench/procs.sh
 finish() {
 	stop
 	[ "${KEEP:-0}" = 1 ] || find "$out" -mindepth 1 -maxdepth 1 -type d -name 'run-*' -exec rm -rf {} +
@@ -66,23 +60,11 @@ finish() {
 trap finish EXIT
 trap 'exit 130' INT TERM
 
-wait_for() { # what log test...
-	local what=$1 log=$2
-	shift 2
-	for _ in $(seq 1 600); do
-		"$@" && return 0
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "$what did not start; its log:" >&2
-	tail -20 "$log" >&2
-	exit 1
-}
 
 ours() { # concurrency round
 	local dir=$out/run-ours-c$1-$2
 	BIN=$bin VAR=$dir TRACKER_PORT=$tport STORE_PORT=$sport setsid tools/mogbench/cluster.sh >"$dir.log" 2>&1 &
-	pid=$!
+	pids+=($!)
 	wait_for "our cluster" "$dir.log" grep -q '^ready:' "$dir.log"
 	# shellcheck disable=SC2086 # MOGBENCH_ARGS is a list of flags
 	"$bin/mogbench" --trackers="127.0.0.1:$tport" --domain=bench --class=one -n "$n" -c "$1" --size=4096 \
@@ -103,7 +85,7 @@ seaweed() { # concurrency round
 	mkdir -p "$dir"
 	setsid "$weed" server -dir="$dir" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.port="$mport" \
 		-volume.port="$vport" -volume.max=0 -master.volumeSizeLimitMB=1024 >"$dir.log" 2>&1 &
-	pid=$!
+	pids+=($!)
 	wait_for "weed server" "$dir.log" sh -c "curl -s 127.0.0.1:$mport/dir/status | grep -q '\"Max\":[1-9]'"
 	"$weed" benchmark -master="127.0.0.1:$mport" -n "$n" -c "$1" -size 4096 -list="$dir.list" >"$dir.out" 2>&1 ||
 		echo "SeaweedFS c=$1 round $2: weed benchmark failed (see $dir.out)" >&2
