@@ -38,6 +38,7 @@ type commitItem struct {
 	class    string
 	size     int64
 	checksum string // "MD5:<hex>" or ""
+	peers    []int  // the peer devices holding a copy
 	done     chan commitResult
 }
 
@@ -186,6 +187,9 @@ func commitArgs(batch []*commitItem) map[string]string {
 		a["size_"+n] = strconv.FormatInt(it.size, 10)
 		if it.checksum != "" {
 			a["checksum_"+n] = it.checksum
+		}
+		if len(it.peers) > 0 {
+			a["peers_"+n] = joinInts(it.peers)
 		}
 	}
 	return a

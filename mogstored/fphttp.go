@@ -3,6 +3,7 @@ package mogstored
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"io"
 	"net/url"
 	"path"
 	"strconv"
@@ -56,12 +57,19 @@ func (h *handler) fastPath(w *httpd.ResponseWriter, r *httpd.Request) bool {
 
 // fpStatus answers GET /_fastpath.
 func (h *handler) fpStatus(w *httpd.ResponseWriter) {
-	ids := h.fp.readyDevices(time.Now())
+	ids, peers := h.fp.readyDevices(time.Now())
 	b := make([]byte, 0, 64)
 	b = append(b, `{"fastpath":1,"ready":`...)
 	b = strconv.AppendBool(b, len(ids) > 0)
 	b = append(b, `,"devices":[`...)
 	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(id), 10)
+	}
+	b = append(b, `],"peers":[`...)
+	for i, id := range peers {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -125,20 +133,27 @@ func (h *handler) fpPut(w *httpd.ResponseWriter, r *httpd.Request) {
 		fpRefuse(w, r, 400, bad)
 		return
 	}
-	devid, fid, ok := h.fp.take(time.Now())
+	now := time.Now()
+	extra := h.fp.copies(domain, class) - 1 // peer copies wanted
+	devid, fid, peers, ok := h.fp.take(now, extra > 0)
 	if !ok {
 		h.fp.m.put("retry")
 		h.fp.m.error("no_lease")
 		fpRefuse(w, r, 503, "no_lease")
 		return
 	}
-	h.fpStore(w, r, &commitItem{fid: fid, devid: devid, domain: domain, key: key, class: class})
+	if extra > 0 {
+		peers = h.fp.usablePeers(peers, extra, now)
+	} else {
+		peers = nil
+	}
+	h.fpStore(w, r, &commitItem{fid: fid, devid: devid, domain: domain, key: key, class: class}, peers)
 }
 
 // fpStore writes the body as its fid on its device, has it committed and
 // answers. A file not committed is removed; one whose commit outcome is
 // unknown is kept (the reaper removes it with its lease if it was not).
-func (h *handler) fpStore(w *httpd.ResponseWriter, r *httpd.Request, it *commitItem) {
+func (h *handler) fpStore(w *httpd.ResponseWriter, r *httpd.Request, it *commitItem, peers []leasePeer) {
 	rel := nodeproto.FIDPath(it.devid, it.fid)[1:]
 	np := nodePath{devid: it.devid, rel: rel, sub: rel[strings.IndexByte(rel, '/')+1:]}
 	parent, name := path.Split(np.sub)
@@ -171,6 +186,14 @@ func (h *handler) fpStore(w *httpd.ResponseWriter, r *httpd.Request, it *commitI
 	}
 	up = &upload{dir: dir, fd: fd, tmp: name}
 	defer up.discard()
+	// The peer copies (§4.5) take the body as it arrives.
+	pc := h.fp.startPeers(peers, it.fid, r.ContentLength)
+	defer pc.cleanup()
+	if pc != nil {
+		body := r.Body
+		r.Body = io.TeeReader(body, pc)
+		defer func() { r.Body = body }()
+	}
 	if rep, ok := h.receive(r, np, up); !ok {
 		if rep.code < 500 {
 			// The body broke off or stalled (receive logged it): the
@@ -203,7 +226,9 @@ func (h *handler) fpStore(w *httpd.ResponseWriter, r *httpd.Request, it *commitI
 		}
 	}
 	it.size = r.ContentLength
+	it.peers = pc.finish(nil)
 	res := h.fp.commit.submit(it)
+	pc.keepIf(res.outcome == committed || res.outcome == unknown)
 	if res.outcome == committed || res.outcome == unknown {
 		// This node's answer for the key is stale now.
 		h.fp.resolve.drop(it.domain, it.key)
