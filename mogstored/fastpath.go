@@ -64,11 +64,11 @@ type fastPath struct {
 	m        *fpMetrics // nil until RegisterMetrics
 
 	// Peer copies (fppeer.go).
-	peerHTTP    *http.Client
-	classes     atomic.Pointer[classCopies]
-	classesMiss atomic.Bool
-	peerMu      sync.Mutex
-	peerSkip    map[int]time.Time // devid -> skipped until
+	peerHTTP *http.Client
+	classes  atomic.Pointer[classCopies]
+	classMu  sync.Mutex // one refresh after a miss at a time
+	peerMu   sync.Mutex
+	peerSkip map[int]time.Time // devid -> skipped until
 
 	mu      sync.Mutex
 	keepers map[int]*leaseKeeper

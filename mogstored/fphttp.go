@@ -1,6 +1,7 @@
 package mogstored
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"io"
@@ -134,7 +135,9 @@ func (h *handler) fpPut(w *httpd.ResponseWriter, r *httpd.Request) {
 		return
 	}
 	now := time.Now()
-	extra := h.fp.copies(domain, class) - 1 // peer copies wanted
+	// Peer copies wanted (the request has no context of its own; a
+	// refresh of the class cache is bounded by the tracker timeout).
+	extra := h.fp.copies(context.Background(), domain, class) - 1
 	devid, fid, peers, ok := h.fp.take(now, extra > 0)
 	if !ok {
 		h.fp.m.put("retry")

@@ -23,7 +23,7 @@ const (
 	fpPeerSkip      = 5 * time.Second  // a peer that failed is skipped this long
 	fpPeerLease     = 10 * time.Second // a lease without peers is replaced this often
 	fpClassesEvery  = 30 * time.Second // get_domains refresh
-	fpClassesMiss   = time.Second      // at most one refresh this often for an unknown class
+	fpClassesMiss   = time.Second      // at most one refresh this often for classes not in the cache
 	fpLeasePeersAsk = 2                // the peers= of every lease
 )
 
@@ -51,18 +51,40 @@ type classCopies struct {
 }
 
 // copies is the mindevcount of class ("" is the domain's default class)
-// in domain, 0 when it is not known yet; a miss asks for a refresh.
-func (fp *fastPath) copies(domain, class string) int {
+// in domain, 0 when it is not known. A class not in the cache refreshes
+// it at once, at most every fpClassesMiss (concurrent misses wait for
+// one refresh), so that a new class gets its copies from its first
+// upload.
+func (fp *fastPath) copies(ctx context.Context, domain, class string) int {
 	if class == "" {
 		class = "default"
 	}
-	if cc := fp.classes.Load(); cc != nil {
-		if n, ok := cc.m[domain+"\x00"+class]; ok {
-			return n
+	key := domain + "\x00" + class
+	look := func() (int, *classCopies, bool) {
+		cc := fp.classes.Load()
+		if cc == nil {
+			return 0, nil, false
 		}
+		n, ok := cc.m[key]
+		return n, cc, ok
 	}
-	fp.classesMiss.Store(true)
-	return 0
+	if n, _, ok := look(); ok {
+		return n
+	}
+	fp.classMu.Lock()
+	defer fp.classMu.Unlock()
+	n, cc, ok := look()
+	if ok || (cc != nil && time.Since(cc.at) < fpClassesMiss) {
+		return n
+	}
+	ctx, cancel := context.WithTimeout(ctx, fpTrackerTimeout)
+	defer cancel()
+	if err := fp.refreshClasses(ctx); err != nil {
+		fp.log.Warn("fast path: class refresh failed", "err", err)
+		return 0
+	}
+	n, _, _ = look()
+	return n
 }
 
 // refreshClasses reads every class's mindevcount with get_domains.
@@ -81,17 +103,11 @@ func (fp *fastPath) refreshClasses(ctx context.Context) error {
 	return nil
 }
 
-// maybeRefreshClasses refreshes the class cache when it is due: every
-// fpClassesEvery, and after a miss at most every fpClassesMiss.
+// maybeRefreshClasses refreshes the class cache every fpClassesEvery.
 func (fp *fastPath) maybeRefreshClasses(ctx context.Context, now time.Time) {
-	var age time.Duration = 1 << 62
-	if cc := fp.classes.Load(); cc != nil {
-		age = now.Sub(cc.at)
-	}
-	if age < fpClassesEvery && !(age >= fpClassesMiss && fp.classesMiss.Load()) {
+	if cc := fp.classes.Load(); cc != nil && now.Sub(cc.at) < fpClassesEvery {
 		return
 	}
-	fp.classesMiss.Store(false)
 	if err := fp.refreshClasses(ctx); err != nil && ctx.Err() == nil {
 		fp.log.Warn("fast path: class refresh failed", "err", err)
 	}
