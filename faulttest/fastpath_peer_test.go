@@ -29,8 +29,8 @@ import (
 //     read back byte for byte.
 //  2. With the peer node killed, uploads to the other node are committed
 //     with the one copy they have, and replication is queued for them.
-//  3. A lease naming the peer whose upload was never committed leaves
-//     files on both nodes.
+//  3. The peer node restarted, a lease naming it whose upload was never
+//     committed leaves files on both nodes.
 //  4. The peer node back and the tracker replaced by one whose job
 //     master runs and whose tempfile reaper is fast: the uncommitted
 //     files are reaped on both nodes, the files of step 2 are replicated
@@ -101,7 +101,12 @@ func TestFastpathPeerCopies(t *testing.T) {
 		checkPeerCopies(t, db, downFIDs[k], []int{1}, true)
 	}
 
-	// 3. A lease with a peer whose upload was never committed.
+	// 3. The peer back; a lease with it whose upload was never
+	// committed.
+	victim.Proc = restart(t, victim.Proc)
+	victim.Mogstored.Proc = victim.Proc
+	victim.Proc.WaitPort(t, victim.Mogstored.HTTPAddr, 30*time.Second)
+	cl.WaitWriteable(t, cl.Tracker.Conn(t))
 	tc := &tconn{addr: cl.Tracker.Addr}
 	defer tc.close()
 	l := tc.mustDo(t, "fastpath_lease", wire.Args{"devid": "1", "count": "1", "peers": "1"})
@@ -109,9 +114,6 @@ func TestFastpathPeerCopies(t *testing.T) {
 		t.Fatalf("lease: %v", l)
 	}
 	stray, _ := strconv.ParseInt(l["fid_1"], 10, 64)
-	victim.Proc = restart(t, victim.Proc)
-	victim.Mogstored.Proc = victim.Proc
-	victim.Proc.WaitPort(t, victim.Mogstored.HTTPAddr, 30*time.Second)
 	var orphans []string
 	for _, n := range cl.Nodes {
 		devid := n.DevIDs[0]
