@@ -137,8 +137,9 @@ fp_ready() { # ip
 	exec 3>&-
 	grep -q '"ready":true' <<<"$line" || return 1
 	# With more than one node, also a lease naming a peer device for
-	# the copies of class "two" (docs/fastpath.md §4.5).
-	[ "$hosts" -lt 2 ] || grep -q '"peers":\[[0-9]' <<<"$line"
+	# the copies of class "two" (docs/fastpath.md §4.5), unless the node
+	# is older than peer copies (no "peers" in its answer).
+	[ "$hosts" -lt 2 ] || ! grep -q '"peers":' <<<"$line" || grep -q '"peers":\[[0-9]' <<<"$line"
 }
 if [ "$fastpath" = 1 ]; then
 	for i in $(seq 1 "$hosts"); do
