@@ -185,6 +185,7 @@ func (fp *fastPath) startPeers(peers []leasePeer, fid, size int64) *peerSet {
 			continue
 		}
 		req.ContentLength = size
+		req.Header.Set(peerCopyHeader, "1")
 		go func() {
 			resp, err := fp.peerHTTP.Do(req)
 			if err == nil {
