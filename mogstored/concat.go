@@ -35,6 +35,7 @@ const (
 
 // Answer headers of a concatenation.
 const (
+	hdrConcat     = "X-Mogile-Concat"
 	hdrConcatSize = "X-Mogile-Concat-Size"
 	hdrConcatMD5  = "X-Mogile-Concat-MD5"
 )
@@ -157,8 +158,11 @@ func parsePart(f []string) (concatPart, error) {
 	return p, nil
 }
 
-// concat answers POST /_concat.
+// concat answers POST /_concat. Every answer carries X-Mogile-Concat, so
+// that a caller tells a refusal of this node from a server that does not
+// know the request (an original node, nginx: 400, 404 or 405).
 func (h *handler) concat(w *httpd.ResponseWriter, r *httpd.Request) {
+	w.Header(hdrConcat, "1")
 	if r.Method != "POST" {
 		if !r.BodyDone() {
 			w.CloseAfter()

@@ -138,7 +138,7 @@ func TestConcat(t *testing.T) {
 		{"wrong size", concatBody(bad, fmt.Sprintf("part %d %s", len(p1)+1, l1)), 409},
 		{"remote wrong size", concatBody(bad, part1, fmt.Sprintf("part %d %s", len(p2)-1, remote(b, r2))), 409},
 	} {
-		if r := concat(c.body); r.code != c.code {
+		if r := concat(c.body); r.code != c.code || r.hdr.Get("X-Mogile-Concat") != "1" {
 			t.Errorf("%s: %d %q, want %d", c.name, r.code, r.body, c.code)
 		}
 		if _, ok := fileOf(t, a, bad); ok {

@@ -343,8 +343,11 @@ func (c *call) concatenate(u *upload, parts []part, total int64, etag string) er
 	io.WriteString(c.w, xml.Header)
 	stop := c.keepAlive()
 	c.s.forget(c.bucket, c.object)
+	handled, err := c.concatOnNode(u, parts, total, etag)
 	body := &partsReader{c: c, id: u.id, parts: parts}
-	_, err := c.storeS3(c.object, u.class, body, total, func() string { return etag }, u.headers)
+	if !handled {
+		_, err = c.storeS3(c.object, u.class, body, total, func() string { return etag }, u.headers)
+	}
 	c.s.forget(c.bucket, c.object)
 	stop()
 	if err != nil {
