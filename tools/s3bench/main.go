@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -27,7 +28,7 @@ func main() {
 // options are the command line's settings.
 type options struct {
 	endpoint, access, secret, region, bucket, prefix, class string
-	plainURL, phases                                        string
+	plainURL, phases, cpuProfile                            string
 	n, c, size                                              int
 	multipartSize, partSize                                 int64
 	ranged, json                                            bool
@@ -54,6 +55,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fl.BoolVar(&o.ranged, "ranged", true, "read the multipart object with ranged GETs of one part each (else one GET)")
 	fl.StringVar(&o.plainURL, "plain-url", "", "with --multipart-size: also PUT and GET the same content at this URL + key, unsigned (e.g. mogproxy's http://host:port/<domain>/)")
 	fl.BoolVar(&o.json, "json", false, "print the report as JSON")
+	fl.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fl.Parse(args); err != nil {
 		return nil, err
 	}
@@ -127,6 +129,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return nil
 		}
 		return err
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	rep, err := bench(ctx, o)
 	if rep != nil {
