@@ -46,7 +46,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fl.StringVar(&o.bucket, "bucket", "s3bench", "bucket (created when missing)")
 	fl.StringVar(&o.prefix, "prefix", "", "prefix of the object keys (default: s3bench-<time>/)")
 	fl.StringVar(&o.class, "storage-class", "", "x-amz-storage-class of the writes (default: none sent)")
-	fl.StringVar(&o.phases, "phases", "put,get", "small objects: the phases to run, put,get, put or get (get alone reads what a put run with the same --prefix, -n and --size wrote)")
+	fl.StringVar(&o.phases, "phases", "put,get", "the phases to run, put,get, put or get (get alone reads what a put run with the same --prefix, -n and --size wrote; with --multipart-size, put is the upload alone)")
 	fl.IntVar(&o.n, "n", 20000, "objects written and read (small objects)")
 	fl.IntVar(&o.c, "c", 16, "concurrent clients")
 	fl.IntVar(&o.size, "size", 4096, "object size in bytes (small objects)")
@@ -78,6 +78,8 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 		return nil, errors.New("-c and -n must be positive, --size not negative")
 	case o.phases != "put,get" && o.phases != "put" && o.phases != "get":
 		return nil, fmt.Errorf("--phases %q: want put,get, put or get", o.phases)
+	case o.phases == "get" && o.multipartSize > 0:
+		return nil, errors.New("--phases=get is for small objects")
 	case o.phases == "get" && o.prefix == "":
 		return nil, errors.New("--phases=get needs the --prefix of the run that wrote the objects")
 	case o.multipartSize > 0 && o.partSize < 1:
