@@ -23,6 +23,7 @@ const (
 	hostsRetry      = time.Second      // an unknown address asks again after this
 	concatDialWait  = 5 * time.Second
 	concatReplyWait = 30 * time.Second
+	concatMinRate   = 4 << 20 // bytes per second a part fetch may not fall below
 )
 
 // clusterHosts knows the cluster's storage node addresses ("ip:port").
@@ -122,7 +123,11 @@ func newConcatHTTP() *http.Client {
 
 // remote appends the part at u (checked already) from another node.
 func (cw *concatWriter) remote(u string, size int64) error {
-	req, err := http.NewRequest(http.MethodGet, u, nil)
+	// A stalled node must not hold the request for ever: a part may
+	// take concatReplyWait plus a second per concatMinRate bytes.
+	ctx, cancel := context.WithTimeout(context.Background(), concatReplyWait+time.Duration(size/concatMinRate)*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
 	}
