@@ -190,12 +190,13 @@ for s in dict.fromkeys(r[0] for r in rows):
 cols = list(med)
 ratios = [c for c in ("juicefs", "weed") if c in med]
 print("\nmedians of %d rounds" % len({r[1] for r in rows}))
-print("| figure | " + " | ".join(cols) + " | " + " | ".join("mogfs/" + c for c in ratios) + " |")
-print("|---" * (1 + len(cols) + len(ratios)) + "|")
+head = ["figure"] + cols + ["mogfs/" + c for c in ratios]
+print("| " + " | ".join(head) + " |")
+print("|---" * len(head) + "|")
 for i, name in enumerate(names):
     fmt = "%.3f" if i == 3 else "%.0f"
-    cells = [fmt % med[c][i] for c in cols] + ["%.2f" % (med["mogfs"][i] / med[c][i]) for c in ratios]
-    print("| %s | %s |" % (name, " | ".join(cells)))
+    cells = [name] + [fmt % med[c][i] for c in cols] + ["%.2f" % (med["mogfs"][i] / med[c][i]) for c in ratios]
+    print("| " + " | ".join(cells) + " |")
 for r in rows:
     if r[6] != "0":
         print("failures in %s round %s: see its .err files" % (r[0], r[1]))
