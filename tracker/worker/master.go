@@ -183,10 +183,12 @@ func (w *Workers) campaign(ctx context.Context) {
 	var leaseExp, warned time.Time
 	for {
 		start := time.Now()
-		actx, cancel := context.WithTimeout(ctx, lt.renew)
-		if dl, ok := w.roleDeadline(); held && ok && dl.Before(start.Add(lt.renew)) {
-			actx, cancel = context.WithDeadline(ctx, dl)
+		// A holder's statement may not outlast its deadline.
+		until := start.Add(lt.renew)
+		if dl, ok := w.roleDeadline(); held && ok && dl.Before(until) {
+			until = dl
 		}
+		actx, cancel := context.WithDeadline(ctx, until)
 		l, err := w.d.Store.TakeLease(actx, jobMasterLease, w.holder, int(lt.ttl/time.Second))
 		cancel()
 		next := lt.standby
