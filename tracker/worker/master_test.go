@@ -170,7 +170,8 @@ func testJobMaster(t *testing.T, mysql bool) {
 	if stopped.IsZero() || !stopped.Before(since) {
 		t.Fatalf("cut-off master stopped at %v, the other became master at %v", stopped, since)
 	}
-	if d := stopped.Sub(cut); d > ttl-margin+100*time.Millisecond {
+	// (The watcher notices the stop up to a scheduling delay late.)
+	if d := stopped.Sub(cut); d > ttl-margin+500*time.Millisecond {
 		t.Errorf("cut-off master acted %v after it was cut off; its lease allows %v", d, ttl-margin)
 	}
 	// The lease lapses ttl (plus the database clock's second) after the
