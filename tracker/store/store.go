@@ -401,7 +401,8 @@ type Store interface {
 	// expired or already holder's (then it is renewed), in one
 	// transaction, and returns the row as it is afterwards: holder got it
 	// when Lease.Holder == holder. ReleaseLease deletes the row if holder
-	// still has it.
+	// still has it. Holders are named "host:pid:…"; on SQLite a lease of
+	// this host whose pid no longer runs counts as free.
 	TakeLease(ctx context.Context, name, holder string, ttl int) (Lease, error)
 	ReleaseLease(ctx context.Context, name, holder string) error
 

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/mogilefs-go/mogilefs/tracker/store"
 )
@@ -77,6 +79,11 @@ func (s *Store) TakeLease(ctx context.Context, name, holder string, ttl int) (st
 	}
 	var l store.Lease
 	err := s.write(ctx, func(r *runner) error {
+		if s.target.Backend == SQLite {
+			if err := s.dropDeadLease(r, name, holder); err != nil {
+				return err
+			}
+		}
 		if _, err := r.exec(stmt, name, holder, ttl); err != nil {
 			return err
 		}
@@ -86,6 +93,32 @@ func (s *Store) TakeLease(ctx context.Context, name, holder string, ttl int) (st
 		return store.Lease{}, fmt.Errorf("sqlstore: take lease %q: %w", name, err)
 	}
 	return l, nil
+}
+
+// dropDeadLease frees, on SQLite, a lease whose holder reads
+// "host:pid:…" with this store's host name and a pid that no longer runs,
+// as the lock table's stale rows are freed (dialect_sqlite.go): every
+// tracker on an SQLite file runs on its machine, so a tracker restarted
+// after a crash need not wait for its own old lease to expire.
+func (s *Store) dropDeadLease(r *runner, name, holder string) error {
+	var cur string
+	err := r.queryRow("SELECT holder FROM tracker_lock WHERE name = ?", name).Scan(&cur)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	parts := strings.Split(cur, ":")
+	if cur == holder || len(parts) < 3 || strings.Join(parts[:len(parts)-2], ":") != s.hostname {
+		return nil
+	}
+	pid, err := strconv.Atoi(parts[len(parts)-2])
+	if err != nil || pid == s.pid || processAlive(pid) {
+		return nil
+	}
+	_, err = r.exec("DELETE FROM tracker_lock WHERE name = ? AND holder = ?", name, cur)
+	return err
 }
 
 // ReleaseLease deletes the lease row of name if holder still holds it.

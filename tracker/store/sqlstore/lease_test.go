@@ -1,6 +1,9 @@
 package sqlstore_test
 
 import (
+	"fmt"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -79,5 +82,39 @@ func testLeaseTwoStores(t *testing.T, cfg sqlstore.Config) {
 	}
 	if l, err := a.TakeLease(ctx, name, "A", ttl); err != nil || l.Holder != "A" {
 		t.Fatalf("A takes the lease B released: %+v %v", l, err)
+	}
+}
+
+// On SQLite a lease held by a process of this host that is gone is free
+// at once; one of a live process, or of another host, is not.
+func TestSQLiteDeadHolderLease(t *testing.T) {
+	ctx := testCtx(t)
+	cfg := sqliteConfig(t)
+	cfg.Hostname = "trackerA"
+	s := setupOpen(t, cfg)
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dead := fmt.Sprintf("trackerA:%d:0001", cmd.Process.Pid)
+	for _, tc := range []struct {
+		holder string
+		free   bool
+	}{
+		{dead, true},
+		{fmt.Sprintf("trackerA:%d:0002", os.Getppid()), false},
+		{fmt.Sprintf("elsewhere:%d:0003", cmd.Process.Pid), false},
+	} {
+		if l, err := s.TakeLease(ctx, "x", tc.holder, 60); err != nil || l.Holder != tc.holder {
+			t.Fatalf("take as %s: %+v %v", tc.holder, l, err)
+		}
+		l, err := s.TakeLease(ctx, "x", "trackerA:1:new", 60)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := l.Holder == "trackerA:1:new"; got != tc.free {
+			t.Errorf("lease of %s: taken by another %v, want %v", tc.holder, got, tc.free)
+		}
+		s.ReleaseLease(ctx, "x", l.Holder)
 	}
 }
