@@ -126,6 +126,15 @@ const (
 	QueueRebalance              // file_to_queue, type 2
 )
 
+// Lease is the row of a lease after TakeLease: who holds it and until
+// when, in UNIX seconds of the database's clock (Now is that clock when
+// the row was read).
+type Lease struct {
+	Holder  string
+	Expires int64
+	Now     int64
+}
+
 // QueueItem is a row of one of the queues. FromDevID is set only for
 // replication (file_to_replicate.fromdevid, 0 = NULL); DevID, Arg only for
 // file_to_queue (0 / "" = NULL); Flags for replicate and file_to_queue.
@@ -385,6 +394,17 @@ type Store interface {
 	// reports whether it got the lock.
 	Lock(ctx context.Context, name string, timeout int) (bool, error)
 	Unlock(ctx context.Context, name string) error
+
+	// Leases: a role only one holder of the whole database has at a time
+	// (the job master), as a row with an expiry on the database's clock.
+	// TakeLease takes name for holder for ttl seconds when it is free,
+	// expired or already holder's (then it is renewed), in one
+	// transaction, and returns the row as it is afterwards: holder got it
+	// when Lease.Holder == holder. ReleaseLease deletes the row if holder
+	// still has it. Holders are named "host:pid:…"; on SQLite a lease of
+	// this host whose pid no longer runs counts as free.
+	TakeLease(ctx context.Context, name, holder string, ttl int) (Lease, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
 
 	// Background workers.
 	// DeleteTempfile removes fid's tempfile row and nothing else (the

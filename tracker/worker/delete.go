@@ -20,26 +20,30 @@ const tempfileBatch = 50
 const legacyBatch = 1000
 
 // runDelete is a delete worker: it works leased rows of file_to_delete2
-// and, between them, reaps stale tempfiles and moves rows an older
-// tracker left in the legacy queues file_to_delete and
-// file_to_delete_later into file_to_delete2 (at start, then every
-// LegacyDeleteScan while there are none). When idle it pauses 1 s, then
+// and, between them and only while this tracker is job master, reaps
+// stale tempfiles and moves rows an older tracker left in the legacy
+// queues file_to_delete and file_to_delete_later into file_to_delete2
+// (at first, then every LegacyDeleteScan while there are none). When idle it pauses 1 s, then
 // a second longer each time up to DeleteMaxSleep.
 func (w *Workers) runDelete(ctx context.Context, wake <-chan struct{}) {
 	pause := time.Duration(0)
 	var lastTemp, nextLegacy time.Time
 	for ctx.Err() == nil {
 		did := false
-		if time.Since(lastTemp) >= max(pause, time.Second) {
-			lastTemp = time.Now()
-			did = w.reapTempfiles(ctx)
-		}
-		if !time.Now().Before(nextLegacy) {
-			if w.drainLegacyDeletes(ctx) {
-				did = true
-			} else {
-				nextLegacy = time.Now().Add(w.cfg.LegacyDeleteScan)
+		if mctx, cancel, ok := w.asMaster(ctx); ok {
+			// Sweeps done once per cluster, by the job master.
+			if time.Since(lastTemp) >= max(pause, time.Second) {
+				lastTemp = time.Now()
+				did = w.reapTempfiles(mctx)
 			}
+			if !time.Now().Before(nextLegacy) {
+				if w.drainLegacyDeletes(mctx) {
+					did = true
+				} else {
+					nextLegacy = time.Now().Add(w.cfg.LegacyDeleteScan)
+				}
+			}
+			cancel()
 		}
 		for ctx.Err() == nil {
 			it, ok := w.delQ.pop()

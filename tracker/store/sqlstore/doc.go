@@ -33,6 +33,9 @@
 // converts non-ASCII keys into latin1 columns instead; ASCII keys are the
 // same either way.)
 //
+// Leases (TakeLease, the job master's role) are rows of tracker_lock, a
+// table of our own made at first use, on every backend (lease.go).
+//
 // Open never creates or changes a database; Setup creates the tables of a
 // fresh database and upgrades older schemas in place, as mogdbsetup does.
 //

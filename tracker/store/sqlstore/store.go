@@ -68,6 +68,8 @@ type Store struct {
 	mogfs mogfsState // mogfs_attr and the key collation (mogfs.go)
 	// s3Ready: SetupS3 made or found s3_meta (s3meta.go).
 	s3Ready atomic.Bool
+	// leaseReady: tracker_lock exists, for TakeLease (lease.go).
+	leaseReady atomic.Bool
 
 	closeOnce sync.Once
 	closeErr  error
