@@ -394,6 +394,14 @@ type Store interface {
 	// reports whether it got the lock.
 	Lock(ctx context.Context, name string, timeout int) (bool, error)
 	Unlock(ctx context.Context, name string) error
+	// LockContext returns a context derived from ctx that also ends when
+	// this store may no longer hold the named lock: on Galera, where a
+	// lock is also a lease, at the holder's deadline when the lease was
+	// not renewed in time (before anyone else can take it), or when it was
+	// found lost; for every backend, at once when the lock is not held.
+	// Work done under a lock runs under it and stops when it ends
+	// (context.Cause says why). The caller calls cancel when done.
+	LockContext(ctx context.Context, name string) (context.Context, context.CancelFunc)
 
 	// Leases: a role only one holder of the whole database has at a time
 	// (the job master), as a row with an expiry on the database's clock.

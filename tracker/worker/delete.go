@@ -74,8 +74,7 @@ func (w *Workers) deleteQueued(ctx context.Context, it store.QueueItem) {
 	fid := it.FID
 	log := w.log.With("fid", fid)
 	bg := context.WithoutCancel(ctx)
-	lock := fidLock(fid)
-	got, err := w.d.Store.Lock(ctx, lock, 1)
+	lctx, release, got, err := w.holdLock(ctx, fidLock(fid), 1)
 	if err != nil || !got {
 		// Being replicated (or the database is unwell): try again soon.
 		if err := w.d.Store.Retry(bg, store.QueueDelete, fid, 1, nextFailCount(it.FailCount)); err != nil {
@@ -83,7 +82,8 @@ func (w *Workers) deleteQueued(ctx context.Context, it store.QueueItem) {
 		}
 		return
 	}
-	defer w.unlock(lock)
+	defer release()
+	ctx = lctx // the deletion runs under the fid's lock
 
 	if err := w.d.Store.DeleteChecksum(ctx, fid); err != nil && !errors.Is(err, store.ErrNotFound) {
 		log.Error("delete: removing checksum row", "err", err)
@@ -159,7 +159,7 @@ func (w *Workers) deleteQueued(ctx context.Context, it store.QueueItem) {
 // is enough). It reports whether it found any.
 func (w *Workers) reapTempfiles(ctx context.Context) bool {
 	did := false
-	got, err := w.withLock(ctx, "mgfs:tempfiles", 0, func() error {
+	got, err := w.withLock(ctx, "mgfs:tempfiles", 0, func(ctx context.Context) error {
 		now, err := w.d.Store.Now(ctx)
 		if err != nil {
 			return err

@@ -29,7 +29,9 @@
 //
 // Several trackers may share one database: leases (Store.Grab) keep two
 // trackers from taking the same queue row, the named lock
-// "mgfs:fid:<fid>:replicate" keeps two workers off the same fid, and the
+// "mgfs:fid:<fid>:replicate" keeps two workers off the same fid (the work
+// under a named lock runs under Store.LockContext, so on Galera it stops
+// before the lock's lease could pass to another tracker: holdLock), and the
 // work done once per cluster runs only on the job master, which stops
 // acting before its lease could pass to another tracker. Workers.IsJobMaster
 // and the "!stats" counter is_job_master (1 or 0) say whether a tracker

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/mogilefs-go/mogilefs/internal/fence"
 )
 
 // The job-master role.
@@ -38,35 +40,24 @@ const (
 	msgLeftMaster   = "job master: this tracker is no longer job master"
 )
 
-// leaseTimes are the role's timings, derived from the lease lifetime.
+// leaseTimes are the role's timings, derived from the lease lifetime (the
+// deadline computation is fence's, shared with the Galera named locks).
 type leaseTimes struct {
-	ttl     time.Duration // lifetime of a take or renewal
-	renew   time.Duration // how often the holder renews
-	margin  time.Duration // how long before the lease could lapse the holder stops
+	fence.Times
 	standby time.Duration // how often a standby tries to take the lease
-	retry   time.Duration // pause after a failed renewal
 }
 
 func newLeaseTimes(ttl time.Duration) leaseTimes {
-	ttl = max(ttl.Truncate(time.Second), 3*time.Second)
-	return leaseTimes{
-		ttl:     ttl,
-		renew:   ttl / 3,
-		margin:  max(ttl/6, time.Second),
-		standby: max(ttl/30, 250*time.Millisecond),
-		retry:   max(ttl/30, 250*time.Millisecond),
-	}
+	t := fence.NewTimes(ttl)
+	return leaseTimes{Times: t, standby: max(t.TTL/30, 250*time.Millisecond)}
 }
 
 // role is this tracker's view of the job-master role: while it holds the
-// role, ctx is live; it ends at the deadline unless extended, or when the
-// role is given up.
+// role, its fence is live; it ends at the deadline unless extended, or when
+// the role is given up.
 type role struct {
-	mu       sync.Mutex
-	ctx      context.Context
-	cancel   context.CancelFunc
-	timer    *time.Timer
-	deadline time.Time
+	mu sync.Mutex
+	f  *fence.Fence
 	// changed is closed (and replaced) whenever the role is taken.
 	changed chan struct{}
 }
@@ -77,9 +68,7 @@ func newRole() *role { return &role{changed: make(chan struct{})} }
 func (r *role) take(parent context.Context, deadline time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	ctx, cancel := context.WithCancel(parent)
-	r.ctx, r.cancel, r.deadline = ctx, cancel, deadline
-	r.timer = time.AfterFunc(time.Until(deadline), cancel)
+	r.f = fence.New(parent, deadline)
 	close(r.changed)
 	r.changed = make(chan struct{})
 }
@@ -88,12 +77,7 @@ func (r *role) take(parent context.Context, deadline time.Time) {
 func (r *role) extend(deadline time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.ctx == nil || r.ctx.Err() != nil || !r.timer.Stop() {
-		return false
-	}
-	r.deadline = deadline
-	r.timer.Reset(time.Until(deadline))
-	return true
+	return r.f != nil && r.f.Extend(deadline)
 }
 
 // drop ends the role (its context is cancelled) and reports whether it
@@ -101,12 +85,11 @@ func (r *role) extend(deadline time.Time) bool {
 func (r *role) drop() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.ctx == nil {
+	if r.f == nil {
 		return false
 	}
-	r.timer.Stop()
-	r.cancel()
-	r.ctx, r.cancel, r.timer = nil, nil, nil
+	r.f.Stop(nil)
+	r.f = nil
 	return true
 }
 
@@ -114,10 +97,10 @@ func (r *role) drop() bool {
 func (r *role) current() (context.Context, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.ctx == nil || r.ctx.Err() != nil {
+	if r.f == nil || r.f.Context().Err() != nil {
 		return nil, false
 	}
-	return r.ctx, true
+	return r.f.Context(), true
 }
 
 // wait returns a channel closed the next time the role is taken.
@@ -184,12 +167,12 @@ func (w *Workers) campaign(ctx context.Context) {
 	for {
 		start := time.Now()
 		// A holder's statement may not outlast its deadline.
-		until := start.Add(lt.renew)
+		until := start.Add(lt.Renew)
 		if dl, ok := w.roleDeadline(); held && ok && dl.Before(until) {
 			until = dl
 		}
 		actx, cancel := context.WithDeadline(ctx, until)
-		l, err := w.d.Store.TakeLease(actx, jobMasterLease, w.holder, int(lt.ttl/time.Second))
+		l, err := w.d.Store.TakeLease(actx, jobMasterLease, w.holder, int(lt.TTL/time.Second))
 		cancel()
 		next := lt.standby
 		switch {
@@ -202,7 +185,7 @@ func (w *Workers) campaign(ctx context.Context) {
 			cancel()
 			return
 		case err == nil && l.Holder == w.holder:
-			deadline := start.Add(lt.ttl - lt.margin)
+			deadline := lt.Deadline(start)
 			leaseExp = time.Unix(l.Expires, 0)
 			if held && !w.role.extend(deadline) {
 				w.resign(held, "the lease was not renewed in time", leaseExp)
@@ -215,12 +198,12 @@ func (w *Workers) campaign(ctx context.Context) {
 				w.log.Info(msgBecameMaster, "tracker", w.holder, "host", w.cfg.Hostname,
 					"lease_expires", leaseExp.UTC().Format(time.RFC3339), "acts_until", deadline.UTC().Format(time.RFC3339Nano))
 			}
-			next = lt.renew
+			next = lt.Renew
 		case err == nil:
 			w.resign(held, "the lease is held by "+l.Holder, leaseExp)
 			held = false
 		default:
-			if held || time.Since(warned) >= lt.ttl {
+			if held || time.Since(warned) >= lt.TTL {
 				// A standby says so once per lease lifetime.
 				warned = time.Now()
 				w.log.Warn("job master: taking or renewing the lease", "err", err, "job_master", held)
@@ -230,7 +213,7 @@ func (w *Workers) campaign(ctx context.Context) {
 					w.resign(held, "the lease could not be renewed before it could lapse", leaseExp)
 					held = false
 				}
-				next = lt.retry
+				next = lt.Retry
 			}
 		}
 		if !w.pauseCampaign(ctx, held, next) {
@@ -243,7 +226,10 @@ func (w *Workers) campaign(ctx context.Context) {
 func (w *Workers) roleDeadline() (time.Time, bool) {
 	w.role.mu.Lock()
 	defer w.role.mu.Unlock()
-	return w.role.deadline, w.role.ctx != nil
+	if w.role.f == nil {
+		return time.Time{}, false
+	}
+	return w.role.f.Deadline(), true
 }
 
 // pauseCampaign waits d, or until ctx ends; a holder also wakes when its

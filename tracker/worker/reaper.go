@@ -70,7 +70,7 @@ func (w *Workers) reapDevice(ctx context.Context, devid int) {
 			delay = w.cfg.ReaperInterval
 		} else if limit > 0 {
 			var n int
-			got, err := w.withLock(ctx, "mgfs:reaper", 60, func() error {
+			got, err := w.withLock(ctx, "mgfs:reaper", 60, func(ctx context.Context) error {
 				var err error
 				n, err = w.reapFIDs(ctx, devid, limit)
 				return err

@@ -57,6 +57,7 @@ type Store interface {
 
 	Lock(ctx context.Context, name string, timeout int) (bool, error)
 	Unlock(ctx context.Context, name string) error
+	LockContext(ctx context.Context, name string) (context.Context, context.CancelFunc)
 	TakeLease(ctx context.Context, name, holder string, ttl int) (store.Lease, error)
 	ReleaseLease(ctx context.Context, name, holder string) error
 
@@ -685,17 +686,40 @@ func (w *Workers) enqueueReplication(ctx context.Context, fid int64, delay int64
 }
 
 // withLock runs fn holding the named database lock (waiting up to timeout
-// seconds); got is false when the lock was not obtained.
-func (w *Workers) withLock(ctx context.Context, name string, timeout int, fn func() error) (got bool, err error) {
+// seconds), under the lock's context (holdLock); got is false when the
+// lock was not obtained.
+func (w *Workers) withLock(ctx context.Context, name string, timeout int, fn func(ctx context.Context) error) (got bool, err error) {
+	lctx, release, ok, err := w.holdLock(ctx, name, timeout)
+	if err != nil || !ok {
+		return false, err
+	}
+	defer release()
+	return true, fn(lctx)
+}
+
+// holdLock takes the named database lock, waiting up to timeout seconds.
+// When it got it, lctx is the context for the work under the lock: it ends
+// with ctx, or when the lock may pass to another tracker (on Galera, a
+// lease not renewed in time: Store.LockContext), and the work stops.
+// release ends lctx and unlocks; it logs, with the lock's name, when the
+// lock was lost first.
+func (w *Workers) holdLock(ctx context.Context, name string, timeout int) (lctx context.Context, release func(), got bool, err error) {
 	ok, err := w.d.Store.Lock(ctx, name, timeout)
 	if err != nil {
-		return false, fmt.Errorf("lock %s: %w", name, err)
+		return ctx, func() {}, false, fmt.Errorf("lock %s: %w", name, err)
 	}
 	if !ok {
-		return false, nil
+		return ctx, func() {}, false, nil
 	}
-	defer w.unlock(name)
-	return true, fn()
+	lctx, cancel := w.d.Store.LockContext(ctx, name)
+	return lctx, func() {
+		if lctx.Err() != nil && ctx.Err() == nil {
+			w.log.Warn("worker: lock may have passed to another tracker: the work under it stopped",
+				"lock", name, "reason", context.Cause(lctx))
+		}
+		cancel()
+		w.unlock(name)
+	}, true, nil
 }
 
 // unlock releases a named lock even when the worker's context has ended.
