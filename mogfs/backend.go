@@ -303,7 +303,9 @@ func atoi64(s string) int64 {
 
 // Lookup implements keyspace.Backend with mogfs_lookup.
 func (b *ClientBackend) Lookup(ctx context.Context, domain, key string) (keyspace.LookupResult, error) {
-	r, err := b.c.Do(ctx, "mogfs_lookup", map[string]string{"domain": domain, "key": key})
+	// One copy with the answer: the read after an open needs no
+	// get_paths (its fallback asks for all of them).
+	r, err := b.c.Do(ctx, "mogfs_lookup", map[string]string{"domain": domain, "key": key, "pathcount": "1"})
 	if err != nil {
 		return keyspace.LookupResult{}, classify("mogfs_lookup "+strconv.Quote(key), err)
 	}
@@ -315,6 +317,7 @@ func parseLookup(r map[string]string, key string) keyspace.LookupResult {
 	var out keyspace.LookupResult
 	if r["file"] == "1" {
 		fi := fileFields(r, "", key)
+		fi.Path = r["path1"]
 		out.File = &fi
 	}
 	out.Dir = r["dir"] == "1"

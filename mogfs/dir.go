@@ -223,7 +223,7 @@ func (f *FS) fileChild(ctx context.Context, parent *fs.Inode, name string, fi ke
 	}
 	// Inodes live as long as the kernel caches them (an ls -lR of a big
 	// domain makes many): keep only what later calls need.
-	fn := &fileNode{fsys: f, info: slim(fi), at: time.Now(), looked: looked}
+	fn := &fileNode{fsys: f, info: slim(fi), path: fi.Path, at: time.Now(), looked: looked}
 	fn.fill(&out.Attr)
 	in := parent.NewInode(ctx, fn, fs.StableAttr{Mode: typ, Ino: inoOf(fi.DKey)})
 	f.nodes.touch(&fn.lru, &fn.Inode)

@@ -31,7 +31,8 @@ type fileNode struct {
 	info keyspace.FileInfo // as the tracker said (Attr filled with defaults)
 	at   time.Time         // when info was known
 	// path is the URL of a copy of info.Fid when this mount wrote it
-	// (the PUT of the commit): reads start there, without get_paths.
+	// (the PUT of the commit) or the lookup that gave info named one:
+	// reads start there, without get_paths.
 	path string
 	// wgen counts local changes to the content (writes, truncates), so
 	// that a commit can tell whether it holds all of them.
@@ -83,12 +84,16 @@ type handle struct {
 // update takes new metadata from the tracker and reports whether the
 // content changed (another fid or size).
 func (n *fileNode) update(fi keyspace.FileInfo) bool {
+	path := fi.Path
 	fi = slim(fi)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	changed := fi.Fid != n.info.Fid || fi.Size != n.info.Size
 	if fi.Fid != n.info.Fid {
 		n.path = ""
+	}
+	if path != "" {
+		n.path = path
 	}
 	n.info, n.at = fi, time.Now()
 	n.changed = n.changed || changed
@@ -99,7 +104,7 @@ func (n *fileNode) update(fi keyspace.FileInfo) bool {
 // (the key, which the node's place in the tree gives, and the checksum),
 // and with the class name shared by every node of the class.
 func slim(fi keyspace.FileInfo) keyspace.FileInfo {
-	fi.Key, fi.Checksum = "", ""
+	fi.Key, fi.Checksum, fi.Path = "", "", ""
 	fi.Class = unique.Make(fi.Class).Value()
 	return fi
 }
@@ -410,8 +415,9 @@ func (h *handle) openReader(ctx context.Context) (*keyspace.Reader, syscall.Errn
 	}
 	var rm keyspace.Remote
 	if path != "" {
-		// This mount wrote this version: read it where it was sent
-		// (if that copy is gone, the Reader asks get_paths).
+		// This mount wrote this version, or its lookup named a copy:
+		// read it there (if that copy is gone, the Reader asks
+		// get_paths).
 		known := l.key
 		if keyspace.IsLong(l.key) && dkey != "" {
 			known = dkey

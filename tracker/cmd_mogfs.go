@@ -176,6 +176,11 @@ func (s *Server) cmdMogfsLookup(ctx context.Context, r *request, ms store.MogfsS
 	if l.File != nil {
 		a["file"] = "1"
 		mogfsFileFields(a, "", s.cl.Snapshot().ClassName(dom.ID, l.File.ClassID), *l.File)
+		// pathcount=N: the copies too, so that the read that follows
+		// needs no get_paths (docs/mogfs.md §8.3).
+		if err := s.pathFields(ctx, r, a, l.File.FID, l.File.Length); err != nil {
+			return s.failure(r, err)
+		}
 	}
 	if l.Dir {
 		a["dir"] = "1"

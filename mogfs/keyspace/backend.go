@@ -44,6 +44,9 @@ type FileInfo struct {
 	Checksum string // file_info's checksum ("MD5:<hex>", "MISSING"), "" if the class keeps none
 	// Attr holds the mtime and mode kept in the mogfs attribute table.
 	Attr Attr
+	// Path is the URL of a copy of Fid that the lookup named with it
+	// (docs/mogfs.md §8.3, pathcount), "" when it named none.
+	Path string
 }
 
 // Attr is a key's row in the mogfs attribute table.
