@@ -302,10 +302,13 @@ func atoi64(s string) int64 {
 }
 
 // Lookup implements keyspace.Backend with mogfs_lookup.
-func (b *ClientBackend) Lookup(ctx context.Context, domain, key string) (keyspace.LookupResult, error) {
-	// One copy with the answer: the read after an open needs no
-	// get_paths (its fallback asks for all of them).
-	r, err := b.c.Do(ctx, "mogfs_lookup", map[string]string{"domain": domain, "key": key, "pathcount": "1"})
+func (b *ClientBackend) Lookup(ctx context.Context, domain, key string, withPath bool) (keyspace.LookupResult, error) {
+	args := map[string]string{"domain": domain, "key": key}
+	if withPath {
+		// One copy: a read that finds it gone asks get_paths for all.
+		args["pathcount"] = "1"
+	}
+	r, err := b.c.Do(ctx, "mogfs_lookup", args)
 	if err != nil {
 		return keyspace.LookupResult{}, classify("mogfs_lookup "+strconv.Quote(key), err)
 	}

@@ -260,7 +260,15 @@ func (f *FS) lookup(ctx context.Context, dir *fs.Inode, name string, out *fuse.E
 	if errno != 0 {
 		return nil, errno
 	}
-	r, err := f.space.Lookup(bg(ctx), cl.domain, cl.key)
+	// The open that may follow uses this answer (fileNode.Open): with a
+	// copy's URL its read needs no get_paths, unless the node knows one.
+	lookup := f.space.LookupPath
+	if ch := dir.GetChild(name); ch != nil {
+		if fn, ok := ch.Operations().(*fileNode); ok && fn.knowsPath() {
+			lookup = f.space.Lookup
+		}
+	}
+	r, err := lookup(bg(ctx), cl.domain, cl.key)
 	if err != nil {
 		return nil, toErrno(f.log, "lookup", err, "domain", cl.domain, "key", cl.key)
 	}

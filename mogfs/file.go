@@ -176,13 +176,18 @@ func (n *fileNode) fill(out *fuse.Attr) {
 	}
 }
 
-// refresh asks the tracker for the file's metadata.
-func (n *fileNode) refresh(ctx context.Context) (changed bool, errno syscall.Errno) {
+// refresh asks the tracker for the file's metadata; forRead (an open)
+// asks for a copy's URL too when the node knows none.
+func (n *fileNode) refresh(ctx context.Context, forRead bool) (changed bool, errno syscall.Errno) {
 	l, errno := n.fsys.locate(&n.Inode)
 	if errno != 0 {
 		return false, errno
 	}
-	r, err := n.fsys.space.Lookup(bg(ctx), l.domain, l.key)
+	lookup := n.fsys.space.Lookup
+	if forRead && !n.knowsPath() {
+		lookup = n.fsys.space.LookupPath
+	}
+	r, err := lookup(bg(ctx), l.domain, l.key)
 	if err != nil {
 		return false, toErrno(n.fsys.log, "lookup", err, "domain", l.domain, "key", l.key)
 	}
@@ -190,6 +195,14 @@ func (n *fileNode) refresh(ctx context.Context) (changed bool, errno syscall.Err
 		return false, syscall.ENOENT
 	}
 	return n.update(*r.File), 0
+}
+
+// knowsPath reports whether the node holds the URL of a copy of its
+// version (see path).
+func (n *fileNode) knowsPath() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.path != ""
 }
 
 // Getattr implements fs.NodeGetattrer.
@@ -200,7 +213,7 @@ func (n *fileNode) Getattr(ctx context.Context, _ fs.FileHandle, out *fuse.AttrO
 	stale := time.Since(n.at) >= n.fsys.cfg.TTL
 	n.mu.Unlock()
 	if !local && stale {
-		if _, errno := n.refresh(ctx); errno != 0 {
+		if _, errno := n.refresh(ctx, false); errno != 0 {
 			return errno
 		}
 	}
@@ -224,7 +237,7 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	n.mu.Unlock()
 	if n.buffer() == nil {
 		if !fresh {
-			changed, errno := n.refresh(ctx)
+			changed, errno := n.refresh(ctx, true)
 			if errno != 0 {
 				return nil, 0, errno
 			}

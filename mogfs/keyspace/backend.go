@@ -215,7 +215,9 @@ type Backend interface {
 
 	// Lookup is mogfs_lookup: the key's file metadata with attributes,
 	// and whether it is a directory prefix. ErrNotFound when neither.
-	Lookup(ctx context.Context, domain, key string) (LookupResult, error)
+	// withPath asks for the URL of one copy of the file too
+	// (FileInfo.Path; a tracker may not give it).
+	Lookup(ctx context.Context, domain, key string, withPath bool) (LookupResult, error)
 	// ListDir is mogfs_list_dir: one directory level from after.
 	ListDir(ctx context.Context, domain, prefix, after string, limit int) (DirPage, error)
 	// SetAttr is mogfs_set_attr.
