@@ -92,7 +92,7 @@ func fastPathWrites(t *testing.T, e *env, fastPath bool) {
 	fast, _ := f.Value("mogilefs_mogfs_uploads_total", "path", "fastpath")
 	three, _ := f.Value("mogilefs_mogfs_uploads_total", "path", "three_step")
 	opens, _ := f.Value("mogilefs_mogfs_tracker_requests_total", "command", "create_open")
-	t.Logf("uploads: fastpath %v, three_step %v; create_open %v", fast, three, opens)
+	t.Logf("uploads: fastpath %v, three_step %v; create_open %v; tracker requests %v", fast, three, opens, trackerRequests(t, maddr))
 	if fastPath && (fast < n || three != 0 || opens != 0) || !fastPath && (fast != 0 || three < n) {
 		t.Fatalf("uploads: fastpath %v, three_step %v, create_open %v; want %d files through the %v way\n%s",
 			fast, three, opens, n, map[bool]string{true: "fast", false: "three-step"}[fastPath], f)
