@@ -190,6 +190,10 @@ type FastCommit struct {
 	// Replicated: the one copy already meets the class policy (as
 	// CloseFile.Replicated), so no replication job is queued.
 	Replicated bool
+	// Attr, when not nil, is written as the fid's mogfs_attr row in the
+	// batch's transaction (mogfs_fastpath_commit, as CloseFile.Attr);
+	// a key that is a name of mogfs_name is then CommitLinked.
+	Attr *MogfsAttr
 }
 
 // CommitStatus is the outcome of one FastCommit.
@@ -205,6 +209,11 @@ const (
 	// CommitInvalidDestDev: DevID is not in the tempfile row's devids;
 	// nothing written.
 	CommitInvalidDestDev
+	// CommitLinked: the item carries Attr and its key is a name of a
+	// hard-linked file (a mogfs_name row), whose content
+	// mogfs_create_close would write to the file the name row names;
+	// nothing written.
+	CommitLinked
 )
 
 // CommitResult is what CommitFiles did with one item.
