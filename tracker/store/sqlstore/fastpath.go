@@ -224,6 +224,16 @@ func commitTx(r *runner, items []store.FastCommit) ([]store.CommitResult, error)
 			}
 		case !slices.Contains(devids, it.DevID) || !allIn(it.PeerDevIDs, devids):
 			out[i].Status = store.CommitInvalidDestDev
+		case it.Attr != nil:
+			linked, err := r.linkedName(it)
+			if err != nil {
+				return nil, err
+			}
+			if linked {
+				out[i].Status = store.CommitLinked
+				continue
+			}
+			commit = append(commit, i)
 		default:
 			commit = append(commit, i)
 		}
@@ -258,6 +268,9 @@ func commitTx(r *runner, items []store.FastCommit) ([]store.CommitResult, error)
 		if it.Checksum != nil {
 			w.add("checksum", it.FID, int(it.Checksum.HashType), it.Checksum.Sum)
 		}
+		if it.Attr != nil {
+			w.add("attr", mogfsAttrValues(it.FID, *it.Attr)...)
+		}
 		if !it.Replicated {
 			w.add("replicate", it.FID)
 		}
@@ -276,6 +289,14 @@ func allIn(ids, set []int) bool {
 		}
 	}
 	return true
+}
+
+// linkedName reports whether the key of an item with attributes is a
+// name of a hard-linked file, which CommitFile would resolve
+// (CloseFile.ResolveNames) and a batch does not.
+func (r *runner) linkedName(it store.FastCommit) (bool, error) {
+	_, ok, err := r.nameRow(it.DomainID, it.Key, true)
+	return ok, err
 }
 
 // tempDevids reads (and on MySQL locks) the tempfile rows of fids.
@@ -381,6 +402,8 @@ var batchStmts = []struct {
 	{"file", "INSERT INTO file (fid, dmid, dkey, length, classid, devcount) VALUES ", "(?, ?, ?, ?, ?, ?)", false},
 	{"file_on", "{ignore} INTO file_on (fid, devid) VALUES ", "(?, ?)", false},
 	{"checksum", "REPLACE INTO checksum (fid, hashtype, checksum) VALUES ", "(?, ?, ?)", false},
+	{"attr", "REPLACE INTO mogfs_attr (fid, mtime, mtime_nsec, mode, uid, gid, atime, atime_nsec, ctime, ctime_nsec, rdev) VALUES ",
+		"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", false},
 	{"replicate", "{ignore} INTO file_to_replicate (fid, nexttry) VALUES ", "(?, 0)", false},
 }
 
