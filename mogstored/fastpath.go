@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -43,6 +44,7 @@ type fpInfo struct {
 	leaseMax int
 	leaseTTL time.Duration
 	baseURL  string // this node's base URL as the tracker names it, "" if not listed
+	hosts    int    // the hosts fastpath_info listed
 	attrs    bool   // the trackers take mogfs attributes (mogfs_fastpath_commit)
 }
 
@@ -62,6 +64,13 @@ type fastPath struct {
 	resolve  *resolver
 	m        *fpMetrics // nil until RegisterMetrics
 
+	// Peer copies (fppeer.go).
+	peerHTTP *http.Client
+	classes  atomic.Pointer[classCopies]
+	classMu  sync.Mutex // one refresh after a miss at a time
+	peerMu   sync.Mutex
+	peerSkip map[int]time.Time // devid -> skipped until
+
 	mu      sync.Mutex
 	keepers map[int]*leaseKeeper
 }
@@ -75,7 +84,7 @@ func newFastPath(cfg Config, root *docRoot, devs *deviceStates, log *slog.Logger
 		return nil, fmt.Errorf("trackers: %w", err)
 	}
 	fp := &fastPath{log: log, root: root, devs: devs, fsync: cfg.Fsync, link: link, httpAddr: cfg.HTTPListen,
-		keepers: map[int]*leaseKeeper{}}
+		keepers: map[int]*leaseKeeper{}, peerHTTP: newPeerHTTP(), peerSkip: map[int]time.Time{}}
 	fp.info.Store(defaultInfo)
 	fp.commit = newCommitter(fp)
 	fp.resolve = newResolver(fp)
@@ -121,6 +130,9 @@ func (fp *fastPath) run(ctx context.Context) {
 			fp.scan(ctx, &wg)
 			nextScan = now.Add(fpScanEvery)
 		}
+		if haveInfo && fp.info.Load().enabled {
+			fp.maybeRefreshClasses(ctx, now)
+		}
 		select {
 		case <-ctx.Done():
 			wg.Wait()
@@ -152,6 +164,7 @@ func (fp *fastPath) refreshInfo(ctx context.Context) error {
 		in.leaseTTL = time.Duration(n) * time.Second
 	}
 	hosts, _ := strconv.Atoi(a["host_count"])
+	in.hosts = hosts
 	for i := 1; i <= hosts; i++ {
 		if u := a["host_"+strconv.Itoa(i)]; fp.isSelf(u) {
 			in.baseURL = strings.TrimRight(u, "/")
@@ -240,10 +253,11 @@ func (fp *fastPath) keeper(devid int) *leaseKeeper {
 	return fp.keepers[devid]
 }
 
-// readyDevices lists the devices holding usable leased fids, sorted.
-func (fp *fastPath) readyDevices(now time.Time) []int {
+// readyDevices lists the devices holding usable leased fids, sorted,
+// and the peer devices of those fids.
+func (fp *fastPath) readyDevices(now time.Time) (ids, peers []int) {
 	if !fp.info.Load().enabled {
-		return nil
+		return nil, nil
 	}
 	fp.mu.Lock()
 	ks := make([]*leaseKeeper, 0, len(fp.keepers))
@@ -251,21 +265,22 @@ func (fp *fastPath) readyDevices(now time.Time) []int {
 		ks = append(ks, k)
 	}
 	fp.mu.Unlock()
-	var ids []int
 	for _, k := range ks {
-		if k.available(now) > 0 {
+		if n, p := k.usable(now); n > 0 {
 			ids = append(ids, k.devid)
+			peers = append(peers, p...)
 		}
 	}
 	slices.Sort(ids)
-	return ids
+	slices.Sort(peers)
+	return ids, slices.Compact(peers)
 }
 
 // take picks the device with leased fids and the most free space and
-// takes the next fid of it.
-func (fp *fastPath) take(now time.Time) (devid int, fid int64, ok bool) {
+// takes the next fid of it, of a lease with peers when withPeers.
+func (fp *fastPath) take(now time.Time, withPeers bool) (devid int, fid int64, peers []leasePeer, ok bool) {
 	if !fp.info.Load().enabled {
-		return 0, 0, false
+		return 0, 0, nil, false
 	}
 	fp.mu.Lock()
 	ks := make([]*leaseKeeper, 0, len(fp.keepers))
@@ -284,11 +299,11 @@ func (fp *fastPath) take(now time.Time) (devid int, fid int64, ok bool) {
 		return a.devid - b.devid
 	})
 	for _, k := range ks {
-		if fid, ok := k.take(now); ok {
-			return k.devid, fid, true
+		if fid, peers, ok := k.take(now, withPeers); ok {
+			return k.devid, fid, peers, true
 		}
 	}
-	return 0, 0, false
+	return 0, 0, nil, false
 }
 
 // errNotSent marks a tracker command that reached no tracker.

@@ -26,13 +26,14 @@ var leaseSeq atomic.Uint64
 // counter is behind the file table); the lease is rolled back.
 var errLeaseClash = errors.New("sqlstore: leased fid is in use")
 
-// LeaseTempfiles inserts count tempfile rows for devid in one transaction.
-func (s *Store) LeaseTempfiles(ctx context.Context, devid, count int) ([]int64, int64, error) {
+// LeaseTempfiles inserts count tempfile rows for devid (and its peers)
+// in one transaction.
+func (s *Store) LeaseTempfiles(ctx context.Context, devid, count int, peers ...int) ([]int64, int64, error) {
 	if count <= 0 || devid <= 0 {
 		return nil, 0, fmt.Errorf("sqlstore: lease %d fids on device %d: bad arguments", count, devid)
 	}
 	for try := 0; try < maxIDTries; try++ {
-		fids, created, err := s.leaseOnce(ctx, devid, count)
+		fids, created, err := s.leaseOnce(ctx, leaseDevids(devid, peers), count)
 		if err == nil {
 			return fids, created, nil
 		}
@@ -57,9 +58,8 @@ func (s *Store) LeaseTempfiles(ctx context.Context, devid, count int) ([]int64, 
 // hand one statement consecutive values: Galera steps by the cluster
 // size, innodb_autoinc_lock_mode=2 interleaves statements), and clears
 // the marker before the commit, so no one else ever sees it.
-func (s *Store) leaseOnce(ctx context.Context, devid, count int) ([]int64, int64, error) {
+func (s *Store) leaseOnce(ctx context.Context, devids string, count int) ([]int64, int64, error) {
 	marker := "_fastpath_lease " + s.nonce + " " + strconv.FormatUint(leaseSeq.Add(1), 10)
-	devids := strconv.Itoa(devid)
 	var fids []int64
 	var created int64
 	// In READ COMMITTED the marker's UPDATE passes over the rows of a
@@ -122,6 +122,15 @@ func (s *Store) leaseOnce(ctx context.Context, devid, count int) ([]int64, int64
 		return err
 	})
 	return fids, created, err
+}
+
+// leaseDevids is a lease's tempfile devids: the device, then its peers.
+func leaseDevids(devid int, peers []int) string {
+	b := strconv.AppendInt(nil, int64(devid), 10)
+	for _, p := range peers {
+		b = strconv.AppendInt(append(b, ','), int64(p), 10)
+	}
+	return string(b)
 }
 
 // CommitFiles commits a batch of fast-path uploads in one transaction;
@@ -213,7 +222,7 @@ func commitTx(r *runner, items []store.FastCommit) ([]store.CommitResult, error)
 			} else {
 				out[i].Status = store.CommitLeaseExpired
 			}
-		case !slices.Contains(devids, it.DevID):
+		case !slices.Contains(devids, it.DevID) || !allIn(it.PeerDevIDs, devids):
 			out[i].Status = store.CommitInvalidDestDev
 		case it.Attr != nil:
 			linked, err := r.linkedName(it)
@@ -250,9 +259,12 @@ func commitTx(r *runner, items []store.FastCommit) ([]store.CommitResult, error)
 			w.add("replaced", o)
 		}
 		if old[i] != it.FID {
-			w.add("file", it.FID, it.DomainID, it.Key, it.Length, it.ClassID)
+			w.add("file", it.FID, it.DomainID, it.Key, it.Length, it.ClassID, 1+len(it.PeerDevIDs))
 		}
 		w.add("file_on", it.FID, it.DevID)
+		for _, p := range it.PeerDevIDs {
+			w.add("file_on", it.FID, p)
+		}
 		if it.Checksum != nil {
 			w.add("checksum", it.FID, int(it.Checksum.HashType), it.Checksum.Sum)
 		}
@@ -267,6 +279,16 @@ func commitTx(r *runner, items []store.FastCommit) ([]store.CommitResult, error)
 		return nil, err
 	}
 	return out, nil
+}
+
+// allIn reports whether every id of ids is in set.
+func allIn(ids, set []int) bool {
+	for _, id := range ids {
+		if !slices.Contains(set, id) {
+			return false
+		}
+	}
+	return true
 }
 
 // linkedName reports whether the key of an item with attributes is a
@@ -377,7 +399,7 @@ var batchStmts = []struct {
 	{"refid", "DELETE FROM file WHERE fid IN (", "", true},
 	{"replaced", "DELETE FROM file WHERE fid IN (", "", true},
 	{"replaced", "{ignore} INTO file_to_delete2 (fid, nexttry) VALUES ", "(?, {now})", false},
-	{"file", "INSERT INTO file (fid, dmid, dkey, length, classid, devcount) VALUES ", "(?, ?, ?, ?, ?, 1)", false},
+	{"file", "INSERT INTO file (fid, dmid, dkey, length, classid, devcount) VALUES ", "(?, ?, ?, ?, ?, ?)", false},
 	{"file_on", "{ignore} INTO file_on (fid, devid) VALUES ", "(?, ?)", false},
 	{"checksum", "REPLACE INTO checksum (fid, hashtype, checksum) VALUES ", "(?, ?, ?)", false},
 	{"attr", "REPLACE INTO mogfs_attr (fid, mtime, mtime_nsec, mode, uid, gid, atime, atime_nsec, ctime, ctime_nsec, rdev) VALUES ",

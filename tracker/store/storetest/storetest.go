@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LegacyDeletesEmpty", testLegacyDeletesEmpty},
 		{"LeaseTempfiles", testLeaseTempfiles},
 		{"CommitFiles", testCommitFiles},
+		{"CommitFilesPeers", testCommitFilesPeers},
 		{"CommitFilesRace", testCommitFilesRace},
 		{"FilesByKeys", testFilesByKeys},
 		{"FsckFiles", testFsckFiles},
