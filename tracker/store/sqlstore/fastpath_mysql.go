@@ -202,3 +202,119 @@ func rollback(conn *sql.Conn) {
 		conn.Raw(func(any) error { return driver.ErrBadConn })
 	}
 }
+
+// commitTxMySQL is one attempt at a fastpath_commit batch (commitTx) in
+// two round trips on one connection of the batching pool: the
+// transaction's start with its three reads (tempfile rows, locked; file
+// rows by fid; file rows by key, locked, of the items whose tempfile row
+// is there), then every write with the COMMIT. The
+// decisions between them are commitTx's (commitStatuses, commitWrites).
+// A failed statement ends the request there; the transaction is then
+// rolled back and the error returned as is, so that a duplicate key
+// reaches CommitFiles' item-by-item retry.
+func (s *Store) commitTxMySQL(ctx context.Context, db *sql.DB, items []store.FastCommit) ([]store.CommitResult, error) {
+	var out []store.CommitResult
+	err := s.retry(ctx, func() error {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		inTx := true // from the first request on, until COMMIT succeeded
+		defer func() {
+			if inTx {
+				rollback(conn)
+			}
+		}()
+		temps, byFID, old, err := s.commitReadsMySQL(ctx, conn, items)
+		if err != nil {
+			return err
+		}
+		var commit []int
+		out, commit = commitStatuses(items, temps, byFID)
+		var q strings.Builder
+		var args []any
+		if len(commit) > 0 {
+			for _, st := range commitWrites(items, commit, byFID, old, out).statements() {
+				q.WriteString(s.d.replacer().Replace(st.tmpl))
+				q.WriteString("; ")
+				args = append(args, st.args...)
+			}
+		}
+		q.WriteString("COMMIT")
+		if _, err := conn.ExecContext(ctx, q.String(), args...); err != nil {
+			return err
+		}
+		inTx = false
+		return nil
+	})
+	return out, err
+}
+
+// commitReadsMySQL starts a READ COMMITTED transaction on conn and runs
+// commitTx's reads in the same request.
+func (s *Store) commitReadsMySQL(ctx context.Context, conn *sql.Conn, items []store.FastCommit) (map[int64][]int, map[int64]fileRow, map[int]int64, error) {
+	fids := itemFIDs(items)
+	q := "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION; " +
+		s.d.replacer().Replace(tempDevidsQuery(len(fids))) + "; " +
+		fileByFIDQuery(len(fids)) + "; " +
+		ownedKeyFIDsQuery(len(items))
+	args := make([]any, 0, 2*len(fids)+4*len(items))
+	args = append(args, fids...)
+	args = append(args, fids...)
+	for i, it := range items {
+		args = append(args, i, it.FID, it.DomainID, it.Key)
+	}
+	rows, err := conn.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer rows.Close()
+	temps, err := scanTempDevids(rows)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if !rows.NextResultSet() {
+		return nil, nil, nil, resultSetMissing(rows, "file rows by fid")
+	}
+	byFID, err := scanFileRows(rows)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if !rows.NextResultSet() {
+		return nil, nil, nil, resultSetMissing(rows, "file rows by key")
+	}
+	old, err := scanKeyFIDs(rows)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return temps, byFID, old, rows.Close()
+}
+
+// ownedKeyFIDsQuery is keyFIDsQuery for the items of a batch (i, fid,
+// dmid, dkey) whose tempfile row is still there, as commitTx reads and
+// locks the keys of the items it writes only: a batch sent again, whose
+// rows are gone, locks no key that a later batch of the same keys
+// writes. (It locks its own tempfile rows again, which it holds.)
+// STRAIGHT_JOIN keeps the join order v, tempfile, file: each row of the
+// other tables is found by its key, so the locking read never scans, and
+// so never locks, another batch's rows (on small tables the optimizer
+// would otherwise scan tempfile).
+func ownedKeyFIDsQuery(n int) string {
+	var b strings.Builder
+	b.WriteString("SELECT STRAIGHT_JOIN v.i, f.fid FROM (SELECT ? AS i, ? AS fid, ? AS dmid, ? AS dkey")
+	for j := 1; j < n; j++ {
+		b.WriteString(" UNION ALL SELECT ?, ?, ?, ?")
+	}
+	b.WriteString(") v JOIN tempfile t ON t.fid = v.fid JOIN file f ON f.dmid = v.dmid AND f.dkey = v.dkey FOR UPDATE")
+	return b.String()
+}
+
+// resultSetMissing is the error of a batched request whose next result
+// set did not come: the statement's own error, if any.
+func resultSetMissing(rows *sql.Rows, what string) error {
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return fmt.Errorf("sqlstore: batched query returned no result set for the %s", what)
+}

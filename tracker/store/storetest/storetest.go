@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LeaseTempfiles", testLeaseTempfiles},
 		{"CommitFiles", testCommitFiles},
 		{"CommitFilesRace", testCommitFilesRace},
+		{"CommitFilesLarge", testCommitFilesLarge},
 		{"FilesByKeys", testFilesByKeys},
 		{"FsckFiles", testFsckFiles},
 		{"DequeueMany", testDequeueMany},
