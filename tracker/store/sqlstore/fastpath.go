@@ -32,7 +32,13 @@ func (s *Store) LeaseTempfiles(ctx context.Context, devid, count int) ([]int64, 
 		return nil, 0, fmt.Errorf("sqlstore: lease %d fids on device %d: bad arguments", count, devid)
 	}
 	for try := 0; try < maxIDTries; try++ {
-		fids, created, err := s.leaseOnce(ctx, devid, count)
+		lease := s.leaseOnce
+		if db := s.multiDB(); db != nil {
+			lease = func(ctx context.Context, devid, count int) ([]int64, int64, error) {
+				return s.leaseOnceMySQL(ctx, db, devid, count)
+			}
+		}
+		fids, created, err := lease(ctx, devid, count)
 		if err == nil {
 			return fids, created, nil
 		}

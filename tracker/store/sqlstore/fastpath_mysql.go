@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -317,4 +318,94 @@ func resultSetMissing(rows *sql.Rows, what string) error {
 		return err
 	}
 	return fmt.Errorf("sqlstore: batched query returned no result set for the %s", what)
+}
+
+// leaseOnceMySQL is leaseOnce in two round trips on one connection of the
+// batching pool: the transaction's start, the insert, the read-back and
+// the marker's clearing in one request (LAST_INSERT_ID() is the first
+// row's fid, a bound below every fid of the lease), then the COMMIT, or
+// a ROLLBACK when a fid is already a file's.
+func (s *Store) leaseOnceMySQL(ctx context.Context, db *sql.DB, devid, count int) ([]int64, int64, error) {
+	marker := "_fastpath_lease " + s.nonce + " " + strconv.FormatUint(leaseSeq.Add(1), 10)
+	devids := strconv.Itoa(devid)
+	var fids []int64
+	var created int64
+	err := s.retry(ctx, func() error {
+		fids, created = fids[:0], 0
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		inTx := true
+		defer func() {
+			if inTx {
+				rollback(conn)
+			}
+		}()
+		var q strings.Builder
+		q.WriteString("SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION; " +
+			"INSERT INTO tempfile (dmid, dkey, classid, devids, createtime) VALUES ")
+		args := make([]any, 0, 2*count+2)
+		for i := 0; i < count; i++ {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(0, ?, 0, ?, UNIX_TIMESTAMP())")
+			args = append(args, marker, devids)
+		}
+		q.WriteString("; SELECT t.fid, t.createtime, f.fid IS NOT NULL FROM tempfile t LEFT JOIN file f ON f.fid = t.fid " +
+			"WHERE t.fid >= LAST_INSERT_ID() AND t.dkey = ? ORDER BY t.fid; " +
+			"UPDATE tempfile SET dkey = NULL WHERE fid >= LAST_INSERT_ID() AND dkey = ?")
+		args = append(args, marker, marker)
+		clash, err := scanLease(ctx, conn, q.String(), args, s.minFID, &fids, &created)
+		if err != nil {
+			return err
+		}
+		if len(fids) != count {
+			return fmt.Errorf("inserted %d rows, read back %d", count, len(fids))
+		}
+		if clash {
+			return errLeaseClash // rolled back by the deferred call
+		}
+		if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+			return err
+		}
+		inTx = false
+		return nil
+	})
+	return fids, created, err
+}
+
+// scanLease runs leaseOnceMySQL's request and reads its one result set;
+// clash says a fid is a file's or not above minFID.
+func scanLease(ctx context.Context, conn *sql.Conn, q string, args []any, minFID int64, fids *[]int64, created *int64) (bool, error) {
+	rows, err := conn.QueryContext(ctx, q, args...)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	clash := false
+	for rows.Next() {
+		var fid, ct int64
+		var inFile bool
+		if err := rows.Scan(&fid, &ct, &inFile); err != nil {
+			return false, err
+		}
+		if inFile || fid <= minFID {
+			clash = true
+		}
+		if *created == 0 || ct < *created {
+			*created = ct
+		}
+		*fids = append(*fids, fid)
+	}
+	// The UPDATE's outcome: its error, if any, ends the request here.
+	if rows.NextResultSet() {
+		return false, errors.New("sqlstore: lease request returned an extra result set")
+	}
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	return clash, rows.Close()
 }
