@@ -83,6 +83,10 @@ type fastState struct {
 type fastNode struct {
 	base  string // http://ip:port
 	ready bool   // it held a usable lease when probed
+	attrs bool   // it takes mogfs attributes (docs/fastpath.md §10.3a)
+	// noAttrs is set when it refused attributes after all: uploads
+	// with attributes skip it until the next refresh.
+	noAttrs atomic.Bool
 	// off is set when the node refused an upload in a way that says it
 	// cannot take more now (no lease, no fast path): it is skipped until
 	// the next refresh.
@@ -137,11 +141,12 @@ func (fp *fastPath) current(ctx context.Context, c *Client) *fastState {
 // forget makes the next use ask the cluster again.
 func (fp *fastPath) forget() { fp.state.Store(nil) }
 
-// writers returns the nodes that can take an upload now.
-func (s *fastState) writers() []*fastNode {
+// writers returns the nodes that can take an upload now (with mogfs
+// attributes, when attrs).
+func (s *fastState) writers(attrs bool) []*fastNode {
 	var out []*fastNode
 	for _, n := range s.nodes {
-		if n.ready && !n.off.Load() {
+		if n.ready && !n.off.Load() && (!attrs || n.attrs && !n.noAttrs.Load()) {
 			out = append(out, n)
 		}
 	}
@@ -188,9 +193,9 @@ func (c *Client) discover(ctx context.Context) *fastState {
 		wg.Add(1)
 		go func(i int, base string) {
 			defer wg.Done()
-			ok, ready := c.probe(ctx, base)
+			ok, ready, attrs := c.probe(ctx, base)
 			if ok {
-				nodes[i-1] = &fastNode{base: base, ready: ready}
+				nodes[i-1] = &fastNode{base: base, ready: ready, attrs: attrs}
 			}
 		}(i, base)
 	}
@@ -201,40 +206,42 @@ func (c *Client) discover(ctx context.Context) *fastState {
 			s.nodes = append(s.nodes, nd)
 		}
 	}
-	if len(s.writers()) == 0 {
+	if len(s.writers(false)) == 0 {
 		// Nodes lease fids shortly after they start: look again soon.
 		s.until = time.Now().Add(fastRetryTTL)
 		s.why = fmt.Sprintf("none of the %d storage node(s) the tracker listed is ready for the fast path", n)
 	}
-	c.log.Debug("fast path capability", "nodes", len(s.nodes), "ready", len(s.writers()))
+	c.log.Debug("fast path capability", "nodes", len(s.nodes), "ready", len(s.writers(false)))
 	return s
 }
 
 // probe asks a node GET /_fastpath: ok when it answers as a fast-path
-// node, ready when it holds a usable lease.
-func (c *Client) probe(ctx context.Context, base string) (ok, ready bool) {
+// node, ready when it holds a usable lease, attrs when it takes mogfs
+// attributes.
+func (c *Client) probe(ctx context.Context, base string) (ok, ready, attrs bool) {
 	ctx, cancel := context.WithTimeout(ctx, fastProbeLimit)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/_fastpath", nil)
 	if err != nil {
-		return false, false
+		return false, false, false
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		c.log.Debug("fast path probe failed", "node", base, "err", err)
-		return false, false
+		return false, false, false
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil || resp.StatusCode != http.StatusOK {
-		return false, false
+		return false, false, false
 	}
 	var ans struct {
 		FastPath int  `json:"fastpath"`
 		Ready    bool `json:"ready"`
+		Attrs    bool `json:"attrs"`
 	}
 	if json.Unmarshal(body, &ans) != nil || ans.FastPath != 1 {
-		return false, false
+		return false, false, false
 	}
-	return true, ans.Ready
+	return true, ans.Ready, ans.Attrs
 }

@@ -18,13 +18,37 @@ import (
 // Stage of an upload through the fast path, for StoreError.Op.
 const OpFastPut = "fastpath_put" // the PUT to a node's /_put
 
+// attrNames are the mogfs attribute names Commit.Attrs may hold.
+var attrNames = map[string]bool{"mtime": true, "mtime_nsec": true, "atime": true, "atime_nsec": true,
+	"ctime": true, "ctime_nsec": true, "mode": true, "uid": true, "gid": true, "rdev": true}
+
+// ErrBadAttr: Commit.Attrs holds a name that is not a mogfs attribute,
+// or no value for the last name.
+var ErrBadAttr = errors.New("not a mogfs attribute")
+
+// checkAttrs refuses what a node or tracker could not take as
+// attributes, so that none is ever dropped.
+func checkAttrs(kv []string) error {
+	if len(kv)%2 != 0 {
+		return fmt.Errorf("%w: %q has no value", ErrBadAttr, kv[len(kv)-1])
+	}
+	for i := 0; i < len(kv); i += 2 {
+		if !attrNames[kv[i]] {
+			return fmt.Errorf("%w: %q", ErrBadAttr, kv[i])
+		}
+	}
+	return nil
+}
+
 // storeFast uploads mem under key through a node's /_put. done is false
 // when the upload should go the three-step way instead: no node offers
-// the fast path, or the node could not take it (and the mode allows
-// falling back). md5sum, when not nil, is sent as Content-MD5.
-func (c *Client) storeFast(ctx context.Context, key, class string, mem, md5sum []byte) (st Stored, done bool, err error) {
+// the fast path (with attributes, when attrs are given), or the node
+// could not take it (and the mode allows falling back). md5sum, when not
+// nil, is sent as Content-MD5; attrs are mogfs attributes (name, value
+// pairs, checked).
+func (c *Client) storeFast(ctx context.Context, key, class string, mem, md5sum []byte, attrs []string) (st Stored, done bool, err error) {
 	s := c.fast.current(ctx, c)
-	nodes := s.writers()
+	nodes := s.writers(len(attrs) > 0)
 	if len(nodes) == 0 {
 		if c.fast.mode == FastPathOnly {
 			return Stored{}, true, &StoreError{Key: key, Op: OpFastPut, Err: fmt.Errorf("%w: %s", ErrNoFastPath, s.why)}
@@ -32,9 +56,12 @@ func (c *Client) storeFast(ctx context.Context, key, class string, mem, md5sum [
 		return Stored{}, false, nil
 	}
 	node := c.fast.pick(nodes)
-	st, fallback, err := c.putFast(ctx, node, key, class, mem, md5sum)
+	st, fallback, err := c.putFast(ctx, node, key, class, mem, md5sum, attrs)
 	if err == nil {
 		c.counters.fastPuts.Add(1)
+		if len(attrs) > 0 {
+			c.counters.fastAttrPuts.Add(1)
+		}
 		c.paths.put(pathKey{c.domain, key}, st.FID, st.Size, []string{st.Path})
 		return st, true, nil
 	}
@@ -52,10 +79,13 @@ func (c *Client) storeFast(ctx context.Context, key, class string, mem, md5sum [
 // something that is not the fast path's answer, or the connection failed
 // (the upload may have been committed: writing the same key and bytes
 // again replaces its fid once, which Store allows).
-func (c *Client) putFast(ctx context.Context, node *fastNode, key, class string, mem, md5sum []byte) (st Stored, fallback bool, err error) {
+func (c *Client) putFast(ctx context.Context, node *fastNode, key, class string, mem, md5sum []byte, attrs []string) (st Stored, fallback bool, err error) {
 	u := node.base + "/_put?domain=" + url.QueryEscape(c.domain) + "&key=" + url.QueryEscape(key)
 	if class != "" {
 		u += "&class=" + url.QueryEscape(class)
+	}
+	for i := 0; i+1 < len(attrs); i += 2 {
+		u += "&" + attrs[i] + "=" + url.QueryEscape(attrs[i+1])
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, bytes.NewReader(mem))
 	if err != nil {
@@ -89,9 +119,19 @@ func (c *Client) putFast(ctx context.Context, node *fastNode, key, class string,
 			return Stored{}, false, &StoreError{Key: key, Op: refusalOp(code), Err: &wire.Error{Code: code, Text: stripHTML(string(msg))}}
 		}
 	case http.StatusServiceUnavailable, http.StatusNotFound:
-		// No usable lease, or no fast path any more (a node restarted
-		// without trackers): not before the next refresh.
-		node.off.Store(true)
+		switch code := resp.Header.Get("X-MogileFS-Error"); {
+		case resp.StatusCode == http.StatusServiceUnavailable && len(attrs) > 0 && (code == "no_attrs" || code == "unknown_command"):
+			// Its trackers do not take attributes (any more): its
+			// plain uploads may go on.
+			node.noAttrs.Store(true)
+		case resp.StatusCode == http.StatusServiceUnavailable && code == "linked_key":
+			// This key alone goes the three-step way.
+		default:
+			// No usable lease, or no fast path any more (a node
+			// restarted without trackers): not before the next
+			// refresh.
+			node.off.Store(true)
+		}
 	}
 	pe := &PathError{Method: "PUT", URL: u, Status: resp.StatusCode, Msg: stripHTML(string(msg))}
 	if r := resp.Header.Get("X-MogileFS-Error"); r != "" {

@@ -15,6 +15,9 @@ type Stats struct {
 	TrackerCommands map[string]uint64
 	// FastPathPuts are uploads committed through a storage node's /_put.
 	FastPathPuts uint64
+	// FastPathAttrPuts are those of FastPathPuts that carried mogfs
+	// attributes (Commit.Attrs).
+	FastPathAttrPuts uint64
 	// FastPathFallbacks are uploads that tried /_put and went the
 	// three-step way after the node could not take them.
 	FastPathFallbacks uint64
@@ -45,9 +48,10 @@ func (s Stats) TrackerTotal() uint64 {
 type counters struct {
 	cmds sync.Map // command -> *atomic.Uint64
 
-	fastPuts, fastFallbacks, threeStepPuts atomic.Uint64
-	cacheHits, cacheMisses                 atomic.Uint64
-	keyReads, keyReadFallbacks, lookups    atomic.Uint64
+	fastPuts, fastAttrPuts, fastFallbacks atomic.Uint64
+	threeStepPuts                         atomic.Uint64
+	cacheHits, cacheMisses                atomic.Uint64
+	keyReads, keyReadFallbacks, lookups   atomic.Uint64
 }
 
 func (c *counters) command(cmd string) {
@@ -63,6 +67,7 @@ func (c *Client) Stats() Stats {
 	s := Stats{
 		TrackerCommands:   map[string]uint64{},
 		FastPathPuts:      c.counters.fastPuts.Load(),
+		FastPathAttrPuts:  c.counters.fastAttrPuts.Load(),
 		FastPathFallbacks: c.counters.fastFallbacks.Load(),
 		ThreeStepPuts:     c.counters.threeStepPuts.Load(),
 		PathCacheHits:     c.counters.cacheHits.Load(),

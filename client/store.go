@@ -75,8 +75,17 @@ type Stored struct {
 // as mogfs_create_close with a file's mtime and mode). The zero Commit is
 // create_close.
 type Commit struct {
-	Command string   // "" is create_close
+	Command string   // "" is create_close, or mogfs_create_close with Attrs
 	Args    []string // name, value pairs sent besides create_close's own
+	// Attrs are mogfs attributes (docs/mogfs.md §8.5: mtime, mtime_nsec,
+	// atime, atime_nsec, ctime, ctime_nsec, mode, uid, gid, rdev) as
+	// name, value pairs, committed with the file in its transaction. A
+	// Commit with Attrs and nothing else is committed by a fast-path node
+	// that takes attributes (docs/fastpath.md §10.3a), else with
+	// mogfs_create_close; with a Command, they are sent to it besides
+	// Args. Any other name is refused (ErrBadAttr) before anything is
+	// sent.
+	Attrs []string
 	// Late, when not nil, is called once the content was sent, before
 	// the commit: the name, value pairs it returns are sent as well
 	// (what is known only after the body was read, such as its MD5).
@@ -102,8 +111,11 @@ func (c *Client) StoreWith(ctx context.Context, key, class string, r io.Reader, 
 	case "SHA-1":
 		h = sha1.New()
 	}
+	if err := checkAttrs(commit.Attrs); err != nil {
+		return Stored{}, &StoreError{Key: key, Op: OpOpen, Err: err}
+	}
 	src := &uploadBody{r: r, h: h}
-	fast := commit.Command == "" && commit.Late == nil && c.fast.wants(size, hashName)
+	fast := commit.Command == "" && len(commit.Args) == 0 && commit.Late == nil && c.fast.wants(size, hashName)
 	// A small body of known size is read first and sent from memory: it
 	// leaves in one write with the request headers, and it can be sent
 	// again to the next destination whatever happened to the first.
@@ -118,7 +130,7 @@ func (c *Client) StoreWith(ctx context.Context, key, class string, r io.Reader, 
 		if hashName == "MD5" {
 			sum = h.Sum(nil)
 		}
-		st, done, err := c.storeFast(ctx, key, class, mem, sum)
+		st, done, err := c.storeFast(ctx, key, class, mem, sum, commit.Attrs)
 		if done {
 			return st, err
 		}
@@ -211,7 +223,10 @@ dests:
 	if commit.Command != "" {
 		cmd = commit.Command
 		ckv = append(ckv, commit.Args...)
+	} else if len(commit.Attrs) > 0 {
+		cmd = "mogfs_create_close"
 	}
+	ckv = append(ckv, commit.Attrs...)
 	if commit.Late != nil {
 		ckv = append(ckv, commit.Late()...)
 	}

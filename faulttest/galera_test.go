@@ -54,13 +54,19 @@ func startGaleraSite(t *testing.T, domain string, classes map[string]int) *galer
 // again. Every acknowledged upload reads back with its bytes, no fid
 // belongs to two keys, every file reaches its class's 2 copies with the
 // disks holding exactly the copies the database lists, and a full fsck
-// finds nothing.
+// finds nothing. Throughout, exactly one tracker is job master: the lease
+// row never passes to another tracker before it expired, the trackers'
+// logs show no two job masters at once, and once tracker A, the job
+// master, is killed, B takes over within the lease's lifetime and a poll.
 func TestGaleraTwoTrackers(t *testing.T) {
 	parallelUnlessSoak(t)
 	ctx := ctxFor(t)
 	const domain, class = "gal", "two"
 	site := startGaleraSite(t, domain, map[string]int{class: 2})
 	a, b := site.a, site.b
+	db := openDB(t, site.g.DBIDSN(1), "root", "")
+	lease := watchLease(db)
+	makeJobMaster(t, lease, a, b)
 	sz := sizes{512, 16 << 10}
 
 	var acked atomic.Int64
@@ -94,6 +100,7 @@ func TestGaleraTwoTrackers(t *testing.T) {
 	waitAcked("after kill -9 of tracker A's database node")
 	a.Proc.Kill()
 	<-a.Proc.Exited()
+	aExited := time.Now()
 	waitAcked("after kill -9 of tracker A")
 	site.g.Restart(t, 0)
 	aProc := restart(t, a.Proc)
@@ -129,7 +136,6 @@ func TestGaleraTwoTrackers(t *testing.T) {
 		checkUnacked(t, ctx, cb, fk, sz)
 	}
 
-	db := openDB(t, site.g.DBIDSN(1), "root", "")
 	settle := waitFor(t, "2 copies of every file, replicate queue empty", 180*time.Second, func() (bool, string) {
 		repl, e1 := queryInt(t, db, "SELECT COUNT(*) FROM file_to_replicate")
 		short, e2 := queryInt(t, db, "SELECT COUNT(*) FROM file f WHERE (SELECT COUNT(*) FROM file_on o WHERE o.fid = f.fid) <> 2")
@@ -185,8 +191,19 @@ func TestGaleraTwoTrackers(t *testing.T) {
 	if n, _ := strconv.Atoi(logRows["row_count"]); n != 0 {
 		t.Errorf("fsck found %d problems: %v", n, logRows)
 	}
+	noLease := lease.finish(t)
+	if noLease > jobMasterTakeover {
+		t.Errorf("the database had no live job-master lease for %v, want at most %v", noLease, jobMasterTakeover)
+	}
+	takeovers := checkMasterTerms(t, masterTerms(t, []trackerRun{
+		{name: "A", proc: a.Proc, exited: aExited}, {name: "A (restarted)", proc: aProc}, {name: "B", proc: b.Proc},
+	}, time.Now()))
+	if len(takeovers) != 1 {
+		t.Errorf("%d takeovers after a killed job master, want 1 (tracker A's)", len(takeovers))
+	}
 	figure(t, "acknowledged=%d failed_uploads=%d acknowledged_lost=%d duplicate_fids=%d file_on_rows=%d copies_on_disk=%d "+
-		"unfinished_upload_files=%d settled_in=%.1fs", len(keys), failed, lost, dupFids, rows, onDisk, pending, settle.Seconds())
+		"unfinished_upload_files=%d settled_in=%.1fs job_master_takeover=%v db_longest_without_lease=%v",
+		len(keys), failed, lost, dupFids, rows, onDisk, pending, settle.Seconds(), takeovers, noLease.Round(time.Millisecond))
 }
 
 // TestGaleraConflictingCommands: both trackers rename and delete the same

@@ -36,6 +36,7 @@ func TestTwoTrackersOneMariaDB(t *testing.T) {
 		Args: []string{"--debug"}})
 	cl.WaitWriteable(t, b.Conn(t))
 	db := openDB(t, a.DSN, a.User, a.Pass)
+	lease := watchLease(db)
 	ca := newClient(t, domain, 20*time.Second, a.Addr)
 	cb := newClient(t, domain, 20*time.Second, b.Addr)
 	n := scale(600, 4000)
@@ -146,9 +147,12 @@ func TestTwoTrackersOneMariaDB(t *testing.T) {
 		}
 	}
 	byA, byB := strings.Count(a.Proc.Output(), `msg="replicate: copied"`), strings.Count(b.Proc.Output(), `msg="replicate: copied"`)
+	handover := stopJobMaster(t, lease, a, b)
 	figure(t, "uploads=%d acknowledged=%d deleted=%d acknowledged_lost=%d fids_checked=%d duplicate_fids=%d "+
-		"replications_by_a=%d by_b=%d doubled=%d deleted_still_there=%d copies_on_disk=%d file_on_rows=%d settled_in=%.1fs",
-		n, len(acked), len(deleted), lost, total, dups, byA, byB, doubled, stillThere, onDisk, rows, settle.Seconds())
+		"replications_by_a=%d by_b=%d doubled=%d deleted_still_there=%d copies_on_disk=%d file_on_rows=%d settled_in=%.1fs "+
+		"job_master_handover_after_sigterm=%v",
+		n, len(acked), len(deleted), lost, total, dups, byA, byB, doubled, stillThere, onDisk, rows, settle.Seconds(),
+		handover.Round(time.Millisecond))
 }
 
 // countFids counts .fid files under a docroot.

@@ -143,20 +143,22 @@ func (b *ClientBackend) Known(domain, key string, paths []string, size int64) ke
 
 // Store implements keyspace.Backend.
 func (b *ClientBackend) Store(ctx context.Context, t keyspace.Target, r io.Reader, size int64) (keyspace.Stored, error) {
-	var commit client.Commit
+	// The attributes go with the content: through a fast-path node that
+	// takes them, else with mogfs_create_close (docs/fastpath.md §10.3a).
+	commit := client.Commit{Attrs: attrArgs(t.Attr)}
 	key := t.Key
 	if t.DKey != "" {
-		// A long key: its surrogate, named in the same commit.
+		// A long key: its surrogate, named in the same commit (always
+		// the three-step way).
 		key = t.DKey
-		commit = client.Commit{Command: "mogfs_create_close", Args: append(attrArgs(t.Attr), "name", t.Key)}
-	} else if !t.Attr.Empty() {
-		commit = client.Commit{Command: "mogfs_create_close", Args: attrArgs(t.Attr)}
+		commit.Command, commit.Args = "mogfs_create_close", []string{"name", t.Key}
 	}
 	st, err := b.in(t.Domain).StoreWith(ctx, key, t.Class, r, size, commit)
 	if err != nil {
 		return keyspace.Stored{}, classify("store", err)
 	}
-	return keyspace.Stored{DKey: t.DKey, Size: st.Size, Fid: st.FID, Path: st.Path, AttrSet: commit.Command != ""}, nil
+	return keyspace.Stored{DKey: t.DKey, Size: st.Size, Fid: st.FID, Path: st.Path,
+		AttrSet: commit.Command != "" || len(commit.Attrs) > 0}, nil
 }
 
 // Features implements keyspace.Backend with mogfs_features.
@@ -300,8 +302,13 @@ func atoi64(s string) int64 {
 }
 
 // Lookup implements keyspace.Backend with mogfs_lookup.
-func (b *ClientBackend) Lookup(ctx context.Context, domain, key string) (keyspace.LookupResult, error) {
-	r, err := b.c.Do(ctx, "mogfs_lookup", map[string]string{"domain": domain, "key": key})
+func (b *ClientBackend) Lookup(ctx context.Context, domain, key string, withPath bool) (keyspace.LookupResult, error) {
+	args := map[string]string{"domain": domain, "key": key}
+	if withPath {
+		// One copy: a read that finds it gone asks get_paths for all.
+		args["pathcount"] = "1"
+	}
+	r, err := b.c.Do(ctx, "mogfs_lookup", args)
 	if err != nil {
 		return keyspace.LookupResult{}, classify("mogfs_lookup "+strconv.Quote(key), err)
 	}
@@ -313,6 +320,7 @@ func parseLookup(r map[string]string, key string) keyspace.LookupResult {
 	var out keyspace.LookupResult
 	if r["file"] == "1" {
 		fi := fileFields(r, "", key)
+		fi.Path = r["path1"]
 		out.File = &fi
 	}
 	out.Dir = r["dir"] == "1"

@@ -223,7 +223,7 @@ func (f *FS) fileChild(ctx context.Context, parent *fs.Inode, name string, fi ke
 	}
 	// Inodes live as long as the kernel caches them (an ls -lR of a big
 	// domain makes many): keep only what later calls need.
-	fn := &fileNode{fsys: f, info: slim(fi), at: time.Now(), looked: looked}
+	fn := &fileNode{fsys: f, info: slim(fi), path: fi.Path, at: time.Now(), looked: looked}
 	fn.fill(&out.Attr)
 	in := parent.NewInode(ctx, fn, fs.StableAttr{Mode: typ, Ino: inoOf(fi.DKey)})
 	f.nodes.touch(&fn.lru, &fn.Inode)
@@ -260,7 +260,15 @@ func (f *FS) lookup(ctx context.Context, dir *fs.Inode, name string, out *fuse.E
 	if errno != 0 {
 		return nil, errno
 	}
-	r, err := f.space.Lookup(bg(ctx), cl.domain, cl.key)
+	// The open that may follow uses this answer (fileNode.Open): with a
+	// copy's URL its read needs no get_paths, unless the node knows one.
+	lookup := f.space.LookupPath
+	if ch := dir.GetChild(name); ch != nil {
+		if fn, ok := ch.Operations().(*fileNode); ok && fn.knowsPath() {
+			lookup = f.space.Lookup
+		}
+	}
+	r, err := lookup(bg(ctx), cl.domain, cl.key)
 	if err != nil {
 		return nil, toErrno(f.log, "lookup", err, "domain", cl.domain, "key", cl.key)
 	}

@@ -31,7 +31,8 @@ type fileNode struct {
 	info keyspace.FileInfo // as the tracker said (Attr filled with defaults)
 	at   time.Time         // when info was known
 	// path is the URL of a copy of info.Fid when this mount wrote it
-	// (the PUT of the commit): reads start there, without get_paths.
+	// (the PUT of the commit) or the lookup that gave info named one:
+	// reads start there, without get_paths.
 	path string
 	// wgen counts local changes to the content (writes, truncates), so
 	// that a commit can tell whether it holds all of them.
@@ -83,12 +84,16 @@ type handle struct {
 // update takes new metadata from the tracker and reports whether the
 // content changed (another fid or size).
 func (n *fileNode) update(fi keyspace.FileInfo) bool {
+	path := fi.Path
 	fi = slim(fi)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	changed := fi.Fid != n.info.Fid || fi.Size != n.info.Size
 	if fi.Fid != n.info.Fid {
 		n.path = ""
+	}
+	if path != "" {
+		n.path = path
 	}
 	n.info, n.at = fi, time.Now()
 	n.changed = n.changed || changed
@@ -99,7 +104,7 @@ func (n *fileNode) update(fi keyspace.FileInfo) bool {
 // (the key, which the node's place in the tree gives, and the checksum),
 // and with the class name shared by every node of the class.
 func slim(fi keyspace.FileInfo) keyspace.FileInfo {
-	fi.Key, fi.Checksum = "", ""
+	fi.Key, fi.Checksum, fi.Path = "", "", ""
 	fi.Class = unique.Make(fi.Class).Value()
 	return fi
 }
@@ -171,13 +176,18 @@ func (n *fileNode) fill(out *fuse.Attr) {
 	}
 }
 
-// refresh asks the tracker for the file's metadata.
-func (n *fileNode) refresh(ctx context.Context) (changed bool, errno syscall.Errno) {
+// refresh asks the tracker for the file's metadata; forRead (an open)
+// asks for a copy's URL too when the node knows none.
+func (n *fileNode) refresh(ctx context.Context, forRead bool) (changed bool, errno syscall.Errno) {
 	l, errno := n.fsys.locate(&n.Inode)
 	if errno != 0 {
 		return false, errno
 	}
-	r, err := n.fsys.space.Lookup(bg(ctx), l.domain, l.key)
+	lookup := n.fsys.space.Lookup
+	if forRead && !n.knowsPath() {
+		lookup = n.fsys.space.LookupPath
+	}
+	r, err := lookup(bg(ctx), l.domain, l.key)
 	if err != nil {
 		return false, toErrno(n.fsys.log, "lookup", err, "domain", l.domain, "key", l.key)
 	}
@@ -185,6 +195,14 @@ func (n *fileNode) refresh(ctx context.Context) (changed bool, errno syscall.Err
 		return false, syscall.ENOENT
 	}
 	return n.update(*r.File), 0
+}
+
+// knowsPath reports whether the node holds the URL of a copy of its
+// version (see path).
+func (n *fileNode) knowsPath() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.path != ""
 }
 
 // Getattr implements fs.NodeGetattrer.
@@ -195,7 +213,7 @@ func (n *fileNode) Getattr(ctx context.Context, _ fs.FileHandle, out *fuse.AttrO
 	stale := time.Since(n.at) >= n.fsys.cfg.TTL
 	n.mu.Unlock()
 	if !local && stale {
-		if _, errno := n.refresh(ctx); errno != 0 {
+		if _, errno := n.refresh(ctx, false); errno != 0 {
 			return errno
 		}
 	}
@@ -219,7 +237,7 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	n.mu.Unlock()
 	if n.buffer() == nil {
 		if !fresh {
-			changed, errno := n.refresh(ctx)
+			changed, errno := n.refresh(ctx, true)
 			if errno != 0 {
 				return nil, 0, errno
 			}
@@ -410,8 +428,9 @@ func (h *handle) openReader(ctx context.Context) (*keyspace.Reader, syscall.Errn
 	}
 	var rm keyspace.Remote
 	if path != "" {
-		// This mount wrote this version: read it where it was sent
-		// (if that copy is gone, the Reader asks get_paths).
+		// This mount wrote this version, or its lookup named a copy:
+		// read it there (if that copy is gone, the Reader asks
+		// get_paths).
 		known := l.key
 		if keyspace.IsLong(l.key) && dkey != "" {
 			known = dkey

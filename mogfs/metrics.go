@@ -29,6 +29,11 @@ import (
 //	mogilefs_mogfs_node_limit                    gauge (the cap on nodes, 0: none)
 //	mogilefs_mogfs_node_evictions_total          counter (nodes the kernel was asked to forget)
 //
+// and, from mogfs (the command), those of its client
+// (mountcmd/metrics.go): mogilefs_mogfs_uploads_total{path} (fastpath or
+// three_step), mogilefs_mogfs_fastpath_fallbacks_total and
+// mogilefs_mogfs_tracker_requests_total{command}.
+//
 // op is the FUSE request (lookup, getattr, read, write, create, flush,
 // ...); they are counted where the kernel's requests enter go-fuse, so
 // they include requests answered by go-fuse itself. forget is not

@@ -51,6 +51,7 @@ func TestWriteAllow(t *testing.T) {
 		{"DELETE", "/dev1/keep.fid", ""},
 		{"MKCOL", "/dev1/dir/", ""},
 		{"POST", "/dev1/keep.fid", "x"},
+		{"POST", "/_concat", "dest /dev1/0/000/000/0000000001.fid\npart 4 /dev1/keep.fid\n"},
 	} {
 		code, body := doFrom(t, out, c.method, n.url+c.path, c.body)
 		if code != 403 || !strings.Contains(body, "Writes are not allowed from your address") {

@@ -21,6 +21,12 @@
 // lookup; GET /_fastpath for clients to see it is ready. Without trackers
 // those paths answer 404, as on an original node.
 //
+// POST /_concat (concat.go, docs/s3.md §6.1) writes a new fid's file from
+// other fids' files, on this node (copy_file_range) or fetched from the
+// cluster's other nodes (only the addresses get_hosts lists, so with
+// trackers only), for the S3 gateway's multipart Complete. The original
+// has no such request; a node without it answers 405.
+//
 // With Config.Server = "none" there is no HTTP server (an operator's
 // nginx serves the docroot, see package nginxconf); with "nginx" mogstored
 // runs nginx itself with a generated WebDAV configuration.

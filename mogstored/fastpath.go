@@ -43,6 +43,7 @@ type fpInfo struct {
 	leaseMax int
 	leaseTTL time.Duration
 	baseURL  string // this node's base URL as the tracker names it, "" if not listed
+	attrs    bool   // the trackers take mogfs attributes (mogfs_fastpath_commit)
 }
 
 // defaultInfo holds until the first fastpath_info answer.
@@ -140,7 +141,7 @@ func (fp *fastPath) refreshInfo(ctx context.Context) error {
 		return err
 	}
 	in := &fpInfo{enabled: a["enabled"] == "1", batchMax: defaultInfo.batchMax, leaseMax: defaultInfo.leaseMax,
-		leaseTTL: defaultInfo.leaseTTL}
+		leaseTTL: defaultInfo.leaseTTL, attrs: a["attrs"] == "1"}
 	if n, err := strconv.Atoi(a["batch_max"]); err == nil && n > 0 {
 		in.batchMax = n
 	}
@@ -158,9 +159,9 @@ func (fp *fastPath) refreshInfo(ctx context.Context) error {
 		}
 	}
 	old := fp.info.Swap(in)
-	if old == defaultInfo || old.enabled != in.enabled || old.leaseTTL != in.leaseTTL || old.batchMax != in.batchMax {
+	if old == defaultInfo || old.enabled != in.enabled || old.leaseTTL != in.leaseTTL || old.batchMax != in.batchMax || old.attrs != in.attrs {
 		fp.log.Info("fast path: tracker settings", "enabled", in.enabled, "lease_ttl", in.leaseTTL,
-			"batch_max", in.batchMax, "lease_max", in.leaseMax, "self", in.baseURL)
+			"batch_max", in.batchMax, "lease_max", in.leaseMax, "attrs", in.attrs, "self", in.baseURL)
 	}
 	return nil
 }

@@ -74,6 +74,7 @@ func keyURL(n *mogtest.Node, domain, key string) string {
 type fpStatus struct {
 	FastPath int   `json:"fastpath"`
 	Ready    bool  `json:"ready"`
+	Attrs    bool  `json:"attrs"`
 	Devices  []int `json:"devices"`
 }
 

@@ -37,7 +37,8 @@ type commitItem struct {
 	key      string
 	class    string
 	size     int64
-	checksum string // "MD5:<hex>" or ""
+	checksum string   // "MD5:<hex>" or ""
+	attrs    []string // mogfs attributes, name, value pairs (docs/fastpath.md §10.3a)
 	done     chan commitResult
 }
 
@@ -51,7 +52,7 @@ type commitResult struct {
 // refusalCodes are the per-item statuses answered 400 to the client.
 var refusalCodes = map[string]bool{
 	"unreg_domain": true, "unreg_class": true, "no_key": true, "key_too_long": true,
-	"invalid_checksum_format": true, "no_domain": true,
+	"invalid_checksum_format": true, "no_domain": true, "bad_params": true,
 }
 
 // committer is the node's one group committer.
@@ -134,7 +135,7 @@ func (c *committer) failQueued() {
 
 // send commits one batch, resending it on failure, and answers each item.
 func (c *committer) send(ctx context.Context, batch []*commitItem) {
-	args := commitArgs(batch)
+	args, cmd := commitArgs(batch)
 	start := time.Now()
 	maybeSent := false
 	var lastErr error
@@ -143,7 +144,7 @@ func (c *committer) send(ctx context.Context, batch []*commitItem) {
 		if attempt > 0 && left <= 0 {
 			break
 		}
-		a, err := c.fp.link.DoTimeout(ctx, min(fpTrackerTimeout, max(left, 100*time.Millisecond)), "fastpath_commit", args)
+		a, err := c.fp.link.DoTimeout(ctx, min(fpTrackerTimeout, max(left, 100*time.Millisecond)), cmd, args)
 		var we *wire.Error
 		switch {
 		case err == nil:
@@ -172,8 +173,12 @@ func (c *committer) send(ctx context.Context, batch []*commitItem) {
 	c.fail(batch, lastErr, maybeSent)
 }
 
-// commitArgs builds fastpath_commit's arguments.
-func commitArgs(batch []*commitItem) map[string]string {
+// commitArgs builds the arguments of the batch's command:
+// fastpath_commit, or mogfs_fastpath_commit when an item carries
+// attributes (a tracker that does not know it refuses it, where one that
+// does not know the attribute arguments would drop them).
+func commitArgs(batch []*commitItem) (map[string]string, string) {
+	cmd := "fastpath_commit"
 	a := make(map[string]string, 1+7*len(batch))
 	a["count"] = strconv.Itoa(len(batch))
 	for i, it := range batch {
@@ -187,8 +192,12 @@ func commitArgs(batch []*commitItem) map[string]string {
 		if it.checksum != "" {
 			a["checksum_"+n] = it.checksum
 		}
+		for j := 0; j+1 < len(it.attrs); j += 2 {
+			a[it.attrs[j]+"_"+n] = it.attrs[j+1]
+			cmd = "mogfs_fastpath_commit"
+		}
 	}
-	return a
+	return a, cmd
 }
 
 // answer hands each item its status from the reply.

@@ -60,6 +60,8 @@ func (h *handler) fpStatus(w *httpd.ResponseWriter) {
 	b := make([]byte, 0, 64)
 	b = append(b, `{"fastpath":1,"ready":`...)
 	b = strconv.AppendBool(b, len(ids) > 0)
+	b = append(b, `,"attrs":`...)
+	b = strconv.AppendBool(b, h.fp.info.Load().attrs)
 	b = append(b, `,"devices":[`...)
 	for i, id := range ids {
 		if i > 0 {
@@ -125,6 +127,14 @@ func (h *handler) fpPut(w *httpd.ResponseWriter, r *httpd.Request) {
 		fpRefuse(w, r, 400, bad)
 		return
 	}
+	attrs := fpAttrArgs(q)
+	if attrs != nil && !h.fp.info.Load().attrs {
+		// Never drop them: the client commits the three-step way.
+		h.fp.m.put("retry")
+		h.fp.m.error("no_attrs")
+		fpRefuse(w, r, 503, "no_attrs")
+		return
+	}
 	devid, fid, ok := h.fp.take(time.Now())
 	if !ok {
 		h.fp.m.put("retry")
@@ -132,7 +142,23 @@ func (h *handler) fpPut(w *httpd.ResponseWriter, r *httpd.Request) {
 		fpRefuse(w, r, 503, "no_lease")
 		return
 	}
-	h.fpStore(w, r, &commitItem{fid: fid, devid: devid, domain: domain, key: key, class: class})
+	h.fpStore(w, r, &commitItem{fid: fid, devid: devid, domain: domain, key: key, class: class, attrs: attrs})
+}
+
+// fpAttrNames are the mogfs attribute arguments /_put takes
+// (docs/fastpath.md §10.3a), passed on to the tracker as they came.
+var fpAttrNames = []string{"mtime", "mtime_nsec", "atime", "atime_nsec", "ctime", "ctime_nsec", "mode", "uid", "gid", "rdev"}
+
+// fpAttrArgs returns the attribute arguments of a /_put query as name,
+// value pairs (nil for none; an empty value counts as not given).
+func fpAttrArgs(q url.Values) []string {
+	var kv []string
+	for _, n := range fpAttrNames {
+		if v := q.Get(n); v != "" {
+			kv = append(kv, n, v)
+		}
+	}
+	return kv
 }
 
 // fpStore writes the body as its fid on its device, has it committed and

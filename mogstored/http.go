@@ -3,6 +3,7 @@ package mogstored
 import (
 	"errors"
 	"log/slog"
+	"net/http"
 	"path"
 	"strconv"
 	"strings"
@@ -38,6 +39,9 @@ type handler struct {
 	bufs  copyBufs
 	pid   string    // os.Getpid() in decimal, for temp file names
 	fp    *fastPath // nil: the fast path is off
+	// concatHosts and concatHTTP serve /_concat (concat.go).
+	concatHosts *clusterHosts
+	concatHTTP  *http.Client
 }
 
 const allowed = "GET, HEAD, PUT, DELETE, MKCOL"
@@ -46,8 +50,14 @@ const allowed = "GET, HEAD, PUT, DELETE, MKCOL"
 const dirListingDisabled = "Directory listing disabled"
 
 func (h *handler) ServeHTTP(w *httpd.ResponseWriter, r *httpd.Request) {
-	if len(r.Path) > 2 && r.Path[1] == '_' && h.fastPath(w, r) {
-		return
+	if len(r.Path) > 2 && r.Path[1] == '_' {
+		if r.Path == "/_concat" {
+			h.concat(w, r)
+			return
+		}
+		if h.fastPath(w, r) {
+			return
+		}
 	}
 	switch r.Method {
 	case "GET", "HEAD":

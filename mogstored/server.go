@@ -80,7 +80,11 @@ func Listen(cfg Config, log *slog.Logger) (*Server, error) {
 		}
 	}
 	if s.httpL != nil {
-		h := &handler{root: root, fsync: cfg.Fsync, log: log, devs: s.devs, pid: strconv.Itoa(os.Getpid()), fp: s.fp}
+		h := &handler{root: root, fsync: cfg.Fsync, log: log, devs: s.devs, pid: strconv.Itoa(os.Getpid()), fp: s.fp,
+			concatHosts: &clusterHosts{}, concatHTTP: newConcatHTTP()}
+		if s.fp != nil {
+			h.concatHosts.link = s.fp.link
+		}
 		s.http = &httpd.Server{
 			Handler: guardWrites(cfg.WriteAllow, log, h),
 			Logger:  log, MaxConns: cfg.MaxConns,

@@ -74,6 +74,9 @@ func (s *Server) cmdFastpathInfo(ctx context.Context, r *request) reply {
 		}
 	}
 	a["host_count"] = strconv.Itoa(n)
+	if _, ok := s.handlers["mogfs_fastpath_commit"]; ok {
+		a["attrs"] = "1" // docs/fastpath.md §10.3a
+	}
 	return okReply(a)
 }
 
@@ -127,9 +130,10 @@ func batchCount(r *request, least int) (int, bool) {
 	return n, err == nil && n >= least && n <= fastpathBatchMax
 }
 
-// commitItem reads and checks item i of fastpath_commit; code is the
-// item's refusal ("" when it may be committed).
-func (s *Server) commitItem(r *request, snap *cluster.Snapshot, i int) (it store.FastCommit, code string) {
+// commitItem reads and checks item i of fastpath_commit (with attrs, of
+// mogfs_fastpath_commit); code is the item's refusal ("" when it may be
+// committed).
+func (s *Server) commitItem(r *request, snap *cluster.Snapshot, i int, attrs bool) (it store.FastCommit, code string) {
 	p := strconv.Itoa(i)
 	dom := snap.DomainByName(r.arg("domain_" + p))
 	if dom == nil {
@@ -173,6 +177,18 @@ func (s *Server) commitItem(r *request, snap *cluster.Snapshot, i int) (it store
 	if it.Checksum != nil {
 		it.Checksum.FID = fid
 	}
+	if attrs {
+		// The attribute arguments of mogfs_create_close, read and
+		// defaulted by the same code.
+		u, bad := mogfsItemAttrArgs(r, "_"+p, key)
+		if bad != nil {
+			return it, bad.code
+		}
+		if !u.Empty() {
+			row := u.Row()
+			it.Attr = &row
+		}
+	}
 	it.Replicated = s.oneCopyEnough(fid, c, dev, it.Checksum != nil)
 	return it, ""
 }
@@ -181,9 +197,16 @@ var commitStatus = map[store.CommitStatus]string{
 	store.CommitOK:             "ok",
 	store.CommitLeaseExpired:   "lease_expired",
 	store.CommitInvalidDestDev: "invalid_destdev",
+	store.CommitLinked:         "linked_key",
 }
 
 func (s *Server) cmdFastpathCommit(ctx context.Context, r *request) reply {
+	return s.fastpathCommit(ctx, r, false)
+}
+
+// fastpathCommit is fastpath_commit, and with attrs
+// mogfs_fastpath_commit, whose items may carry mogfs attributes.
+func (s *Server) fastpathCommit(ctx context.Context, r *request, attrs bool) reply {
 	n, ok := batchCount(r, 1)
 	if !ok {
 		return errReply("bad_params", "count must be a number from 1 to "+strconv.Itoa(fastpathBatchMax))
@@ -194,7 +217,7 @@ func (s *Server) cmdFastpathCommit(ctx context.Context, r *request) reply {
 	var index []int // item i of items is request item index[i]
 	seen := make(map[int64]bool, n)
 	for i := 1; i <= n; i++ {
-		it, code := s.commitItem(r, snap, i)
+		it, code := s.commitItem(r, snap, i, attrs)
 		if code == "" && seen[it.FID] {
 			code = "bogus_args" // one fid twice in a batch
 		}

@@ -49,6 +49,10 @@ func (s *Server) startMogfs(ctx context.Context) {
 		"mogfs_features":      s.cmdMogfsFeatures,
 		"mogfs_link":          s.cmdMogfsLink,
 		"mogfs_delete":        s.cmdMogfsDelete,
+		// fastpath_commit with attributes (docs/fastpath.md §10.3a).
+		"mogfs_fastpath_commit": func(ctx context.Context, r *request, _ store.MogfsStore) reply {
+			return s.fastpathCommit(ctx, r, true)
+		},
 	} {
 		s.handlers[name] = func(ctx context.Context, r *request) reply { return h(ctx, r, ms) }
 	}
@@ -172,6 +176,11 @@ func (s *Server) cmdMogfsLookup(ctx context.Context, r *request, ms store.MogfsS
 	if l.File != nil {
 		a["file"] = "1"
 		mogfsFileFields(a, "", s.cl.Snapshot().ClassName(dom.ID, l.File.ClassID), *l.File)
+		// pathcount=N: the copies too, so that the read that follows
+		// needs no get_paths (docs/mogfs.md §8.3).
+		if err := s.pathFields(ctx, r, a, l.File.FID, l.File.Length); err != nil {
+			return s.failure(r, err)
+		}
 	}
 	if l.Dir {
 		a["dir"] = "1"
@@ -248,6 +257,13 @@ var mogfsModeTypes = map[int64]bool{0: true, 0o010000: true, 0o020000: true, 0o0
 // mogfs_create_close for key (docs/mogfs.md §8.5), with the defaults of a
 // new row; an error is the reply to give.
 func mogfsAttrArgs(r *request, key string) (store.MogfsAttrUpdate, *reply) {
+	return mogfsItemAttrArgs(r, "", key)
+}
+
+// mogfsItemAttrArgs is mogfsAttrArgs for the arguments named with suffix
+// sfx: "" for mogfs_create_close's, "_<i>" for item i of
+// mogfs_fastpath_commit (docs/fastpath.md §10.3a).
+func mogfsItemAttrArgs(r *request, sfx, key string) (store.MogfsAttrUpdate, *reply) {
 	bad := func(text string) (store.MogfsAttrUpdate, *reply) {
 		rep := errReply("bad_params", text)
 		return store.MogfsAttrUpdate{}, &rep
@@ -270,7 +286,7 @@ func mogfsAttrArgs(r *request, key string) (store.MogfsAttrUpdate, *reply) {
 		{"gid", 0, maxU32, &u.SetGID, func(n int64) { a.GID = uint32(n) }, "gid must be a number from 0 to 4294967295"},
 		{"rdev", 0, 1<<63 - 1, &u.SetRdev, func(n int64) { a.Rdev = n }, "rdev must be a non-negative number"},
 	} {
-		n, set, ok := mogfsNumber(r, f.name, f.lo, f.hi)
+		n, set, ok := mogfsNumber(r, f.name+sfx, f.lo, f.hi)
 		if !ok || f.name == "mode" && !mogfsModeTypes[n&store.ModeType] {
 			return bad(f.text)
 		}
@@ -282,7 +298,7 @@ func mogfsAttrArgs(r *request, key string) (store.MogfsAttrUpdate, *reply) {
 		has  bool
 		nsec *int
 	}{{"mtime", u.SetMtime, &a.MtimeNsec}, {"atime", u.SetAtime, &a.AtimeNsec}, {"ctime", u.SetCtime, &a.CtimeNsec}} {
-		n, set, ok := mogfsNumber(r, t.name+"_nsec", 0, 999999999)
+		n, set, ok := mogfsNumber(r, t.name+"_nsec"+sfx, 0, 999999999)
 		switch {
 		case !ok:
 			return bad(t.name + "_nsec must be a number from 0 to 999999999")

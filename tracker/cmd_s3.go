@@ -167,17 +167,28 @@ func (s *Server) cmdS3Head(ctx context.Context, r *request, ss store.S3Store, ms
 	}
 	// pathcount=N also answers the copies as get_paths noverify would
 	// (paths, path1…), so that a reader needs one request, not two.
-	if n := numPrefix(r.arg("pathcount")); n > 0 {
-		devids, err := s.st.FileDevIDs(ctx, l.File.FID)
-		if err != nil {
-			return s.failure(r, err)
-		}
-		e := fidcache.Entry{FID: l.File.FID, Length: l.File.Length, DevIDs: devids}
-		paths := s.readPaths(ctx, e, r.zone, int(min(n, 1<<20)), true)
-		a["paths"] = strconv.Itoa(len(paths))
-		for i, p := range paths {
-			a["path"+strconv.Itoa(i+1)] = p
-		}
+	if err := s.pathFields(ctx, r, a, l.File.FID, l.File.Length); err != nil {
+		return s.failure(r, err)
 	}
 	return okReply(a)
+}
+
+// pathFields adds to a, when r asks pathcount=N (N > 0), the copies of
+// fid as get_paths noverify names them: paths, path1…pathN.
+func (s *Server) pathFields(ctx context.Context, r *request, a wire.Args, fid, length int64) error {
+	n := numPrefix(r.arg("pathcount"))
+	if n <= 0 {
+		return nil
+	}
+	devids, err := s.st.FileDevIDs(ctx, fid)
+	if err != nil {
+		return err
+	}
+	e := fidcache.Entry{FID: fid, Length: length, DevIDs: devids}
+	paths := s.readPaths(ctx, e, r.zone, int(min(n, 1<<20)), true)
+	a["paths"] = strconv.Itoa(len(paths))
+	for i, p := range paths {
+		a["path"+strconv.Itoa(i+1)] = p
+	}
+	return nil
 }

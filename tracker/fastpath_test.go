@@ -33,6 +33,7 @@ func TestFastpath(t *testing.T) {
 		t.Run("commit", f.testCommit)
 		t.Run("refusals", f.testRefusals)
 		t.Run("lease_expired", f.testLeaseExpired)
+		t.Run("attrs", f.testAttrs)
 		t.Run("paths", f.testPaths)
 		t.Run("off", f.testOff)
 		t.Run("dev_not_writable", f.testNotWritable) // last: leaves device 2 dead
@@ -331,4 +332,108 @@ func (f *fpEnv) testNotWritable(t *testing.T) {
 	ok(t, f.c, "update_host host="+host+"&status=alive")
 	ok(t, f.c, "set_state host="+host+"&device=2&state=dead")
 	wantErr(t, f.c, "fastpath_lease devid=2&count=1", "dev_not_writable", "")
+}
+
+// attrItem is an item of mogfs_fastpath_commit: item with attribute
+// arguments (name, value pairs, suffixed on the wire).
+type attrItem struct {
+	item
+	attrs []string
+}
+
+func (f *fpEnv) commitAttrs(t *testing.T, items ...attrItem) []string {
+	t.Helper()
+	a := wire.Args{"count": strconv.Itoa(len(items))}
+	for i, it := range items {
+		p := "_" + strconv.Itoa(i+1)
+		a["fid"+p], a["devid"+p], a["domain"+p], a["key"+p], a["class"+p], a["size"+p] = it.fid, it.devid, it.domain, it.key, it.class, it.size
+		for j := 0; j+1 < len(it.attrs); j += 2 {
+			a[it.attrs[j]+p] = it.attrs[j+1]
+		}
+	}
+	r := ok(t, f.c, "mogfs_fastpath_commit "+enc(a))
+	var out []string
+	for i := range items {
+		out = append(out, r["status_"+strconv.Itoa(i+1)])
+	}
+	return out
+}
+
+// testAttrs: mogfs_fastpath_commit writes the mogfs_attr row with the
+// file, with mogfs_create_close's checks and defaults (docs/fastpath.md
+// §10.3a).
+func (f *fpEnv) testAttrs(t *testing.T) {
+	if a := ok(t, f.c, "fastpath_info"); a["attrs"] != "1" {
+		t.Fatalf("fastpath_info without attrs=1: %v", a)
+	}
+	body := []byte("with attributes")
+	size := strconv.Itoa(len(body))
+	fids := f.lease(t, 1, 8)
+	for _, fid := range fids {
+		f.write(t, 1, fid, body)
+	}
+	before := time.Now().Unix()
+	items := []attrItem{
+		{item{fids[0], "1", "fp", "attr/a", "one", size, ""}, []string{"mode", "33188", "uid", "1000", "gid", "100",
+			"mtime", "1700000000", "mtime_nsec", "5", "atime", "1600000000", "atime_nsec", "7", "ctime", "1650000000", "rdev", "0"}},
+		{item{fids[1], "1", "fp", "attr/b", "", size, ""}, []string{"mode", "420"}},
+		{item{fids[2], "1", "fp", "attr/bad", "", size, ""}, []string{"mode", "abc"}},
+		{item{fids[3], "1", "fp", "attr/badnsec", "", size, ""}, []string{"mtime_nsec", "5"}},
+		{item{fids[4], "1", "fp", "attr/badtype", "", size, ""}, []string{"mode", strconv.Itoa(0o170644)}},
+		{item{fids[5], "1", "fp", "attr/dir/", "", size, ""}, []string{"uid", "5"}},
+		{item{fids[6], "1", "fp", "attr/plain", "", size, ""}, nil},
+	}
+	wantStatus(t, f.commitAttrs(t, items...), "ok", "ok", "bad_params", "bad_params", "bad_params", "ok", "ok")
+	// The same checks as mogfs_create_close's.
+	wantErr(t, f.c, "mogfs_create_close domain=fp&key=x&fid=1&devid=1&path=x&mode=abc", "bad_params", "")
+	wantErr(t, f.c, "mogfs_create_close domain=fp&key=x&fid=1&devid=1&path=x&mtime_nsec=5", "bad_params", "")
+	l := ok(t, f.c, "mogfs_lookup domain=fp&key=attr/a")
+	for k, v := range map[string]string{"fid": fids[0], "size": size, "mode": "33188", "uid": "1000", "gid": "100",
+		"mtime": "1700000000", "mtime_nsec": "5", "atime": "1600000000", "atime_nsec": "7", "ctime": "1650000000"} {
+		if l[k] != v {
+			t.Fatalf("mogfs_lookup attr/a: %s=%q, want %q: %v", k, l[k], v, l)
+		}
+	}
+	// Defaults: mtime now, mode 0644 (0755 for a key ending in "/"),
+	// nothing else recorded.
+	l = ok(t, f.c, "mogfs_lookup domain=fp&key=attr/b")
+	if mt := int64(atoi(t, l["mtime"])); l["mode"] != "420" || mt < before || mt > time.Now().Unix() || l["uid"] != "" || l["atime"] != "" {
+		t.Fatalf("mogfs_lookup attr/b: %v", l)
+	}
+	l = ok(t, f.c, "mogfs_lookup domain=fp&key=attr/dir/")
+	if l["mode"] != "493" || l["uid"] != "5" {
+		t.Fatalf("mogfs_lookup attr/dir/: %v", l)
+	}
+	l = ok(t, f.c, "mogfs_lookup domain=fp&key=attr/plain")
+	if l["fid"] != fids[6] || l["mode"] != "" || l["mtime"] != "" {
+		t.Fatalf("an item without attributes has a row: %v", l)
+	}
+	// Nothing written for a bad item: no key, the tempfile row left for
+	// the reaper.
+	for i, key := range []string{"attr/bad", "attr/badnsec", "attr/badtype"} {
+		wantErr(t, f.c, "file_info domain=fp&key="+key, "unknown_key", "")
+		if a := ok(t, f.c, "file_debug fid="+fids[2+i]); a["tempfile_devids"] != "1" || a["fid_fid"] != "" {
+			t.Fatalf("refused item's fid: %v", a)
+		}
+	}
+	// Sent again (a lost answer): ok, nothing changes.
+	wantStatus(t, f.commitAttrs(t, items[0]), "ok")
+	// An overwrite: the new fid's row replaces what the key showed.
+	more := f.lease(t, 1, 2)
+	f.write(t, 1, more[0], body)
+	f.write(t, 1, more[1], body)
+	wantStatus(t, f.commitAttrs(t, attrItem{item{more[0], "1", "fp", "attr/a", "", size, ""}, []string{"mode", "384", "mtime", "5"}}), "ok")
+	l = ok(t, f.c, "mogfs_lookup domain=fp&key=attr/a")
+	if l["fid"] != more[0] || l["mode"] != "384" || l["mtime"] != "5" || l["uid"] != "" {
+		t.Fatalf("overwritten attr/a: %v", l)
+	}
+	// A hard-linked name is left to mogfs_create_close.
+	ok(t, f.c, "mogfs_link domain=fp&from_key=attr/b&to_key=attr/ln")
+	wantStatus(t, f.commitAttrs(t, attrItem{item{more[1], "1", "fp", "attr/ln", "", size, ""}, []string{"mode", "384"}}), "linked_key")
+	if a := ok(t, f.c, "file_debug fid="+more[1]); a["tempfile_devids"] != "1" || a["fid_fid"] != "" {
+		t.Fatalf("linked item's fid: %v", a)
+	}
+	if l = ok(t, f.c, "mogfs_lookup domain=fp&key=attr/ln"); l["fid"] != fids[1] || l["mode"] != "420" {
+		t.Fatalf("linked name after the refusal: %v", l)
+	}
 }

@@ -159,7 +159,10 @@ func (s *Server) RegisterMetrics(reg prometheus.Registerer) error {
 	rounds := prometheus.NewCounterFunc(prometheus.CounterOpts(opts("monitor_rounds_total", "Completed monitor rounds over the devices.")), func() float64 {
 		return float64(s.cl.RoundsCompleted())
 	})
-	for _, c := range []prometheus.Collector{m.cmds, m.lat, m.fpCommits, m.fpItems, m.fpLeases, m.fpLeased, conns, pending, running, rounds, newQueueCollector(s.st, s.log), newDeviceCollector(s.cl)} {
+	master := prometheus.NewGaugeFunc(prometheus.GaugeOpts(opts("job_master", "1 while this tracker holds the cluster's job-master role, else 0 (!stats is_job_master).")), func() float64 {
+		return float64(s.stats.get("is_job_master"))
+	})
+	for _, c := range []prometheus.Collector{m.cmds, m.lat, m.fpCommits, m.fpItems, m.fpLeases, m.fpLeased, conns, pending, running, rounds, master, newQueueCollector(s.st, s.log), newDeviceCollector(s.cl)} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}

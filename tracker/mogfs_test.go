@@ -304,6 +304,18 @@ func testMogfsInode(t *testing.T, e *mogfsEnv) {
 	if l["gid"] != "50" || l["mode"] != "420" || l["uid"] != "" {
 		t.Fatalf("set_attr of gid alone on a new row: %v", l)
 	}
+	// pathcount: the copies with the answer, as get_paths noverify
+	// names them; none without it.
+	if l["paths"] != "" || l["path1"] != "" {
+		t.Fatalf("paths without pathcount: %v", l)
+	}
+	l = ok(t, c, "mogfs_lookup domain=fs&key=ino/plain&pathcount=2")
+	if l["paths"] != "1" || l["path1"] != o["path_1"] || l["fid"] != o["fid"] {
+		t.Fatalf("mogfs_lookup pathcount=2: %v, want path %s", l, o["path_1"])
+	}
+	if l := ok(t, c, "mogfs_lookup domain=fs&key=ino&pathcount=2"); l["file"] != "0" || l["paths"] != "" {
+		t.Fatalf("mogfs_lookup pathcount of a directory: %v", l)
+	}
 }
 
 // testMogfsLongKeys checks keys longer than file.dkey holds

@@ -127,6 +127,12 @@ func (c *counters) add(k string, n int64) {
 	c.mu.Unlock()
 }
 
+func (c *counters) get(k string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[k]
+}
+
 func (c *counters) snapshot() map[string]int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -47,6 +48,21 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("unknown command: %v", err)
 	}
 
+	// The only tracker becomes job master; !stats says so before the
+	// scrape, and the gauge with it.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		lines, err := c.Bang("!stats")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(lines, "is_job_master 1") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("!stats never showed is_job_master 1: %q", lines)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	f := metricstest.Scrape(t, maddr)
 	check := func(name string, want float64, labels ...string) {
 		t.Helper()
@@ -68,6 +84,7 @@ func TestMetrics(t *testing.T) {
 	if v, _ := f.Value("mogilefs_tracker_connections"); v < 1 {
 		t.Errorf("connections %v, want >= 1", v)
 	}
+	check("mogilefs_tracker_job_master", 1)
 	if v, _ := f.Value("mogilefs_tracker_monitor_rounds_total"); v < 1 {
 		t.Errorf("monitor rounds %v, want >= 1", v)
 	}

@@ -2,6 +2,7 @@ package s3
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -20,7 +21,7 @@ const (
 type classCache struct {
 	mu      sync.Mutex
 	at      time.Time
-	classes map[string]map[string]bool // domain -> class names
+	classes map[string]map[string]string // domain -> class name -> hash type ("NONE", "MD5"...)
 }
 
 // forget drops what is known (a bucket was created or deleted here).
@@ -36,26 +37,54 @@ func (s *Server) classLookup(ctx context.Context, domain, class string) (domainO
 	cc := &s.classes
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
+	domainOK, _, classOK, err = s.classLocked(ctx, domain, class)
+	return domainOK, classOK, err
+}
+
+// classLocked is classLookup, also giving the class's hash type; the
+// caller holds the cache's lock.
+func (s *Server) classLocked(ctx context.Context, domain, class string) (domainOK bool, hash string, classOK bool, err error) {
+	cc := &s.classes
 	age := time.Since(cc.at)
 	if age < classesTTL {
 		cls, ok := cc.classes[domain]
-		if ok && cls[class] || age < classesRetry {
-			return ok, cls[class], nil
+		h, has := cls[class]
+		if ok && has || age < classesRetry {
+			return ok, h, has, nil
 		}
 	}
 	doms, err := s.base.Domains(ctx)
 	if err != nil {
-		return false, false, err
+		return false, "", false, err
 	}
-	m := make(map[string]map[string]bool, len(doms))
+	m := make(map[string]map[string]string, len(doms))
 	for _, d := range doms {
-		cls := make(map[string]bool, len(d.Classes))
+		cls := make(map[string]string, len(d.Classes))
 		for _, c := range d.Classes {
-			cls[c.Name] = true
+			cls[c.Name] = c.HashType
 		}
 		m[d.Name] = cls
 	}
 	cc.classes, cc.at = m, time.Now()
 	cls, ok := m[domain]
-	return ok, cls[class], nil
+	h, has := cls[class]
+	return ok, h, has, nil
+}
+
+// classHash gives the hash type of class ("" the default) of domain:
+// "NONE", "MD5" or "SHA-1", the checksum a file's commit carries.
+func (s *Server) classHash(ctx context.Context, domain, class string) (string, error) {
+	if class == "" {
+		class = "default"
+	}
+	s.classes.mu.Lock()
+	defer s.classes.mu.Unlock()
+	_, h, ok, err := s.classLocked(ctx, domain, class)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", fmt.Errorf("class %q of %q not found", class, domain)
+	}
+	return h, nil
 }

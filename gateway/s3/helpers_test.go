@@ -44,7 +44,13 @@ type env struct {
 // the S3 API serving it until the test ends.
 func startS3(t *testing.T) *env {
 	t.Helper()
-	cl := mogtest.StartCluster(t, mogtest.ClusterOptions{Domain: "files", Classes: map[string]int{"rep1": 1}, Hosts: 1})
+	return startS3With(t, mogtest.ClusterOptions{Domain: "files", Classes: map[string]int{"rep1": 1}, Hosts: 1})
+}
+
+// startS3With is startS3 on a cluster started with o.
+func startS3With(t *testing.T, o mogtest.ClusterOptions) *env {
+	t.Helper()
+	cl := mogtest.StartCluster(t, o)
 	keys, err := s3.ParseKeys(strings.NewReader(fmt.Sprintf("# test keys\n%s %s *\n%s %s photos\n", adminKey, adminSecret, photoKey, photoSecret)))
 	if err != nil {
 		t.Fatal(err)

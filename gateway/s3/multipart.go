@@ -5,12 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mogilefs-go/mogilefs/client"
@@ -29,6 +31,7 @@ const (
 	minPartSize = 5 << 20 // every part but the last (EntityTooSmall)
 	maxPartNum  = 10000
 	recordETag  = "upload"
+	dropAtOnce  = 8 // part keys deleted at once
 )
 
 var (
@@ -213,10 +216,28 @@ func (c *call) dropUpload(id string) error {
 		return err
 	}
 	cl := c.s.client(c.bucket)
-	for _, p := range parts {
-		if err := cl.Delete(c.ctx, partKey(id, p.num)); err != nil && !client.IsUnknownKey(err) {
-			return fmt.Errorf("delete part %d of upload %s: %w", p.num, id, err)
-		}
+	// A few at a time: a Complete answers only once its parts are gone.
+	errs := make([]error, len(parts))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(dropAtOnce, len(parts)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := cl.Delete(c.ctx, partKey(id, parts[i].num)); err != nil && !client.IsUnknownKey(err) {
+					errs[i] = fmt.Errorf("delete part %d of upload %s: %w", parts[i].num, id, err)
+				}
+			}
+		}()
+	}
+	for i := range parts {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	if err := cl.Delete(c.ctx, recordKey(id)); err != nil && !client.IsUnknownKey(err) {
 		return fmt.Errorf("delete upload %s: %w", id, err)
@@ -343,8 +364,11 @@ func (c *call) concatenate(u *upload, parts []part, total int64, etag string) er
 	io.WriteString(c.w, xml.Header)
 	stop := c.keepAlive()
 	c.s.forget(c.bucket, c.object)
+	handled, err := c.concatOnNode(u, parts, total, etag)
 	body := &partsReader{c: c, id: u.id, parts: parts}
-	_, err := c.storeS3(c.object, u.class, body, total, func() string { return etag }, u.headers)
+	if !handled {
+		_, err = c.storeS3(c.object, u.class, body, total, func() string { return etag }, u.headers)
+	}
 	c.s.forget(c.bucket, c.object)
 	stop()
 	if err != nil {

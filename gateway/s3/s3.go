@@ -95,6 +95,10 @@ type Server struct {
 	meta    *cache.Meta[*objectInfo]
 	classes classCache
 	content *cache.Content
+	// nodeOps sends storage node requests that take long before their
+	// answer (POST /_concat); noConcat remembers nodes without it.
+	nodeOps  *http.Client
+	noConcat noConcat
 }
 
 // New returns a Server for cfg. It contacts no tracker.
@@ -158,7 +162,9 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3: %w", err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, base: base, tr: tr,
+	ops := tr.Clone()
+	ops.ResponseHeaderTimeout = 0 // a concatenation answers when done; its context bounds it
+	s := &Server{cfg: cfg, log: cfg.Logger, base: base, tr: tr, nodeOps: &http.Client{Transport: ops},
 		meta: cache.NewMeta[*objectInfo](cfg.CacheTTL, cfg.CacheEntries), content: cfg.Content}
 	s.SetKeys(cfg.Keys)
 	s.verify = sigv4.Verifier{Lookup: s.secret, Now: cfg.Now, Keys: sigv4.NewKeyCache()}
@@ -187,6 +193,7 @@ func (s *Server) secret(access string) (string, bool) {
 func (s *Server) Close() error {
 	err := s.base.Close()
 	s.tr.CloseIdleConnections()
+	s.nodeOps.CloseIdleConnections()
 	return err
 }
 

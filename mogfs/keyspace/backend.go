@@ -44,6 +44,9 @@ type FileInfo struct {
 	Checksum string // file_info's checksum ("MD5:<hex>", "MISSING"), "" if the class keeps none
 	// Attr holds the mtime and mode kept in the mogfs attribute table.
 	Attr Attr
+	// Path is the URL of a copy of Fid that the lookup named with it
+	// (docs/mogfs.md §8.3, pathcount), "" when it named none.
+	Path string
 }
 
 // Attr is a key's row in the mogfs attribute table.
@@ -212,7 +215,9 @@ type Backend interface {
 
 	// Lookup is mogfs_lookup: the key's file metadata with attributes,
 	// and whether it is a directory prefix. ErrNotFound when neither.
-	Lookup(ctx context.Context, domain, key string) (LookupResult, error)
+	// withPath asks for the URL of one copy of the file too
+	// (FileInfo.Path; a tracker may not give it).
+	Lookup(ctx context.Context, domain, key string, withPath bool) (LookupResult, error)
 	// ListDir is mogfs_list_dir: one directory level from after.
 	ListDir(ctx context.Context, domain, prefix, after string, limit int) (DirPage, error)
 	// SetAttr is mogfs_set_attr.

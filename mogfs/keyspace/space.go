@@ -111,6 +111,16 @@ func (s *Space) DirAttr(domain, prefix string, a Attr) Attr {
 // Lookup says whether key is a file, a directory, or both. A marker key
 // (zero bytes, ending in "/") is never a file. ErrNotFound when neither.
 func (s *Space) Lookup(ctx context.Context, domain, key string) (LookupResult, error) {
+	return s.lookup(ctx, domain, key, false)
+}
+
+// LookupPath is Lookup that also asks for the URL of one copy of a file
+// (FileInfo.Path), for an open whose read would otherwise ask get_paths.
+func (s *Space) LookupPath(ctx context.Context, domain, key string) (LookupResult, error) {
+	return s.lookup(ctx, domain, key, true)
+}
+
+func (s *Space) lookup(ctx context.Context, domain, key string, withPath bool) (LookupResult, error) {
 	if key == "" {
 		// The empty segment at the top of a domain: keys starting with
 		// "/" make it a directory; no key is empty.
@@ -124,7 +134,7 @@ func (s *Space) Lookup(ctx context.Context, domain, key string) (LookupResult, e
 		return LookupResult{Dir: true}, nil
 	}
 	if !s.noLookup.Load() {
-		r, err := s.b.Lookup(ctx, domain, key)
+		r, err := s.b.Lookup(ctx, domain, key, withPath)
 		if err == nil {
 			if r.File != nil {
 				if IsMarker(key, r.File.Size) {
@@ -309,7 +319,7 @@ func (s *Space) DataKey(ctx context.Context, domain, key, dkey string) (string, 
 	if !IsLong(key) {
 		return key, nil
 	}
-	r, err := s.b.Lookup(ctx, domain, key) // markers too
+	r, err := s.b.Lookup(ctx, domain, key, false) // markers too
 	if err != nil {
 		return "", err
 	}
@@ -498,7 +508,7 @@ func (s *Space) Open(ctx context.Context, domain, key, dkey string, size int64) 
 	if !errors.Is(err, ErrNotFound) {
 		return r, err
 	}
-	lr, lerr := s.b.Lookup(ctx, domain, key)
+	lr, lerr := s.b.Lookup(ctx, domain, key, false)
 	if lerr != nil || lr.File == nil {
 		return nil, err
 	}

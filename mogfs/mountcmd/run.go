@@ -315,7 +315,7 @@ func mount(o *Options, logger *slog.Logger, logw, user io.Writer) (*mounted, err
 		c.Close()
 		return nil, err
 	}
-	mt, err := startMetrics(o.MetricsListen, spool, logger)
+	mt, err := startMetrics(o.MetricsListen, spool, c, logger)
 	if err != nil {
 		c.Close()
 		return nil, err

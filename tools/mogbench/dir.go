@@ -90,6 +90,23 @@ func (d *dirBench) readOp() opFunc {
 	}
 }
 
+// createOp creates file i empty, as touch does a new name: open with
+// O_CREAT (and O_EXCL: a name that exists is an error, not a creation),
+// then close; close errors count.
+func (d *dirBench) createOp() opFunc {
+	return func(ctx context.Context, i int) (opResult, error) {
+		name := d.path(i)
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return opResult{}, err
+		}
+		if err := f.Close(); err != nil {
+			return opResult{}, fmt.Errorf("close %s: %w", name, err)
+		}
+		return opResult{}, nil
+	}
+}
+
 // bigBuf is the size of the big file's reads and writes.
 const bigBuf = 1 << 20
 

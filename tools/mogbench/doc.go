@@ -18,7 +18,9 @@
 // timed alone) and tracker-paths (tracker-create, then get_paths with
 // noverify on every file in random order); dir, dir-write and dir-read
 // (plain file I/O under --dir, e.g. a mogfs mount point: small files
-// created and read back, then one --big-size file). --replication-wait
+// created and read back, then one --big-size file) and dir-create (-n
+// empty files created under --dir, open with O_CREAT|O_EXCL and close, as
+// touch creates a name; --size does not apply). --replication-wait
 // adds a phase after the writes that polls list_fids until every file has
 // the class's mindevcount copies and reports how long that took; --delete
 // adds a phase that deletes the files.

@@ -52,9 +52,10 @@ var modes = map[string][]string{
 	"dir":            {"dir-write", "dir-read", "dir-big-write", "dir-big-read"},
 	"dir-write":      {"dir-write", "dir-big-write"},
 	"dir-read":       {"dir-read", "dir-big-read"},
+	"dir-create":     {"dir-create"},
 }
 
-var modeNames = []string{"files", "write", "read", "big", "tracker-create", "tracker-paths", "dir", "dir-write", "dir-read"}
+var modeNames = []string{"files", "write", "read", "big", "tracker-create", "tracker-paths", "dir", "dir-write", "dir-read", "dir-create"}
 
 // options are the parsed command line.
 type options struct {
@@ -307,7 +308,7 @@ func run(ctx context.Context, env *cli.Env, u *cli.Utils, o *options) (*Report, 
 	if o.isDir() {
 		rep.Dir, rep.BigSize = o.dir, o.bigBytes
 		d := &dirBench{dir: filepath.Join(o.dir, o.prefix), content: content, big: NewContent(o.seed, o.bigBytes, 0)}
-		if slices.Contains(o.phases, "dir-write") {
+		if slices.Contains(o.phases, "dir-write") || slices.Contains(o.phases, "dir-create") {
 			if err := os.MkdirAll(d.dir, 0o755); err != nil {
 				return nil, cli.FileFail("Could not create "+d.dir, err)
 			}
@@ -324,6 +325,8 @@ func run(ctx context.Context, env *cli.Env, u *cli.Utils, o *options) (*Report, 
 				spec.idx, spec.newWorker = all, d.writeOp
 			case "dir-read":
 				spec.idx, spec.newWorker = shuffled(written), d.readOp
+			case "dir-create":
+				spec.idx, spec.newWorker = all, d.createOp
 			case "dir-big-write":
 				spec.idx, spec.conc, spec.newWorker = []int{bigIndex}, 1, d.bigWriteOp
 			case "dir-big-read":
@@ -337,7 +340,7 @@ func run(ctx context.Context, env *cli.Env, u *cli.Utils, o *options) (*Report, 
 			res, ok := runPhase(ctx, spec, prog)
 			add(res)
 			switch ph {
-			case "dir-write":
+			case "dir-write", "dir-create":
 				written = ok
 			case "dir-big-write":
 				bigDone = len(ok) == 1

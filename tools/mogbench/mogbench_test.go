@@ -400,6 +400,45 @@ func TestDirModes(t *testing.T) {
 	checkPhase(t, phase(t, rd, "dir-big-read"), 1, 1<<20)
 }
 
+func TestDirCreate(t *testing.T) {
+	dir := t.TempDir()
+	r := run(t, "--mode=dir-create", "--dir="+dir, "--prefix=e", "-n", "50", "-c", "2", "--json")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.err)
+	}
+	checkPhase(t, phase(t, r, "dir-create"), 50, 0)
+	ents, err := os.ReadDir(filepath.Join(dir, "e"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 50 {
+		t.Fatalf("%d files created, want 50", len(ents))
+	}
+	for _, e := range ents {
+		if fi, err := e.Info(); err != nil || !fi.Mode().IsRegular() || fi.Size() != 0 {
+			t.Fatalf("%s: %v, %v", e.Name(), fi, err)
+		}
+	}
+
+	// A name that exists is not a creation: it counts as an error, and
+	// its content stays. --delete removes what was created.
+	if err := os.Mkdir(filepath.Join(dir, "e2"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "e2", "f7"), []byte("kept"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, "--mode=dir-create", "--dir="+dir, "--prefix=e2", "-n", "10", "--delete", "--json")
+	p := phase(t, r, "dir-create")
+	if r.code != cli.ExitFail || p.Ops != 9 || p.Errors != 1 {
+		t.Fatalf("create over an existing name: exit %d %+v", r.code, p)
+	}
+	checkPhase(t, phase(t, r, "dir-delete"), 9, 0)
+	if b, err := os.ReadFile(filepath.Join(dir, "e2", "f7")); err != nil || string(b) != "kept" {
+		t.Fatalf("existing file: %q, %v", b, err)
+	}
+}
+
 func TestBadOptions(t *testing.T) {
 	for _, tc := range []struct {
 		args []string

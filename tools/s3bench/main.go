@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -27,7 +28,7 @@ func main() {
 // options are the command line's settings.
 type options struct {
 	endpoint, access, secret, region, bucket, prefix, class string
-	plainURL, phases                                        string
+	plainURL, phases, cpuProfile                            string
 	n, c, size                                              int
 	multipartSize, partSize                                 int64
 	ranged, json                                            bool
@@ -45,7 +46,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fl.StringVar(&o.bucket, "bucket", "s3bench", "bucket (created when missing)")
 	fl.StringVar(&o.prefix, "prefix", "", "prefix of the object keys (default: s3bench-<time>/)")
 	fl.StringVar(&o.class, "storage-class", "", "x-amz-storage-class of the writes (default: none sent)")
-	fl.StringVar(&o.phases, "phases", "put,get", "small objects: the phases to run, put,get, put or get (get alone reads what a put run with the same --prefix, -n and --size wrote)")
+	fl.StringVar(&o.phases, "phases", "put,get", "the phases to run, put,get, put or get (get alone reads what a put run with the same --prefix, -n and --size wrote; with --multipart-size, put is the upload alone)")
 	fl.IntVar(&o.n, "n", 20000, "objects written and read (small objects)")
 	fl.IntVar(&o.c, "c", 16, "concurrent clients")
 	fl.IntVar(&o.size, "size", 4096, "object size in bytes (small objects)")
@@ -54,6 +55,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fl.BoolVar(&o.ranged, "ranged", true, "read the multipart object with ranged GETs of one part each (else one GET)")
 	fl.StringVar(&o.plainURL, "plain-url", "", "with --multipart-size: also PUT and GET the same content at this URL + key, unsigned (e.g. mogproxy's http://host:port/<domain>/)")
 	fl.BoolVar(&o.json, "json", false, "print the report as JSON")
+	fl.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fl.Parse(args); err != nil {
 		return nil, err
 	}
@@ -76,6 +78,8 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 		return nil, errors.New("-c and -n must be positive, --size not negative")
 	case o.phases != "put,get" && o.phases != "put" && o.phases != "get":
 		return nil, fmt.Errorf("--phases %q: want put,get, put or get", o.phases)
+	case o.phases == "get" && o.multipartSize > 0:
+		return nil, errors.New("--phases=get is for small objects")
 	case o.phases == "get" && o.prefix == "":
 		return nil, errors.New("--phases=get needs the --prefix of the run that wrote the objects")
 	case o.multipartSize > 0 && o.partSize < 1:
@@ -127,6 +131,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return nil
 		}
 		return err
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	rep, err := bench(ctx, o)
 	if rep != nil {

@@ -61,7 +61,7 @@ func benchMultipart(ctx context.Context, c *s3Client, o *options, rep *report) e
 	up.MiBPerSec = float64(l.size) / up.Seconds / (1 << 20)
 	up.ReqPerSec = 0
 	rep.Phases = append(rep.Phases, up)
-	if up.Errors > 0 || ctx.Err() != nil {
+	if up.Errors > 0 || ctx.Err() != nil || o.phases == "put" {
 		return ctx.Err()
 	}
 

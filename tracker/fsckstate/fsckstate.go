@@ -25,6 +25,7 @@ type Store interface {
 	FsckEventCounts(ctx context.Context, afterLogID, upTo int64) (map[string]int64, error)
 	Lock(ctx context.Context, name string, timeout int) (bool, error)
 	Unlock(ctx context.Context, name string) error
+	LockContext(ctx context.Context, name string) (context.Context, context.CancelFunc)
 }
 
 // SumPrefix starts the settings holding per-event-code totals.
@@ -102,13 +103,24 @@ func Summarize(ctx context.Context, st Store) error {
 		return nil
 	}
 	defer st.Unlock(context.WithoutCancel(ctx), "mgfs:fscksum")
+	// The summary runs under the lock's context: it stops if the lock
+	// may pass to another tracker (a Galera lease not renewed in time),
+	// and says why (the lock's name and the cause).
+	ctx, cancel := st.LockContext(ctx, "mgfs:fscksum")
+	defer cancel()
+	fail := func(err error) error {
+		if ctx.Err() != nil {
+			err = context.Cause(ctx)
+		}
+		return fmt.Errorf("fsckstate: summarize: %w", err)
+	}
 	maxID, err := st.MaxFsckLogID(ctx)
 	if err != nil {
-		return fmt.Errorf("fsckstate: summarize: %w", err)
+		return fail(err)
 	}
 	set, err := st.Settings(ctx)
 	if err != nil {
-		return fmt.Errorf("fsckstate: summarize: %w", err)
+		return fail(err)
 	}
 	done := Int(set, "fsck_logid_processed")
 	if maxID < done {
@@ -117,17 +129,17 @@ func Summarize(ctx context.Context, st Store) error {
 	if maxID > done {
 		counts, err := st.FsckEventCounts(ctx, done, maxID)
 		if err != nil {
-			return fmt.Errorf("fsckstate: summarize: %w", err)
+			return fail(err)
 		}
 		for code, n := range counts {
 			k := SumPrefix + code
 			if err := st.SetSetting(ctx, k, strconv.FormatInt(Int(set, k)+n, 10)); err != nil {
-				return fmt.Errorf("fsckstate: summarize: %w", err)
+				return fail(err)
 			}
 		}
 	}
 	if err := st.SetSetting(ctx, "fsck_logid_processed", strconv.FormatInt(maxID, 10)); err != nil {
-		return fmt.Errorf("fsckstate: summarize: %w", err)
+		return fail(err)
 	}
 	return nil
 }

@@ -56,6 +56,7 @@ type Store interface {
 	SetDeviceUsage(ctx context.Context, devid int, mbTotal, mbUsed, asOf int64) error
 	Lock(ctx context.Context, name string, timeout int) (bool, error)
 	Unlock(ctx context.Context, name string) error
+	LockContext(ctx context.Context, name string) (context.Context, context.CancelFunc)
 }
 
 // Options configure a Monitor. Zero durations take the original's values.
@@ -233,15 +234,26 @@ func (m *Monitor) Round(ctx context.Context) {
 	defer c.EndRound(seq)
 	snap := c.Snapshot()
 
-	// The usage write-back is done by one tracker at a time.
+	// The usage write-back is done by one tracker at a time, under the
+	// lock's context: it stops if the lock may pass to another tracker.
 	var dbRows map[int]store.Device
-	locked, err := m.o.Store.Lock(ctx, "mgfs:device_update", 0)
+	const lock = "mgfs:device_update"
+	locked, err := m.o.Store.Lock(ctx, lock, 0)
 	if err != nil && ctx.Err() == nil {
-		m.log.Warn("cannot take lock mgfs:device_update", "err", err)
+		m.log.Warn("cannot take lock "+lock, "err", err)
 	}
+	lctx := ctx
 	if locked {
-		defer m.o.Store.Unlock(context.WithoutCancel(ctx), "mgfs:device_update")
-		rows, err := m.o.Store.Devices(ctx)
+		var cancel context.CancelFunc
+		lctx, cancel = m.o.Store.LockContext(ctx, lock)
+		defer func() {
+			if lctx.Err() != nil && ctx.Err() == nil {
+				m.log.Warn("lock may have passed to another tracker: usage write-back stopped", "lock", lock, "reason", context.Cause(lctx))
+			}
+			cancel()
+			m.o.Store.Unlock(context.WithoutCancel(ctx), lock)
+		}()
+		rows, err := m.o.Store.Devices(lctx)
 		if err != nil {
 			m.log.Warn("cannot read devices for usage update", "err", err)
 		} else {
@@ -323,7 +335,7 @@ func (m *Monitor) Round(ctx context.Context) {
 	c.Observe(obs)
 
 	if dbRows != nil {
-		m.writeUsage(ctx, results, dbRows)
+		m.writeUsage(lctx, results, dbRows)
 	}
 	m.setWatchHosts(ctx, hostOrder)
 }

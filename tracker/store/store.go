@@ -126,6 +126,15 @@ const (
 	QueueRebalance              // file_to_queue, type 2
 )
 
+// Lease is the row of a lease after TakeLease: who holds it and until
+// when, in UNIX seconds of the database's clock (Now is that clock when
+// the row was read).
+type Lease struct {
+	Holder  string
+	Expires int64
+	Now     int64
+}
+
 // QueueItem is a row of one of the queues. FromDevID is set only for
 // replication (file_to_replicate.fromdevid, 0 = NULL); DevID, Arg only for
 // file_to_queue (0 / "" = NULL); Flags for replicate and file_to_queue.
@@ -181,6 +190,10 @@ type FastCommit struct {
 	// Replicated: the one copy already meets the class policy (as
 	// CloseFile.Replicated), so no replication job is queued.
 	Replicated bool
+	// Attr, when not nil, is written as the fid's mogfs_attr row in the
+	// batch's transaction (mogfs_fastpath_commit, as CloseFile.Attr);
+	// a key that is a name of mogfs_name is then CommitLinked.
+	Attr *MogfsAttr
 }
 
 // CommitStatus is the outcome of one FastCommit.
@@ -196,6 +209,11 @@ const (
 	// CommitInvalidDestDev: DevID is not in the tempfile row's devids;
 	// nothing written.
 	CommitInvalidDestDev
+	// CommitLinked: the item carries Attr and its key is a name of a
+	// hard-linked file (a mogfs_name row), whose content
+	// mogfs_create_close would write to the file the name row names;
+	// nothing written.
+	CommitLinked
 )
 
 // CommitResult is what CommitFiles did with one item.
@@ -385,6 +403,25 @@ type Store interface {
 	// reports whether it got the lock.
 	Lock(ctx context.Context, name string, timeout int) (bool, error)
 	Unlock(ctx context.Context, name string) error
+	// LockContext returns a context derived from ctx that also ends when
+	// this store may no longer hold the named lock: on Galera, where a
+	// lock is also a lease, at the holder's deadline when the lease was
+	// not renewed in time (before anyone else can take it), or when it was
+	// found lost; for every backend, at once when the lock is not held.
+	// Work done under a lock runs under it and stops when it ends
+	// (context.Cause says why). The caller calls cancel when done.
+	LockContext(ctx context.Context, name string) (context.Context, context.CancelFunc)
+
+	// Leases: a role only one holder of the whole database has at a time
+	// (the job master), as a row with an expiry on the database's clock.
+	// TakeLease takes name for holder for ttl seconds when it is free,
+	// expired or already holder's (then it is renewed), in one
+	// transaction, and returns the row as it is afterwards: holder got it
+	// when Lease.Holder == holder. ReleaseLease deletes the row if holder
+	// still has it. Holders are named "host:pid:…"; on SQLite a lease of
+	// this host whose pid no longer runs counts as free.
+	TakeLease(ctx context.Context, name, holder string, ttl int) (Lease, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
 
 	// Background workers.
 	// DeleteTempfile removes fid's tempfile row and nothing else (the

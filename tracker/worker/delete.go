@@ -20,26 +20,30 @@ const tempfileBatch = 50
 const legacyBatch = 1000
 
 // runDelete is a delete worker: it works leased rows of file_to_delete2
-// and, between them, reaps stale tempfiles and moves rows an older
-// tracker left in the legacy queues file_to_delete and
-// file_to_delete_later into file_to_delete2 (at start, then every
-// LegacyDeleteScan while there are none). When idle it pauses 1 s, then
+// and, between them and only while this tracker is job master, reaps
+// stale tempfiles and moves rows an older tracker left in the legacy
+// queues file_to_delete and file_to_delete_later into file_to_delete2
+// (at first, then every LegacyDeleteScan while there are none). When idle it pauses 1 s, then
 // a second longer each time up to DeleteMaxSleep.
 func (w *Workers) runDelete(ctx context.Context, wake <-chan struct{}) {
 	pause := time.Duration(0)
 	var lastTemp, nextLegacy time.Time
 	for ctx.Err() == nil {
 		did := false
-		if time.Since(lastTemp) >= max(pause, time.Second) {
-			lastTemp = time.Now()
-			did = w.reapTempfiles(ctx)
-		}
-		if !time.Now().Before(nextLegacy) {
-			if w.drainLegacyDeletes(ctx) {
-				did = true
-			} else {
-				nextLegacy = time.Now().Add(w.cfg.LegacyDeleteScan)
+		if mctx, cancel, ok := w.asMaster(ctx); ok {
+			// Sweeps done once per cluster, by the job master.
+			if time.Since(lastTemp) >= max(pause, time.Second) {
+				lastTemp = time.Now()
+				did = w.reapTempfiles(mctx)
 			}
+			if !time.Now().Before(nextLegacy) {
+				if w.drainLegacyDeletes(mctx) {
+					did = true
+				} else {
+					nextLegacy = time.Now().Add(w.cfg.LegacyDeleteScan)
+				}
+			}
+			cancel()
 		}
 		for ctx.Err() == nil {
 			it, ok := w.delQ.pop()
@@ -70,8 +74,7 @@ func (w *Workers) deleteQueued(ctx context.Context, it store.QueueItem) {
 	fid := it.FID
 	log := w.log.With("fid", fid)
 	bg := context.WithoutCancel(ctx)
-	lock := fidLock(fid)
-	got, err := w.d.Store.Lock(ctx, lock, 1)
+	lctx, release, got, err := w.holdLock(ctx, fidLock(fid), 1)
 	if err != nil || !got {
 		// Being replicated (or the database is unwell): try again soon.
 		if err := w.d.Store.Retry(bg, store.QueueDelete, fid, 1, nextFailCount(it.FailCount)); err != nil {
@@ -79,7 +82,8 @@ func (w *Workers) deleteQueued(ctx context.Context, it store.QueueItem) {
 		}
 		return
 	}
-	defer w.unlock(lock)
+	defer release()
+	ctx = lctx // the deletion runs under the fid's lock
 
 	if err := w.d.Store.DeleteChecksum(ctx, fid); err != nil && !errors.Is(err, store.ErrNotFound) {
 		log.Error("delete: removing checksum row", "err", err)
@@ -155,7 +159,7 @@ func (w *Workers) deleteQueued(ctx context.Context, it store.QueueItem) {
 // is enough). It reports whether it found any.
 func (w *Workers) reapTempfiles(ctx context.Context) bool {
 	did := false
-	got, err := w.withLock(ctx, "mgfs:tempfiles", 0, func() error {
+	got, err := w.withLock(ctx, "mgfs:tempfiles", 0, func(ctx context.Context) error {
 		now, err := w.d.Store.Now(ctx)
 		if err != nil {
 			return err

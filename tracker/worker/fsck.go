@@ -198,13 +198,13 @@ func (w *Workers) maybeFixDevcount(ctx context.Context, snap *cluster.Snapshot, 
 // given, logging reason when it still fails), then repair. It returns
 // false when it stalled.
 func (w *Workers) fsckFix(ctx context.Context, fid int64, opts fsckOptions, reason string, recheck func() bool) bool {
-	lock := fidLock(fid)
-	got, err := w.d.Store.Lock(ctx, lock, 1)
+	lctx, release, got, err := w.holdLock(ctx, fidLock(fid), 1)
 	if err != nil || !got {
 		w.log.Error(fmt.Sprintf("Fsck stalled for fid FID[f=%d]: failed to acquire lock", fid), "err", err, watchlog.Job(JobFsck))
 		return false
 	}
-	defer w.unlock(lock)
+	defer release()
+	ctx = lctx // the check and repair run under the fid's lock
 	f, err := w.d.Store.FileByFID(ctx, fid)
 	if errors.Is(err, store.ErrNotFound) {
 		return true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/mogilefs-go/mogilefs/tracker/fsckstate"
@@ -26,11 +27,19 @@ func depthCheck(depth, limit, maxLimit int) (bool, int) {
 	return false, limit
 }
 
-// runJobMaster leases due queue rows and hands them to the local workers;
-// on the tracker named by fsck_host / rebal_host it also injects fsck and
-// rebalance work. It goes round again at once when it fetched something,
-// else after JobMasterIdle.
+// runJobMaster leases due queue rows and hands them to the local workers,
+// and campaigns for the cluster's job-master role (master.go); while it
+// holds the role it also injects fsck and rebalance work when a run was
+// started (fsck_host / rebal_host set). It goes round again at once when
+// it fetched something, else after JobMasterIdle.
 func (w *Workers) runJobMaster(ctx context.Context, wake <-chan struct{}) {
+	var campaign sync.WaitGroup
+	campaign.Add(1)
+	go func() {
+		defer campaign.Done()
+		w.campaign(ctx)
+	}()
+	defer campaign.Wait()
 	type queue struct {
 		q     store.Queue
 		local *workQueue
@@ -46,25 +55,25 @@ func (w *Workers) runJobMaster(ctx context.Context, wake <-chan struct{}) {
 	for ctx.Err() == nil {
 		snap := w.d.Cluster.Snapshot()
 		maxLimit := settingInt(snap.Setting("internal_queue_limit"), 500)
-		me := w.cfg.Hostname
+		_, master := w.role.current()
 		active := false
 		for _, q := range queues {
 			if ctx.Err() != nil {
 				return
 			}
 			switch {
-			case q.q == store.QueueFsck && me != "" && snap.Setting("fsck_host") == me:
+			case q.q == store.QueueFsck && master && snap.Setting("fsck_host") != "":
 				if time.Since(lastSummary) >= time.Second {
 					lastSummary = time.Now()
 					if err := fsckstate.Summarize(ctx, w.d.Store); err != nil && ctx.Err() == nil {
 						w.log.Warn("job_master: summarizing fsck_log", "err", err)
 					}
 				}
-				if err := w.injectFsck(ctx); err != nil && ctx.Err() == nil {
+				if err := w.injectAsMaster(ctx, w.injectFsck); err != nil && ctx.Err() == nil {
 					w.log.Error("job_master: fsck injection", "err", err)
 				}
-			case q.q == store.QueueRebalance && me != "" && snap.Setting("rebal_host") == me:
-				if err := w.injectRebalance(ctx); err != nil && ctx.Err() == nil {
+			case q.q == store.QueueRebalance && master && snap.Setting("rebal_host") != "":
+				if err := w.injectAsMaster(ctx, w.injectRebalance); err != nil && ctx.Err() == nil {
 					w.log.Error("job_master: rebalance injection", "err", err)
 				}
 			}
@@ -102,6 +111,17 @@ func (w *Workers) runJobMaster(ctx context.Context, wake <-chan struct{}) {
 			return
 		}
 	}
+}
+
+// injectAsMaster runs inject with a context that ends if this tracker
+// stops being job master meanwhile.
+func (w *Workers) injectAsMaster(ctx context.Context, inject func(context.Context) error) error {
+	mctx, cancel, ok := w.asMaster(ctx)
+	if !ok {
+		return nil
+	}
+	defer cancel()
+	return inject(mctx)
 }
 
 // sleepRefill is sleep that also ends when a local queue runs low (a
@@ -153,7 +173,7 @@ func (w *Workers) injectFsck(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if settings["fsck_host"] != w.cfg.Hostname {
+	if settings["fsck_host"] == "" {
 		return nil // stopped meanwhile
 	}
 	checked, _ := strconv.ParseInt(settings["fsck_highest_fid_checked"], 10, 64)

@@ -10,12 +10,19 @@ import (
 	"github.com/mogilefs-go/mogilefs/tracker/store"
 )
 
-// runReaper is a reaper: every ReaperScan it looks for devices marked
-// dead, and for each one newly seen starts, after ReaperStartDelay (so
-// every tracker's view has caught up), a loop that queues the device's
-// files for re-replication from their other copies and forgets its
-// file_on rows, queue_rate_for_reaper files per pass.
+// runReaper is a reaper. It works only while this tracker is job master
+// (once per cluster; see master.go): every ReaperScan it looks for
+// devices marked dead, and for each one newly seen starts, after
+// ReaperStartDelay (so every tracker's view has caught up), a loop that
+// queues the device's files for re-replication from their other copies
+// and forgets its file_on rows, queue_rate_for_reaper files per pass. A
+// tracker that becomes job master starts over with every dead device.
 func (w *Workers) runReaper(ctx context.Context, wake <-chan struct{}) {
+	w.whileMaster(ctx, func(ctx context.Context) { w.reapDead(ctx, wake) })
+}
+
+// reapDead is runReaper's work while this tracker is job master.
+func (w *Workers) reapDead(ctx context.Context, wake <-chan struct{}) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	seen := map[int]bool{}
@@ -63,7 +70,7 @@ func (w *Workers) reapDevice(ctx context.Context, devid int) {
 			delay = w.cfg.ReaperInterval
 		} else if limit > 0 {
 			var n int
-			got, err := w.withLock(ctx, "mgfs:reaper", 60, func() error {
+			got, err := w.withLock(ctx, "mgfs:reaper", 60, func(ctx context.Context) error {
 				var err error
 				n, err = w.reapFIDs(ctx, devid, limit)
 				return err

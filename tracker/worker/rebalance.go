@@ -12,8 +12,8 @@ import (
 	"github.com/mogilefs-go/mogilefs/tracker/store"
 )
 
-// injectRebalance advances the rebalance run this tracker is the
-// rebal_host of (spec §4.7): unless the rebalance queue already holds
+// injectRebalance advances the rebalance run (spec §4.7; run by the job
+// master while rebal_host names the tracker that started it): unless the rebalance queue already holds
 // queue_size_for_rebal rows, it queues the next queue_rate_for_rebal fids
 // of the current source device (set to drain) with their shuffled
 // destinations; a source with no fids left (or at its limit) goes back to
@@ -37,7 +37,7 @@ func (w *Workers) injectRebalance(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if settings["rebal_host"] != w.cfg.Hostname {
+	if settings["rebal_host"] == "" {
 		return nil // stopped meanwhile
 	}
 	now := time.Now().Unix() // the original keeps rebalance times in tracker time

@@ -93,7 +93,7 @@ func (w *Workers) runReplicate(ctx context.Context, wake <-chan struct{}) {
 // replicateQueued works one row of file_to_replicate.
 func (w *Workers) replicateQueued(ctx context.Context, it store.QueueItem) {
 	log := w.log.With("fid", it.FID)
-	res, unlock := w.replicate(ctx, it.FID, replOpts{source: it.FromDevID})
+	res, _, unlock := w.replicate(ctx, it.FID, replOpts{source: it.FromDevID})
 	defer func() { unlock() }()
 	bg := context.WithoutCancel(ctx)
 	if ctx.Err() != nil {
@@ -165,23 +165,21 @@ func (w *Workers) shedCopy(ctx context.Context, fid int64) bool {
 
 // replicate makes copies of fid until its class policy holds. It takes
 // the fid's lock and returns with it held: the caller must call unlock
-// (a no-op when the lock was not obtained).
-func (w *Workers) replicate(ctx context.Context, fid int64, o replOpts) (res replResult, unlock func()) {
-	unlock = func() {}
-	lock := fidLock(fid)
-	got, err := w.d.Store.Lock(ctx, lock, 1)
+// (a no-op when the lock was not obtained), and do further work under the
+// lock with lctx (holdLock; ctx when the lock was not obtained).
+func (w *Workers) replicate(ctx context.Context, fid int64, o replOpts) (res replResult, lctx context.Context, unlock func()) {
+	lctx, unlock, got, err := w.holdLock(ctx, fidLock(fid), 1)
 	if err != nil {
-		return replResult{replDBError, err}, unlock
+		return replResult{replDBError, err}, lctx, unlock
 	}
 	if !got {
-		return replResult{code: replNoLock}, unlock
+		return replResult{code: replNoLock}, lctx, unlock
 	}
-	unlock = func() { w.unlock(lock) }
-	j, res := w.loadReplJob(ctx, fid, o)
+	j, res := w.loadReplJob(lctx, fid, o)
 	if res.code != "" {
-		return res, unlock
+		return res, lctx, unlock
 	}
-	return j.run(ctx), unlock
+	return j.run(lctx), lctx, unlock
 }
 
 // replJob is one replication of one fid, under its lock.
@@ -412,11 +410,12 @@ func (w *Workers) rebalanceDevFID(ctx context.Context, fid int64, devid int, tar
 		log.Error("rebalance: loading file", "err", err)
 		return false, false
 	}
-	res, unlock := w.replicate(ctx, fid, replOpts{mask: map[int]bool{devid: true}, targets: targets})
+	res, lctx, unlock := w.replicate(ctx, fid, replOpts{mask: map[int]bool{devid: true}, targets: targets})
 	defer unlock()
 	if ctx.Err() == nil {
 		w.replFailed(fid, res)
 	}
+	ctx = lctx // the rest runs under the fid's lock
 	if res.code == replNoLock {
 		return false, true
 	}

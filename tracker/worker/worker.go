@@ -57,6 +57,9 @@ type Store interface {
 
 	Lock(ctx context.Context, name string, timeout int) (bool, error)
 	Unlock(ctx context.Context, name string) error
+	LockContext(ctx context.Context, name string) (context.Context, context.CancelFunc)
+	TakeLease(ctx context.Context, name, holder string, ttl int) (store.Lease, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
 
 	DeleteTempfile(ctx context.Context, fid int64) error
 	FIDsOnDeviceDesc(ctx context.Context, devid int, before int64, limit int) ([]int64, error)
@@ -95,9 +98,9 @@ type Config struct {
 	FsckJobs      int
 	ReaperJobs    int
 	JobMaster     int
-	// Hostname names this tracker in the fsck_host and rebal_host
-	// settings (the fsck/rebalance injection runs on the tracker named
-	// there).
+	// Hostname names this tracker in its job-master log lines and lease
+	// (the fsck/rebalance injection runs on the job master, whichever
+	// tracker the fsck_host and rebal_host settings name).
 	Hostname string
 	// RebalanceIgnoreMissing: a rebalance source copy already gone (404)
 	// counts as deleted (rebalance_ignore_missing).
@@ -123,6 +126,9 @@ type Config struct {
 	ReaperBackoffMin time.Duration // first back-off once a device looks empty (60 s)
 	ReaperBackoffMax time.Duration // reaping stops when the back-off passes this (7200 s)
 	LegacyDeleteScan time.Duration // how often an idle delete worker looks at the legacy delete queues (300 s)
+	// JobMasterLease is the lifetime of the job-master lease (30 s,
+	// whole seconds, at least 3 s; see master.go).
+	JobMasterLease time.Duration
 }
 
 // Defaults are the original's worker counts: one of each.
@@ -147,6 +153,7 @@ func (c *Config) fill() {
 	def(&c.ReaperBackoffMin, 60*time.Second)
 	def(&c.ReaperBackoffMax, 7200*time.Second)
 	def(&c.LegacyDeleteScan, 300*time.Second)
+	def(&c.JobMasterLease, 30*time.Second)
 }
 
 // Deps is what the workers need from the tracker.
@@ -205,6 +212,12 @@ type Workers struct {
 	policies policy.Cache
 	settings settingsCache
 
+	// role is the job-master role (master.go); holder names this
+	// Workers in its lease; countStat is Deps.CountStat or a no-op.
+	role      *role
+	holder    string
+	countStat func(name string, n int64)
+
 	mu     sync.Mutex
 	pools  map[string]*pool
 	closed bool
@@ -252,6 +265,7 @@ func Start(ctx context.Context, d Deps) (*Workers, error) {
 	refill := make(chan struct{}, 1)
 	w := &Workers{
 		d: d, cfg: cfg, log: d.Logger, http: hc, ctx: wctx, stop: cancel, refill: refill,
+		role: newRole(), holder: holderID(cfg.Hostname), countStat: count,
 		replQ: newWorkQueue("replicate", count, refill), delQ: newWorkQueue("delete", count, refill),
 		fsckQ: newWorkQueue("fsck", count, refill), rebalQ: newWorkQueue("rebalance", count, refill),
 	}
@@ -672,17 +686,40 @@ func (w *Workers) enqueueReplication(ctx context.Context, fid int64, delay int64
 }
 
 // withLock runs fn holding the named database lock (waiting up to timeout
-// seconds); got is false when the lock was not obtained.
-func (w *Workers) withLock(ctx context.Context, name string, timeout int, fn func() error) (got bool, err error) {
+// seconds), under the lock's context (holdLock); got is false when the
+// lock was not obtained.
+func (w *Workers) withLock(ctx context.Context, name string, timeout int, fn func(ctx context.Context) error) (got bool, err error) {
+	lctx, release, ok, err := w.holdLock(ctx, name, timeout)
+	if err != nil || !ok {
+		return false, err
+	}
+	defer release()
+	return true, fn(lctx)
+}
+
+// holdLock takes the named database lock, waiting up to timeout seconds.
+// When it got it, lctx is the context for the work under the lock: it ends
+// with ctx, or when the lock may pass to another tracker (on Galera, a
+// lease not renewed in time: Store.LockContext), and the work stops.
+// release ends lctx and unlocks; it logs, with the lock's name, when the
+// lock was lost first.
+func (w *Workers) holdLock(ctx context.Context, name string, timeout int) (lctx context.Context, release func(), got bool, err error) {
 	ok, err := w.d.Store.Lock(ctx, name, timeout)
 	if err != nil {
-		return false, fmt.Errorf("lock %s: %w", name, err)
+		return ctx, func() {}, false, fmt.Errorf("lock %s: %w", name, err)
 	}
 	if !ok {
-		return false, nil
+		return ctx, func() {}, false, nil
 	}
-	defer w.unlock(name)
-	return true, fn()
+	lctx, cancel := w.d.Store.LockContext(ctx, name)
+	return lctx, func() {
+		if lctx.Err() != nil && ctx.Err() == nil {
+			w.log.Warn("worker: lock may have passed to another tracker: the work under it stopped",
+				"lock", name, "reason", context.Cause(lctx))
+		}
+		cancel()
+		w.unlock(name)
+	}, true, nil
 }
 
 // unlock releases a named lock even when the worker's context has ended.

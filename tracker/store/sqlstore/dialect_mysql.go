@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/mogilefs-go/mogilefs/internal/fence"
 )
 
 // mysqlDialect: go-sql-driver/mysql, one pool, GET_LOCK named locks each
@@ -29,8 +31,8 @@ type mysqlDialect struct {
 	// galera: the server is a Galera node, where GET_LOCK is local to one
 	// node: named locks also take a lease row (galera.go).
 	galera     bool
-	leaseTable bool                     // tracker_lock exists
-	leases     map[string]chan struct{} // stops a held lease's renewal
+	leaseTable bool                    // tracker_lock exists
+	leases     map[string]*fence.Fence // fences of held leases (galera.go)
 }
 
 func (*mysqlDialect) backend() Backend { return MySQL }
@@ -83,7 +85,7 @@ func (*mysqlDialect) keyMatch(prefix string, caseSensitive bool) (string, []any)
 }
 
 func openMySQL(ctx context.Context, s *Store) error {
-	d := &mysqlDialect{held: map[string]*sql.Conn{}, leases: map[string]chan struct{}{}}
+	d := &mysqlDialect{held: map[string]*sql.Conn{}, leases: map[string]*fence.Fence{}}
 	s.d = d
 	var cfgs []*mysql.Config
 	for _, t := range append([]Target{s.target}, s.failover...) {

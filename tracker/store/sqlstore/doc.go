@@ -24,7 +24,9 @@
 // host is gone is stale), so they work across processes on one file.
 //
 // MySQL: a connection pool with interpolated parameters; each held named
-// lock (GET_LOCK) pins its own connection until Unlock. The connection
+// lock (GET_LOCK) pins its own connection until Unlock; on a Galera node
+// it also takes a lease row, and LockContext ends when that lease may
+// pass to another tracker (galera.go). The connection
 // character set is that of file.dkey, so keys are stored as the exact
 // bytes the client sent: with the usual latin1 tables any byte string
 // round-trips (as with the original tracker on a latin1 client library),
@@ -32,6 +34,9 @@
 // client library defaults to utf8mb4, as DBD::mysql on libmariadb does,
 // converts non-ASCII keys into latin1 columns instead; ASCII keys are the
 // same either way.)
+//
+// Leases (TakeLease, the job master's role) are rows of tracker_lock, a
+// table of our own made at first use, on every backend (lease.go).
 //
 // Open never creates or changes a database; Setup creates the tables of a
 // fresh database and upgrades older schemas in place, as mogdbsetup does.

@@ -208,7 +208,10 @@ func commitTx(r *runner, items []store.FastCommit) ([]store.CommitResult, error)
 	if err != nil {
 		return nil, err
 	}
-	out, commit := commitStatuses(items, temps, byFID)
+	out, commit, err := commitStatuses(r, items, temps, byFID)
+	if err != nil {
+		return nil, err
+	}
 	if len(commit) == 0 {
 		return out, nil
 	}
@@ -238,8 +241,10 @@ func fileByFIDQuery(n int) string {
 }
 
 // commitStatuses sets the status of each item whose tempfile row is gone
-// or names other devices, and returns the indexes of the items to write.
-func commitStatuses(items []store.FastCommit, temps map[int64][]int, byFID map[int64]fileRow) ([]store.CommitResult, []int) {
+// or names other devices, or whose key is a hard-linked file's name (read
+// through r, in the transaction), and returns the indexes of the items to
+// write.
+func commitStatuses(r *runner, items []store.FastCommit, temps map[int64][]int, byFID map[int64]fileRow) ([]store.CommitResult, []int, error) {
 	out := make([]store.CommitResult, len(items))
 	var commit []int // indexes of the items to write
 	for i, it := range items {
@@ -256,11 +261,21 @@ func commitStatuses(items []store.FastCommit, temps map[int64][]int, byFID map[i
 			}
 		case !slices.Contains(devids, it.DevID):
 			out[i].Status = store.CommitInvalidDestDev
+		case it.Attr != nil:
+			linked, err := r.linkedName(it)
+			if err != nil {
+				return nil, nil, err
+			}
+			if linked {
+				out[i].Status = store.CommitLinked
+				continue
+			}
+			commit = append(commit, i)
 		default:
 			commit = append(commit, i)
 		}
 	}
-	return out, commit
+	return out, commit, nil
 }
 
 // commitWrites collects the rows the items commit writes, given the fid
@@ -286,11 +301,22 @@ func commitWrites(items []store.FastCommit, commit []int, byFID map[int64]fileRo
 		if it.Checksum != nil {
 			w.add("checksum", it.FID, int(it.Checksum.HashType), it.Checksum.Sum)
 		}
+		if it.Attr != nil {
+			w.add("attr", mogfsAttrValues(it.FID, *it.Attr)...)
+		}
 		if !it.Replicated {
 			w.add("replicate", it.FID)
 		}
 	}
 	return &w
+}
+
+// linkedName reports whether the key of an item with attributes is a
+// name of a hard-linked file, which CommitFile would resolve
+// (CloseFile.ResolveNames) and a batch does not.
+func (r *runner) linkedName(it store.FastCommit) (bool, error) {
+	_, ok, err := r.nameRow(it.DomainID, it.Key, true)
+	return ok, err
 }
 
 // tempDevids reads (and on MySQL locks) the tempfile rows of fids.
@@ -430,6 +456,8 @@ var batchStmts = []struct {
 	{"file", "INSERT INTO file (fid, dmid, dkey, length, classid, devcount) VALUES ", "(?, ?, ?, ?, ?, 1)", false},
 	{"file_on", "{ignore} INTO file_on (fid, devid) VALUES ", "(?, ?)", false},
 	{"checksum", "REPLACE INTO checksum (fid, hashtype, checksum) VALUES ", "(?, ?, ?)", false},
+	{"attr", "REPLACE INTO mogfs_attr (fid, mtime, mtime_nsec, mode, uid, gid, atime, atime_nsec, ctime, ctime_nsec, rdev) VALUES ",
+		"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", false},
 	{"replicate", "{ignore} INTO file_to_replicate (fid, nexttry) VALUES ", "(?, 0)", false},
 }
 

@@ -231,8 +231,13 @@ func (s *Store) commitTxMySQL(ctx context.Context, db *sql.DB, items []store.Fas
 		if err != nil {
 			return err
 		}
+		// Items with mogfs attributes have their key's name row read
+		// on conn, one request each (commitStatuses).
 		var commit []int
-		out, commit = commitStatuses(items, temps, byFID)
+		out, commit, err = commitStatuses(&runner{ctx: ctx, ex: conn, cache: s.wcache}, items, temps, byFID)
+		if err != nil {
+			return err
+		}
 		var q strings.Builder
 		var args []any
 		if len(commit) > 0 {

@@ -1,11 +1,16 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"time"
+
+	"github.com/mogilefs-go/mogilefs/internal/fence"
 )
 
 // Named locks on Galera.
@@ -22,10 +27,18 @@ import (
 // is still taken first, so original trackers on the same node keep
 // excluding ours as before.
 //
+// A holder that cannot renew (its node gone, a partition) must stop before
+// another tracker can take the row. Each held lease has a fence (package
+// fence, the job master's too): a context that ends at the send time of
+// the last good take or renewal + leaseTTL − margin, 5 s before the row
+// could expire. LockContext hands it to the lock's users, which run their
+// work under it.
+//
 // The lease's clock is the database node's UNIX_TIMESTAMP(): Galera nodes
 // must keep their clocks in step (NTP), as Galera itself expects.
 
-// leaseTTL is how long a lease outlives its last renewal.
+// leaseTTL is how long a lease outlives its last renewal, in seconds, by
+// default (Config.LockLeaseTTL).
 const leaseTTL = 30
 
 const createLockTable = `CREATE TABLE IF NOT EXISTS tracker_lock (
@@ -39,8 +52,19 @@ func (s *Store) holderID() string {
 	return s.hostname + ":" + strconv.Itoa(s.pid) + ":" + s.nonce
 }
 
+// lockTimes are the timings of the Galera locks' leases: by default
+// renewed every 10 s, the holder's deadline 25 s after it sent its last
+// good take or renewal.
+func (s *Store) lockTimes() fence.Times {
+	return fence.NewTimes(cmp.Or(s.cfg.LockLeaseTTL, leaseTTL*time.Second))
+}
+
+// errLeaseLost ends a lock's fence when its row is found gone or another's.
+var errLeaseLost = errors.New("lock lease lost: its row is gone or another tracker's")
+
 // lease takes the lease row of name, waiting up to timeout seconds, and
-// starts renewing it.
+// starts renewing it; the lock's fence (LockContext) ends at the holder's
+// deadline unless a renewal moves it.
 func (d *mysqlDialect) lease(ctx context.Context, s *Store, name string, timeout int) (bool, error) {
 	d.mu.Lock()
 	made := d.leaseTable
@@ -55,14 +79,15 @@ func (d *mysqlDialect) lease(ctx context.Context, s *Store, name string, timeout
 	}
 	deadline := time.Now().Add(time.Duration(timeout) * time.Second)
 	for {
+		sent := time.Now()
 		got, err := d.tryLease(ctx, s, name)
 		if err != nil || got {
 			if got {
-				stop := make(chan struct{})
+				f := fence.New(context.Background(), s.lockTimes().Deadline(sent))
 				d.mu.Lock()
-				d.leases[name] = stop
+				d.leases[name] = f
 				d.mu.Unlock()
-				go d.renew(s, name, stop)
+				go d.renew(s, name, f)
 			}
 			return got, err
 		}
@@ -87,7 +112,7 @@ func (d *mysqlDialect) tryLease(ctx context.Context, s *Store, name string) (boo
 		if _, err := r.exec(`INSERT INTO tracker_lock (name, holder, expires) VALUES (?, ?, UNIX_TIMESTAMP() + ?)
 			ON DUPLICATE KEY UPDATE
 				holder = IF(expires < UNIX_TIMESTAMP() OR holder = VALUES(holder), VALUES(holder), holder),
-				expires = IF(holder = VALUES(holder), VALUES(expires), expires)`, name, me, leaseTTL); err != nil {
+				expires = IF(holder = VALUES(holder), VALUES(expires), expires)`, name, me, int(s.lockTimes().TTL/time.Second)); err != nil {
 			return err
 		}
 		return r.queryRow("SELECT holder FROM tracker_lock WHERE name = ?", name).Scan(&holder)
@@ -98,44 +123,79 @@ func (d *mysqlDialect) tryLease(ctx context.Context, s *Store, name string) (boo
 	return holder == me, nil
 }
 
-// renew extends a held lease every third of its lifetime until unlease.
-func (d *mysqlDialect) renew(s *Store, name string, stop <-chan struct{}) {
-	t := time.NewTicker(leaseTTL * time.Second / 3)
-	defer t.Stop()
+// renew extends a held lease every lockTimes.Renew (every Retry after a
+// failure) and moves its fence, until the fence ends: released (unlease),
+// lost, or not renewed before the holder's deadline.
+func (d *mysqlDialect) renew(s *Store, name string, f *fence.Fence) {
+	lockTimes := s.lockTimes()
+	fctx := f.Context()
+	wait := lockTimes.Renew
 	for {
+		t := time.NewTimer(wait)
 		select {
-		case <-stop:
+		case <-fctx.Done():
+			t.Stop()
+			if cause := context.Cause(fctx); !errors.Is(cause, fence.ErrReleased) {
+				s.log.Error("sqlstore: lock lease may pass to another tracker: work under the lock stops",
+					"lock", name, "reason", cause, "deadline", f.Deadline().UTC().Format(time.RFC3339Nano))
+			}
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), leaseTTL*time.Second/3)
-		res, err := s.wdb.ExecContext(ctx, "UPDATE tracker_lock SET expires = UNIX_TIMESTAMP() + ? WHERE name = ? AND holder = ?",
-			leaseTTL, name, s.holderID())
+		sent := time.Now()
+		// A renewal may not outlast the deadline (fctx ends there).
+		ctx, cancel := context.WithTimeout(fctx, lockTimes.Renew)
+		ours, err := d.renewOnce(ctx, s, name)
 		cancel()
-		if err != nil {
-			s.log.Warn("sqlstore: renewing lock lease", "lock", name, "err", err)
-			continue
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			// MySQL counts a row whose values did not change as
-			// unaffected, so only a row that is gone or another's
-			// says the lease was lost.
-			var holder string
-			if err := s.wdb.QueryRow("SELECT holder FROM tracker_lock WHERE name = ?", name).Scan(&holder); err != nil || holder != s.holderID() {
-				s.log.Error("sqlstore: lock lease lost (another tracker may hold it)", "lock", name)
+		switch {
+		case err != nil:
+			if fctx.Err() == nil {
+				s.log.Warn("sqlstore: renewing lock lease", "lock", name, "err", err,
+					"acts_until", f.Deadline().UTC().Format(time.RFC3339Nano))
 			}
+			wait = lockTimes.Retry
+		case !ours:
+			f.Stop(errLeaseLost)
+		default:
+			f.Extend(lockTimes.Deadline(sent))
+			wait = lockTimes.Renew
 		}
 	}
 }
 
-// unlease stops renewing and deletes the lease row if it is still ours.
+// renewOnce extends the lease row of name and reports whether it is
+// still this store's.
+func (d *mysqlDialect) renewOnce(ctx context.Context, s *Store, name string) (bool, error) {
+	res, err := s.wdb.ExecContext(ctx, "UPDATE tracker_lock SET expires = UNIX_TIMESTAMP() + ? WHERE name = ? AND holder = ?",
+		int(s.lockTimes().TTL/time.Second), name, s.holderID())
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		return true, nil
+	}
+	// MySQL counts a row whose values did not change as unaffected, so
+	// only a row that is gone or another's says the lease was lost.
+	var holder string
+	err = s.wdb.QueryRowContext(ctx, "SELECT holder FROM tracker_lock WHERE name = ?", name).Scan(&holder)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return holder == s.holderID(), nil
+}
+
+// unlease ends the lock's fence, which stops the renewals, and deletes the
+// lease row if it is still ours.
 func (d *mysqlDialect) unlease(ctx context.Context, s *Store, name string) {
 	d.mu.Lock()
-	stop := d.leases[name]
+	f := d.leases[name]
 	delete(d.leases, name)
 	d.mu.Unlock()
-	if stop != nil {
-		close(stop)
+	if f != nil {
+		f.Stop(nil)
 	}
 	if err := s.write(ctx, func(r *runner) error {
 		_, err := r.exec("DELETE FROM tracker_lock WHERE name = ? AND holder = ?", name, s.holderID())
@@ -143,4 +203,45 @@ func (d *mysqlDialect) unlease(ctx context.Context, s *Store, name string) {
 	}); err != nil {
 		s.log.Warn("sqlstore: releasing lock lease (it expires by itself)", "lock", name, "err", err)
 	}
+}
+
+// errNotHeld is the cause of a LockContext of a lock this store does not
+// hold.
+var errNotHeld = errors.New("lock not held by this tracker")
+
+// LockContext returns a context derived from ctx that also ends when this
+// store stops holding the named lock for certain: on Galera when the
+// lock's lease was not renewed before the holder's deadline (fence), was
+// found lost, or the lock is released; at once when the lock is not held.
+// On a single MariaDB and on SQLite a held lock has no lease to lapse, and
+// the context ends only with ctx (or at once when the lock is not held).
+// context.Cause tells why it ended. The caller must call cancel.
+func (s *Store) LockContext(ctx context.Context, name string) (context.Context, context.CancelFunc) {
+	c, cancel := context.WithCancelCause(ctx)
+	done := func() { cancel(context.Canceled) }
+	var f *fence.Fence
+	held := false
+	switch d := s.d.(type) {
+	case *mysqlDialect:
+		d.mu.Lock()
+		held, f = d.held[name] != nil, d.leases[name]
+		d.mu.Unlock()
+		if d.galera && f == nil {
+			held = false
+		}
+	case *sqliteDialect:
+		d.mu.Lock()
+		held = d.held[name]
+		d.mu.Unlock()
+	}
+	if !held {
+		cancel(errNotHeld)
+		return c, done
+	}
+	if f != nil {
+		fctx := f.Context()
+		stop := context.AfterFunc(fctx, func() { cancel(fmt.Errorf("lock %q: %w", name, context.Cause(fctx))) })
+		return c, func() { stop(); done() }
+	}
+	return c, done
 }

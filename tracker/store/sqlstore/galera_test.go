@@ -112,6 +112,7 @@ func TestGalera(t *testing.T) {
 			t.Errorf("%d holders at once at most (want 1), %d rounds", maxInside.Load(), rounds.Load())
 		}
 	})
+	t.Run("LockFence", func(t *testing.T) { testLockFence(t, g, open) })
 	t.Run("ReadAfterWriteAcrossNodes", func(t *testing.T) {
 		a, b := open(cfg(0)), open(cfg(1))
 		for i := 0; i < 50; i++ {

@@ -39,6 +39,9 @@ type Config struct {
 	// Logger gets one line per retried deadlock and similar events
 	// (default slog.Default()).
 	Logger *slog.Logger
+	// LockLeaseTTL is the lifetime of the lease a named lock takes on
+	// Galera (galera.go): default 30 s, at least 3 s (tests shorten it).
+	LockLeaseTTL time.Duration
 }
 
 // Store implements store.Store on a SQL database.
@@ -72,6 +75,8 @@ type Store struct {
 	mogfs mogfsState // mogfs_attr and the key collation (mogfs.go)
 	// s3Ready: SetupS3 made or found s3_meta (s3meta.go).
 	s3Ready atomic.Bool
+	// leaseReady: tracker_lock exists, for TakeLease (lease.go).
+	leaseReady atomic.Bool
 
 	closeOnce sync.Once
 	closeErr  error
