@@ -70,6 +70,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CommitFiles", testCommitFiles},
 		{"CommitFilesPeers", testCommitFilesPeers},
 		{"CommitFilesRace", testCommitFilesRace},
+		{"CommitFilesLarge", testCommitFilesLarge},
 		{"FilesByKeys", testFilesByKeys},
 		{"FsckFiles", testFsckFiles},
 		{"DequeueMany", testDequeueMany},
