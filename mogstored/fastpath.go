@@ -73,6 +73,7 @@ type fastPath struct {
 
 	mu      sync.Mutex
 	keepers map[int]*leaseKeeper
+	leased  chan struct{} // closed (and replaced) when a keeper adds a lease
 }
 
 func newFastPath(cfg Config, root *docRoot, devs *deviceStates, log *slog.Logger) (*fastPath, error) {
@@ -84,7 +85,7 @@ func newFastPath(cfg Config, root *docRoot, devs *deviceStates, log *slog.Logger
 		return nil, fmt.Errorf("trackers: %w", err)
 	}
 	fp := &fastPath{log: log, root: root, devs: devs, fsync: cfg.Fsync, link: link, httpAddr: cfg.HTTPListen,
-		keepers: map[int]*leaseKeeper{}, peerHTTP: newPeerHTTP(), peerSkip: map[int]time.Time{}}
+		keepers: map[int]*leaseKeeper{}, leased: make(chan struct{}), peerHTTP: newPeerHTTP(), peerSkip: map[int]time.Time{}}
 	fp.info.Store(defaultInfo)
 	fp.commit = newCommitter(fp)
 	fp.resolve = newResolver(fp)
@@ -304,6 +305,66 @@ func (fp *fastPath) take(now time.Time, withPeers bool) (devid int, fid int64, p
 		}
 	}
 	return 0, 0, nil, false
+}
+
+// fpLeaseWait bounds how long an upload that found no leased fid waits
+// for the lease its keeper is asking for. Answering 503 at once would send
+// the client the three-step way for every upload that arrives while a
+// refill is on its way (a lease takes milliseconds, more on a loaded
+// database), although the fids are about to be there.
+const fpLeaseWait = time.Second
+
+// leaseSignal returns a channel closed when the next lease is added.
+func (fp *fastPath) leaseSignal() <-chan struct{} {
+	fp.mu.Lock()
+	defer fp.mu.Unlock()
+	return fp.leased
+}
+
+// noteLeased wakes the uploads waiting for a lease.
+func (fp *fastPath) noteLeased() {
+	fp.mu.Lock()
+	close(fp.leased)
+	fp.leased = make(chan struct{})
+	fp.mu.Unlock()
+}
+
+// takeWait is take, waiting up to fpLeaseWait for a lease when none is
+// usable but a keeper is leasing (not backing off after a failure).
+func (fp *fastPath) takeWait(withPeers bool) (devid int, fid int64, peers []leasePeer, ok bool) {
+	var timer *time.Timer
+	for {
+		signal := fp.leaseSignal()
+		if devid, fid, peers, ok = fp.take(time.Now(), withPeers); ok || !fp.leasing() {
+			break
+		}
+		if timer == nil {
+			timer = time.NewTimer(fpLeaseWait)
+			defer timer.Stop()
+		}
+		select {
+		case <-signal:
+		case <-timer.C:
+			return fp.take(time.Now(), withPeers)
+		}
+	}
+	return devid, fid, peers, ok
+}
+
+// leasing reports whether some keeper may soon hold fids: its last
+// lease did not fail.
+func (fp *fastPath) leasing() bool {
+	if !fp.info.Load().enabled {
+		return false
+	}
+	fp.mu.Lock()
+	defer fp.mu.Unlock()
+	for _, k := range fp.keepers {
+		if !k.failing.Load() {
+			return true
+		}
+	}
+	return false
 }
 
 // errNotSent marks a tracker command that reached no tracker.

@@ -144,11 +144,11 @@ func (h *handler) fpPut(w *httpd.ResponseWriter, r *httpd.Request) {
 		fpRefuse(w, r, 503, "no_attrs")
 		return
 	}
-	now := time.Now()
 	// Peer copies wanted (the request has no context of its own; a
 	// refresh of the class cache is bounded by the tracker timeout).
 	extra := h.fp.copies(context.Background(), domain, class) - 1
-	devid, fid, peers, ok := h.fp.take(now, extra > 0)
+	devid, fid, peers, ok := h.fp.takeWait(extra > 0)
+	now := time.Now()
 	if !ok {
 		h.fp.m.put("retry")
 		h.fp.m.error("no_lease")

@@ -52,6 +52,8 @@ type leaseKeeper struct {
 	cancel context.CancelFunc
 	wake   chan struct{}
 	free   atomic.Uint64 // bytes free on the device, from statfs
+	// failing: the last lease failed; uploads do not wait for the next.
+	failing atomic.Bool
 
 	mu        sync.Mutex
 	blocks    []*leaseBlock // oldest first
@@ -116,7 +118,7 @@ func (k *leaseKeeper) usable(now time.Time) (n int, peers []int) {
 
 // take hands out the next usable fid, of the oldest lease with peers
 // when withPeers and there is one, else of the oldest lease, and wakes
-// the keeper when fewer than a quarter of a lease remain.
+// the keeper when fewer than half a lease remain.
 func (k *leaseKeeper) take(now time.Time, withPeers bool) (int64, []leasePeer, bool) {
 	k.mu.Lock()
 	k.dropExpired(now)
@@ -150,7 +152,7 @@ func (k *leaseKeeper) take(now time.Time, withPeers bool) (int64, []leasePeer, b
 // fpPeerLease, six times that after a lease that named no peer); k.mu
 // is held.
 func (k *leaseKeeper) lowLocked(now time.Time) bool {
-	if k.availableLocked(now) < k.count/4 {
+	if k.availableLocked(now) < k.count/2 {
 		return true
 	}
 	every := fpPeerLease
@@ -176,7 +178,9 @@ func (k *leaseKeeper) run(ctx context.Context) {
 		low := k.lowLocked(now)
 		k.mu.Unlock()
 		if low && k.fp.info.Load().enabled && !now.Before(retryAt) {
-			if wait, err := k.lease(ctx); err != nil {
+			wait, err := k.lease(ctx)
+			k.failing.Store(err != nil)
+			if err != nil {
 				retryAt = time.Now().Add(wait)
 				if ctx.Err() == nil {
 					k.fp.log.Warn("fast path: lease failed", "devid", k.devid, "retry_in", wait, "err", err)
@@ -227,6 +231,7 @@ func (k *leaseKeeper) lease(ctx context.Context) (time.Duration, error) {
 	k.lastLease = time.Now()
 	k.peerless = len(b.peers) == 0
 	k.mu.Unlock()
+	k.fp.noteLeased()
 	k.fp.m.leased(len(b.fids))
 	k.fp.log.Debug("fast path: leased fids", "devid", k.devid, "count", len(b.fids), "first", b.fids[0],
 		"last", b.fids[len(b.fids)-1], "time", b.time, "skew", b.skew, "peers", len(b.peers))
