@@ -91,6 +91,21 @@ type fastNode struct {
 	// cannot take more now (no lease, no fast path): it is skipped until
 	// the next refresh.
 	off atomic.Bool
+	// busyUntil (unix nanoseconds): the node had no leased fid for an
+	// upload; uploads skip it until then, reads do not.
+	busyUntil atomic.Int64
+}
+
+// fastBusyPause is how long a node that answered no_lease is skipped
+// by uploads: its keeper is leasing, so it is soon able again, and
+// waiting for the next refresh (30 s) would send everything the
+// three-step way meanwhile.
+const fastBusyPause = time.Second
+
+// writable reports whether uploads may go to n at now (with mogfs
+// attributes, when attrs).
+func (n *fastNode) writable(now time.Time, attrs bool) bool {
+	return n.ready && !n.off.Load() && now.UnixNano() >= n.busyUntil.Load() && (!attrs || n.attrs && !n.noAttrs.Load())
 }
 
 func newFastPath(mode FastPathMode, max int64, keyReads bool) (*fastPath, error) {
@@ -145,8 +160,9 @@ func (fp *fastPath) forget() { fp.state.Store(nil) }
 // attributes, when attrs).
 func (s *fastState) writers(attrs bool) []*fastNode {
 	var out []*fastNode
+	now := time.Now()
 	for _, n := range s.nodes {
-		if n.ready && !n.off.Load() && (!attrs || n.attrs && !n.noAttrs.Load()) {
+		if n.writable(now, attrs) {
 			out = append(out, n)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/mogilefs-go/mogilefs/internal/wire"
 )
@@ -126,6 +127,9 @@ func (c *Client) putFast(ctx context.Context, node *fastNode, key, class string,
 			node.noAttrs.Store(true)
 		case resp.StatusCode == http.StatusServiceUnavailable && code == "linked_key":
 			// This key alone goes the three-step way.
+		case resp.StatusCode == http.StatusServiceUnavailable && code == "no_lease":
+			// Its keeper is leasing: skipped for a moment only.
+			node.busyUntil.Store(time.Now().Add(fastBusyPause).UnixNano())
 		default:
 			// No usable lease, or no fast path any more (a node
 			// restarted without trackers): not before the next

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mogilefs-go/mogilefs/internal/wire"
 )
@@ -112,5 +113,26 @@ func TestErrorsMatchByCode(t *testing.T) {
 	}
 	if got := stripHTML("<h1>404 - Not Found</h1>\n"); got != "404 - Not Found" {
 		t.Fatalf("stripHTML = %q", got)
+	}
+}
+
+// A node that answered no_lease is skipped by uploads for a moment only,
+// and never by reads.
+func TestFastNodeBusyPause(t *testing.T) {
+	n := &fastNode{base: "http://127.0.0.1:1", ready: true}
+	s := &fastState{nodes: []*fastNode{n}}
+	now := time.Now()
+	if !n.writable(now, false) || len(s.writers(false)) != 1 {
+		t.Fatal("a ready node is not writable")
+	}
+	n.busyUntil.Store(now.Add(fastBusyPause).UnixNano())
+	if n.writable(now, false) || len(s.writers(false)) != 0 {
+		t.Fatal("a node that had no lease is still given uploads")
+	}
+	if len(s.readers()) != 1 {
+		t.Fatal("a node that had no lease is skipped by reads")
+	}
+	if !n.writable(now.Add(fastBusyPause), false) {
+		t.Fatal("the pause does not end")
 	}
 }

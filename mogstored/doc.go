@@ -18,7 +18,11 @@
 // path for small files (docs/fastpath.md §10.7): PUT /_put by domain and
 // key under fids leased in bulk per device, committed in batches with one
 // tracker command; GET /_key by domain and key through a batched, cached
-// lookup; GET /_fastpath for clients to see it is ready. Without trackers
+// lookup; GET /_fastpath for clients to see it is ready. An upload of a
+// class wanting more than one copy is also streamed, as it arrives, to
+// the peer devices its lease names (plain PUTs to their fid paths), and
+// committed with every copy that was taken (docs/fastpath.md §4.5).
+// Without trackers
 // those paths answer 404, as on an original node.
 //
 // POST /_concat (concat.go, docs/s3.md §6.1) writes a new fid's file from

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -43,6 +44,7 @@ type fpInfo struct {
 	leaseMax int
 	leaseTTL time.Duration
 	baseURL  string // this node's base URL as the tracker names it, "" if not listed
+	hosts    int    // the hosts fastpath_info listed
 	attrs    bool   // the trackers take mogfs attributes (mogfs_fastpath_commit)
 }
 
@@ -62,8 +64,16 @@ type fastPath struct {
 	resolve  *resolver
 	m        *fpMetrics // nil until RegisterMetrics
 
+	// Peer copies (fppeer.go).
+	peerHTTP *http.Client
+	classes  atomic.Pointer[classCopies]
+	classMu  sync.Mutex // one refresh after a miss at a time
+	peerMu   sync.Mutex
+	peerSkip map[int]time.Time // devid -> skipped until
+
 	mu      sync.Mutex
 	keepers map[int]*leaseKeeper
+	leased  chan struct{} // closed (and replaced) when a keeper adds a lease
 }
 
 func newFastPath(cfg Config, root *docRoot, devs *deviceStates, log *slog.Logger) (*fastPath, error) {
@@ -75,7 +85,7 @@ func newFastPath(cfg Config, root *docRoot, devs *deviceStates, log *slog.Logger
 		return nil, fmt.Errorf("trackers: %w", err)
 	}
 	fp := &fastPath{log: log, root: root, devs: devs, fsync: cfg.Fsync, link: link, httpAddr: cfg.HTTPListen,
-		keepers: map[int]*leaseKeeper{}}
+		keepers: map[int]*leaseKeeper{}, leased: make(chan struct{}), peerHTTP: newPeerHTTP(), peerSkip: map[int]time.Time{}}
 	fp.info.Store(defaultInfo)
 	fp.commit = newCommitter(fp)
 	fp.resolve = newResolver(fp)
@@ -121,6 +131,9 @@ func (fp *fastPath) run(ctx context.Context) {
 			fp.scan(ctx, &wg)
 			nextScan = now.Add(fpScanEvery)
 		}
+		if haveInfo && fp.info.Load().enabled {
+			fp.maybeRefreshClasses(ctx, now)
+		}
 		select {
 		case <-ctx.Done():
 			wg.Wait()
@@ -152,6 +165,7 @@ func (fp *fastPath) refreshInfo(ctx context.Context) error {
 		in.leaseTTL = time.Duration(n) * time.Second
 	}
 	hosts, _ := strconv.Atoi(a["host_count"])
+	in.hosts = hosts
 	for i := 1; i <= hosts; i++ {
 		if u := a["host_"+strconv.Itoa(i)]; fp.isSelf(u) {
 			in.baseURL = strings.TrimRight(u, "/")
@@ -240,10 +254,11 @@ func (fp *fastPath) keeper(devid int) *leaseKeeper {
 	return fp.keepers[devid]
 }
 
-// readyDevices lists the devices holding usable leased fids, sorted.
-func (fp *fastPath) readyDevices(now time.Time) []int {
+// readyDevices lists the devices holding usable leased fids, sorted,
+// and the peer devices of those fids.
+func (fp *fastPath) readyDevices(now time.Time) (ids, peers []int) {
 	if !fp.info.Load().enabled {
-		return nil
+		return nil, nil
 	}
 	fp.mu.Lock()
 	ks := make([]*leaseKeeper, 0, len(fp.keepers))
@@ -251,21 +266,22 @@ func (fp *fastPath) readyDevices(now time.Time) []int {
 		ks = append(ks, k)
 	}
 	fp.mu.Unlock()
-	var ids []int
 	for _, k := range ks {
-		if k.available(now) > 0 {
+		if n, p := k.usable(now); n > 0 {
 			ids = append(ids, k.devid)
+			peers = append(peers, p...)
 		}
 	}
 	slices.Sort(ids)
-	return ids
+	slices.Sort(peers)
+	return ids, slices.Compact(peers)
 }
 
 // take picks the device with leased fids and the most free space and
-// takes the next fid of it.
-func (fp *fastPath) take(now time.Time) (devid int, fid int64, ok bool) {
+// takes the next fid of it, of a lease with peers when withPeers.
+func (fp *fastPath) take(now time.Time, withPeers bool) (devid int, fid int64, peers []leasePeer, ok bool) {
 	if !fp.info.Load().enabled {
-		return 0, 0, false
+		return 0, 0, nil, false
 	}
 	fp.mu.Lock()
 	ks := make([]*leaseKeeper, 0, len(fp.keepers))
@@ -284,11 +300,71 @@ func (fp *fastPath) take(now time.Time) (devid int, fid int64, ok bool) {
 		return a.devid - b.devid
 	})
 	for _, k := range ks {
-		if fid, ok := k.take(now); ok {
-			return k.devid, fid, true
+		if fid, peers, ok := k.take(now, withPeers); ok {
+			return k.devid, fid, peers, true
 		}
 	}
-	return 0, 0, false
+	return 0, 0, nil, false
+}
+
+// fpLeaseWait bounds how long an upload that found no leased fid waits
+// for the lease its keeper is asking for. Answering 503 at once would send
+// the client the three-step way for every upload that arrives while a
+// refill is on its way (a lease takes milliseconds, more on a loaded
+// database), although the fids are about to be there.
+const fpLeaseWait = time.Second
+
+// leaseSignal returns a channel closed when the next lease is added.
+func (fp *fastPath) leaseSignal() <-chan struct{} {
+	fp.mu.Lock()
+	defer fp.mu.Unlock()
+	return fp.leased
+}
+
+// noteLeased wakes the uploads waiting for a lease.
+func (fp *fastPath) noteLeased() {
+	fp.mu.Lock()
+	close(fp.leased)
+	fp.leased = make(chan struct{})
+	fp.mu.Unlock()
+}
+
+// takeWait is take, waiting up to fpLeaseWait for a lease when none is
+// usable but a keeper is leasing (not backing off after a failure).
+func (fp *fastPath) takeWait(withPeers bool) (devid int, fid int64, peers []leasePeer, ok bool) {
+	var timer *time.Timer
+	for {
+		signal := fp.leaseSignal()
+		if devid, fid, peers, ok = fp.take(time.Now(), withPeers); ok || !fp.leasing() {
+			break
+		}
+		if timer == nil {
+			timer = time.NewTimer(fpLeaseWait)
+			defer timer.Stop()
+		}
+		select {
+		case <-signal:
+		case <-timer.C:
+			return fp.take(time.Now(), withPeers)
+		}
+	}
+	return devid, fid, peers, ok
+}
+
+// leasing reports whether some keeper may soon hold fids: its last
+// lease did not fail.
+func (fp *fastPath) leasing() bool {
+	if !fp.info.Load().enabled {
+		return false
+	}
+	fp.mu.Lock()
+	defer fp.mu.Unlock()
+	for _, k := range fp.keepers {
+		if !k.failing.Load() {
+			return true
+		}
+	}
+	return false
 }
 
 // errNotSent marks a tracker command that reached no tracker.

@@ -38,6 +38,7 @@ type commitItem struct {
 	class    string
 	size     int64
 	checksum string   // "MD5:<hex>" or ""
+	peers    []int    // the peer devices holding a copy
 	attrs    []string // mogfs attributes, name, value pairs (docs/fastpath.md §10.3a)
 	done     chan commitResult
 }
@@ -191,6 +192,9 @@ func commitArgs(batch []*commitItem) (map[string]string, string) {
 		a["size_"+n] = strconv.FormatInt(it.size, 10)
 		if it.checksum != "" {
 			a["checksum_"+n] = it.checksum
+		}
+		if len(it.peers) > 0 {
+			a["peers_"+n] = joinInts(it.peers)
 		}
 		for j := 0; j+1 < len(it.attrs); j += 2 {
 			a[it.attrs[j]+"_"+n] = it.attrs[j+1]

@@ -1,8 +1,10 @@
 package mogstored
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"io"
 	"net/url"
 	"path"
 	"strconv"
@@ -56,7 +58,7 @@ func (h *handler) fastPath(w *httpd.ResponseWriter, r *httpd.Request) bool {
 
 // fpStatus answers GET /_fastpath.
 func (h *handler) fpStatus(w *httpd.ResponseWriter) {
-	ids := h.fp.readyDevices(time.Now())
+	ids, peers := h.fp.readyDevices(time.Now())
 	b := make([]byte, 0, 64)
 	b = append(b, `{"fastpath":1,"ready":`...)
 	b = strconv.AppendBool(b, len(ids) > 0)
@@ -64,6 +66,13 @@ func (h *handler) fpStatus(w *httpd.ResponseWriter) {
 	b = strconv.AppendBool(b, h.fp.info.Load().attrs)
 	b = append(b, `,"devices":[`...)
 	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(id), 10)
+	}
+	b = append(b, `],"peers":[`...)
+	for i, id := range peers {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -135,14 +144,23 @@ func (h *handler) fpPut(w *httpd.ResponseWriter, r *httpd.Request) {
 		fpRefuse(w, r, 503, "no_attrs")
 		return
 	}
-	devid, fid, ok := h.fp.take(time.Now())
+	// Peer copies wanted (the request has no context of its own; a
+	// refresh of the class cache is bounded by the tracker timeout).
+	extra := h.fp.copies(context.Background(), domain, class) - 1
+	devid, fid, peers, ok := h.fp.takeWait(extra > 0)
+	now := time.Now()
 	if !ok {
 		h.fp.m.put("retry")
 		h.fp.m.error("no_lease")
 		fpRefuse(w, r, 503, "no_lease")
 		return
 	}
-	h.fpStore(w, r, &commitItem{fid: fid, devid: devid, domain: domain, key: key, class: class, attrs: attrs})
+	if extra > 0 {
+		peers = h.fp.usablePeers(peers, extra, now)
+	} else {
+		peers = nil
+	}
+	h.fpStore(w, r, &commitItem{fid: fid, devid: devid, domain: domain, key: key, class: class, attrs: attrs}, peers)
 }
 
 // fpAttrNames are the mogfs attribute arguments /_put takes
@@ -164,7 +182,7 @@ func fpAttrArgs(q url.Values) []string {
 // fpStore writes the body as its fid on its device, has it committed and
 // answers. A file not committed is removed; one whose commit outcome is
 // unknown is kept (the reaper removes it with its lease if it was not).
-func (h *handler) fpStore(w *httpd.ResponseWriter, r *httpd.Request, it *commitItem) {
+func (h *handler) fpStore(w *httpd.ResponseWriter, r *httpd.Request, it *commitItem, peers []leasePeer) {
 	rel := nodeproto.FIDPath(it.devid, it.fid)[1:]
 	np := nodePath{devid: it.devid, rel: rel, sub: rel[strings.IndexByte(rel, '/')+1:]}
 	parent, name := path.Split(np.sub)
@@ -197,6 +215,14 @@ func (h *handler) fpStore(w *httpd.ResponseWriter, r *httpd.Request, it *commitI
 	}
 	up = &upload{dir: dir, fd: fd, tmp: name}
 	defer up.discard()
+	// The peer copies (§4.5) take the body as it arrives.
+	pc := h.fp.startPeers(peers, it.fid, r.ContentLength)
+	defer pc.cleanup()
+	if pc != nil {
+		body := r.Body
+		r.Body = io.TeeReader(body, pc)
+		defer func() { r.Body = body }()
+	}
 	if rep, ok := h.receive(r, np, up); !ok {
 		if rep.code < 500 {
 			// The body broke off or stalled (receive logged it): the
@@ -229,7 +255,9 @@ func (h *handler) fpStore(w *httpd.ResponseWriter, r *httpd.Request, it *commitI
 		}
 	}
 	it.size = r.ContentLength
+	it.peers = pc.finish(nil)
 	res := h.fp.commit.submit(it)
+	pc.keepIf(res.outcome == committed || res.outcome == unknown)
 	if res.outcome == committed || res.outcome == unknown {
 		// This node's answer for the key is stale now.
 		h.fp.resolve.drop(it.domain, it.key)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,11 +27,15 @@ const (
 
 // leaseBlock is the fids of one fastpath_lease answer.
 type leaseBlock struct {
-	fids []int64
-	next int   // fids[next:] are unused
-	time int64 // the lease's time on the database clock (unix seconds)
-	skew int64 // database clock minus the node's clock, from the answer
+	fids  []int64
+	next  int   // fids[next:] are unused
+	time  int64 // the lease's time on the database clock (unix seconds)
+	skew  int64 // database clock minus the node's clock, from the answer
+	peers []leasePeer
 }
+
+// used reports whether every fid of the block was handed out.
+func (b *leaseBlock) used() bool { return b.next >= len(b.fids) }
 
 // expired reports whether the block may no longer be used at now: its
 // time plus lease_ttl has passed on the database clock (a second early,
@@ -46,11 +52,14 @@ type leaseKeeper struct {
 	cancel context.CancelFunc
 	wake   chan struct{}
 	free   atomic.Uint64 // bytes free on the device, from statfs
+	// failing: the last lease failed; uploads do not wait for the next.
+	failing atomic.Bool
 
 	mu        sync.Mutex
 	blocks    []*leaseBlock // oldest first
 	count     int           // size of the next lease
 	lastLease time.Time
+	peerless  bool // the last lease named no peer
 }
 
 func newLeaseKeeper(fp *fastPath, devid int, cancel context.CancelFunc) *leaseKeeper {
@@ -90,22 +99,42 @@ func (k *leaseKeeper) available(now time.Time) int {
 	return k.availableLocked(now)
 }
 
-// take hands out the next usable fid, and wakes the keeper when fewer
-// than a quarter of a lease remain.
-func (k *leaseKeeper) take(now time.Time) (int64, bool) {
+// usable is the number of usable fids at now and the peers of their
+// leases.
+func (k *leaseKeeper) usable(now time.Time) (n int, peers []int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.dropExpired(now)
+	for _, b := range k.blocks {
+		if !b.used() {
+			n += len(b.fids) - b.next
+			for _, p := range b.peers {
+				peers = append(peers, p.devid)
+			}
+		}
+	}
+	return n, peers
+}
+
+// take hands out the next usable fid, of the oldest lease with peers
+// when withPeers and there is one, else of the oldest lease, and wakes
+// the keeper when fewer than half a lease remain.
+func (k *leaseKeeper) take(now time.Time, withPeers bool) (int64, []leasePeer, bool) {
 	k.mu.Lock()
 	k.dropExpired(now)
+	k.blocks = slices.DeleteFunc(k.blocks, (*leaseBlock).used)
 	var fid int64
+	var peers []leasePeer
 	ok := false
-	for len(k.blocks) > 0 {
+	if len(k.blocks) > 0 {
 		b := k.blocks[0]
-		if b.next < len(b.fids) {
-			fid, ok = b.fids[b.next], true
-			b.next++
-			break
+		if withPeers {
+			if i := slices.IndexFunc(k.blocks, func(b *leaseBlock) bool { return len(b.peers) > 0 }); i >= 0 {
+				b = k.blocks[i]
+			}
 		}
-		k.blocks[0] = nil
-		k.blocks = k.blocks[1:]
+		fid, peers, ok = b.fids[b.next], b.peers, true
+		b.next++
 	}
 	low := k.lowLocked(now)
 	k.mu.Unlock()
@@ -115,12 +144,25 @@ func (k *leaseKeeper) take(now time.Time) (int64, bool) {
 		default:
 		}
 	}
-	return fid, ok
+	return fid, peers, ok
 }
 
-// lowLocked reports whether a new lease is due; k.mu is held.
+// lowLocked reports whether a new lease is due: few fids left, or none
+// of a lease with peers while the cluster has other hosts (then every
+// fpPeerLease, six times that after a lease that named no peer); k.mu
+// is held.
 func (k *leaseKeeper) lowLocked(now time.Time) bool {
-	return k.availableLocked(now) < k.count/4
+	if k.availableLocked(now) < k.count/2 {
+		return true
+	}
+	every := fpPeerLease
+	if k.peerless {
+		every *= 6
+	}
+	if k.fp.info.Load().hosts < 2 || now.Sub(k.lastLease) < every {
+		return false
+	}
+	return !slices.ContainsFunc(k.blocks, func(b *leaseBlock) bool { return len(b.peers) > 0 && !b.used() })
 }
 
 // run leases fids whenever they run low, until ctx is done. A device the
@@ -136,7 +178,9 @@ func (k *leaseKeeper) run(ctx context.Context) {
 		low := k.lowLocked(now)
 		k.mu.Unlock()
 		if low && k.fp.info.Load().enabled && !now.Before(retryAt) {
-			if wait, err := k.lease(ctx); err != nil {
+			wait, err := k.lease(ctx)
+			k.failing.Store(err != nil)
+			if err != nil {
 				retryAt = time.Now().Add(wait)
 				if ctx.Err() == nil {
 					k.fp.log.Warn("fast path: lease failed", "devid", k.devid, "retry_in", wait, "err", err)
@@ -166,7 +210,7 @@ func (k *leaseKeeper) lease(ctx context.Context) (time.Duration, error) {
 	k.mu.Unlock()
 	sent := time.Now()
 	a, err := k.fp.link.Do(ctx, "fastpath_lease", map[string]string{
-		"devid": strconv.Itoa(k.devid), "count": strconv.Itoa(count)})
+		"devid": strconv.Itoa(k.devid), "count": strconv.Itoa(count), "peers": strconv.Itoa(fpLeasePeersAsk)})
 	switch {
 	case mogclient.IsCode(err, "dev_not_writable"), mogclient.IsCode(err, "unknown_device"),
 		mogclient.IsCode(err, "unknown_command"), mogclient.IsCode(err, "fastpath_off"):
@@ -185,10 +229,12 @@ func (k *leaseKeeper) lease(ctx context.Context) (time.Duration, error) {
 	k.mu.Lock()
 	k.blocks = append(k.blocks, b)
 	k.lastLease = time.Now()
+	k.peerless = len(b.peers) == 0
 	k.mu.Unlock()
+	k.fp.noteLeased()
 	k.fp.m.leased(len(b.fids))
 	k.fp.log.Debug("fast path: leased fids", "devid", k.devid, "count", len(b.fids), "first", b.fids[0],
-		"last", b.fids[len(b.fids)-1], "time", b.time, "skew", b.skew)
+		"last", b.fids[len(b.fids)-1], "time", b.time, "skew", b.skew, "peers", len(b.peers))
 	return 0, nil
 }
 
@@ -209,6 +255,17 @@ func parseLease(a map[string]string) (*leaseBlock, error) {
 			return nil, fmt.Errorf("bad fid_%d %q", i+1, a["fid_"+strconv.Itoa(i+1)])
 		}
 		b.fids[i] = f
+	}
+	// Peers (an older tracker names none).
+	np, _ := strconv.Atoi(a["peer_count"])
+	for i := 1; i <= np; i++ {
+		p := strconv.Itoa(i)
+		id, err := strconv.Atoi(a["peer_devid_"+p])
+		u := strings.TrimRight(a["peer_url_"+p], "/")
+		if err != nil || id <= 0 || !strings.HasPrefix(u, "http://") {
+			return nil, fmt.Errorf("bad peer_%s: %q %q", p, a["peer_devid_"+p], a["peer_url_"+p])
+		}
+		b.peers = append(b.peers, leasePeer{devid: id, url: u})
 	}
 	return b, nil
 }

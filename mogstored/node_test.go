@@ -415,6 +415,40 @@ func TestPutCutOffAndStalled(t *testing.T) {
 	}
 }
 
+// TestPutPeerCopy: a PUT marked as a fast-path peer copy creates its
+// final name directly (no temporary name), never replaces an existing
+// file, and leaves nothing when its body breaks off.
+func TestPutPeerCopy(t *testing.T) {
+	n := startNode(t, 1, func(c *Config) { c.BodyTimeout = 300 * time.Millisecond })
+	p := "/dev1/0/000/000/0000000011.fid"
+	if code, _, _ := do(t, "PUT", n.url+p, strings.NewReader("copy"), peerCopyHeader, "1"); code != 200 {
+		t.Fatalf("peer copy: %d", code)
+	}
+	if b, _ := os.ReadFile(n.path(p)); string(b) != "copy" {
+		t.Fatalf("peer copy stored %q", b)
+	}
+	if code, _, _ := do(t, "PUT", n.url+p, strings.NewReader("again"), peerCopyHeader, "1"); code != 409 {
+		t.Fatalf("peer copy over an existing file: %d", code)
+	}
+	if b, _ := os.ReadFile(n.path(p)); string(b) != "copy" {
+		t.Fatalf("after a refused peer copy the file is %q", b)
+	}
+	// Cut off half-way: the file under construction is removed.
+	q := "/dev1/0/000/000/0000000012.fid"
+	c, err := net.Dial("tcp", strings.TrimPrefix(n.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "PUT %s HTTP/1.1\r\nHost: x\r\n%s: 1\r\nContent-Length: 1000\r\n\r\n%s", q, peerCopyHeader, strings.Repeat("n", 500))
+	eventually(t, "the file under construction", func() bool { _, err := os.Stat(n.path(q)); return err == nil })
+	c.Close()
+	eventually(t, "the cut-off peer copy to go", func() bool { _, err := os.Stat(n.path(q)); return os.IsNotExist(err) })
+	if left := tempFiles(t, n.docroot); len(left) > 0 {
+		t.Fatalf("temp files left: %v", left)
+	}
+}
+
 func TestSymlinksCannotEscape(t *testing.T) {
 	n := startNode(t, 1, nil)
 	outside := t.TempDir()

@@ -78,7 +78,16 @@ func (h *handler) store(r *httpd.Request, np nodePath) putReply {
 		return h.putFailed(r, np, err, "create")
 	}
 	defer dir.Close()
-	up, err := createTemp(dir, name, h.pid)
+	// A fast-path peer copy (docs/fastpath.md §4.5) is of a fid no one
+	// reads before its commit: it goes to its final name at once, which
+	// must not exist yet.
+	direct := r.Header(peerCopyHeader) == "1"
+	var up *upload
+	if direct {
+		up, err = createFinal(dir, name)
+	} else {
+		up, err = createTemp(dir, name, h.pid)
+	}
 	if err != nil {
 		return h.putFailed(r, np, err, "create")
 	}
@@ -95,8 +104,10 @@ func (h *handler) store(r *httpd.Request, np nodePath) putReply {
 		}
 		status = 201
 	}
-	if err := unix.Renameat(dir.fd, up.tmp, dir.fd, name); err != nil {
-		return h.putFailed(r, np, &os.PathError{Op: "rename", Path: np.rel, Err: err}, "rename")
+	if !direct { // a peer copy is under its final name already
+		if err := unix.Renameat(dir.fd, up.tmp, dir.fd, name); err != nil {
+			return h.putFailed(r, np, &os.PathError{Op: "rename", Path: np.rel, Err: err}, "rename")
+		}
 	}
 	up.kept = true
 	if h.fsync {
@@ -106,6 +117,22 @@ func (h *handler) store(r *httpd.Request, np nodePath) putReply {
 	}
 	h.devs.noteWrite(np.devid)
 	return putReply{code: status}
+}
+
+// peerCopyHeader marks a fast-path node's PUT of a peer copy: the file
+// is created under its final name (O_EXCL), without a temporary name.
+// Other nodes ignore it and take an ordinary PUT.
+const peerCopyHeader = "X-MogileFS-Peer-Copy"
+
+// createFinal creates name in dir for a peer copy; it fails when the
+// name exists. discard removes it, as it removes a temporary file.
+func createFinal(dir dirFD, name string) (*upload, error) {
+	const flags = unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	fd, err := unix.Openat(dir.fd, name, flags, 0o644)
+	if err != nil {
+		return nil, &os.PathError{Op: "create", Path: name, Err: err}
+	}
+	return &upload{dir: dir, fd: fd, tmp: name}, nil
 }
 
 // checkPutPath answers the request itself (and returns false) when its

@@ -3,12 +3,15 @@ package tracker
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mogilefs-go/mogilefs/internal/wire"
 	"github.com/mogilefs-go/mogilefs/tracker/cluster"
 	"github.com/mogilefs-go/mogilefs/tracker/fidcache"
+	"github.com/mogilefs-go/mogilefs/tracker/policy"
 	"github.com/mogilefs-go/mogilefs/tracker/store"
 )
 
@@ -22,6 +25,8 @@ const (
 	fastpathBatchMax = store.MaxKeyBatch
 	// fastpathLeaseMax bounds the fids of one fastpath_lease.
 	fastpathLeaseMax = 1000
+	// fastpathPeersMax bounds the peer devices of one fastpath_lease.
+	fastpathPeersMax = 2
 	// defaultTempfileTooOld is the reaper's age for tempfile rows.
 	defaultTempfileTooOld = time.Hour
 )
@@ -109,19 +114,74 @@ func (s *Server) cmdFastpathLease(ctx context.Context, r *request) reply {
 	case dev.Status != "alive" || dev.Host == nil || !dev.Host.Alive():
 		return errReply("dev_not_writable", "")
 	}
-	fids, created, err := s.st.LeaseTempfiles(ctx, devid, count)
+	npeers := 0
+	if v := r.arg("peers"); v != "" {
+		if npeers, err = strconv.Atoi(v); err != nil || npeers < 0 || npeers > fastpathPeersMax {
+			return errReply("bad_params", "peers must be a number from 0 to "+strconv.Itoa(fastpathPeersMax))
+		}
+	}
+	peers := leasePeers(snap, dev, npeers)
+	fids, created, err := s.st.LeaseTempfiles(ctx, devid, count, deviceIDs(peers)...)
 	if err != nil {
 		s.log.Error("fastpath_lease failed", "devid", devid, "count", count, "err", err)
 		return errReply("db", "")
 	}
 	s.metrics.fastpathLease(len(fids))
-	a := make(wire.Args, len(fids)+2)
+	a := make(wire.Args, len(fids)+3+2*len(peers))
 	a["count"] = strconv.Itoa(len(fids))
 	a["time"] = strconv.FormatInt(created, 10)
 	for i, fid := range fids {
 		a["fid_"+strconv.Itoa(i+1)] = strconv.FormatInt(fid, 10)
 	}
+	if r.arg("peers") != "" {
+		a["peer_count"] = strconv.Itoa(len(peers))
+		for i, d := range peers {
+			p := strconv.Itoa(i + 1)
+			a["peer_devid_"+p] = strconv.Itoa(d.ID)
+			a["peer_url_"+p] = d.Host.BaseURL(r.zone, true)
+		}
+	}
 	return okReply(a)
+}
+
+// leasePeers chooses up to n devices for the further copies of files
+// written on dev (docs/fastpath.md §4.5), as the replicator would choose
+// their next copies under the default policy, MultipleHosts(): one at a
+// time, the first ideal destination, else the first desperate one.
+func leasePeers(snap *cluster.Snapshot, dev *cluster.Device, n int) []*cluster.Device {
+	if n <= 0 {
+		return nil
+	}
+	all := snap.PolicyDevices()
+	on := []policy.Device{dev.PolicyDevice()}
+	var out []*cluster.Device
+	for len(out) < n {
+		rr := policy.MultipleHosts{}.ReplicateTo(policy.Request{On: on, All: all, Failed: map[int]bool{}, Min: len(on) + 1})
+		if rr.Happy() {
+			break
+		}
+		var next *cluster.Device
+		for _, id := range slices.Concat(rr.Ideal, rr.Desperate) {
+			if d := snap.Device(id); d != nil && d.Host != nil {
+				next = d
+				break
+			}
+		}
+		if next == nil {
+			break
+		}
+		out = append(out, next)
+		on = append(on, next.PolicyDevice())
+	}
+	return out
+}
+
+func deviceIDs(devs []*cluster.Device) []int {
+	ids := make([]int, len(devs))
+	for i, d := range devs {
+		ids[i] = d.ID
+	}
+	return ids
 }
 
 // batchCount reads count for fastpath_commit and fastpath_paths.
@@ -189,8 +249,59 @@ func (s *Server) commitItem(r *request, snap *cluster.Snapshot, i int, attrs boo
 			it.Attr = &row
 		}
 	}
-	it.Replicated = s.oneCopyEnough(fid, c, dev, it.Checksum != nil)
+	copies, ok := commitPeers(snap, dev, r.arg("peers_"+p))
+	if !ok {
+		return it, "bogus_args"
+	}
+	if len(copies) == 1 {
+		it.Replicated = s.oneCopyEnough(fid, c, dev, it.Checksum != nil)
+		return it, ""
+	}
+	it.PeerDevIDs = deviceIDs(copies[1:])
+	it.Replicated = s.copiesEnough(fid, c, snap, copies, it.Checksum != nil)
 	return it, ""
+}
+
+// commitPeers reads an item's peers_i (comma-separated devids of the
+// peer copies, docs/fastpath.md §4.5) and returns dev followed by them;
+// false when one is not a known device, is repeated or is dev.
+func commitPeers(snap *cluster.Snapshot, dev *cluster.Device, v string) ([]*cluster.Device, bool) {
+	copies := []*cluster.Device{dev}
+	if v == "" {
+		return copies, true
+	}
+	for _, f := range strings.Split(v, ",") {
+		id, err := strconv.Atoi(f)
+		d := snap.Device(id)
+		if err != nil || d == nil || slices.Contains(copies, d) {
+			return nil, false
+		}
+		copies = append(copies, d)
+	}
+	return copies, len(copies) <= 1+fastpathPeersMax
+}
+
+// copiesEnough is oneCopyEnough for several copies: they meet the class
+// policy, asked as the replicator asks it (against every device), so no
+// replication job is needed.
+func (s *Server) copiesEnough(fid int64, c *cluster.Class, snap *cluster.Snapshot, copies []*cluster.Device, haveSum bool) bool {
+	if c == nil || c.MinDevCount > len(copies) || (c.HashType != store.HashNone && !haveSum) {
+		return false
+	}
+	on := make([]policy.Device, len(copies))
+	for i, d := range copies {
+		if d.State().Dead {
+			return false
+		}
+		on[i] = d.PolicyDevice()
+	}
+	pol, err := s.policies.Parse(c.ReplPolicy)
+	if err != nil {
+		return false
+	}
+	return pol.ReplicateTo(policy.Request{
+		FID: fid, On: on, All: snap.PolicyDevices(), Failed: map[int]bool{}, Min: c.MinDevCount,
+	}).MeetsPolicy()
 }
 
 var commitStatus = map[store.CommitStatus]string{

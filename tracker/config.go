@@ -56,6 +56,10 @@ type Config struct {
 	// MetricsListen is where cmd/mogilefsd serves Prometheus metrics
 	// (metrics_listen; "" = nowhere). Not in the original.
 	MetricsListen string
+	// DBListConns is how many list_keys queries run at once on a
+	// MySQL/MariaDB database (db_list_conns; 0: sqlstore's default). Not
+	// in the original.
+	DBListConns int
 	// AdminAllow, if set, lists the client networks that may run admin
 	// commands (admin_allow; see acl.go). Nil allows every client, as
 	// the original does.
@@ -166,6 +170,7 @@ var configKeys = map[string]keySpec{
 	"plugins":                  {kind: kindString, ignored: "plugins are not supported"},
 	"user":                     {kind: kindString},
 	"metrics_listen":           {kind: kindString},
+	"db_list_conns":            {kind: kindUint, min: 1},
 	"admin_allow":              {kind: kindNets},
 }
 
@@ -371,6 +376,8 @@ func applySetting(cfg *Config, key string, v value) {
 		cfg.User = v.str
 	case "metrics_listen":
 		cfg.MetricsListen = v.str
+	case "db_list_conns":
+		cfg.DBListConns = int(v.n)
 	case "admin_allow":
 		cfg.AdminAllow = v.nets
 	}

@@ -31,6 +31,7 @@ func TestFastpath(t *testing.T) {
 		t.Run("info", f.testInfo)
 		t.Run("lease", f.testLease)
 		t.Run("commit", f.testCommit)
+		t.Run("peers", f.testPeers)
 		t.Run("refusals", f.testRefusals)
 		t.Run("lease_expired", f.testLeaseExpired)
 		t.Run("attrs", f.testAttrs)
@@ -211,6 +212,96 @@ func (f *fpEnv) testCommit(t *testing.T) {
 	ps := paths(t, f.c, "fp", "replaced", "&noverify=1")
 	if len(ps) != 1 || !strings.HasSuffix(ps[0], fmt.Sprintf("%010s.fid", fids[1])) {
 		t.Fatalf("noverify paths after the commit: %v", ps)
+	}
+}
+
+// testPeers: a lease with peers names the other host's device and
+// records it in the tempfile rows; a commit naming the peer copy writes
+// both file_on rows and devcount 2, and queues no replication for a
+// class of two copies (docs/fastpath.md §4.5).
+func (f *fpEnv) testPeers(t *testing.T) {
+	a := ok(t, f.c, "fastpath_lease devid=1&count=5&peers=2")
+	n2 := f.node(2)
+	// Two hosts of one device each: one peer, on the other host.
+	if a["count"] != "5" || a["peer_count"] != "1" || a["peer_devid_1"] != "2" ||
+		a["peer_url_1"] != fmt.Sprintf("http://%s:%d", n2.IP, n2.HTTPPort) || a["peer_devid_2"] != "" {
+		t.Fatalf("lease with peers: %v", a)
+	}
+	var fids []string
+	for i := 1; i <= 5; i++ {
+		fids = append(fids, a["fid_"+strconv.Itoa(i)])
+	}
+	if d := ok(t, f.c, "file_debug fid="+fids[0]); d["tempfile_devids"] != "1,2" {
+		t.Fatalf("leased fid with a peer: %v", d)
+	}
+	// Without peers= the answer is as before.
+	if a := ok(t, f.c, "fastpath_lease devid=1&count=1"); a["peer_count"] != "" {
+		t.Fatalf("lease without peers: %v", a)
+	}
+	wantErr(t, f.c, "fastpath_lease devid=1&count=1&peers=3", "bad_params", "")
+	wantErr(t, f.c, "fastpath_lease devid=1&count=1&peers=x", "bad_params", "")
+
+	body := []byte("two copies at once")
+	size := strconv.Itoa(len(body))
+	for _, fid := range fids[:3] {
+		f.write(t, 1, fid, body)
+		f.write(t, 2, fid, body)
+	}
+	commit := func(it item, peers string) string {
+		t.Helper()
+		args := wire.Args{"count": "1", "fid_1": it.fid, "devid_1": it.devid, "domain_1": it.domain, "key_1": it.key,
+			"class_1": it.class, "size_1": it.size, "peers_1": peers}
+		return ok(t, f.c, "fastpath_commit "+enc(args))["status_1"]
+	}
+	// Refusals first: they write nothing.
+	for _, bad := range []struct{ peers, want string }{
+		{"99", "bogus_args"}, {"1", "bogus_args"}, {"2,2", "bogus_args"}, {"2,x", "bogus_args"},
+	} {
+		if got := commit(item{fids[0], "1", "fp", "peer refused", "two", size, ""}, bad.peers); got != bad.want {
+			t.Fatalf("peers_1=%s: %s, want %s", bad.peers, got, bad.want)
+		}
+	}
+	wantErr(t, f.c, "file_info domain=fp&key=peer+refused", "unknown_key", "")
+	if got := commit(item{fids[0], "1", "fp", "two at once", "two", size, ""}, "2"); got != "ok" {
+		t.Fatalf("commit with a peer: %s", got)
+	}
+	// The lease of device 2 alone does not name device 1.
+	other := f.lease(t, 2, 1)
+	if got := commit(item{other[0], "2", "fp", "not leased there", "two", size, ""}, "1"); got != "invalid_destdev" {
+		t.Fatalf("commit with a peer outside the lease: %s", got)
+	}
+	// One copy for a class of two (the peer failed): replication queued.
+	if got := commit(item{fids[1], "1", "fp", "one of two", "two", size, ""}, ""); got != "ok" {
+		t.Fatalf("commit without the peer: %s", got)
+	}
+	for _, want := range []struct {
+		key, fid, devids string
+		queued           bool
+	}{{"two at once", fids[0], "1,2", false}, {"one of two", fids[1], "1", true}} {
+		a := ok(t, f.c, "file_info domain=fp&key="+wire.Escape(want.key)+"&devices=1")
+		if a["fid"] != want.fid || a["devids"] != want.devids || a["devcount"] != strconv.Itoa(len(strings.Split(want.devids, ","))) {
+			t.Fatalf("file_info of %q: %v, want devids %s", want.key, a, want.devids)
+		}
+		d := ok(t, f.c, "file_debug fid="+want.fid)
+		if (d["replqueue_fid"] != "") != want.queued || d["tempfile_devids"] != "" {
+			t.Fatalf("fid %s: replication queued %v, want %v: %v", want.fid, d["replqueue_fid"] != "", want.queued, d)
+		}
+	}
+	ps := paths(t, f.c, "fp", "two at once", "")
+	if len(ps) != 2 {
+		t.Fatalf("get_paths of two copies: %v", ps)
+	}
+	for _, p := range ps {
+		if code, got := get(t, p); code != 200 || string(got) != string(body) {
+			t.Fatalf("GET %s: %d %q", p, code, got)
+		}
+	}
+	// Sent again: ok, nothing doubled.
+	if got := commit(item{fids[0], "1", "fp", "two at once", "two", size, ""}, "2"); got != "ok" {
+		t.Fatalf("commit repeated: %s", got)
+	}
+	if a := ok(t, f.c, "file_info domain=fp&key=two+at+once&devices=1"); a["devids"] != "1,2" || a["devcount"] != "2" {
+		t.Fatalf("after the repeat: %v", a)
 	}
 }
 

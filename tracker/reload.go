@@ -100,6 +100,7 @@ var configFields = map[string]string{
 	"RebalanceIgnoreMissing": "rebalance_ignore_missing", "ReplUseGetPort": "repl_use_get_port",
 	"NoSchemaCheck": "no_schema_check", "Daemonize": "daemonize", "PIDFile": "pidfile",
 	"User": "user", "MetricsListen": "metrics_listen", "AdminAllow": "admin_allow",
+	"DBListConns": "db_list_conns",
 }
 
 func configKeyOf(field string) string {

@@ -41,6 +41,7 @@ func parseFlags(args []string) (*options, error) {
 	str("dbuser", "", "db_user", "database user")
 	str("dbpass", "", "db_pass", "database password (may be empty)")
 	fs.Lookup("dbpass").NoOptDefVal = noValue
+	str("db_list_conns", "", "db_list_conns", "list_keys queries run at once on MySQL/MariaDB, more wait (default 1)")
 	str("user", "", "user", "user to run as when started as root (root to stay root)")
 	str("admin_allow", "", "admin_allow", "client networks allowed admin commands, e.g. 127.0.0.1/32,10.0.0.0/8 (default: all)")
 	str("confport", "p", "conf_port", "port for listen addresses without one (7001)")

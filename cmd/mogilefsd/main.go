@@ -77,7 +77,7 @@ func run(args []string) error {
 	defer stop()
 	st, err := sqlstore.Open(ctx, sqlstore.Config{
 		DSN: cfg.DBDSN[0], Failover: cfg.DBDSN[1:], User: cfg.DBUser, Password: cfg.DBPass,
-		NoSchemaCheck: cfg.NoSchemaCheck, Logger: log,
+		NoSchemaCheck: cfg.NoSchemaCheck, ListConns: cfg.DBListConns, Logger: log,
 	})
 	if err != nil {
 		return fmt.Errorf("unable to establish connection with your MogileFS database (run mogdbsetup if it is not set up): %w", err)

@@ -12,6 +12,10 @@
 // Measure (-measure) talks to the tracker only:
 //   - list_keys with prefix "z/", limit 1000: the first page, a page in the
 //     middle and the last (empty) page, each -reps times (median and max);
+//   - get_paths with noverify=1 of -cold distinct random keys outside z/,
+//     each twice in a row: cold (the tracker's first lookup of the key reads
+//     the database) and warm (the second is answered from the tracker's fid
+//     cache); the client's own path cache is off (p50, p99, max of each);
 //   - get_paths of random keys outside z/ by one client for -dur, alone and then
 //     beside -loops listing loops, each paging through "z/" and then "f/"
 //     with limit 1000 (p50, p99, max, and the listing pages done). It asks

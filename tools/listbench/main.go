@@ -29,6 +29,7 @@ type options struct {
 	db, dsn, tracker, domain, class string
 	files                           string
 	fill, n, rangeN, reps, loops    int
+	cold                            int
 	measure, fsckWait               bool
 	dur                             time.Duration
 }
@@ -49,6 +50,7 @@ func run(ctx context.Context) error {
 	flag.IntVar(&o.reps, "reps", 20, "times each list_keys page is timed")
 	flag.IntVar(&o.loops, "loops", 4, "listing loops beside get_paths")
 	flag.DurationVar(&o.dur, "dur", 10*time.Second, "length of each get_paths phase")
+	flag.IntVar(&o.cold, "cold", 2000, "keys looked up cold and then warm (noverify=1; 0: skip)")
 	flag.Parse()
 	if o.n == 0 {
 		o.n = o.fill
@@ -86,6 +88,9 @@ func run(ctx context.Context) error {
 	}
 	defer c.Close()
 	if err := measurePages(ctx, c, o); err != nil {
+		return err
+	}
+	if err := measureColdWarm(ctx, o); err != nil {
 		return err
 	}
 	return measurePaths(ctx, c, o)
@@ -129,6 +134,55 @@ func measurePages(ctx context.Context, c *client.Client, o options) error {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// measureColdWarm times get_paths with noverify=1 (answered from the
+// tracker's fid cache when it holds the key) of o.cold distinct random keys
+// outside z/ that no phase before looked up: each key once (cold: the
+// tracker reads the database) and at once again (warm: from its cache,
+// well within the cache's TTL). The client's own path cache is off.
+func measureColdWarm(ctx context.Context, o options) error {
+	nf := o.n - o.rangeN
+	k := min(o.cold, nf)
+	if k <= 0 {
+		return nil
+	}
+	c, err := client.New(client.Config{Trackers: []string{o.tracker}, Domain: o.domain, Timeout: time.Minute, PathCacheTTL: -1})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	cold := make([]time.Duration, 0, k)
+	warm := make([]time.Duration, 0, k)
+	seen := make(map[int]bool, k)
+	for len(seen) < k {
+		i := rand.N(nf)
+		if seen[i] {
+			continue
+		}
+		seen[i] = true
+		key := otherKey(i, o.n, o.rangeN)
+		for _, ds := range []*[]time.Duration{&cold, &warm} {
+			t := time.Now()
+			paths, err := c.Paths(ctx, key, client.PathsOptions{})
+			if err != nil {
+				return fmt.Errorf("get_paths %q: %w", key, err)
+			}
+			if len(paths) == 0 {
+				return fmt.Errorf("get_paths %q: no path", key)
+			}
+			*ds = append(*ds, time.Since(t))
+		}
+	}
+	for _, p := range []struct {
+		name string
+		ds   []time.Duration
+	}{{"cold", cold}, {"warm", warm}} {
+		slices.Sort(p.ds)
+		q := func(f float64) float64 { return ms(p.ds[int(f*float64(len(p.ds)-1))]) }
+		fmt.Printf("get_paths noverify=1 %s: %d keys, p50 %.3f ms, p99 %.3f ms, max %.3f ms\n", p.name, len(p.ds), q(0.5), q(0.99), q(1))
+	}
+	return nil
+}
 
 func measurePaths(ctx context.Context, c *client.Client, o options) error {
 	if err := pathsPhase(ctx, c, o, 0); err != nil {

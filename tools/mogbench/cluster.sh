@@ -8,7 +8,7 @@
 #   - HOSTS (1) mogstored, 127.0.0.N:$STORE_PORT (7600), one device each,
 #     fsync off unless FSYNC=1, with --trackers naming the tracker (the fast
 #     path: /_put, /_key) unless FASTPATH=0; the script waits until each
-#     node holds a fid lease
+#     node holds a fid lease (with HOSTS > 1, one naming a peer device)
 #   - domain "bench" with classes "one" (mindevcount 1) and "two" (2)
 # Everything lives in $VAR (./var/bench), which starts empty: what a previous
 # cluster left there is moved aside to $VAR.old-<time>, not removed, because
@@ -135,7 +135,11 @@ fp_ready() { # ip
 	printf 'GET /_fastpath HTTP/1.0\r\nHost: %s\r\n\r\n' "$1" >&3
 	line=$(cat <&3)
 	exec 3>&-
-	grep -q '"ready":true' <<<"$line"
+	grep -q '"ready":true' <<<"$line" || return 1
+	# With more than one node, also a lease naming a peer device for
+	# the copies of class "two" (docs/fastpath.md §4.5), unless the node
+	# is older than peer copies (no "peers" in its answer).
+	[ "$hosts" -lt 2 ] || ! grep -q '"peers":' <<<"$line" || grep -q '"peers":\[[0-9]' <<<"$line"
 }
 if [ "$fastpath" = 1 ]; then
 	for i in $(seq 1 "$hosts"); do

@@ -180,14 +180,17 @@ type CloseFile struct {
 // FastCommit is one upload of a fast-path commit batch (fastpath_commit,
 // docs/fastpath.md §10): what create_close would commit for it.
 type FastCommit struct {
-	FID      int64
-	DevID    int // the device the node wrote to; must be in the tempfile row
-	DomainID int
-	Key      string
-	ClassID  int
-	Length   int64
-	Checksum *Checksum // stored when non-nil
-	// Replicated: the one copy already meets the class policy (as
+	FID   int64
+	DevID int // the device the node wrote to; must be in the tempfile row
+	// PeerDevIDs are the further devices holding a copy (the node's peer
+	// copies, docs/fastpath.md §4.5); each must be in the tempfile row.
+	PeerDevIDs []int
+	DomainID   int
+	Key        string
+	ClassID    int
+	Length     int64
+	Checksum   *Checksum // stored when non-nil
+	// Replicated: the copies already meet the class policy (as
 	// CloseFile.Replicated), so no replication job is queued.
 	Replicated bool
 	// Attr, when not nil, is written as the fid's mogfs_attr row in the
@@ -359,11 +362,11 @@ type Store interface {
 
 	// Fast path (docs/fastpath.md §10).
 	// LeaseTempfiles inserts count tempfile rows for devid in one
-	// transaction (dmid 0, dkey NULL, classid 0, devids devid,
-	// createtime the database's now) and returns their fids, ascending,
-	// each unique across trackers and never an existing file's fid, and
-	// the createtime.
-	LeaseTempfiles(ctx context.Context, devid, count int) (fids []int64, createTime int64, err error)
+	// transaction (dmid 0, dkey NULL, classid 0, devids devid followed
+	// by peers, createtime the database's now) and returns their fids,
+	// ascending, each unique across trackers and never an existing
+	// file's fid, and the createtime.
+	LeaseTempfiles(ctx context.Context, devid, count int, peers ...int) (fids []int64, createTime int64, err error)
 	// CommitFiles commits up to MaxKeyBatch uploads (distinct fids), each
 	// as CommitFile would, in one transaction, and returns each one's
 	// result. It is idempotent by fid (CommitOK for an item committed

@@ -151,8 +151,8 @@ func openMySQL(ctx context.Context, s *Store) error {
 		return fmt.Errorf("sqlstore: %s: %w", s.target.Where(), err)
 	}
 	s.sdb = sql.OpenDB(sconn)
-	s.sdb.SetMaxOpenConns(scanConns(MySQL))
-	s.sdb.SetMaxIdleConns(scanConns(MySQL))
+	s.sdb.SetMaxOpenConns(scanConns(MySQL, s.cfg))
+	s.sdb.SetMaxIdleConns(scanConns(MySQL, s.cfg))
 	s.sdb.SetConnMaxLifetime(time.Hour)
 	s.wdb, s.rdb = db, db
 	if d.galera {

@@ -172,7 +172,7 @@ func openSQLite(ctx context.Context, s *Store, create bool) error {
 			r.Close()
 			return fmt.Errorf("sqlstore: open %s: %w", t.Where(), err)
 		}
-		n := scanConns(SQLite)
+		n := scanConns(SQLite, s.cfg)
 		sc.SetMaxOpenConns(n)
 		sc.SetMaxIdleConns(n)
 		sc.SetConnMaxIdleTime(0)

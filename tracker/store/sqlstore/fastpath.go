@@ -26,13 +26,20 @@ var leaseSeq atomic.Uint64
 // counter is behind the file table); the lease is rolled back.
 var errLeaseClash = errors.New("sqlstore: leased fid is in use")
 
-// LeaseTempfiles inserts count tempfile rows for devid in one transaction.
-func (s *Store) LeaseTempfiles(ctx context.Context, devid, count int) ([]int64, int64, error) {
+// LeaseTempfiles inserts count tempfile rows for devid (and its peers)
+// in one transaction.
+func (s *Store) LeaseTempfiles(ctx context.Context, devid, count int, peers ...int) ([]int64, int64, error) {
 	if count <= 0 || devid <= 0 {
 		return nil, 0, fmt.Errorf("sqlstore: lease %d fids on device %d: bad arguments", count, devid)
 	}
 	for try := 0; try < maxIDTries; try++ {
-		fids, created, err := s.leaseOnce(ctx, devid, count)
+		lease := s.leaseOnce
+		if db := s.multiDB(); db != nil {
+			lease = func(ctx context.Context, devids string, count int) ([]int64, int64, error) {
+				return s.leaseOnceMySQL(ctx, db, devids, count)
+			}
+		}
+		fids, created, err := lease(ctx, leaseDevids(devid, peers), count)
 		if err == nil {
 			return fids, created, nil
 		}
@@ -57,9 +64,8 @@ func (s *Store) LeaseTempfiles(ctx context.Context, devid, count int) ([]int64, 
 // hand one statement consecutive values: Galera steps by the cluster
 // size, innodb_autoinc_lock_mode=2 interleaves statements), and clears
 // the marker before the commit, so no one else ever sees it.
-func (s *Store) leaseOnce(ctx context.Context, devid, count int) ([]int64, int64, error) {
+func (s *Store) leaseOnce(ctx context.Context, devids string, count int) ([]int64, int64, error) {
 	marker := "_fastpath_lease " + s.nonce + " " + strconv.FormatUint(leaseSeq.Add(1), 10)
-	devids := strconv.Itoa(devid)
 	var fids []int64
 	var created int64
 	// In READ COMMITTED the marker's UPDATE passes over the rows of a
@@ -124,6 +130,15 @@ func (s *Store) leaseOnce(ctx context.Context, devid, count int) ([]int64, int64
 	return fids, created, err
 }
 
+// leaseDevids is a lease's tempfile devids: the device, then its peers.
+func leaseDevids(devid int, peers []int) string {
+	b := strconv.AppendInt(nil, int64(devid), 10)
+	for _, p := range peers {
+		b = strconv.AppendInt(append(b, ','), int64(p), 10)
+	}
+	return string(b)
+}
+
 // CommitFiles commits a batch of fast-path uploads in one transaction;
 // when the database refuses the batch as a whole for a key (a duplicate
 // key error: two items of one key, or a key inserted by another tracker
@@ -165,11 +180,17 @@ func (s *Store) CommitFiles(ctx context.Context, items []store.FastCommit) ([]st
 // attempt finds it and replaces it like any older file).
 func (s *Store) commitBatch(ctx context.Context, items []store.FastCommit) ([]store.CommitResult, error) {
 	var out []store.CommitResult
+	db := s.multiDB()
 	for try := 0; ; try++ {
-		err := s.writeReadCommitted(ctx, func(r *runner) (err error) {
-			out, err = commitTx(r, items)
-			return err
-		})
+		var err error
+		if db != nil {
+			out, err = s.commitTxMySQL(ctx, db, items)
+		} else {
+			err = s.writeReadCommitted(ctx, func(r *runner) (err error) {
+				out, err = commitTx(r, items)
+				return err
+			})
+		}
 		if err == nil || !s.dup(err) || len(items) > 1 || try >= maxIDTries {
 			return out, err
 		}
@@ -185,21 +206,55 @@ type fileRow struct {
 
 // commitTx is one attempt at a batch, inside the transaction of r.
 func commitTx(r *runner, items []store.FastCommit) ([]store.CommitResult, error) {
-	out := make([]store.CommitResult, len(items))
-	fids := make([]any, len(items))
-	for i, it := range items {
-		fids[i] = it.FID
-	}
+	fids := itemFIDs(items)
 	// The tempfile rows, locked: a concurrent commit of the same fid
 	// waits here and then finds the row gone.
 	temps, err := r.tempDevids(fids)
 	if err != nil {
 		return nil, err
 	}
-	byFID, err := r.fileRows("SELECT fid, dmid, dkey FROM file WHERE fid IN ("+marks(len(fids))+")", fids...)
+	byFID, err := r.fileRows(fileByFIDQuery(len(fids)), fids...)
 	if err != nil {
 		return nil, err
 	}
+	out, commit, err := commitStatuses(r, items, temps, byFID)
+	if err != nil {
+		return nil, err
+	}
+	if len(commit) == 0 {
+		return out, nil
+	}
+	old, err := r.keyFIDs(items, commit)
+	if err != nil {
+		return nil, err
+	}
+	w := commitWrites(items, commit, byFID, old, out)
+	if err := w.run(r); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// itemFIDs is the fids of items, as query arguments.
+func itemFIDs(items []store.FastCommit) []any {
+	fids := make([]any, len(items))
+	for i, it := range items {
+		fids[i] = it.FID
+	}
+	return fids
+}
+
+// fileByFIDQuery reads the file rows of n fids.
+func fileByFIDQuery(n int) string {
+	return "SELECT fid, dmid, dkey FROM file WHERE fid IN (" + marks(n) + ")"
+}
+
+// commitStatuses sets the status of each item whose tempfile row is gone
+// or names other devices, or whose key is a hard-linked file's name (read
+// through r, in the transaction), and returns the indexes of the items to
+// write.
+func commitStatuses(r *runner, items []store.FastCommit, temps map[int64][]int, byFID map[int64]fileRow) ([]store.CommitResult, []int, error) {
+	out := make([]store.CommitResult, len(items))
 	var commit []int // indexes of the items to write
 	for i, it := range items {
 		devids, owned := temps[it.FID]
@@ -213,12 +268,12 @@ func commitTx(r *runner, items []store.FastCommit) ([]store.CommitResult, error)
 			} else {
 				out[i].Status = store.CommitLeaseExpired
 			}
-		case !slices.Contains(devids, it.DevID):
+		case !slices.Contains(devids, it.DevID) || !allIn(it.PeerDevIDs, devids):
 			out[i].Status = store.CommitInvalidDestDev
 		case it.Attr != nil:
 			linked, err := r.linkedName(it)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if linked {
 				out[i].Status = store.CommitLinked
@@ -229,13 +284,12 @@ func commitTx(r *runner, items []store.FastCommit) ([]store.CommitResult, error)
 			commit = append(commit, i)
 		}
 	}
-	if len(commit) == 0 {
-		return out, nil
-	}
-	old, err := r.keyFIDs(items, commit)
-	if err != nil {
-		return nil, err
-	}
+	return out, commit, nil
+}
+
+// commitWrites collects the rows the items commit writes, given the fid
+// each key names now (old, by item index), and sets out[i].Replaced.
+func commitWrites(items []store.FastCommit, commit []int, byFID map[int64]fileRow, old map[int]int64, out []store.CommitResult) *batchWriter {
 	var w batchWriter
 	for _, i := range commit {
 		it := items[i]
@@ -250,9 +304,12 @@ func commitTx(r *runner, items []store.FastCommit) ([]store.CommitResult, error)
 			w.add("replaced", o)
 		}
 		if old[i] != it.FID {
-			w.add("file", it.FID, it.DomainID, it.Key, it.Length, it.ClassID)
+			w.add("file", it.FID, it.DomainID, it.Key, it.Length, it.ClassID, 1+len(it.PeerDevIDs))
 		}
 		w.add("file_on", it.FID, it.DevID)
+		for _, p := range it.PeerDevIDs {
+			w.add("file_on", it.FID, p)
+		}
 		if it.Checksum != nil {
 			w.add("checksum", it.FID, int(it.Checksum.HashType), it.Checksum.Sum)
 		}
@@ -263,10 +320,17 @@ func commitTx(r *runner, items []store.FastCommit) ([]store.CommitResult, error)
 			w.add("replicate", it.FID)
 		}
 	}
-	if err := w.run(r); err != nil {
-		return nil, err
+	return &w
+}
+
+// allIn reports whether every id of ids is in set.
+func allIn(ids, set []int) bool {
+	for _, id := range ids {
+		if !slices.Contains(set, id) {
+			return false
+		}
 	}
-	return out, nil
+	return true
 }
 
 // linkedName reports whether the key of an item with attributes is a
@@ -279,12 +343,23 @@ func (r *runner) linkedName(it store.FastCommit) (bool, error) {
 
 // tempDevids reads (and on MySQL locks) the tempfile rows of fids.
 func (r *runner) tempDevids(fids []any) (map[int64][]int, error) {
-	rows, err := r.queryN(len(fids), "SELECT fid, devids FROM tempfile WHERE fid IN ("+marks(len(fids))+"){forupdate}", fids...)
+	rows, err := r.queryN(len(fids), tempDevidsQuery(len(fids)), fids...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := make(map[int64][]int, len(fids))
+	return scanTempDevids(rows)
+}
+
+// tempDevidsQuery reads (and on MySQL locks) the tempfile rows of n fids.
+func tempDevidsQuery(n int) string {
+	return "SELECT fid, devids FROM tempfile WHERE fid IN (" + marks(n) + "){forupdate}"
+}
+
+// scanTempDevids reads the rows of tempDevidsQuery (the current result
+// set only: rows stays open).
+func scanTempDevids(rows *sql.Rows) (map[int64][]int, error) {
+	out := map[int64][]int{}
 	for rows.Next() {
 		var fid int64
 		var devids []byte
@@ -302,6 +377,12 @@ func (r *runner) fileRows(q string, args ...any) (map[int64]fileRow, error) {
 		return nil, err
 	}
 	defer rows.Close()
+	return scanFileRows(rows)
+}
+
+// scanFileRows reads fid, dmid, dkey rows by fid (the current result set
+// only: rows stays open).
+func scanFileRows(rows *sql.Rows) (map[int64]fileRow, error) {
 	out := map[int64]fileRow{}
 	for rows.Next() {
 		var f fileRow
@@ -332,17 +413,34 @@ func keyValues(n int) string {
 // keyFIDs returns, by item index, the fid of the file each key of items
 // idx names now (locked on MySQL), 0 for none.
 func (r *runner) keyFIDs(items []store.FastCommit, idx []int) (map[int]int64, error) {
-	args := make([]any, 0, 3*len(idx))
-	for _, i := range idx {
-		args = append(args, i, items[i].DomainID, items[i].Key)
-	}
-	rows, err := r.queryN(len(idx), "SELECT v.i, f.fid FROM "+keyValues(len(idx))+
-		" CROSS JOIN file f WHERE f.dmid = v.dmid AND f.dkey = v.dkey{forupdate}", args...)
+	args := keyArgs(items, idx)
+	rows, err := r.queryN(len(idx), keyFIDsQuery(len(idx)), args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := make(map[int]int64, len(idx))
+	return scanKeyFIDs(rows)
+}
+
+// keyArgs is the arguments of keyValues for the items idx.
+func keyArgs(items []store.FastCommit, idx []int) []any {
+	args := make([]any, 0, 3*len(idx))
+	for _, i := range idx {
+		args = append(args, i, items[i].DomainID, items[i].Key)
+	}
+	return args
+}
+
+// keyFIDsQuery reads (and on MySQL locks) the file rows of n keys.
+func keyFIDsQuery(n int) string {
+	return "SELECT v.i, f.fid FROM " + keyValues(n) +
+		" CROSS JOIN file f WHERE f.dmid = v.dmid AND f.dkey = v.dkey{forupdate}"
+}
+
+// scanKeyFIDs reads the rows of keyFIDsQuery (the current result set
+// only: rows stays open).
+func scanKeyFIDs(rows *sql.Rows) (map[int]int64, error) {
+	out := map[int]int64{}
 	for rows.Next() {
 		var i int
 		var fid int64
@@ -377,7 +475,7 @@ var batchStmts = []struct {
 	{"refid", "DELETE FROM file WHERE fid IN (", "", true},
 	{"replaced", "DELETE FROM file WHERE fid IN (", "", true},
 	{"replaced", "{ignore} INTO file_to_delete2 (fid, nexttry) VALUES ", "(?, {now})", false},
-	{"file", "INSERT INTO file (fid, dmid, dkey, length, classid, devcount) VALUES ", "(?, ?, ?, ?, ?, 1)", false},
+	{"file", "INSERT INTO file (fid, dmid, dkey, length, classid, devcount) VALUES ", "(?, ?, ?, ?, ?, ?)", false},
 	{"file_on", "{ignore} INTO file_on (fid, devid) VALUES ", "(?, ?)", false},
 	{"checksum", "REPLACE INTO checksum (fid, hashtype, checksum) VALUES ", "(?, ?, ?)", false},
 	{"attr", "REPLACE INTO mogfs_attr (fid, mtime, mtime_nsec, mode, uid, gid, atime, atime_nsec, ctime, ctime_nsec, rdev) VALUES ",
@@ -385,7 +483,17 @@ var batchStmts = []struct {
 	{"replicate", "{ignore} INTO file_to_replicate (fid, nexttry) VALUES ", "(?, 0)", false},
 }
 
-func (w *batchWriter) run(r *runner) error {
+// batchStmt is one statement of a batch: a template of the dialect, its
+// arguments and the number of rows it writes.
+type batchStmt struct {
+	prefix, tmpl string
+	args         []any
+	n            int
+}
+
+// statements renders the batch's statements, in batchStmts' order.
+func (w *batchWriter) statements() []batchStmt {
+	var out []batchStmt
 	for _, st := range batchStmts {
 		rows := w.rows[st.table]
 		if len(rows) == 0 {
@@ -408,7 +516,14 @@ func (w *batchWriter) run(r *runner) error {
 		if st.in {
 			q.WriteString(")")
 		}
-		if _, err := r.execN(len(rows), q.String(), args...); err != nil {
+		out = append(out, batchStmt{prefix: st.prefix, tmpl: q.String(), args: args, n: len(rows)})
+	}
+	return out
+}
+
+func (w *batchWriter) run(r *runner) error {
+	for _, st := range w.statements() {
+		if _, err := r.execN(st.n, st.tmpl, st.args...); err != nil {
 			return fmt.Errorf("%s: %w", st.prefix, err)
 		}
 	}

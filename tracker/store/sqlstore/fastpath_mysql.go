@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -201,4 +202,214 @@ func rollback(conn *sql.Conn) {
 	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
 		conn.Raw(func(any) error { return driver.ErrBadConn })
 	}
+}
+
+// commitTxMySQL is one attempt at a fastpath_commit batch (commitTx) in
+// two round trips on one connection of the batching pool: the
+// transaction's start with its three reads (tempfile rows, locked; file
+// rows by fid; file rows by key, locked, of the items whose tempfile row
+// is there), then every write with the COMMIT. The
+// decisions between them are commitTx's (commitStatuses, commitWrites).
+// A failed statement ends the request there; the transaction is then
+// rolled back and the error returned as is, so that a duplicate key
+// reaches CommitFiles' item-by-item retry.
+func (s *Store) commitTxMySQL(ctx context.Context, db *sql.DB, items []store.FastCommit) ([]store.CommitResult, error) {
+	var out []store.CommitResult
+	err := s.retry(ctx, func() error {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		inTx := true // from the first request on, until COMMIT succeeded
+		defer func() {
+			if inTx {
+				rollback(conn)
+			}
+		}()
+		temps, byFID, old, err := s.commitReadsMySQL(ctx, conn, items)
+		if err != nil {
+			return err
+		}
+		// Items with mogfs attributes have their key's name row read
+		// on conn, one request each (commitStatuses).
+		var commit []int
+		out, commit, err = commitStatuses(&runner{ctx: ctx, ex: conn, cache: s.wcache}, items, temps, byFID)
+		if err != nil {
+			return err
+		}
+		var q strings.Builder
+		var args []any
+		if len(commit) > 0 {
+			for _, st := range commitWrites(items, commit, byFID, old, out).statements() {
+				q.WriteString(s.d.replacer().Replace(st.tmpl))
+				q.WriteString("; ")
+				args = append(args, st.args...)
+			}
+		}
+		q.WriteString("COMMIT")
+		if _, err := conn.ExecContext(ctx, q.String(), args...); err != nil {
+			return err
+		}
+		inTx = false
+		return nil
+	})
+	return out, err
+}
+
+// commitReadsMySQL starts a READ COMMITTED transaction on conn and runs
+// commitTx's reads in the same request.
+func (s *Store) commitReadsMySQL(ctx context.Context, conn *sql.Conn, items []store.FastCommit) (map[int64][]int, map[int64]fileRow, map[int]int64, error) {
+	fids := itemFIDs(items)
+	q := "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION; " +
+		s.d.replacer().Replace(tempDevidsQuery(len(fids))) + "; " +
+		fileByFIDQuery(len(fids)) + "; " +
+		ownedKeyFIDsQuery(len(items))
+	args := make([]any, 0, 2*len(fids)+4*len(items))
+	args = append(args, fids...)
+	args = append(args, fids...)
+	for i, it := range items {
+		args = append(args, i, it.FID, it.DomainID, it.Key)
+	}
+	rows, err := conn.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer rows.Close()
+	temps, err := scanTempDevids(rows)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if !rows.NextResultSet() {
+		return nil, nil, nil, resultSetMissing(rows, "file rows by fid")
+	}
+	byFID, err := scanFileRows(rows)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if !rows.NextResultSet() {
+		return nil, nil, nil, resultSetMissing(rows, "file rows by key")
+	}
+	old, err := scanKeyFIDs(rows)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return temps, byFID, old, rows.Close()
+}
+
+// ownedKeyFIDsQuery is keyFIDsQuery for the items of a batch (i, fid,
+// dmid, dkey) whose tempfile row is still there, as commitTx reads and
+// locks the keys of the items it writes only: a batch sent again, whose
+// rows are gone, locks no key that a later batch of the same keys
+// writes. (It locks its own tempfile rows again, which it holds.)
+// STRAIGHT_JOIN keeps the join order v, tempfile, file: each row of the
+// other tables is found by its key, so the locking read never scans, and
+// so never locks, another batch's rows (on small tables the optimizer
+// would otherwise scan tempfile).
+func ownedKeyFIDsQuery(n int) string {
+	var b strings.Builder
+	b.WriteString("SELECT STRAIGHT_JOIN v.i, f.fid FROM (SELECT ? AS i, ? AS fid, ? AS dmid, ? AS dkey")
+	for j := 1; j < n; j++ {
+		b.WriteString(" UNION ALL SELECT ?, ?, ?, ?")
+	}
+	b.WriteString(") v JOIN tempfile t ON t.fid = v.fid JOIN file f ON f.dmid = v.dmid AND f.dkey = v.dkey FOR UPDATE")
+	return b.String()
+}
+
+// resultSetMissing is the error of a batched request whose next result
+// set did not come: the statement's own error, if any.
+func resultSetMissing(rows *sql.Rows, what string) error {
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return fmt.Errorf("sqlstore: batched query returned no result set for the %s", what)
+}
+
+// leaseOnceMySQL is leaseOnce in two round trips on one connection of the
+// batching pool: the transaction's start, the insert, the read-back and
+// the marker's clearing in one request (LAST_INSERT_ID() is the first
+// row's fid, a bound below every fid of the lease), then the COMMIT, or
+// a ROLLBACK when a fid is already a file's.
+func (s *Store) leaseOnceMySQL(ctx context.Context, db *sql.DB, devids string, count int) ([]int64, int64, error) {
+	marker := "_fastpath_lease " + s.nonce + " " + strconv.FormatUint(leaseSeq.Add(1), 10)
+	var fids []int64
+	var created int64
+	err := s.retry(ctx, func() error {
+		fids, created = fids[:0], 0
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		inTx := true
+		defer func() {
+			if inTx {
+				rollback(conn)
+			}
+		}()
+		var q strings.Builder
+		q.WriteString("SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION; " +
+			"INSERT INTO tempfile (dmid, dkey, classid, devids, createtime) VALUES ")
+		args := make([]any, 0, 2*count+2)
+		for i := 0; i < count; i++ {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(0, ?, 0, ?, UNIX_TIMESTAMP())")
+			args = append(args, marker, devids)
+		}
+		q.WriteString("; SELECT t.fid, t.createtime, f.fid IS NOT NULL FROM tempfile t LEFT JOIN file f ON f.fid = t.fid " +
+			"WHERE t.fid >= LAST_INSERT_ID() AND t.dkey = ? ORDER BY t.fid; " +
+			"UPDATE tempfile SET dkey = NULL WHERE fid >= LAST_INSERT_ID() AND dkey = ?")
+		args = append(args, marker, marker)
+		clash, err := scanLease(ctx, conn, q.String(), args, s.minFID, &fids, &created)
+		if err != nil {
+			return err
+		}
+		if len(fids) != count {
+			return fmt.Errorf("inserted %d rows, read back %d", count, len(fids))
+		}
+		if clash {
+			return errLeaseClash // rolled back by the deferred call
+		}
+		if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+			return err
+		}
+		inTx = false
+		return nil
+	})
+	return fids, created, err
+}
+
+// scanLease runs leaseOnceMySQL's request and reads its one result set;
+// clash says a fid is a file's or not above minFID.
+func scanLease(ctx context.Context, conn *sql.Conn, q string, args []any, minFID int64, fids *[]int64, created *int64) (bool, error) {
+	rows, err := conn.QueryContext(ctx, q, args...)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	clash := false
+	for rows.Next() {
+		var fid, ct int64
+		var inFile bool
+		if err := rows.Scan(&fid, &ct, &inFile); err != nil {
+			return false, err
+		}
+		if inFile || fid <= minFID {
+			clash = true
+		}
+		if *created == 0 || ct < *created {
+			*created = ct
+		}
+		*fids = append(*fids, fid)
+	}
+	// The UPDATE's outcome: its error, if any, ends the request here.
+	if rows.NextResultSet() {
+		return false, errors.New("sqlstore: lease request returned an extra result set")
+	}
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	return clash, rows.Close()
 }

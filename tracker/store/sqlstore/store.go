@@ -30,6 +30,10 @@ type Config struct {
 	// NoSchemaCheck skips the schema_version check (config
 	// no_schema_check); the tables must still exist.
 	NoSchemaCheck bool
+	// ListConns is how many long range reads (list_keys) run at once on
+	// MySQL/MariaDB (default 1, see scanConns); more wait for one of them.
+	// SQLite ignores it.
+	ListConns int
 	// Hostname is written into SQLite lock rows (default os.Hostname()).
 	Hostname string
 	// Logger gets one line per retried deadlock and similar events
@@ -487,12 +491,18 @@ func (s *Store) read(ctx context.Context, fn func(r *runner) error) error {
 // scanConns is how many long range reads run at once (the connections of
 // sdb): on SQLite, whose queries run on the tracker's own CPUs, half of
 // them, so that listings can never take every CPU from point reads; on
-// MySQL a few of the pool's 64 connections.
-func scanConns(b Backend) int {
+// MySQL Config.ListConns, by default 1. A page of list_keys keeps one of
+// the server's cores busy for its 1–3 ms, so listings running side by
+// side take that many cores from the point reads (get_paths), whose
+// latency then grows with them (docs/scale.md); queued, they share one.
+func scanConns(b Backend, cfg Config) int {
 	if b == SQLite {
 		return max(1, runtime.GOMAXPROCS(0)/2)
 	}
-	return 4
+	if cfg.ListConns > 0 {
+		return cfg.ListConns
+	}
+	return 1
 }
 
 // scan runs fn like read, on the scan pool: a listing waits there for a

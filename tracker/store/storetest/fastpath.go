@@ -168,6 +168,46 @@ func testCommitFiles(t *testing.T, s store.Store) {
 	}
 }
 
+// testCommitFilesPeers: a lease with peers records them in its tempfile
+// rows; an item naming peer copies commits a file_on row per copy and
+// devcount accordingly; a peer outside the lease is refused.
+func testCommitFilesPeers(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	fids, _, err := s.LeaseTempfiles(ctx, 7, 3, 9, 11)
+	must(t, err)
+	tf, err := s.Tempfile(ctx, fids[0])
+	must(t, err)
+	if !slices.Equal(tf.DevIDs, []int{7, 9, 11}) {
+		t.Fatalf("leased tempfile row with peers: %+v", tf)
+	}
+	plain := lease(t, s, 7, 1)
+	res, err := s.CommitFiles(ctx, []store.FastCommit{
+		{FID: fids[0], DevID: 7, PeerDevIDs: []int{9}, DomainID: 1, Key: "p2", Length: 3, Replicated: true},
+		{FID: fids[1], DevID: 7, PeerDevIDs: []int{11, 9}, DomainID: 1, Key: "p3", Length: 3},
+		{FID: fids[2], DevID: 7, DomainID: 1, Key: "p1", Length: 3},
+		{FID: plain[0], DevID: 7, PeerDevIDs: []int{9}, DomainID: 1, Key: "outside", Length: 3}, // 9 not leased
+	})
+	must(t, err)
+	if !slices.Equal(res, []store.CommitResult{{}, {}, {}, {Status: store.CommitInvalidDestDev}}) {
+		t.Fatalf("results %+v", res)
+	}
+	for _, c := range []struct {
+		key    string
+		devids []int
+		queued bool
+	}{{"p2", []int{7, 9}, false}, {"p3", []int{7, 9, 11}, true}, {"p1", []int{7}, true}} {
+		f, devs, err := s.FileByKeyDevIDs(ctx, 1, c.key)
+		must(t, err)
+		dbg, err := s.FileDebug(ctx, f.FID)
+		must(t, err)
+		if !slices.Equal(devs, c.devids) || f.DevCount != len(c.devids) || (dbg.Replicate != nil) != c.queued || dbg.Tempfile != nil {
+			t.Fatalf("%s: file %+v on %v, replication queued %v", c.key, f, devs, dbg.Replicate != nil)
+		}
+	}
+	_, err = s.FileByKey(ctx, 1, "outside")
+	wantErr(t, err, store.ErrNotFound, "key of an item with a peer outside its lease")
+}
+
 // testCommitFilesRace commits the same items from two stores at once,
 // and other items of the same keys: every fid ends committed exactly
 // once or replaced, every key names one of its fids, no tempfile is left.
