@@ -76,6 +76,10 @@ type handle struct {
 
 	mu     sync.Mutex
 	reader *keyspace.Reader
+	// content is the version this descriptor reads, from the mount's
+	// content cache (contentcache.go); cacheTried: looked for it.
+	content    []byte
+	cacheTried bool
 	// privChecked: the first write has cleared set-user-ID and
 	// set-group-ID bits where it must (killPriv).
 	privChecked bool
@@ -390,6 +394,12 @@ func (n *fileNode) Read(ctx context.Context, fh fs.FileHandle, dest []byte, off 
 	if !ok {
 		return nil, syscall.EBADF
 	}
+	if data, ok := h.cached(); ok {
+		if off >= int64(len(data)) {
+			return fuse.ReadResultData(nil), 0
+		}
+		return fuse.ReadResultData(data[off:min(off+int64(len(dest)), int64(len(data)))]), 0
+	}
 	r, errno := h.openReader(ctx)
 	if errno != 0 || r == nil {
 		return fuse.ReadResultData(nil), errno
@@ -400,6 +410,25 @@ func (n *fileNode) Read(ctx context.Context, fh fs.FileHandle, dest []byte, off 
 		return nil, toErrno(n.fsys.log, "read", err, "domain", l.domain, "key", l.key, "offset", off)
 	}
 	return fuse.ReadResultData(data), 0
+}
+
+// cached returns the content of the version the descriptor reads when
+// the mount's content cache holds it. The version is fixed by the first
+// read, as openReader's is.
+func (h *handle) cached() ([]byte, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.cacheTried && h.reader == nil {
+		h.cacheTried = true
+		n := h.n
+		n.mu.Lock()
+		fid, size := n.info.Fid, n.info.Size
+		n.mu.Unlock()
+		if data, ok := n.fsys.content.get(fid); ok && int64(len(data)) == size && size > 0 {
+			h.content = data
+		}
+	}
+	return h.content, h.content != nil
 }
 
 // openReader gets the file's paths on the first read (nil for an empty
@@ -572,6 +601,8 @@ func (n *fileNode) commitBuffer(ctx context.Context, l loc, b *keyspace.Buffer) 
 			n.fsys.log.Warn("content committed but not its mtime and mode", "domain", l.domain, "key", l.key, "err", err)
 		}
 	}
+	// Whatever was written meanwhile, st.Content is what st.Fid holds.
+	n.fsys.content.put(st.Fid, st.Content)
 	n.mu.Lock()
 	n.info.Size = b.Size()
 	if n.wgen == gen {

@@ -44,6 +44,10 @@ type Config struct {
 	// MaxNodes caps the nodes kept for the kernel (nodecache.go):
 	// 0 is DefaultMaxNodes, a negative number leaves it to the kernel.
 	MaxNodes int
+	// ContentCache is the bytes of small files' committed content kept
+	// to answer reads of them without a GET (contentcache.go): 0 is
+	// DefaultContentCache, a negative number keeps none.
+	ContentCache int64
 }
 
 // FS is a mounted view of a MogileFS cluster.
@@ -57,8 +61,9 @@ type FS struct {
 	statAt time.Time
 	usage  keyspace.Usage
 
-	classes classGuard // classes.go
-	nodes   *nodeCache // nodecache.go
+	classes classGuard    // classes.go
+	nodes   *nodeCache    // nodecache.go
+	content *contentCache // contentcache.go
 }
 
 // New returns the filesystem of cfg.
@@ -78,6 +83,11 @@ func New(cfg Config) (*FS, error) {
 		f.log = slog.New(slog.DiscardHandler)
 	}
 	f.nodes = newNodeCache(maxNodes, f.log)
+	contentLimit := cfg.ContentCache
+	if contentLimit == 0 {
+		contentLimit = DefaultContentCache
+	}
+	f.content = newContentCache(contentLimit)
 	cfg.Metrics.watchNodes(f.nodes)
 	if cfg.Domain == "" {
 		f.root = &rootNode{fsys: f}

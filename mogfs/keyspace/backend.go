@@ -164,6 +164,9 @@ type Stored struct {
 	Path string // URL of the copy that was written ("" if unknown)
 	// AttrSet: the Target's Attr was committed with the content.
 	AttrSet bool
+	// Content is a copy of what was committed, set by Buffer.Commit for
+	// content staged in memory up to KeepLimit bytes (nil otherwise).
+	Content []byte
 }
 
 // Usage is the storage space of the cluster, summed over its devices.

@@ -20,6 +20,11 @@ const StreamThreshold = 8 << 20
 // file system operation on the spool.
 const MemoryLimit = 512 << 10
 
+// KeepLimit is the size up to which Commit hands back a copy of the
+// content it committed from memory (Stored.Content), for the mount to
+// answer reads of that version without a GET.
+const KeepLimit = 64 << 10
+
 // errStreamAborted ends an upload whose data was overwritten after it was
 // sent (or whose key changed): the upload is then never committed.
 var errStreamAborted = errors.New("streamed upload abandoned")
@@ -483,15 +488,22 @@ func (b *Buffer) Commit(ctx context.Context) (Stored, bool, error) {
 	}
 	b.mu.Lock()
 	var src io.Reader
+	var kept []byte
 	if b.f != nil {
 		src = io.NewSectionReader(b.f, 0, size)
 	} else {
 		src = bytes.NewReader(b.mem[:size])
+		if size <= KeepLimit {
+			kept = bytes.Clone(b.mem[:size])
+		}
 	}
 	b.mu.Unlock()
 	st, err := b.st.Store(ctx, t, src, size)
 	if err != nil {
 		return Stored{}, false, err
+	}
+	if kept != nil && st.Size == size {
+		st.Content = kept
 	}
 	b.mu.Lock()
 	b.dirty, b.fresh = false, false

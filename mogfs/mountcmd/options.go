@@ -58,6 +58,9 @@ type Options struct {
 	MetricsListen string
 	// MaxNodes caps the nodes kept for the kernel (0: no cap).
 	MaxNodes int
+	// ContentCache is the bytes of small files' content kept after
+	// their commit (0: none).
+	ContentCache int64
 }
 
 // usageError is a command-line mistake: exit status 2 with usage.
@@ -88,9 +91,9 @@ var ignoredOptions = map[string]bool{
 
 // cmdline holds what parse reads before it is checked.
 type cmdline struct {
-	trackers, cacheSize string
-	opts                []string
-	help, sloppy        bool
+	trackers, cacheSize, contentCache string
+	opts                              []string
+	help, sloppy                      bool
 }
 
 // newFlagSet declares the flags. helper is set when mogfs runs as a
@@ -116,6 +119,7 @@ func newFlagSet(o *Options, c *cmdline, helper bool) *pflag.FlagSet {
 	}
 	fs.StringVar(&o.CacheDir, "cache-dir", "", "write spool directory (default ~/.cache/mogfs)")
 	fs.StringVar(&c.cacheSize, "cache-size", "10GiB", "bound of the write spool")
+	fs.StringVar(&c.contentCache, "content-cache", "64MiB", "memory kept of small files' content after writing them, to read them back without a GET (0: none)")
 	fs.DurationVar(&o.TTL, "ttl", time.Second, "kernel attribute and entry cache time")
 	fs.DurationVar(&o.Timeout, "timeout", 10*time.Second, "tracker reply timeout")
 	fs.IntVar(&o.UID, "uid", o.UID, "owner of every file")
@@ -188,6 +192,10 @@ func (o *Options) finish(env *Env, c *cmdline) error {
 		return usagef("bad cache size %q", c.cacheSize)
 	}
 	o.CacheSize = int64(n)
+	if n, err = humanize.ParseBytes(c.contentCache); err != nil {
+		return usagef("bad content cache size %q", c.contentCache)
+	}
+	o.ContentCache = int64(n)
 	if o.TTL < 0 {
 		return usagef("ttl must not be negative")
 	}
@@ -229,7 +237,7 @@ func (o *Options) applyOption(opt string, set map[string]bool, c *cmdline) error
 	k, v, hasV := strings.Cut(opt, "=")
 	strs := map[string]*string{
 		"trackers": &c.trackers, "domain": &o.Domain, "class": &o.Class, "conf": &o.Conf,
-		"cache_dir": &o.CacheDir, "cache_size": &c.cacheSize, "log_file": &o.LogFile,
+		"cache_dir": &o.CacheDir, "cache_size": &c.cacheSize, "content_cache": &c.contentCache, "log_file": &o.LogFile,
 		"metrics_listen": &o.MetricsListen,
 	}
 	durs := map[string]*time.Duration{"ttl": &o.TTL, "timeout": &o.Timeout}

@@ -84,6 +84,20 @@ func TestParseForms(t *testing.T) {
 				}
 				return ""
 			}},
+		{name: "content cache", args: []string{"/mnt", "-o", "content_cache=0"}, trackers: "home:7001", domain: "homedom",
+			check: func(o *Options) string {
+				if o.ContentCache != 0 {
+					return "content_cache=0 not taken"
+				}
+				return ""
+			}},
+		{name: "content cache default", args: []string{"/mnt"}, trackers: "home:7001", domain: "homedom",
+			check: func(o *Options) string {
+				if o.ContentCache != mogfs.DefaultContentCache {
+					return "content-cache default not DefaultContentCache"
+				}
+				return ""
+			}},
 		{name: "-f is foreground", args: []string{"-f", "/mnt"}, trackers: "home:7001", domain: "homedom",
 			check: func(o *Options) string {
 				if !o.Foreground || o.Fake {

@@ -324,7 +324,7 @@ func mount(o *Options, logger *slog.Logger, logw, user io.Writer) (*mounted, err
 	f, err := mogfs.New(mogfs.Config{
 		Space: space, Spool: spool, Domain: o.Domain, Class: o.Class, TTL: o.TTL,
 		UID: uint32(o.UID), GID: uint32(o.GID), ReadOnly: o.ReadOnly, Logger: logger, Metrics: mt,
-		MaxNodes: maxNodes(o.MaxNodes),
+		MaxNodes: maxNodes(o.MaxNodes), ContentCache: contentCache(o.ContentCache),
 	})
 	if err != nil {
 		c.Close()
@@ -426,6 +426,14 @@ func (m *mounted) serve() int {
 }
 
 // maxNodes is the Config.MaxNodes of --max-nodes n, where 0 means no cap.
+// contentCache maps the option's 0 (none) to mogfs.Config's negative.
+func contentCache(n int64) int64 {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
 func maxNodes(n int) int {
 	if n == 0 {
 		return -1
