@@ -1,6 +1,6 @@
 package gateway
 
-import "github.com/mogilefs-go/mogilefs/gateway/cache"
+import "github.com/mogilefs-go/mogilefs/internal/contentcache"
 
 // ClearCaches forgets every cached tracker answer, every small file held
 // in memory and every storage node marked down (mogproxy does this on
@@ -18,4 +18,4 @@ func (g *Gateway) ClearCaches() {
 
 // ContentCache is the cache of small files' content, by fid, for another
 // face of the same process to share (the S3 API).
-func (g *Gateway) ContentCache() *cache.Content { return g.content }
+func (g *Gateway) ContentCache() *contentcache.Cache { return g.content }

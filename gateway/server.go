@@ -13,6 +13,7 @@ import (
 
 	"github.com/mogilefs-go/mogilefs/client"
 	"github.com/mogilefs-go/mogilefs/gateway/cache"
+	"github.com/mogilefs-go/mogilefs/internal/contentcache"
 	"github.com/mogilefs-go/mogilefs/mogstored/httpd"
 )
 
@@ -26,7 +27,7 @@ type Gateway struct {
 	clients   sync.Map // domain -> *client.Client sharing base's connections
 	transport *http.Transport
 	cache     *cache.Meta[*fileMeta]
-	content   *cache.Content
+	content   *contentcache.Cache
 	health    *hostHealth
 	bufs      sync.Pool       // *[]byte copy buffers
 	reqs      sync.Pool       // *request
@@ -82,7 +83,7 @@ func New(cfg Config) (*Gateway, error) {
 		base:      base,
 		transport: tr,
 		cache:     cache.NewMeta[*fileMeta](cfg.CacheTTL, cfg.CacheEntries),
-		content:   cache.NewContent(cfg.ContentCacheBytes, cfg.ContentCacheMaxFile),
+		content:   contentcache.New(cfg.ContentCacheBytes, cfg.ContentCacheMaxFile),
 		health:    newHostHealth(5 * time.Second),
 	}
 	g.bufs.New = func() any { b := make([]byte, copyBufSize); return &b }

@@ -77,7 +77,7 @@ type handle struct {
 	mu     sync.Mutex
 	reader *keyspace.Reader
 	// content is the version this descriptor reads, from the mount's
-	// content cache (contentcache.go); cacheTried: looked for it.
+	// content cache (FS.content); cacheTried: looked for it.
 	content    []byte
 	cacheTried bool
 	// privChecked: the first write has cleared set-user-ID and
@@ -424,7 +424,7 @@ func (h *handle) cached() ([]byte, bool) {
 		n.mu.Lock()
 		fid, size := n.info.Fid, n.info.Size
 		n.mu.Unlock()
-		if data, ok := n.fsys.content.get(fid); ok && int64(len(data)) == size && size > 0 {
+		if data, ok := n.fsys.content.Get(fid, size); ok && fid > 0 && size > 0 {
 			h.content = data
 		}
 	}
@@ -602,7 +602,9 @@ func (n *fileNode) commitBuffer(ctx context.Context, l loc, b *keyspace.Buffer) 
 		}
 	}
 	// Whatever was written meanwhile, st.Content is what st.Fid holds.
-	n.fsys.content.put(st.Fid, st.Content)
+	if st.Fid > 0 && len(st.Content) > 0 {
+		n.fsys.content.Put(st.Fid, st.Content)
+	}
 	n.mu.Lock()
 	n.info.Size = b.Size()
 	if n.wgen == gen {

@@ -15,6 +15,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 
+	"github.com/mogilefs-go/mogilefs/internal/contentcache"
 	"github.com/mogilefs-go/mogilefs/mogfs/keyspace"
 )
 
@@ -45,7 +46,7 @@ type Config struct {
 	// 0 is DefaultMaxNodes, a negative number leaves it to the kernel.
 	MaxNodes int
 	// ContentCache is the bytes of small files' committed content kept
-	// to answer reads of them without a GET (contentcache.go): 0 is
+	// to answer reads of them without a GET (internal/contentcache): 0 is
 	// DefaultContentCache, a negative number keeps none.
 	ContentCache int64
 }
@@ -61,10 +62,18 @@ type FS struct {
 	statAt time.Time
 	usage  keyspace.Usage
 
-	classes classGuard    // classes.go
-	nodes   *nodeCache    // nodecache.go
-	content *contentCache // contentcache.go
+	classes classGuard // classes.go
+	nodes   *nodeCache // nodecache.go
+	// content keeps the small files this mount committed, by fid, so
+	// that reading one back costs no GET (the kernel's page cache holds
+	// no page of a write-only descriptor's writes, nor a partial last
+	// page); the open's lookup still decides which fid is read.
+	content *contentcache.Cache
 }
+
+// DefaultContentCache is the bytes of small files' content a mount keeps
+// after committing them (Config.ContentCache).
+const DefaultContentCache = 64 << 20
 
 // New returns the filesystem of cfg.
 func New(cfg Config) (*FS, error) {
@@ -87,7 +96,7 @@ func New(cfg Config) (*FS, error) {
 	if contentLimit == 0 {
 		contentLimit = DefaultContentCache
 	}
-	f.content = newContentCache(contentLimit)
+	f.content = contentcache.New(contentLimit, contentLimit)
 	cfg.Metrics.watchNodes(f.nodes)
 	if cfg.Domain == "" {
 		f.root = &rootNode{fsys: f}

@@ -1,7 +1,7 @@
-// Package cache holds the gateway's two caches, shared by the
-// /<domain>/<key> gateway and its S3 API: Meta keeps tracker answers
-// about keys for a short time and merges concurrent lookups of a key,
-// Content keeps small files' bytes by fid.
+// Package cache holds the gateway's cache of tracker answers, shared by
+// the /<domain>/<key> gateway and its S3 API: Meta keeps answers about
+// keys for a short time and merges concurrent lookups of a key. Small
+// files' bytes are kept by fid in internal/contentcache.
 package cache
 
 import (

@@ -31,6 +31,7 @@ import (
 	"github.com/mogilefs-go/mogilefs/client"
 	"github.com/mogilefs-go/mogilefs/gateway/cache"
 	"github.com/mogilefs-go/mogilefs/gateway/sigv4"
+	"github.com/mogilefs-go/mogilefs/internal/contentcache"
 )
 
 // Defaults of Config.
@@ -69,7 +70,7 @@ type Config struct {
 	// ContentCacheBytes (DefaultContentCache; negative: none) for files
 	// of at most ContentCacheMaxFile (DefaultContentMaxFile) bytes.
 	// mogproxy shares its /<domain>/<key> gateway's.
-	Content                                *cache.Content
+	Content                                *contentcache.Cache
 	ContentCacheBytes, ContentCacheMaxFile int64
 	// AbandonedUploads is the age at which a multipart upload is
 	// aborted (DefaultAbandonedUploads; negative: never), checked every
@@ -94,7 +95,7 @@ type Server struct {
 	tr      *http.Transport
 	meta    *cache.Meta[*objectInfo]
 	classes classCache
-	content *cache.Content
+	content *contentcache.Cache
 	// nodeOps sends storage node requests that take long before their
 	// answer (POST /_concat); noConcat remembers nodes without it.
 	nodeOps  *http.Client
@@ -137,7 +138,7 @@ func New(cfg Config) (*Server, error) {
 		if cfg.ContentCacheMaxFile <= 0 {
 			cfg.ContentCacheMaxFile = DefaultContentMaxFile
 		}
-		cfg.Content = cache.NewContent(cfg.ContentCacheBytes, cfg.ContentCacheMaxFile)
+		cfg.Content = contentcache.New(cfg.ContentCacheBytes, cfg.ContentCacheMaxFile)
 	}
 	cfg.BaseDomain = strings.ToLower(strings.Trim(cfg.BaseDomain, "."))
 	tr := &http.Transport{

@@ -1,17 +1,20 @@
-package cache
+// Package contentcache keeps the bytes of small files in memory by fid,
+// for the readers that can skip a storage node's GET when they hold them:
+// the gateway and its S3 API (what they served), and mogfs (what a mount
+// wrote). A fid names one content forever (an upload of a key gets a new
+// fid), so an entry is never stale; which fid a key names is always asked
+// of the trackers by the caller.
+package contentcache
 
 import (
 	"container/list"
 	"sync"
 )
 
-// Content keeps the content of small files in memory, by fid. A
-// fid's content never changes (a new upload of a key gets a new fid), so a
-// cached copy is never stale; which fid a key names is still asked of the
-// trackers (through Meta), so an overwrite or a delete is seen as
-// soon as without this cache. Least recently used files go first when
-// the byte budget is exceeded.
-type Content struct {
+// Cache keeps the content of small files by fid, within a byte budget:
+// the least recently used files go first when it is exceeded. Safe for
+// concurrent use.
+type Cache struct {
 	maxBytes int64 // budget; <= 0 disables the cache
 	maxFile  int64 // larger files are never kept
 
@@ -26,22 +29,22 @@ type contentEntry struct {
 	data []byte
 }
 
-// NewContent returns a cache of at most maxBytes (<= 0: disabled) that
+// New returns a cache of at most maxBytes (<= 0: disabled) that
 // keeps files of at most maxFile bytes.
-func NewContent(maxBytes, maxFile int64) *Content {
+func New(maxBytes, maxFile int64) *Cache {
 	if maxFile > maxBytes {
 		maxFile = maxBytes
 	}
-	return &Content{maxBytes: maxBytes, maxFile: maxFile, lru: list.New(), byFID: map[int64]*list.Element{}}
+	return &Cache{maxBytes: maxBytes, maxFile: maxFile, lru: list.New(), byFID: map[int64]*list.Element{}}
 }
 
 // Wants reports whether a file of this size is to be kept.
-func (c *Content) Wants(size int64) bool {
+func (c *Cache) Wants(size int64) bool {
 	return c.maxBytes > 0 && size >= 0 && size <= c.maxFile
 }
 
 // Get returns fid's content if it is cached with the expected size.
-func (c *Content) Get(fid, size int64) ([]byte, bool) {
+func (c *Cache) Get(fid, size int64) ([]byte, bool) {
 	if c.maxBytes <= 0 {
 		return nil, false
 	}
@@ -62,7 +65,7 @@ func (c *Content) Get(fid, size int64) ([]byte, bool) {
 }
 
 // Put keeps data as fid's content. data must not be modified afterwards.
-func (c *Content) Put(fid int64, data []byte) {
+func (c *Cache) Put(fid int64, data []byte) {
 	if !c.Wants(int64(len(data))) {
 		return
 	}
@@ -79,7 +82,7 @@ func (c *Content) Put(fid int64, data []byte) {
 	}
 }
 
-func (c *Content) remove(e *list.Element) {
+func (c *Cache) remove(e *list.Element) {
 	ce := e.Value.(*contentEntry)
 	c.lru.Remove(e)
 	delete(c.byFID, ce.fid)
@@ -87,14 +90,14 @@ func (c *Content) remove(e *list.Element) {
 }
 
 // Bytes is the size of the files kept.
-func (c *Content) Bytes() int64 {
+func (c *Cache) Bytes() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.bytes
 }
 
 // Clear drops every file kept.
-func (c *Content) Clear() {
+func (c *Cache) Clear() {
 	c.mu.Lock()
 	c.lru = list.New()
 	clear(c.byFID)
