@@ -111,19 +111,8 @@ func (s *Store) registerTempfileMySQL(ctx context.Context, db *sql.DB, t store.T
 // delete with the key lookup, then the inserts with the commit.
 func (s *Store) commitFileMySQL(ctx context.Context, db *sql.DB, f store.CloseFile) (int64, error) {
 	var replaced int64
-	err := s.retry(ctx, func() error {
+	err := s.batchedTx(ctx, db, func(conn *sql.Conn) error {
 		replaced = 0
-		conn, err := db.Conn(ctx)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		inTx := true // from the first request on, until COMMIT succeeded
-		defer func() {
-			if inTx {
-				rollback(conn)
-			}
-		}()
 		var deleted int64
 		var old sql.NullInt64
 		var named sql.NullString
@@ -185,13 +174,31 @@ func (s *Store) commitFileMySQL(ctx context.Context, db *sql.DB, f store.CloseFi
 			}
 			return err
 		}
-		inTx = false
 		if old.Valid {
 			replaced = old.Int64
 		}
 		return nil
 	})
 	return replaced, err
+}
+
+// batchedTx runs fn on one connection of db, retried as s.retry retries:
+// fn sends a transaction as batched requests, the first starting it and
+// the last ending with COMMIT, and returns nil only when that COMMIT
+// succeeded; on any error the transaction it left open is rolled back.
+func (s *Store) batchedTx(ctx context.Context, db *sql.DB, fn func(conn *sql.Conn) error) error {
+	return s.retry(ctx, func() error {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if err := fn(conn); err != nil {
+			rollback(conn)
+			return err
+		}
+		return nil
+	})
 }
 
 // rollback ends the transaction a batched request left open; a
@@ -215,18 +222,7 @@ func rollback(conn *sql.Conn) {
 // reaches CommitFiles' item-by-item retry.
 func (s *Store) commitTxMySQL(ctx context.Context, db *sql.DB, items []store.FastCommit) ([]store.CommitResult, error) {
 	var out []store.CommitResult
-	err := s.retry(ctx, func() error {
-		conn, err := db.Conn(ctx)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		inTx := true // from the first request on, until COMMIT succeeded
-		defer func() {
-			if inTx {
-				rollback(conn)
-			}
-		}()
+	err := s.batchedTx(ctx, db, func(conn *sql.Conn) error {
 		temps, byFID, old, err := s.commitReadsMySQL(ctx, conn, items)
 		if err != nil {
 			return err
@@ -248,11 +244,8 @@ func (s *Store) commitTxMySQL(ctx context.Context, db *sql.DB, items []store.Fas
 			}
 		}
 		q.WriteString("COMMIT")
-		if _, err := conn.ExecContext(ctx, q.String(), args...); err != nil {
-			return err
-		}
-		inTx = false
-		return nil
+		_, err = conn.ExecContext(ctx, q.String(), args...)
+		return err
 	})
 	return out, err
 }
@@ -334,19 +327,8 @@ func (s *Store) leaseOnceMySQL(ctx context.Context, db *sql.DB, devids string, c
 	marker := "_fastpath_lease " + s.nonce + " " + strconv.FormatUint(leaseSeq.Add(1), 10)
 	var fids []int64
 	var created int64
-	err := s.retry(ctx, func() error {
+	err := s.batchedTx(ctx, db, func(conn *sql.Conn) error {
 		fids, created = fids[:0], 0
-		conn, err := db.Conn(ctx)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		inTx := true
-		defer func() {
-			if inTx {
-				rollback(conn)
-			}
-		}()
 		var q strings.Builder
 		q.WriteString("SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION; " +
 			"INSERT INTO tempfile (dmid, dkey, classid, devids, createtime) VALUES ")
@@ -370,13 +352,10 @@ func (s *Store) leaseOnceMySQL(ctx context.Context, db *sql.DB, devids string, c
 			return fmt.Errorf("inserted %d rows, read back %d", count, len(fids))
 		}
 		if clash {
-			return errLeaseClash // rolled back by the deferred call
+			return errLeaseClash // rolled back by batchedTx
 		}
-		if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
-			return err
-		}
-		inTx = false
-		return nil
+		_, err = conn.ExecContext(ctx, "COMMIT")
+		return err
 	})
 	return fids, created, err
 }
