@@ -3,8 +3,6 @@ package client_test
 import (
 	"bytes"
 	"context"
-	"io"
-	"net/http"
 	"strconv"
 	"sync"
 	"testing"
@@ -21,19 +19,7 @@ func TestConcurrentRangedReads(t *testing.T) {
 	node := mogtest.StartMogstored(t, mogtest.MogstoredOptions{})
 	data := randBytes(64 << 10)
 	url := node.URL("/dev1/0/000/000/0000000001.fid")
-	req, err := http.NewRequest(http.MethodPut, url, bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("PUT %s: %s", url, resp.Status)
-	}
+	mogtest.Put(t, url, data)
 	c, err := client.New(client.Config{Domain: "d", Trackers: []string{"127.0.0.1:1"}, Timeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)

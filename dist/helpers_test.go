@@ -264,18 +264,7 @@ func startFromConfigs(t *testing.T, bindir, confDir, runAs string) *cluster {
 	px := mogtest.Start(t, filepath.Join(bindir, "mogproxy"), "--config="+pconf)
 	px.WaitPort(t, proxy, 30*time.Second)
 	url := "http://" + proxy + "/" + c.domain + "/via-proxy.txt"
-	req, err := http.NewRequest(http.MethodPut, url, strings.NewReader("through the gateway\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("PUT %s: %s", url, resp.Status)
-	}
+	mogtest.Put(t, url, []byte("through the gateway\n"))
 	if got := c.get(t, proxy, "hello.txt"); got != "hello\n" {
 		t.Fatalf("GET hello.txt through mogproxy: %q", got)
 	}

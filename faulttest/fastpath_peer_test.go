@@ -117,7 +117,7 @@ func TestFastpathPeerCopies(t *testing.T) {
 	var orphans []string
 	for _, n := range cl.Nodes {
 		devid := n.DevIDs[0]
-		httpPut(t, fmt.Sprintf("http://%s:%d%s", n.IP, n.HTTPPort, nodeproto.FIDPath(devid, stray)), []byte("never committed"))
+		mogtest.Put(t, fmt.Sprintf("http://%s:%d%s", n.IP, n.HTTPPort, nodeproto.FIDPath(devid, stray)), []byte("never committed"))
 		orphans = append(orphans, filepath.Join(n.DocRoot, filepath.FromSlash(nodeproto.FIDPath(devid, stray))))
 	}
 
@@ -217,22 +217,6 @@ func httpGet(t *testing.T, url string) []byte {
 		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
 	}
 	return b
-}
-
-func httpPut(t *testing.T, url string, body []byte) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPut, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("PUT %s: %s", url, resp.Status)
-	}
 }
 
 func httpGetKey(t *testing.T, ctx context.Context, c *client.Client, key string) []byte {

@@ -1,10 +1,7 @@
 package main_test
 
 import (
-	"bytes"
 	"fmt"
-	"io"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -98,19 +95,7 @@ func TestWorkersWiredToTracker(t *testing.T) {
 func upload(t *testing.T, c *mogtest.TrackerConn, domain, class, key string, body []byte) (int64, string) {
 	t.Helper()
 	o := c.MustDo(t, "create_open", wire.Args{"domain": domain, "class": class, "key": key, "fid": "0"})
-	req, err := http.NewRequest(http.MethodPut, o["path"], bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("PUT %s: %s", o["path"], resp.Status)
-	}
+	mogtest.Put(t, o["path"], body)
 	c.MustDo(t, "create_close", wire.Args{"domain": domain, "key": key, "fid": o["fid"], "devid": o["devid"],
 		"path": o["path"], "size": strconv.Itoa(len(body))})
 	fid, err := strconv.ParseInt(o["fid"], 10, 64)
