@@ -400,11 +400,22 @@ func scanFileRows(rows *sql.Rows) (map[int64]fileRow, error) {
 // dkey) to join with file: the database compares the keys as its unique
 // key does (a case-insensitive collation included), which a comparison
 // in Go could not.
-func keyValues(n int) string {
+func keyValues(n int) string { return valuesTable(n, "i", "dmid", "dkey") }
+
+// valuesTable renders n rows of placeholders for cols as a derived table
+// v(cols...): "(SELECT ? AS c1, ? AS c2 UNION ALL SELECT ?, ? …) v".
+func valuesTable(n int, cols ...string) string {
 	var b strings.Builder
-	b.WriteString("(SELECT ? AS i, ? AS dmid, ? AS dkey")
+	b.WriteString("(SELECT ")
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("? AS " + c)
+	}
+	row := " UNION ALL SELECT ?" + strings.Repeat(", ?", len(cols)-1)
 	for j := 1; j < n; j++ {
-		b.WriteString(" UNION ALL SELECT ?, ?, ?")
+		b.WriteString(row)
 	}
 	b.WriteString(") v")
 	return b.String()

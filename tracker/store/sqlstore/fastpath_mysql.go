@@ -300,13 +300,8 @@ func (s *Store) commitReadsMySQL(ctx context.Context, conn *sql.Conn, items []st
 // so never locks, another batch's rows (on small tables the optimizer
 // would otherwise scan tempfile).
 func ownedKeyFIDsQuery(n int) string {
-	var b strings.Builder
-	b.WriteString("SELECT STRAIGHT_JOIN v.i, f.fid FROM (SELECT ? AS i, ? AS fid, ? AS dmid, ? AS dkey")
-	for j := 1; j < n; j++ {
-		b.WriteString(" UNION ALL SELECT ?, ?, ?, ?")
-	}
-	b.WriteString(") v JOIN tempfile t ON t.fid = v.fid JOIN file f ON f.dmid = v.dmid AND f.dkey = v.dkey FOR UPDATE")
-	return b.String()
+	return "SELECT STRAIGHT_JOIN v.i, f.fid FROM " + valuesTable(n, "i", "fid", "dmid", "dkey") +
+		" JOIN tempfile t ON t.fid = v.fid JOIN file f ON f.dmid = v.dmid AND f.dkey = v.dkey FOR UPDATE"
 }
 
 // resultSetMissing is the error of a batched request whose next result
