@@ -1,10 +1,13 @@
 package mogfs
 
 import (
+	"cmp"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 )
@@ -33,6 +36,16 @@ const DefaultMaxNodes = 100000
 // evictBatch is how many entries the evictor takes from the list at a
 // time, so that the list's lock is held briefly.
 const evictBatch = 256
+
+// A node the kernel kept when asked (a directory whose entries were
+// still cached, a working directory) is asked again while the mount is
+// over its cap, after retryMin and then after twice as long each time
+// nothing came of it, up to retryMax. Without that the mount could stay
+// over its cap until the next lookup: nothing else starts a pass.
+const (
+	retryMin = 100 * time.Millisecond
+	retryMax = 30 * time.Second
+)
 
 // lruState is where a node stands with the cap (under nodeCache.mu).
 type lruState uint8
@@ -165,8 +178,46 @@ func (c *nodeCache) forget(l *lruLinks) {
 }
 
 func (c *nodeCache) evictLoop() {
-	for range c.wake {
+	retry := time.NewTimer(retryMin)
+	retry.Stop()
+	backoff := retryMin
+	for {
+		select {
+		case <-c.wake:
+			backoff = retryMin
+		case <-retry.C:
+			c.reaskKept()
+		}
 		for c.evictSome() {
+		}
+		if c.overCap() {
+			retry.Reset(backoff)
+			backoff = min(2*backoff, retryMax)
+		} else {
+			retry.Stop()
+			backoff = retryMin
+		}
+	}
+}
+
+// overCap reports whether the live nodes, those asked of the kernel
+// included, are over the cap.
+func (c *nodeCache) overCap() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.count > c.max
+}
+
+// reaskKept takes back every request the kernel has not answered with a
+// FORGET: called a while after the last pass, those are nodes it kept,
+// and the next pass asks again for the least recently used of them.
+func (c *nodeCache) reaskKept() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for l := c.head; l != nil && c.pending > 0; l = l.next {
+		if l.state == lruEvicting {
+			l.state = lruIn
+			c.pending--
 		}
 	}
 }
@@ -211,8 +262,30 @@ func (c *nodeCache) evictSome() bool {
 	if len(batch) == 0 {
 		return false
 	}
+	// Files first, then directories deepest first: the kernel drops a
+	// directory's entry only once the entries under it are gone, and it
+	// takes the list in order.
+	slices.SortStableFunc(batch, func(a, b *lruLinks) int {
+		return cmp.Compare(depth(b.in), depth(a.in))
+	})
 	c.notify(batch)
 	return more
+}
+
+// depth is a file's rank among the nodes asked together: files 1<<30
+// (before every directory), directories their distance from the root.
+func depth(in *fs.Inode) int {
+	if !in.IsDir() {
+		return 1 << 30
+	}
+	d := 0
+	for p := in; ; d++ {
+		_, parent := p.Parent()
+		if parent == nil {
+			return d
+		}
+		p = parent
+	}
 }
 
 // notify asks the kernel to forget the nodes of batch: FUSE_NOTIFY_PRUNE
