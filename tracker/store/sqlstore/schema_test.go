@@ -50,7 +50,7 @@ const expectSQLite = `
 lock | lockid INT U NN; hostname VARCHAR(255) NN; pid INT U NN; acquiredat INT U NN | PK(lockid)
 domain | dmid SMALLINT U NN; namespace VARCHAR(255) | PK(dmid); UNIQUE(namespace)
 class | dmid SMALLINT U NN; classid TINYINT U NN; classname VARCHAR(50); mindevcount TINYINT U NN; hashtype TINYINT U; replpolicy VARCHAR(255) | UNIQUE(dmid,classid); UNIQUE(dmid,classname)
-file | fid INT U NN; dmid SMALLINT U NN; dkey VARCHAR(255); length INT U; classid TINYINT U NN; devcount TINYINT U NN | PK(fid); UNIQUE(dmid,dkey)
+file | fid INTEGER NN; dmid SMALLINT U NN; dkey VARCHAR(255); length INT U; classid TINYINT U NN; devcount TINYINT U NN | PK(fid); UNIQUE(dmid,dkey)
 tempfile | fid INTEGER AUTO_INCREMENT; createtime INT U NN; classid TINYINT U NN; dmid SMALLINT U NN; dkey VARCHAR(255); devids VARCHAR(60) | PK(fid)
 file_on | fid INT U NN; devid MEDIUMINT U NN | PK(fid,devid); KEY devid(devid)
 file_on_corrupt | fid INT U NN; devid MEDIUMINT U NN | PK(fid,devid)
@@ -64,7 +64,7 @@ fsck_log | logid INTEGER AUTO_INCREMENT; utime INT U NN; fid INT U; evcode CHAR(
 host | hostid MEDIUMINT U NN; status TEXT; http_port MEDIUMINT U DEFAULT 7500; http_get_port MEDIUMINT U; hostname VARCHAR(40); hostip VARCHAR(15); altip VARCHAR(15); altmask VARCHAR(18) | PK(hostid); UNIQUE(hostname); UNIQUE(hostip); UNIQUE(altip)
 device | devid MEDIUMINT U NN; hostid MEDIUMINT U NN; status TEXT; weight MEDIUMINT DEFAULT 100; mb_total INT U; mb_used INT U; mb_asof INT U | PK(devid); KEY status(status)
 server_settings | field VARCHAR(50); value TEXT | PK(field)
-checksum | fid INT U NN; hashtype TINYINT U NN; checksum VARBINARY(64) NN | PK(fid)
+checksum | fid INTEGER NN; hashtype TINYINT U NN; checksum VARBINARY(64) NN | PK(fid)
 `
 
 // tableShape is one table as "columns | keys", normalised.
@@ -573,6 +573,54 @@ func TestUpgradeMySQLFromV12(t *testing.T) {
 	fid, err := s.RegisterTempfile(ctx, store.Tempfile{DomainID: 1, Key: "new", DevIDs: []int{1}})
 	if err != nil || fid <= 41 {
 		t.Fatalf("new fid %d %v, want > 41", fid, err)
+	}
+}
+
+// originalFileTables are the original's SQLite file and checksum tables,
+// whose INT UNSIGNED fid is not the rowid (ours is INTEGER, which is).
+var originalFileTables = []string{
+	"CREATE TABLE file (fid INT UNSIGNED NOT NULL PRIMARY KEY, dmid SMALLINT UNSIGNED NOT NULL, dkey VARCHAR(255), length INT UNSIGNED, classid TINYINT UNSIGNED NOT NULL, devcount TINYINT UNSIGNED NOT NULL, UNIQUE (dmid, dkey))",
+	"CREATE TABLE checksum (fid INT UNSIGNED NOT NULL PRIMARY KEY, hashtype TINYINT UNSIGNED NOT NULL, checksum VARBINARY(64) NOT NULL)",
+}
+
+// TestSQLiteFidIsRowid: on a database Setup creates, file.fid and
+// checksum.fid are the rowid (no index of their own); on one with the
+// original's tables, Setup leaves them as they are.
+func TestSQLiteFidIsRowid(t *testing.T) {
+	ctx := testCtx(t)
+	pkIndexes := func(db *sql.DB, table string) int {
+		t.Helper()
+		var n int
+		if err := db.QueryRow("SELECT count(*) FROM pragma_index_list(?) WHERE origin = 'pk'", table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	dsn := mogtest.SQLiteDSN(t)
+	if err := sqlstore.Setup(ctx, sqlstore.Config{DSN: dsn}, sqlstore.SetupOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	db, _ := openRawSQLite(t, dsn)
+	for _, table := range []string{"file", "checksum"} {
+		if n := pkIndexes(db, table); n != 0 {
+			t.Errorf("new database: %s has %d primary key indexes, want the rowid", table, n)
+		}
+	}
+
+	dsn = mogtest.SQLiteDSN(t)
+	db, _ = openRawSQLite(t, dsn)
+	for _, q := range originalFileTables {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sqlstore.Setup(ctx, sqlstore.Config{DSN: dsn}, sqlstore.SetupOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"file", "checksum"} {
+		if n := pkIndexes(db, table); n != 1 {
+			t.Errorf("original's tables: %s has %d primary key indexes after Setup, want its own 1", table, n)
+		}
 	}
 }
 

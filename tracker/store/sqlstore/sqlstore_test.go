@@ -68,6 +68,22 @@ func TestConformanceSQLite(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return setupOpen(t, sqliteConfig(t)) })
 }
 
+// TestConformanceSQLiteOriginalFileTables runs the store on a database
+// whose file and checksum tables are the original's (fid not the rowid),
+// as a site moving from the Perl tracker has.
+func TestConformanceSQLiteOriginalFileTables(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		cfg := sqliteConfig(t)
+		db, _ := openRawSQLite(t, cfg.DSN)
+		for _, q := range originalFileTables {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return setupOpen(t, cfg)
+	})
+}
+
 func TestConformanceSQLiteMemory(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
 		s, err := sqlstore.Open(testCtx(t), sqlstore.Config{DSN: ":memory:"})
