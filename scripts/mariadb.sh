@@ -4,6 +4,9 @@
 #
 #   scripts/mariadb.sh start DIR   # prints the DSN for MOGTEST_MYSQL_DSN
 #   scripts/mariadb.sh stop DIR
+#
+# BUFFER_POOL (128M) sizes InnoDB's buffer pool: the tests need little; a
+# benchmark of a big database wants it to hold the tables (docs/scale.md).
 set -euo pipefail
 cmd=${1:?start|stop}; dir=${2:?state directory}
 
@@ -25,7 +28,7 @@ start)
 	mkdir -p "$dir/tmp"
 	mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/mysqld.sock" --tmpdir="$dir/tmp" \
 		--pid-file="$dir/mysqld.pid" --port="$port" --bind-address=127.0.0.1 \
-		--user="$user" --skip-name-resolve --innodb-buffer-pool-size=128M \
+		--user="$user" --skip-name-resolve --innodb-buffer-pool-size="${BUFFER_POOL:-128M}" \
 		--innodb-flush-log-at-trx-commit=2 --max-connections=1000 \
 		--log-error="$dir/error.log" >/dev/null 2>&1 &
 	for _ in $(seq 1 300); do

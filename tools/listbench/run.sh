@@ -49,3 +49,6 @@ if [ -n "${MOGBENCH:-}" ]; then
 fi
 tracker=$(tr ',' '\n' <"$VAR/procs" | sed -n 's/^mogilefsd=//p')
 awk '/^VmRSS/ { printf "tracker RSS: %.1f MiB\n", $2 / 1024 }' "/proc/$tracker/status"
+if [ "$db" = sqlite ]; then
+	echo "database file: $(du -h --apparent-size "$VAR/mogilefs.sqlite" | cut -f1)"
+fi
