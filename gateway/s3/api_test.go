@@ -260,7 +260,7 @@ func TestObjects(t *testing.T) {
 	}
 	// Not implemented: 501, nothing done.
 	for _, c := range []struct{ method, target string }{
-		{"PUT", "/files/k?tagging"}, {"GET", "/files/k?partNumber=1"}, {"GET", "/files?lifecycle"},
+		{"PUT", "/files/k?tagging"}, {"GET", "/files/k?torrent"}, {"GET", "/files?lifecycle"},
 		{"PUT", "/files?versioning"}, {"GET", "/files?versions"},
 	} {
 		if r := e.admin(t, c.method, c.target, nil); r.status != 501 || errCode(r) != "NotImplemented" {

@@ -3,6 +3,7 @@ package s3_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"net/http"
@@ -160,6 +161,7 @@ func TestAWSCLI(t *testing.T) {
 	if b, err := lib.GetBytes(context.Background(), "docs/big.bin"); err != nil || !bytes.Equal(b, bigData) {
 		t.Fatalf("library read of a multipart upload: %d bytes, %v", len(b), err)
 	}
+	s3apiParts(t, e, ev, aws, bigData)
 	s3("cp", "s3://photos/docs/big.bin", "s3://photos/copies/big.bin")
 	s3("cp", "s3://photos/docs/hello.txt", "s3://photos/copies/hello.txt")
 	s3("cp", "s3://photos/copies/big.bin", got)
@@ -228,5 +230,60 @@ func TestAWSCLI(t *testing.T) {
 	s3("rb", "s3://photos")
 	if out := s3("ls"); strings.Contains(out, "photos") {
 		t.Fatalf("photos still listed after rb: %q", out)
+	}
+}
+
+// s3apiParts reads parts of docs/big.bin of bucket photos (a multipart
+// upload of 5 MiB parts holding data) with s3api get-object and
+// head-object --part-number, and lists uploads in progress grouped by a
+// delimiter.
+func s3apiParts(t *testing.T, e *env, ev []string, aws string, data []byte) {
+	t.Helper()
+	api := func(out any, args ...string) {
+		t.Helper()
+		b := run(t, ev, aws, append([]string{"s3api"}, args...)...)
+		if err := json.Unmarshal([]byte(b), out); err != nil {
+			t.Fatalf("aws s3api %s: %v\n%s", strings.Join(args, " "), err, b)
+		}
+	}
+	const part = 5 << 20
+	count := (len(data) + part - 1) / part
+	type head struct {
+		ContentLength int64
+		ContentRange  string
+		PartsCount    int
+		ETag          string
+	}
+	var got head
+	file := filepath.Join(e.Dir, "part2")
+	api(&got, "get-object", "--bucket", "photos", "--key", "docs/big.bin", "--part-number", "2", file)
+	b, _ := os.ReadFile(file)
+	if !bytes.Equal(b, data[part:2*part]) || got.ContentLength != part || got.PartsCount != count ||
+		got.ContentRange != fmt.Sprintf("bytes %d-%d/%d", part, 2*part-1, len(data)) || !strings.HasSuffix(got.ETag, fmt.Sprintf(`-%d"`, count)) {
+		t.Fatalf("get-object --part-number 2: %d bytes (equal: %v), %+v", len(b), bytes.Equal(b, data[part:2*part]), got)
+	}
+	got = head{}
+	api(&got, "head-object", "--bucket", "photos", "--key", "docs/big.bin", "--part-number", "1")
+	if got.ContentLength != part || got.PartsCount != count {
+		t.Fatalf("head-object --part-number 1: %+v", got)
+	}
+
+	var ids []string
+	for _, k := range []string{"pending/one", "pending/two", "pending-top"} {
+		var u struct{ UploadId string }
+		api(&u, "create-multipart-upload", "--bucket", "photos", "--key", k)
+		ids = append(ids, u.UploadId)
+	}
+	var list struct {
+		Uploads        []struct{ Key, UploadId string }
+		CommonPrefixes []struct{ Prefix string }
+	}
+	api(&list, "list-multipart-uploads", "--bucket", "photos", "--delimiter", "/")
+	if len(list.Uploads) != 1 || list.Uploads[0].Key != "pending-top" || list.Uploads[0].UploadId != ids[2] ||
+		len(list.CommonPrefixes) != 1 || list.CommonPrefixes[0].Prefix != "pending/" {
+		t.Fatalf("list-multipart-uploads --delimiter /: %+v", list)
+	}
+	for i, k := range []string{"pending/one", "pending/two", "pending-top"} {
+		run(t, ev, aws, "s3api", "abort-multipart-upload", "--bucket", "photos", "--key", k, "--upload-id", ids[i])
 	}
 }

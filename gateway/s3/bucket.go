@@ -21,10 +21,11 @@ var unsupported = []string{
 	"versionId", "versioning", "versions", "website", "location", "delete",
 }
 
-// subresource returns the first unsupported subresource r names, "".
-func (c *call) subresource() string {
+// subresource returns the first unsupported subresource r names, but
+// those of skip, or "".
+func (c *call) subresource(skip ...string) string {
 	for _, k := range unsupported {
-		if _, ok := c.query[k]; ok {
+		if _, ok := c.query[k]; ok && !slices.Contains(skip, k) {
 			return k
 		}
 	}

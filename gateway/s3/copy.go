@@ -113,7 +113,7 @@ func (c *call) copyObject() error {
 	if directive != "" && directive != "COPY" && directive != "REPLACE" {
 		return invalidArgument("Unknown metadata directive.")
 	}
-	headers := src.oi.headers.Encode()
+	headers := withoutPartSizes(src.oi.headers) // a copy is one part
 	if directive == "REPLACE" {
 		headers = metaHeaders(c.r)
 	}
@@ -121,7 +121,7 @@ func (c *call) copyObject() error {
 		if directive != "REPLACE" {
 			return errCopyToItself
 		}
-		return c.replaceMeta(src.oi, headers)
+		return c.replaceMeta(src.oi, keepPartSizes(headers, src.oi.headers))
 	}
 	class, err := c.storageClass()
 	if err != nil {

@@ -113,8 +113,8 @@ func (c *call) uploads() ([]*upload, error) {
 	return out, nil
 }
 
-// listUploads answers ListMultipartUploads (prefix, key-marker,
-// upload-id-marker and max-uploads; a delimiter is not grouped).
+// listUploads answers ListMultipartUploads (prefix, delimiter,
+// key-marker, upload-id-marker and max-uploads).
 func (c *call) listUploads() error {
 	q := c.query
 	maxUploads := 1000
@@ -125,14 +125,12 @@ func (c *call) listUploads() error {
 		}
 		maxUploads = min(n, 1000)
 	}
-	if q.Get("delimiter") != "" {
-		return notImplemented("ListMultipartUploads with a delimiter")
-	}
 	all, err := c.uploads()
 	if err != nil {
 		return err
 	}
-	prefix, keyMarker, idMarker := q.Get("prefix"), q.Get("key-marker"), q.Get("upload-id-marker")
+	prefix, delim := q.Get("prefix"), q.Get("delimiter")
+	keyMarker, idMarker := q.Get("key-marker"), q.Get("upload-id-marker")
 	type xupload struct {
 		Key          string
 		UploadID     string `xml:"UploadId"`
@@ -150,23 +148,49 @@ func (c *call) listUploads() error {
 		NextKeyMarker      string
 		NextUploadIDMarker string `xml:"NextUploadIdMarker"`
 		Prefix             string
+		Delimiter          string `xml:",omitempty"`
 		MaxUploads         int
 		IsTruncated        bool
-		Uploads            []xupload `xml:"Upload"`
+		Uploads            []xupload      `xml:"Upload"`
+		CommonPrefixes     []commonPrefix `xml:",omitempty"`
 	}
 	out.Xmlns, out.Bucket, out.KeyMarker, out.UploadIDMarker = xmlns, c.bucket, keyMarker, idMarker
-	out.Prefix, out.MaxUploads = prefix, maxUploads
+	out.Prefix, out.Delimiter, out.MaxUploads = prefix, delim, maxUploads
 	for _, u := range all {
 		if !strings.HasPrefix(u.key, prefix) || u.key < keyMarker ||
 			keyMarker != "" && u.key == keyMarker && (idMarker == "" || u.id <= idMarker) {
 			continue
 		}
-		if len(out.Uploads) == maxUploads {
+		cp := commonPrefixOf(u.key, prefix, delim)
+		if cp != "" && (cp <= keyMarker || len(out.CommonPrefixes) > 0 && out.CommonPrefixes[len(out.CommonPrefixes)-1].Prefix == cp) {
+			continue // that group was listed already
+		}
+		if len(out.Uploads)+len(out.CommonPrefixes) == maxUploads {
 			out.IsTruncated = true
 			break
+		}
+		if cp != "" {
+			// A group ends a page with its prefix as the key marker:
+			// the next page starts after all of it.
+			out.CommonPrefixes = append(out.CommonPrefixes, commonPrefix{cp})
+			out.NextKeyMarker, out.NextUploadIDMarker = cp, ""
+			continue
 		}
 		out.Uploads = append(out.Uploads, xupload{u.key, u.id, initiator(c.owner()), c.owner(), "STANDARD", u.created.Format(timeFormat)})
 		out.NextKeyMarker, out.NextUploadIDMarker = u.key, u.id
 	}
 	return c.sendXML(http.StatusOK, out)
+}
+
+// commonPrefixOf returns the common prefix key falls in when listed
+// under prefix with delimiter delim (as ListObjects groups keys), or ""
+// when it is listed itself.
+func commonPrefixOf(key, prefix, delim string) string {
+	if delim == "" {
+		return ""
+	}
+	if i := strings.Index(key[len(prefix):], delim); i >= 0 {
+		return key[:len(prefix)+i+len(delim)]
+	}
+	return ""
 }

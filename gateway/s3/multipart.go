@@ -353,7 +353,9 @@ func (c *call) completeUpload() error {
 	}
 	all := md5.Sum(md5s)
 	etag := hex.EncodeToString(all[:]) + "-" + strconv.Itoa(len(parts))
-	return c.concatenate(u, parts, total, etag)
+	obj := *u
+	obj.headers = withPartSizes(u.headers, parts) // for GET ?partNumber
+	return c.concatenate(&obj, parts, total, etag)
 }
 
 // concatenate streams the parts into the object and answers.

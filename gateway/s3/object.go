@@ -32,9 +32,13 @@ func (c *call) serveObject() error {
 	if done, err := c.serveMultipart(); done {
 		return err
 	}
+	read := c.r.Method == http.MethodGet || c.r.Method == http.MethodHead
 	sub := c.subresource()
+	if _, part := c.query["partNumber"]; part && read {
+		sub = c.subresource("partNumber") // a part of the object
+	}
 	switch {
-	case sub == "acl" && (c.r.Method == http.MethodGet || c.r.Method == http.MethodHead):
+	case sub == "acl" && read:
 		return c.getACL()
 	case sub != "":
 		return notImplemented(c.r.Method + " ?" + sub)
@@ -226,6 +230,10 @@ func fidETag(fid int64) string {
 }
 
 func (c *call) getObject() error {
+	part, err := c.checkPartQuery()
+	if err != nil {
+		return err
+	}
 	oi, cached, err := c.info()
 	if err != nil {
 		return err
@@ -245,13 +253,12 @@ func (c *call) getObject() error {
 		return nil
 	}
 	c.objectHeaders(oi)
-	off, n, partial, err := parseRange(c.r.Header.Get("Range"), oi.size)
+	off, n, partial, err := c.byteRange(oi, part)
 	if err != nil {
-		h.Set("Content-Range", "bytes */"+strconv.FormatInt(oi.size, 10))
 		return err
 	}
 	status := http.StatusOK
-	if partial {
+	if partial && n > 0 {
 		status = http.StatusPartialContent
 		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, oi.size))
 	}
@@ -300,7 +307,7 @@ func (c *call) objectHeaders(oi *objectInfo) {
 	}
 	h.Set("Content-Type", ct)
 	for k, v := range oi.headers {
-		if k != "content-type" && len(v) > 0 {
+		if k != "content-type" && k != partSizesField && len(v) > 0 {
 			h.Set(k, v[0])
 		}
 	}
