@@ -284,7 +284,88 @@ func TestGaleraConflictingCommands(t *testing.T) {
 			}
 		}
 	})
-	figure(t, "keys=%d both_renames_ok=%d neither_ok=%d delete_and_rename_ok=%d", len(keys), both, none, delRename)
+	bothF, lostAnswers := conflictsThroughFailover(t, ctx, site, domain, class, ca, cb, sz)
+	figure(t, "keys=%d both_renames_ok=%d neither_ok=%d delete_and_rename_ok=%d failover_both_ok=%d failover_answer_lost=%d",
+		len(keys), both, none, delRename, bothF, lostAnswers)
+}
+
+// conflictsThroughFailover is round 3 of TestGaleraConflictingCommands:
+// the two trackers rename the same keys at once (A to k.a, B to k.b)
+// while tracker A's database node is killed and later brought back. No
+// key may answer OK to both renames, an OK must agree with what is left,
+// and every key ends under exactly one of its three names. A rename that
+// answered an error may still have happened (its commit reached the
+// cluster, the answer did not: lostAnswers counts those); nothing else
+// is allowed.
+func conflictsThroughFailover(t *testing.T, ctx context.Context, site *galeraSite, domain, class string,
+	ca, cb *client.Client, sz sizes) (both, lostAnswers int) {
+	keys := keyList("f", scale(300, 3000))
+	if u := upload(ctx, ca, class, keys, 8, sz, nil); len(u.failedKeys()) > 0 {
+		t.Fatalf("uploads failed: %s", u.errorSummary())
+	}
+	type outcome struct{ okA, okB bool }
+	var mu sync.Mutex
+	outcomes := map[string]outcome{}
+	var done atomic.Int64
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		parallel(keys, 8, func(k string) {
+			var errA, errB error
+			var wg sync.WaitGroup
+			wg.Add(2)
+			go func() { defer wg.Done(); errA = ca.Rename(ctx, k, k+".a") }()
+			go func() { defer wg.Done(); errB = cb.Rename(ctx, k, k+".b") }()
+			wg.Wait()
+			mu.Lock()
+			outcomes[k] = outcome{errA == nil, errB == nil}
+			mu.Unlock()
+			done.Add(1)
+		})
+	}()
+	waitFor(t, "the first renames", 120*time.Second, func() (bool, string) {
+		return done.Load() >= int64(len(keys)/6), fmt.Sprintf("%d of %d keys", done.Load(), len(keys))
+	})
+	site.g.Kill(t, 0)
+	killedAt := done.Load()
+	waitFor(t, "renames with tracker A's database node down", 120*time.Second, func() (bool, string) {
+		return done.Load() >= int64(len(keys)/2), fmt.Sprintf("%d of %d keys", done.Load(), len(keys))
+	})
+	site.g.Restart(t, 0)
+	restartedAt := done.Load()
+	<-finished
+	t.Logf("failover round: node killed after %d keys, back after %d, of %d", killedAt, restartedAt, len(keys))
+
+	check := newClient(t, domain, 20*time.Second, site.b.Addr, site.a.Addr)
+	present := func(key string) bool {
+		_, err := check.FileInfo(ctx, key)
+		if err != nil && !client.IsUnknownKey(err) {
+			t.Errorf("file_info %s: %v", key, err)
+		}
+		return err == nil
+	}
+	for _, k := range keys {
+		o := outcomes[k]
+		isK, isA, isB := present(k), present(k+".a"), present(k+".b")
+		n := 0
+		for _, b := range []bool{isK, isA, isB} {
+			if b {
+				n++
+			}
+		}
+		switch {
+		case n != 1:
+			t.Errorf("%s: under %d names (original %v, .a %v, .b %v), want exactly one", k, n, isK, isA, isB)
+		case o.okA && o.okB:
+			both++
+			t.Errorf("%s: both renames answered OK", k)
+		case o.okA && !isA, o.okB && !isB:
+			t.Errorf("%s: a rename answered OK (A %v, B %v), but .a %v, .b %v, original %v", k, o.okA, o.okB, isA, isB, isK)
+		case !o.okA && !o.okB && !isK:
+			lostAnswers++
+		}
+	}
+	return both, lostAnswers
 }
 
 // fidsOnDisk lists the fids of the .fid files under a docroot.
