@@ -226,12 +226,7 @@ func TestGaleraConflictingCommands(t *testing.T) {
 	// Round 1: A renames k to k.a while B renames k to k.b.
 	both, none := 0, 0
 	parallel(keys, 8, func(k string) {
-		var errA, errB error
-		var wg sync.WaitGroup
-		wg.Add(2)
-		go func() { defer wg.Done(); errA = ca.Rename(ctx, k, k+".a") }()
-		go func() { defer wg.Done(); errB = cb.Rename(ctx, k, k+".b") }()
-		wg.Wait()
+		errA, errB := raceRenames(ctx, ca, cb, k)
 		okA, okB := errA == nil, errB == nil
 		existsA, existsB, existsK := exists(ctx, cb, k+".a"), exists(ctx, ca, k+".b"), exists(ctx, ca, k)
 		switch {
@@ -289,6 +284,16 @@ func TestGaleraConflictingCommands(t *testing.T) {
 		len(keys), both, none, delRename, bothF, lostAnswers)
 }
 
+// raceRenames renames k to k.a through ca and to k.b through cb at once.
+func raceRenames(ctx context.Context, ca, cb *client.Client, k string) (errA, errB error) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); errA = ca.Rename(ctx, k, k+".a") }()
+	go func() { defer wg.Done(); errB = cb.Rename(ctx, k, k+".b") }()
+	wg.Wait()
+	return errA, errB
+}
+
 // conflictsThroughFailover is round 3 of TestGaleraConflictingCommands:
 // the two trackers rename the same keys at once (A to k.a, B to k.b)
 // while tracker A's database node is killed and later brought back. No
@@ -311,12 +316,7 @@ func conflictsThroughFailover(t *testing.T, ctx context.Context, site *galeraSit
 	go func() {
 		defer close(finished)
 		parallel(keys, 8, func(k string) {
-			var errA, errB error
-			var wg sync.WaitGroup
-			wg.Add(2)
-			go func() { defer wg.Done(); errA = ca.Rename(ctx, k, k+".a") }()
-			go func() { defer wg.Done(); errB = cb.Rename(ctx, k, k+".b") }()
-			wg.Wait()
+			errA, errB := raceRenames(ctx, ca, cb, k)
 			mu.Lock()
 			outcomes[k] = outcome{errA == nil, errB == nil}
 			mu.Unlock()
