@@ -156,9 +156,23 @@ func (c *call) listUploads() error {
 	}
 	out.Xmlns, out.Bucket, out.KeyMarker, out.UploadIDMarker = xmlns, c.bucket, keyMarker, idMarker
 	out.Prefix, out.Delimiter, out.MaxUploads = prefix, delim, maxUploads
-	for _, u := range all {
-		if !strings.HasPrefix(u.key, prefix) || u.key < keyMarker ||
-			keyMarker != "" && u.key == keyMarker && (idMarker == "" || u.id <= idMarker) {
+	// The uploads of the marker's key come in initiation order, not in
+	// the order of their ids: a page ends on an upload, and the next one
+	// starts after that very upload. An id marker that names none of
+	// them (completed meanwhile, or made up) falls back to S3's rule,
+	// ids lexicographically greater.
+	markerAt := -1
+	for i, u := range all {
+		if keyMarker != "" && u.key == keyMarker && u.id == idMarker {
+			markerAt = i
+		}
+	}
+	for i, u := range all {
+		if !strings.HasPrefix(u.key, prefix) || u.key < keyMarker {
+			continue
+		}
+		if keyMarker != "" && u.key == keyMarker &&
+			(idMarker == "" || markerAt >= 0 && i <= markerAt || markerAt < 0 && u.id <= idMarker) {
 			continue
 		}
 		cp := commonPrefixOf(u.key, prefix, delim)

@@ -217,3 +217,41 @@ func TestListUploadsDelimiter(t *testing.T) {
 		}
 	}
 }
+
+// TestListUploadsOneKeyPages: several uploads of one key, listed in
+// initiation order (not in the order of their random ids), page through
+// one at a time, each exactly once.
+func TestListUploadsOneKeyPages(t *testing.T) {
+	e := startS3(t)
+	var want []string
+	for range 6 {
+		want = append(want, e.createUpload(t, "/files/same").id)
+	}
+	all := e.listUploads(t, url.Values{})
+	var order []string
+	for _, u := range all.Uploads {
+		order = append(order, u.UploadID)
+	}
+	if strings.Join(order, " ") != strings.Join(want, " ") {
+		t.Fatalf("one page: %v, want initiation order %v", order, want)
+	}
+	var got []string
+	q := url.Values{"max-uploads": {"1"}}
+	for pages := 0; ; pages++ {
+		if pages > len(want) {
+			t.Fatalf("no end after %d pages: %v", pages, got)
+		}
+		p := e.listUploads(t, q)
+		for _, u := range p.Uploads {
+			got = append(got, u.UploadID)
+		}
+		if !p.IsTruncated {
+			break
+		}
+		q.Set("key-marker", p.NextKeyMarker)
+		q.Set("upload-id-marker", p.NextUploadIDMarker)
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("pages of one: %v, want %v", got, want)
+	}
+}
