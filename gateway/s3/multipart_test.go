@@ -6,6 +6,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mogilefs-go/mogilefs/client"
+	"github.com/mogilefs-go/mogilefs/gateway/s3"
 )
 
 // mpu is a multipart upload being driven by a test.
@@ -231,4 +233,17 @@ func TestSweepUploads(t *testing.T) {
 		t.Fatalf("ListParts of a swept upload: %v", r)
 	}
 	e.noStaging(t)
+
+	// A sweep stops at its lease's end, having aborted nothing more.
+	m = e.createUpload(t, "/files/left/again")
+	n, err := e.srv.SweepUploadsBy(ctx, 0, time.Now().Add(-time.Second))
+	if n != 0 || !errors.Is(err, s3.ErrLeaseEnded) {
+		t.Fatalf("sweep past its lease's end: %d, %v; want 0 and the lease's end", n, err)
+	}
+	if r := e.admin(t, "GET", "/files/left/again?uploadId="+m.id, nil); r.status != 200 {
+		t.Fatalf("an upload was aborted after the sweep's lease ended: %v", r)
+	}
+	if n, err := e.srv.SweepUploadsBy(ctx, 0, time.Now().Add(time.Minute)); err != nil || n != 1 {
+		t.Fatalf("sweep within its lease: %d, %v", n, err)
+	}
 }

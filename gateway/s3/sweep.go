@@ -2,6 +2,7 @@ package s3
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -50,6 +51,7 @@ func (s *Server) sweepLoop(ctx context.Context) {
 // while another gateway holds it). It returns how many it aborted.
 func (s *Server) SweepUploads(ctx context.Context, olderThan time.Duration) (int, error) {
 	ttl := max(s.cfg.SweepEvery, time.Minute)
+	asked := time.Now()
 	a, err := s.base.Do(ctx, "s3_lock", map[string]string{"name": sweepLock, "ttl": strconv.Itoa(int(ttl.Seconds()))})
 	if err != nil {
 		return 0, fmt.Errorf("take the sweep lease: %w", err)
@@ -63,27 +65,52 @@ func (s *Server) SweepUploads(ctx context.Context, olderThan time.Duration) (int
 			s.log.Warn("s3: sweep lease not released (it ends with its ttl)", "err", err)
 		}
 	}()
+	// The tracker granted the lease after it was asked for, so it lasts
+	// at least until asked+ttl; the sweep stops a tenth of it before, so
+	// that no two gateways sweep at once even when this one is slow.
+	return s.sweepBy(ctx, olderThan, asked.Add(ttl-ttl/10))
+}
+
+// errLeaseEnded ends a sweep that reached its lease's deadline.
+var errLeaseEnded = errors.New("the sweep lease is about to end")
+
+// sweepBy sweeps until deadline, the end of its lease.
+func (s *Server) sweepBy(ctx context.Context, olderThan time.Duration, deadline time.Time) (int, error) {
+	ctx, cancel := context.WithDeadlineCause(ctx, deadline, errLeaseEnded)
+	defer cancel()
 	doms, err := s.base.Domains(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("list buckets: %w", err)
+		return 0, fmt.Errorf("list buckets: %w", leaseErr(ctx, err))
 	}
 	n := 0
 	for _, d := range doms {
 		c := &call{s: s, ctx: ctx, bucket: d.Name}
 		ups, err := c.uploads()
 		if err != nil {
-			return n, fmt.Errorf("uploads of bucket %q: %w", d.Name, err)
+			return n, fmt.Errorf("uploads of bucket %q: %w", d.Name, leaseErr(ctx, err))
 		}
 		for _, u := range ups {
 			if time.Since(u.created) < olderThan {
 				continue
 			}
+			if ctx.Err() != nil {
+				return n, fmt.Errorf("abort upload %s of bucket %q: %w", u.id, d.Name, context.Cause(ctx))
+			}
 			if err := c.dropUpload(u.id); err != nil {
-				return n, fmt.Errorf("abort upload %s of bucket %q: %w", u.id, d.Name, err)
+				return n, fmt.Errorf("abort upload %s of bucket %q: %w", u.id, d.Name, leaseErr(ctx, err))
 			}
 			s.log.Info("s3: abandoned upload aborted", "bucket", d.Name, "key", u.key, "upload", u.id, "created", u.created)
 			n++
 		}
 	}
 	return n, nil
+}
+
+// leaseErr returns the lease's end as the cause of err when the sweep's
+// context ended with it.
+func leaseErr(ctx context.Context, err error) error {
+	if errors.Is(context.Cause(ctx), errLeaseEnded) {
+		return fmt.Errorf("%w (%w)", errLeaseEnded, err)
+	}
+	return err
 }
