@@ -27,6 +27,8 @@
 # binary (default: weed on PATH); when it cannot be found the script says
 # so and measures ours alone.
 #
+# S3BENCH_ARGS adds options to every s3bench run of both systems (e.g.
+# --unsigned-payload, as the SDKs send over TLS).
 # N (20000), ROUNDS (3), BIG_MIB (100), BIN (./bin, with s3bench), METRICS
 # (an ip:port: mogproxy's --metrics-listen, for pprof while it runs); ports:
 # TRACKER_PORT (7101), STORE_PORT (7600), PLAIN_PORT (7180), S3_PORT
@@ -80,7 +82,8 @@ trap 'exit 130' INT TERM
 s3bench() { # endpoint report-file args...
 	local ep=$1 rep=$2
 	shift 2
-	"$bin/s3bench" --endpoint="$ep" --access-key="$access" --secret="$secret" --bucket=bench --json "$@" \
+	# shellcheck disable=SC2086 # S3BENCH_ARGS is a list of options
+	"$bin/s3bench" --endpoint="$ep" --access-key="$access" --secret="$secret" --bucket=bench --json ${S3BENCH_ARGS:-} "$@" \
 		>"$rep" 2>"$rep.err" || echo "s3bench $* against $ep failed (see $rep, $rep.err)" >&2
 }
 # record system round report: one results line per phase of an s3bench report.

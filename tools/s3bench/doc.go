@@ -4,8 +4,9 @@
 //
 // Requests are path-style, signed with AWS Signature Version 4 in the
 // Authorization header form with the SHA-256 of the body, as the AWS CLI
-// signs over plain HTTP, on keep-alive connections. The bucket is created
-// when it is missing.
+// signs over plain HTTP, on keep-alive connections; --unsigned-payload
+// sends bodies as UNSIGNED-PAYLOAD instead, as the SDKs do over TLS. The
+// bucket is created when it is missing.
 //
 // Small objects (the default): -n objects of --size bytes are written by -c
 // clients (PUT phase), then read back once each in random order (GET

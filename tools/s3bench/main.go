@@ -31,7 +31,7 @@ type options struct {
 	plainURL, phases, cpuProfile                            string
 	n, c, size                                              int
 	multipartSize, partSize                                 int64
-	ranged, json                                            bool
+	ranged, json, unsigned                                  bool
 }
 
 func parseFlags(args []string, out io.Writer) (*options, error) {
@@ -54,6 +54,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fl.StringVar(&partSize, "part-size", "8MiB", "part size of the multipart upload and of the ranged GETs")
 	fl.BoolVar(&o.ranged, "ranged", true, "read the multipart object with ranged GETs of one part each (else one GET)")
 	fl.StringVar(&o.plainURL, "plain-url", "", "with --multipart-size: also PUT and GET the same content at this URL + key, unsigned (e.g. mogproxy's http://host:port/<domain>/)")
+	fl.BoolVar(&o.unsigned, "unsigned-payload", false, "send bodies as UNSIGNED-PAYLOAD, as the SDKs do over TLS (else signed with their SHA-256, as the AWS CLI does over HTTP)")
 	fl.BoolVar(&o.json, "json", false, "print the report as JSON")
 	fl.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fl.Parse(args); err != nil {
@@ -169,6 +170,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 // bench creates the bucket and runs the phases o asks for.
 func bench(ctx context.Context, o *options) (*report, error) {
 	c := newS3Client(o.endpoint, o.access, o.secret, o.region, o.class, o.c)
+	c.unsigned = o.unsigned
 	defer c.close()
 	if err := c.ensureBucket(ctx, o.bucket); err != nil {
 		return nil, err

@@ -22,6 +22,7 @@ type s3Client struct {
 	hc       *http.Client
 	signer   sigv4.Signer
 	class    string // x-amz-storage-class of PUTs and uploads ("": none)
+	unsigned bool   // bodies sent as UNSIGNED-PAYLOAD (as SDKs do over TLS)
 }
 
 func newS3Client(endpoint, access, secret, region, class string, conns int) *s3Client {
@@ -57,7 +58,8 @@ type statusError struct {
 
 func (e *statusError) Error() string { return fmt.Sprintf("status %d: %.300s", e.status, e.body) }
 
-// do sends a request with body (nil: empty) signed with its SHA-256 and
+// do sends a request with body (nil: empty) signed with its SHA-256 (or
+// UNSIGNED-PAYLOAD, when c.unsigned and there is a body) and
 // the header pairs hdr; it returns the response when its status is one of
 // ok (the caller closes its body), else an error carrying the answer.
 func (c *s3Client) do(ctx context.Context, method, target string, body []byte, ok []int, hdr ...string) (*http.Response, error) {
@@ -72,8 +74,12 @@ func (c *s3Client) do(ctx context.Context, method, target string, body []byte, o
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	sum := sha256.Sum256(body)
-	if _, err := c.signer.Sign(req, hex.EncodeToString(sum[:]), time.Now()); err != nil {
+	payload := "UNSIGNED-PAYLOAD"
+	if !c.unsigned || len(body) == 0 {
+		sum := sha256.Sum256(body)
+		payload = hex.EncodeToString(sum[:])
+	}
+	if _, err := c.signer.Sign(req, payload, time.Now()); err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, target, err)
 	}
 	resp, err := c.hc.Do(req)
