@@ -42,8 +42,15 @@ func TestMetrics(t *testing.T) {
 	if n := f.Sum("mogilefs_mogstored_http_requests_total"); n != 0 {
 		t.Fatalf("requests before any request: %v\n%s", n, f)
 	}
-	// The usage refresh at start measured dev1.
+	// The usage refresh at start measures dev1; the metrics listener may
+	// answer before the devices are scanned, so wait for the gauge.
+	deadline := time.Now().Add(15 * time.Second)
 	total, ok := f.Value("mogilefs_mogstored_device_total_bytes", "devid", "1")
+	for !ok && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		f = metricstest.Scrape(t, maddr)
+		total, ok = f.Value("mogilefs_mogstored_device_total_bytes", "devid", "1")
+	}
 	free, _ := f.Value("mogilefs_mogstored_device_free_bytes", "devid", "1")
 	if !ok || total <= 0 || free <= 0 || free > total {
 		t.Fatalf("device 1 total %v free %v (ok %v)\n%s", total, free, ok, f)
