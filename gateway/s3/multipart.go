@@ -1,6 +1,7 @@
 package s3
 
 import (
+	"context"
 	"crypto/md5"
 	"crypto/rand"
 	"encoding/hex"
@@ -12,10 +13,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mogilefs-go/mogilefs/client"
+	"github.com/mogilefs-go/mogilefs/internal/parallel"
 )
 
 // Multipart uploads (docs/s3.md §6). An upload is staged in its bucket
@@ -218,24 +219,13 @@ func (c *call) dropUpload(id string) error {
 	cl := c.s.client(c.bucket)
 	// A few at a time: a Complete answers only once its parts are gone.
 	errs := make([]error, len(parts))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(dropAtOnce, len(parts)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if err := cl.Delete(c.ctx, partKey(id, parts[i].num)); err != nil && !client.IsUnknownKey(err) {
-					errs[i] = fmt.Errorf("delete part %d of upload %s: %w", parts[i].num, id, err)
-				}
-			}
-		}()
+	if n := parallel.Each(c.ctx, len(parts), dropAtOnce, func(i int) {
+		if err := cl.Delete(c.ctx, partKey(id, parts[i].num)); err != nil && !client.IsUnknownKey(err) {
+			errs[i] = fmt.Errorf("delete part %d of upload %s: %w", parts[i].num, id, err)
+		}
+	}); n < len(parts) {
+		return fmt.Errorf("delete the parts of upload %s: %w", id, context.Cause(c.ctx))
 	}
-	for i := range parts {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mogilefs-go/mogilefs/client"
+	"github.com/mogilefs-go/mogilefs/internal/parallel"
 )
 
 // A Complete asks a storage node to join the parts itself (POST /_concat,
@@ -121,26 +122,15 @@ func (c *call) partPaths(id string, parts []part) ([][]string, error) {
 	cl := c.s.client(c.bucket)
 	out := make([][]string, len(parts))
 	errs := make([]error, len(parts))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(concatLookups, len(parts)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				p, err := cl.Paths(c.ctx, partKey(id, parts[i].num), client.PathsOptions{Count: concatCopies})
-				if err == nil && len(p) == 0 {
-					err = fmt.Errorf("part %d has no copy", parts[i].num)
-				}
-				out[i], errs[i] = p, err
-			}
-		}()
+	if n := parallel.Each(c.ctx, len(parts), concatLookups, func(i int) {
+		p, err := cl.Paths(c.ctx, partKey(id, parts[i].num), client.PathsOptions{Count: concatCopies})
+		if err == nil && len(p) == 0 {
+			err = fmt.Errorf("part %d has no copy", parts[i].num)
+		}
+		out[i], errs[i] = p, err
+	}); n < len(parts) {
+		return nil, fmt.Errorf("copies of the parts: %w", context.Cause(c.ctx))
 	}
-	for i := range parts {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 	return out, errors.Join(errs...)
 }
 

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mogilefs-go/mogilefs/internal/parallel"
 	"github.com/mogilefs-go/mogilefs/tracker/store"
 )
 
@@ -90,32 +91,14 @@ func (w *Workers) fsckBatch(ctx context.Context, items []store.QueueItem) {
 func (w *Workers) checkMany(ctx context.Context, items []store.QueueItem, files map[int64]store.FsckFile, opts fsckOptions) []int64 {
 	var mu sync.Mutex
 	var done []int64
-	var left []store.QueueItem
-	next := make(chan store.QueueItem)
-	var wg sync.WaitGroup
-	for range min(fsckCheckers, len(items)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for it := range next {
-				if w.checkFID(ctx, files[it.FID], opts) {
-					mu.Lock()
-					done = append(done, it.FID)
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for i, it := range items {
-		if ctx.Err() != nil {
-			left = items[i:]
-			break
+	started := parallel.Each(ctx, len(items), fsckCheckers, func(i int) {
+		if fid := items[i].FID; w.checkFID(ctx, files[fid], opts) {
+			mu.Lock()
+			done = append(done, fid)
+			mu.Unlock()
 		}
-		next <- it
-	}
-	close(next)
-	wg.Wait()
-	w.giveBack(ctx, left)
+	})
+	w.giveBack(ctx, items[started:])
 	return done
 }
 
