@@ -100,34 +100,48 @@ func (s *Store) leaseOnce(ctx context.Context, devids string, count int) ([]int6
 			return err
 		}
 		defer rows.Close()
-		clash := false
-		for rows.Next() {
-			var fid, ct int64
-			var inFile bool
-			if err := rows.Scan(&fid, &ct, &inFile); err != nil {
-				return err
-			}
-			if inFile || fid <= s.minFID {
-				clash = true
-			}
-			if created == 0 || ct < created {
-				created = ct
-			}
-			fids = append(fids, fid)
+		if fids, created, err = readLease(rows, count, s.minFID); err != nil {
+			return err
 		}
 		if err := rows.Close(); err != nil {
 			return err
-		}
-		if len(fids) != count {
-			return fmt.Errorf("inserted %d rows, read back %d", count, len(fids))
-		}
-		if clash {
-			return errLeaseClash
 		}
 		_, err = r.execDynamic("UPDATE tempfile SET dkey = NULL WHERE fid >= ? AND dkey = ?", lo, marker)
 		return err
 	})
 	return fids, created, err
+}
+
+// readLease reads the rows of a lease read back by its marker (fid,
+// createtime, whether a file has the fid; the current result set only:
+// rows stays open) and checks them: count rows, no fid a file's or at or
+// below minFID (errLeaseClash). created is the oldest createtime.
+func readLease(rows *sql.Rows, count int, minFID int64) (fids []int64, created int64, err error) {
+	clash := false
+	for rows.Next() {
+		var fid, ct int64
+		var inFile bool
+		if err := rows.Scan(&fid, &ct, &inFile); err != nil {
+			return nil, 0, err
+		}
+		if inFile || fid <= minFID {
+			clash = true
+		}
+		if created == 0 || ct < created {
+			created = ct
+		}
+		fids = append(fids, fid)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	if len(fids) != count {
+		return nil, 0, fmt.Errorf("inserted %d rows, read back %d", count, len(fids))
+	}
+	if clash {
+		return nil, 0, errLeaseClash
+	}
+	return fids, created, nil
 }
 
 // leaseDevids is a lease's tempfile devids: the device, then its peers.

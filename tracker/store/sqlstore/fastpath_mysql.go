@@ -339,15 +339,10 @@ func (s *Store) leaseOnceMySQL(ctx context.Context, db *sql.DB, devids string, c
 			"WHERE t.fid >= LAST_INSERT_ID() AND t.dkey = ? ORDER BY t.fid; " +
 			"UPDATE tempfile SET dkey = NULL WHERE fid >= LAST_INSERT_ID() AND dkey = ?")
 		args = append(args, marker, marker)
-		clash, err := scanLease(ctx, conn, q.String(), args, s.minFID, &fids, &created)
+		var err error
+		fids, created, err = runLease(ctx, conn, q.String(), args, count, s.minFID)
 		if err != nil {
-			return err
-		}
-		if len(fids) != count {
-			return fmt.Errorf("inserted %d rows, read back %d", count, len(fids))
-		}
-		if clash {
-			return errLeaseClash // rolled back by batchedTx
+			return err // a clash is rolled back by batchedTx
 		}
 		_, err = conn.ExecContext(ctx, "COMMIT")
 		return err
@@ -355,35 +350,24 @@ func (s *Store) leaseOnceMySQL(ctx context.Context, db *sql.DB, devids string, c
 	return fids, created, err
 }
 
-// scanLease runs leaseOnceMySQL's request and reads its one result set;
-// clash says a fid is a file's or not above minFID.
-func scanLease(ctx context.Context, conn *sql.Conn, q string, args []any, minFID int64, fids *[]int64, created *int64) (bool, error) {
+// runLease sends leaseOnceMySQL's request and reads its result: the
+// lease's rows (readLease), then the outcome of the marker's UPDATE.
+func runLease(ctx context.Context, conn *sql.Conn, q string, args []any, count int, minFID int64) ([]int64, int64, error) {
 	rows, err := conn.QueryContext(ctx, q, args...)
 	if err != nil {
-		return false, err
+		return nil, 0, err
 	}
 	defer rows.Close()
-	clash := false
-	for rows.Next() {
-		var fid, ct int64
-		var inFile bool
-		if err := rows.Scan(&fid, &ct, &inFile); err != nil {
-			return false, err
-		}
-		if inFile || fid <= minFID {
-			clash = true
-		}
-		if *created == 0 || ct < *created {
-			*created = ct
-		}
-		*fids = append(*fids, fid)
+	fids, created, err := readLease(rows, count, minFID)
+	if err != nil {
+		return nil, 0, err
 	}
 	// The UPDATE's outcome: its error, if any, ends the request here.
 	if rows.NextResultSet() {
-		return false, errors.New("sqlstore: lease request returned an extra result set")
+		return nil, 0, errors.New("sqlstore: lease request returned an extra result set")
 	}
 	if err := rows.Err(); err != nil {
-		return false, err
+		return nil, 0, err
 	}
-	return clash, rows.Close()
+	return fids, created, rows.Close()
 }
