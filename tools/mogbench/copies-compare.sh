@@ -44,7 +44,7 @@ res=$out/results # lines: class round files/s copies-seconds errors
 . tools/mogbench/procs.sh
 finish() {
 	stop
-	[ "${KEEP:-0}" = 1 ] || find "$out" -mindepth 1 -maxdepth 1 -type d -name 'run-*' -exec rm -rf {} +
+	remove_runs "$out"
 }
 trap finish EXIT
 trap 'exit 130' INT TERM

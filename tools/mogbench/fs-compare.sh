@@ -73,7 +73,7 @@ res=$out/results # lines: system round write-1p read-1p create-empty ls-l errors
 finish() {
 	unmount_all
 	stop
-	[ "${KEEP:-0}" = 1 ] || find "$out" -mindepth 1 -maxdepth 1 -type d -name 'run-*' -exec rm -rf {} +
+	remove_runs "$out"
 }
 trap finish EXIT
 trap 'exit 130' INT TERM

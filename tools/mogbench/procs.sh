@@ -3,7 +3,8 @@
 # its own process group goes into pids; stop ends them all (TERM, then KILL
 # after 10 s: weed server may not stop on TERM) and waits until they are
 # gone; wait_for runs a test until it holds, failing with the last lines of
-# a log when the newest server died or 90 s passed.
+# a log when the newest server died or 90 s passed; remove_runs removes
+# the run-* folders of OUTDIR unless KEEP=1.
 
 pids=()
 
@@ -69,4 +70,8 @@ unmount_all() {
 		done
 	done
 	mounts=()
+}
+
+remove_runs() { # outdir
+	[ "${KEEP:-0}" = 1 ] || find "$1" -mindepth 1 -maxdepth 1 -type d -name 'run-*' -exec rm -rf {} +
 }

@@ -74,7 +74,7 @@ head -c "$((${BIG_MIB:-100} << 20))" /dev/urandom >"$bigfile"
 finish() {
 	stop
 	rm -f "$bigfile" "$out/big.back"
-	[ "${KEEP:-0}" = 1 ] || find "$out" -mindepth 1 -maxdepth 1 -type d -name 'run-*' -exec rm -rf {} +
+	remove_runs "$out"
 }
 trap finish EXIT
 trap 'exit 130' INT TERM

@@ -55,7 +55,7 @@ res=$out/results # lines: system workload round files/s
 . tools/mogbench/procs.sh
 finish() {
 	stop
-	[ "${KEEP:-0}" = 1 ] || find "$out" -mindepth 1 -maxdepth 1 -type d -name 'run-*' -exec rm -rf {} +
+	remove_runs "$out"
 }
 trap finish EXIT
 trap 'exit 130' INT TERM
