@@ -179,7 +179,9 @@ func TestRounds(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	// A fake monitor: runs a round per kick.
+	stopped := make(chan struct{})
 	go func() {
+		defer close(stopped)
 		for {
 			select {
 			case <-ctx.Done():
@@ -204,7 +206,10 @@ func TestRounds(t *testing.T) {
 	}
 	short, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel2()
-	cancel() // the monitor stops
+	// The monitor stops. Wait until it has: a kick that is ready together
+	// with ctx.Done could otherwise still be served (select picks at random).
+	cancel()
+	<-stopped
 	if err := c.WaitForMonitorRound(short); err == nil {
 		t.Fatal("wait without a monitor returned")
 	}
