@@ -253,6 +253,22 @@ func (f *FS) lookup(ctx context.Context, dir *fs.Inode, name string, out *fuse.E
 		f.nodes.touch(&fn.lru, &fn.Inode)
 		return ch, 0
 	}
+	if ch := dir.GetChild(name); ch != nil {
+		// Within --open-cache of the tracker's last answer the mount
+		// answers from what it knows, and the kernel keeps the entry for
+		// the rest of that time.
+		if fn, ok := ch.Operations().(*fileNode); ok {
+			if left := fn.trusted(); left > 0 {
+				fn.fill(&out.Attr)
+				if left > f.cfg.TTL {
+					out.SetEntryTimeout(left)
+					out.SetAttrTimeout(left)
+				}
+				f.nodes.touch(&fn.lru, &fn.Inode)
+				return ch, 0
+			}
+		}
+	}
 	cl, fileOnly, errno := f.child(dir, name)
 	if errno == syscall.EINVAL || errno == syscall.EPERM {
 		return nil, syscall.ENOENT // a bad escape names no key; the hidden directory
@@ -272,17 +288,18 @@ func (f *FS) lookup(ctx context.Context, dir *fs.Inode, name string, out *fuse.E
 	if err != nil {
 		return nil, toErrno(f.log, "lookup", err, "domain", cl.domain, "key", cl.key)
 	}
-	switch {
-	case fileOnly:
-		if r.File == nil {
-			return nil, syscall.ENOENT
-		}
-		return f.fileChild(ctx, dir, name, *r.File, true, out), 0
-	case r.Dir:
+	if r.Dir && !fileOnly {
 		return f.dirChild(ctx, dir, name, f.space.DirAttr(cl.domain, cl.key+"/", r.DirAttr), out), 0
-	default:
-		return f.fileChild(ctx, dir, name, *r.File, true, out), 0
 	}
+	if r.File == nil {
+		return nil, syscall.ENOENT
+	}
+	ch := f.fileChild(ctx, dir, name, *r.File, true, out)
+	if f.cfg.OpenCache > f.cfg.TTL {
+		out.SetEntryTimeout(f.cfg.OpenCache)
+		out.SetAttrTimeout(f.cfg.OpenCache)
+	}
+	return ch, 0
 }
 
 // Lookup implements fs.NodeLookuper.

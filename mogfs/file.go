@@ -215,14 +215,35 @@ func (n *fileNode) Getattr(ctx context.Context, _ fs.FileHandle, out *fuse.AttrO
 	n.mu.Lock()
 	local := n.buf != nil && n.buf.Loaded() || n.orphaned
 	stale := time.Since(n.at) >= n.fsys.cfg.TTL
+	trusted := n.trustedLocked()
 	n.mu.Unlock()
-	if !local && stale {
+	if !local && stale && trusted == 0 {
 		if _, errno := n.refresh(ctx, false); errno != 0 {
 			return errno
 		}
 	}
 	n.fill(&out.Attr)
+	if trusted > n.fsys.cfg.TTL {
+		out.SetTimeout(trusted)
+	}
 	return 0
+}
+
+// trusted is how much longer the mount may use what it knows of the
+// file's version without asking the tracker (Config.OpenCache); 0 when
+// it must ask. A version this mount does not know (a commit raced by
+// another write here) is never trusted.
+func (n *fileNode) trusted() time.Duration {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.trustedLocked()
+}
+
+func (n *fileNode) trustedLocked() time.Duration {
+	if n.fsys.cfg.OpenCache <= 0 || n.info.Fid <= 0 || n.orphaned {
+		return 0
+	}
+	return max(n.fsys.cfg.OpenCache-time.Since(n.at), 0)
 }
 
 // Open implements fs.NodeOpener. Close-to-open consistency: the tracker
@@ -236,7 +257,7 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	h := &handle{n: n, write: write, append: flags&syscall.O_APPEND != 0}
 	var fuseFlags uint32
 	n.mu.Lock()
-	fresh := n.looked && time.Since(n.at) < openFresh
+	fresh := n.looked && time.Since(n.at) < openFresh || n.trustedLocked() > 0
 	n.looked = false
 	n.mu.Unlock()
 	if n.buffer() == nil {

@@ -34,6 +34,11 @@ type Config struct {
 	Class string
 	// TTL is how long the kernel caches attributes and entries.
 	TTL time.Duration
+	// OpenCache is how long the mount goes on using what it last learned
+	// from the tracker of a file (its version and attributes, or its own
+	// commit) for the lookups, opens and stats that follow, without asking
+	// again. 0 keeps close-to-open: every open asks (docs/mogfs.md §3).
+	OpenCache time.Duration
 	// UID and GID own every file.
 	UID, GID uint32
 	// ReadOnly refuses every change with EROFS.

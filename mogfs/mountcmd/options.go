@@ -44,6 +44,7 @@ type Options struct {
 	CacheDir   string
 	CacheSize  int64
 	TTL        time.Duration
+	OpenCache  time.Duration
 	Timeout    time.Duration
 	UID, GID   int
 	AllowOther bool
@@ -121,6 +122,7 @@ func newFlagSet(o *Options, c *cmdline, helper bool) *pflag.FlagSet {
 	fs.StringVar(&c.cacheSize, "cache-size", "10GiB", "bound of the write spool")
 	fs.StringVar(&c.contentCache, "content-cache", "64MiB", "memory kept of small files' content after writing them, to read them back without a GET (0: none)")
 	fs.DurationVar(&o.TTL, "ttl", time.Second, "kernel attribute and entry cache time")
+	fs.DurationVar(&o.OpenCache, "open-cache", 0, "how long opens use the version of a file the tracker last named, without asking again (0: close-to-open)")
 	fs.DurationVar(&o.Timeout, "timeout", 10*time.Second, "tracker reply timeout")
 	fs.IntVar(&o.UID, "uid", o.UID, "owner of every file")
 	fs.IntVar(&o.GID, "gid", o.GID, "group of every file")
@@ -199,6 +201,9 @@ func (o *Options) finish(env *Env, c *cmdline) error {
 	if o.TTL < 0 {
 		return usagef("ttl must not be negative")
 	}
+	if o.OpenCache < 0 {
+		return usagef("open-cache must not be negative")
+	}
 	if o.MaxNodes < 0 {
 		return usagef("max-nodes must not be negative")
 	}
@@ -240,7 +245,7 @@ func (o *Options) applyOption(opt string, set map[string]bool, c *cmdline) error
 		"cache_dir": &o.CacheDir, "cache_size": &c.cacheSize, "content_cache": &c.contentCache, "log_file": &o.LogFile,
 		"metrics_listen": &o.MetricsListen,
 	}
-	durs := map[string]*time.Duration{"ttl": &o.TTL, "timeout": &o.Timeout}
+	durs := map[string]*time.Duration{"ttl": &o.TTL, "open_cache": &o.OpenCache, "timeout": &o.Timeout}
 	ints := map[string]*int{"uid": &o.UID, "gid": &o.GID, "max_nodes": &o.MaxNodes}
 	bools := map[string]*bool{"allow_other": &o.AllowOther, "ro": &o.ReadOnly, "debug": &o.Debug}
 	if p, ok := bools[k]; ok {

@@ -70,6 +70,20 @@ func TestParseForms(t *testing.T) {
 				}
 				return ""
 			}},
+		{name: "open cache", args: []string{"/mnt", "-o", "open_cache=30s"}, trackers: "home:7001", domain: "homedom",
+			check: func(o *Options) string {
+				if o.OpenCache != 30*time.Second {
+					return "open_cache not taken"
+				}
+				return ""
+			}},
+		{name: "open cache default", args: []string{"/mnt"}, trackers: "home:7001", domain: "homedom",
+			check: func(o *Options) string {
+				if o.OpenCache != 0 {
+					return "open cache on by default"
+				}
+				return ""
+			}},
 		{name: "node cap", args: []string{"/mnt", "-o", "max_nodes=5000"}, trackers: "home:7001", domain: "homedom",
 			check: func(o *Options) string {
 				if o.MaxNodes != 5000 {

@@ -322,7 +322,7 @@ func mount(o *Options, logger *slog.Logger, logw, user io.Writer) (*mounted, err
 	}
 	space := keyspace.New(mogfs.NewClientBackend(c), logger)
 	f, err := mogfs.New(mogfs.Config{
-		Space: space, Spool: spool, Domain: o.Domain, Class: o.Class, TTL: o.TTL,
+		Space: space, Spool: spool, Domain: o.Domain, Class: o.Class, TTL: o.TTL, OpenCache: o.OpenCache,
 		UID: uint32(o.UID), GID: uint32(o.GID), ReadOnly: o.ReadOnly, Logger: logger, Metrics: mt,
 		MaxNodes: maxNodes(o.MaxNodes), ContentCache: contentCache(o.ContentCache),
 	})

@@ -1,0 +1,100 @@
+package mogfs_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mogilefs-go/mogilefs/internal/mogtest"
+)
+
+// TestOpenCache: with --open-cache a file read again within the window
+// costs the tracker nothing and the nodes nothing (docs/mogfs.md §3); the
+// mount's own changes show at once; another client's show once the
+// window has passed.
+func TestOpenCache(t *testing.T) {
+	e := newFastEnv(t, true)
+	const n = 20
+	data := map[string][]byte{}
+	for i := range n {
+		k := "r/f" + strconv.Itoa(i)
+		data[k] = bytes.Repeat([]byte{byte('a' + i)}, 3000+i)
+		e.put(t, k, data[k])
+	}
+	maddr := mogtest.FreeAddr(t, "127.0.0.1")
+	mnt, p := e.mountProc(t, "--domain="+e.domain, "--class=one", "--open-cache=1h", "--metrics-listen="+maddr)
+	p.WaitPort(t, maddr, 30*time.Second)
+	readAll := func(what string) (map[string]float64, float64) {
+		before, gets := trackerRequests(t, maddr), nodeGets(t, e)
+		for i := range n {
+			k := "r/f" + strconv.Itoa(i)
+			if got, err := os.ReadFile(filepath.Join(mnt, k)); err != nil || !bytes.Equal(got, data[k]) {
+				t.Fatalf("%s read of %s: %d bytes, %v", what, k, len(got), err)
+			}
+		}
+		req, g := diff(before, trackerRequests(t, maddr)), nodeGets(t, e)-gets
+		t.Logf("%s reads of %d files: tracker %v, node GETs %v", what, n, req, g)
+		return req, g
+	}
+	readAll("cold")
+	// (The tracker's monitor GETs each device's usage file now and then.)
+	if req, gets := readAll("warm"); len(req) != 0 || gets > 2 {
+		t.Fatalf("warm reads within --open-cache: tracker %v, node GETs %v; want none", req, gets)
+	}
+
+	// What this mount writes, it reads back at once, and without asking.
+	own := filepath.Join(mnt, "r/f0")
+	data["r/f0"] = []byte("rewritten here")
+	if err := os.WriteFile(own, data["r/f0"], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := trackerRequests(t, maddr)
+	if got, err := os.ReadFile(own); err != nil || !bytes.Equal(got, data["r/f0"]) {
+		t.Fatalf("own rewrite read back: %q, %v", got, err)
+	}
+	if req := diff(before, trackerRequests(t, maddr)); len(req) != 0 {
+		t.Fatalf("reading back its own write asked the tracker: %v", req)
+	}
+	if err := os.Remove(own); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.ReadFile(own); !errors.Is(err, syscall.ENOENT) {
+		t.Fatalf("own unlink: read gives %v", err)
+	}
+
+	// Another client's change is seen once the window has passed.
+	short := e.mountFG(t, "--domain="+e.domain, "--open-cache=300ms")
+	k := "r/f1"
+	if got := mustRead(t, filepath.Join(short, k)); !bytes.Equal(got, data[k]) {
+		t.Fatalf("%s: %q", k, got)
+	}
+	replaced := []byte("replaced by another client")
+	e.put(t, k, replaced)
+	waitRead(t, filepath.Join(short, k), func(got []byte, err error) bool { return err == nil && bytes.Equal(got, replaced) })
+	if err := e.c.Delete(ctx(t), k); err != nil {
+		t.Fatal(err)
+	}
+	waitRead(t, filepath.Join(short, k), func(_ []byte, err error) bool { return errors.Is(err, syscall.ENOENT) })
+}
+
+// waitRead reads p until ok says what it read is what is wanted, or fails
+// the test after 10 s.
+func waitRead(t *testing.T, p string, ok func([]byte, error) bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := os.ReadFile(p)
+		if ok(got, err) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still reads %q, %v after 10 s", p, got, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
