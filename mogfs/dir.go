@@ -633,8 +633,12 @@ func (f *FS) rename(ctx context.Context, from *fs.Inode, name string, to *fs.Ino
 		}
 	}
 	detached := func(bool) {}
-	if flags&renameNoReplace == 0 && to.GetChild(newName) != node {
+	var replaced *fileNode // the file whose name the rename takes, if known here
+	if old := to.GetChild(newName); flags&renameNoReplace == 0 && old != node {
 		detached = f.beforeDetach(ctx, to, newName) // orphan.go
+		if old != nil {
+			replaced, _ = old.Operations().(*fileNode)
+		}
 	}
 	now := time.Now()
 	err := f.space.Rename(ctx, src.domain, src.key, dst.key, flags&renameNoReplace == 0, keyspace.AttrUpdate{Ctime: &now})
@@ -661,6 +665,9 @@ func (f *FS) rename(ctx context.Context, from *fs.Inode, name string, to *fs.Ino
 	detached(err == nil)
 	if err != nil {
 		return toErrno(f.log, "rename", err, "domain", src.domain, "from", src.key, "to", dst.key)
+	}
+	if replaced != nil {
+		replaced.unlinked() // its other names, if any, show one link less
 	}
 	f.touchDir(from)
 	f.touchDir(to)
