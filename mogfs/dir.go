@@ -28,6 +28,11 @@ type dirNode struct {
 	at   time.Time     // when attr was known
 	// touchQueued: new times wait to be recorded (dirtimes.go).
 	touchQueued bool
+	// born is when this mount made the directory (Mkdir, with
+	// --open-cache), and bornForgets the nodes forgotten by then: see
+	// knownEmpty.
+	born        time.Time
+	bornForgets uint64
 	// setMu orders the recording of attributes: SETATTR and the
 	// recording of times (dirtimes.go).
 	setMu sync.Mutex
@@ -276,6 +281,12 @@ func (f *FS) lookup(ctx context.Context, dir *fs.Inode, name string, out *fuse.E
 	if errno != 0 {
 		return nil, errno
 	}
+	if dn, ok := dir.Operations().(*dirNode); ok && !fileOnly && dir.GetChild(name) == nil && dn.knownEmpty() {
+		// Every name of the directory is in the tree: this one is
+		// absent. (The file-only form of a name may stand for a file
+		// held under its plain name: always asked.)
+		return nil, syscall.ENOENT
+	}
 	// The open that may follow uses this answer (fileNode.Open): with a
 	// copy's URL its read needs no get_paths, unless the node knows one.
 	lookup := f.space.LookupPath
@@ -487,7 +498,26 @@ func (d *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse
 		return nil, toErrno(f.log, "mkdir", err, "domain", cl.domain, "key", prefix)
 	}
 	f.touchDir(&d.Inode)
-	return f.dirChild(ctx, &d.Inode, name, u.Apply(keyspace.Attr{Set: true}), out), 0
+	in := f.dirChild(ctx, &d.Inode, name, u.Apply(keyspace.Attr{Set: true}), out)
+	if dn, ok := in.Operations().(*dirNode); ok && f.cfg.OpenCache > 0 {
+		dn.mu.Lock()
+		dn.born, dn.bornForgets = now, f.nodes.forgotten.Load()
+		dn.mu.Unlock()
+	}
+	return in, 0
+}
+
+// knownEmpty reports whether every name the directory holds is a child
+// in the kernel's tree: it was made by this mount within --open-cache
+// (empty: the kernel's lookup before the mkdir found nothing), and since
+// then names came and went only through this mount, which keeps the
+// tree, and the kernel forgot no node (one it forgot may have been a
+// name of this directory).
+func (d *dirNode) knownEmpty() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return !d.born.IsZero() && time.Since(d.born) < d.fsys.cfg.OpenCache &&
+		d.bornForgets == d.fsys.nodes.forgotten.Load()
 }
 
 // localFile returns the child name of dir if it is a file this mount

@@ -79,6 +79,10 @@ type nodeCache struct {
 
 	wake      chan struct{}
 	evictions atomic.Int64
+	// forgotten counts the nodes the kernel has forgotten: a directory
+	// that knows all its names (dirNode.knownEmpty) knows them only
+	// while none has been.
+	forgotten atomic.Uint64
 	// noPrune: the kernel has no FUSE_NOTIFY_PRUNE (protocol 7.45):
 	// files are dropped by name and directories are left to the kernel.
 	noPrune atomic.Bool
@@ -162,6 +166,7 @@ func (c *nodeCache) touch(l *lruLinks, in *fs.Inode) {
 
 // forget drops a node go-fuse has forgotten (OnForget).
 func (c *nodeCache) forget(l *lruLinks) {
+	c.forgotten.Add(1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if l.state == lruNone {

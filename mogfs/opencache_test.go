@@ -82,6 +82,63 @@ func TestOpenCache(t *testing.T) {
 	waitRead(t, filepath.Join(short, k), func(_ []byte, err error) bool { return errors.Is(err, syscall.ENOENT) })
 }
 
+// TestOpenCacheNewDirectory: with --open-cache, a directory the mount
+// made itself knows it holds no other names, so the creates in it cost no
+// lookup of the new name; once the kernel has forgotten nodes (here the
+// node cap makes it) every name is asked again, and another client's
+// file in it shows once the window has passed.
+func TestOpenCacheNewDirectory(t *testing.T) {
+	e := newFastEnv(t, true)
+	maddr := mogtest.FreeAddr(t, "127.0.0.1")
+	mnt, p := e.mountProc(t, "--domain="+e.domain, "--class=one", "--open-cache=1h", "--max-nodes=40", "--metrics-listen="+maddr)
+	p.WaitPort(t, maddr, 30*time.Second)
+	dir := filepath.Join(mnt, "new")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const few = 10
+	before := trackerRequests(t, maddr)
+	for i := range few {
+		if err := os.WriteFile(filepath.Join(dir, "f"+strconv.Itoa(i)), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if req := diff(before, trackerRequests(t, maddr)); req["mogfs_lookup"] != 0 {
+		t.Fatalf("creates in a directory made here asked %v lookups: %v", req["mogfs_lookup"], req)
+	}
+	// Past the node cap the kernel forgets nodes: no name may then be
+	// taken as absent without asking.
+	const many = 200
+	for i := few; i < many; i++ {
+		if err := os.WriteFile(filepath.Join(dir, "f"+strconv.Itoa(i)), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before = trackerRequests(t, maddr)
+	for i := range many {
+		k := "new/f" + strconv.Itoa(i)
+		if _, err := os.Stat(filepath.Join(mnt, k)); err != nil {
+			t.Fatalf("%s after the kernel forgot nodes: %v", k, err)
+		}
+		if err := os.WriteFile(filepath.Join(mnt, k), []byte("y"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("stat and rewrite of %d files past the node cap: tracker %v", many, diff(before, trackerRequests(t, maddr)))
+	for i := range many {
+		if got := string(e.get(t, "new/f"+strconv.Itoa(i))); got != "y" {
+			t.Fatalf("new/f%d = %q", i, got)
+		}
+	}
+
+	short := e.mountFG(t, "--domain="+e.domain, "--open-cache=300ms")
+	if err := os.Mkdir(filepath.Join(short, "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e.put(t, "d/x", []byte("from another client"))
+	waitRead(t, filepath.Join(short, "d/x"), func(got []byte, err error) bool { return err == nil && string(got) == "from another client" })
+}
+
 // waitRead reads p until ok says what it read is what is wanted, or fails
 // the test after 10 s.
 func waitRead(t *testing.T, p string, ok func([]byte, error) bool) {
