@@ -649,12 +649,15 @@ func (n *fileNode) commitBuffer(ctx context.Context, l loc, b *keyspace.Buffer) 
 // would make an empty version, visible to every client, before the real
 // one. Empty content is committed by the last release instead (Release),
 // shortly after close returned, and a failure of that commit can only be
-// logged. fsync(2) commits empty content at once.
+// logged; or by CommitDue when the mount went away before the release
+// came. fsync(2) commits empty content at once, and so does close when
+// maxDue files already wait for their releases (a program creating empty
+// files faster than they are committed).
 func (n *fileNode) Flush(ctx context.Context, fh fs.FileHandle) syscall.Errno {
 	if h, ok := fh.(*handle); !ok || !h.write {
 		return 0
 	}
-	if b := n.buffer(); b != nil && b.Loaded() && b.Size() == 0 {
+	if b := n.buffer(); b != nil && b.Loaded() && b.Size() == 0 && n.fsys.due.add(n) {
 		return 0
 	}
 	return n.commit(ctx)
@@ -684,6 +687,9 @@ func (n *fileNode) Release(ctx context.Context, fh fs.FileHandle) syscall.Errno 
 		n.mu.Unlock()
 		if last && b != nil && b.Loaded() && b.Size() == 0 {
 			n.commit(ctx) // what Flush put off; a failure is logged
+		}
+		if last {
+			n.fsys.due.remove(n)
 		}
 		n.releaseWriter()
 	}

@@ -74,6 +74,9 @@ type FS struct {
 	// no page of a write-only descriptor's writes, nor a partial last
 	// page); the open's lookup still decides which fid is read.
 	content *contentcache.Cache
+	// due are the empty files whose commit waits for their release
+	// (due.go).
+	due dueSet
 }
 
 // DefaultContentCache is the bytes of small files' content a mount keeps

@@ -265,6 +265,7 @@ func backgroundLogger(o *Options) (*slog.Logger, io.Writer, func()) {
 // mounted is a live mount.
 type mounted struct {
 	srv    *fuse.Server
+	fs     *mogfs.FS
 	client *client.Client
 	dir    string
 	log    *slog.Logger
@@ -366,7 +367,7 @@ func mount(o *Options, logger *slog.Logger, logw, user io.Writer) (*mounted, err
 		return nil, fmt.Errorf("mount on %s does not answer: %v", dir, err)
 	}
 	logger.Info("mounted", "mountpoint", dir, "trackers", fsname, "domain", o.Domain)
-	return &mounted{srv: srv, client: c, dir: dir, log: logger}, nil
+	return &mounted{srv: srv, fs: f, client: c, dir: dir, log: logger}, nil
 }
 
 // checkDomainClass checks that the domain and the class of a mount
@@ -418,6 +419,13 @@ func (m *mounted) serve() int {
 			}
 		case <-done:
 			signal.Stop(sig)
+			// The kernel drops the releases it had not sent when the
+			// mount went away: commit the empty files they were for.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			if n, failed := m.fs.CommitDue(ctx); n+failed > 0 {
+				m.log.Info("committed empty files whose release never came", "mountpoint", m.dir, "committed", n, "failed", failed)
+			}
+			cancel()
 			m.client.Close()
 			m.log.Info("unmounted", "mountpoint", m.dir)
 			return 0
