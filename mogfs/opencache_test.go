@@ -29,18 +29,7 @@ func TestOpenCache(t *testing.T) {
 	maddr := mogtest.FreeAddr(t, "127.0.0.1")
 	mnt, p := e.mountProc(t, "--domain="+e.domain, "--class=one", "--open-cache=1h", "--metrics-listen="+maddr)
 	p.WaitPort(t, maddr, 30*time.Second)
-	readAll := func(what string) (map[string]float64, float64) {
-		before, gets := trackerRequests(t, maddr), nodeGets(t, e)
-		for i := range n {
-			k := "r/f" + strconv.Itoa(i)
-			if got, err := os.ReadFile(filepath.Join(mnt, k)); err != nil || !bytes.Equal(got, data[k]) {
-				t.Fatalf("%s read of %s: %d bytes, %v", what, k, len(got), err)
-			}
-		}
-		req, g := diff(before, trackerRequests(t, maddr)), nodeGets(t, e)-gets
-		t.Logf("%s reads of %d files: tracker %v, node GETs %v", what, n, req, g)
-		return req, g
-	}
+	readAll := func(what string) (map[string]float64, float64) { return readCounted(t, e, mnt, maddr, data, what) }
 	readAll("cold")
 	// (The tracker's monitor GETs each device's usage file now and then.)
 	if req, gets := readAll("warm"); len(req) != 0 || gets > 2 {

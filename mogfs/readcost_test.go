@@ -40,6 +40,22 @@ func diff(a, b map[string]float64) map[string]float64 {
 	return out
 }
 
+// readCounted reads every key of data through the mount at mnt, checks
+// the bytes, and returns the tracker requests (by command) and node GETs
+// the reads cost.
+func readCounted(t *testing.T, e *env, mnt, maddr string, data map[string][]byte, what string) (map[string]float64, float64) {
+	t.Helper()
+	before, gets := trackerRequests(t, maddr), nodeGets(t, e)
+	for k, want := range data {
+		if got, err := os.ReadFile(filepath.Join(mnt, k)); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("%s read of %s: %d bytes, %v", what, k, len(got), err)
+		}
+	}
+	req, g := diff(before, trackerRequests(t, maddr)), nodeGets(t, e)-gets
+	t.Logf("%s reads of %d files: tracker %v, node GETs %v", what, len(data), req, g)
+	return req, g
+}
+
 // nodeGets sums the GETs the cluster's storage nodes answered.
 func nodeGets(t *testing.T, e *env) float64 {
 	t.Helper()
@@ -66,18 +82,7 @@ func TestReadCost(t *testing.T) {
 	mnt, p := e.mountProc(t, "--domain="+e.domain, "--class=one", "--metrics-listen="+maddr)
 	p.WaitPort(t, maddr, 30*time.Second)
 	run(t, "ls", "-l", filepath.Join(mnt, "r"))
-	readAll := func(what string) (map[string]float64, float64) {
-		before, gets := trackerRequests(t, maddr), nodeGets(t, e)
-		for i := range n {
-			k := "r/f" + strconv.Itoa(i)
-			if got, err := os.ReadFile(filepath.Join(mnt, k)); err != nil || !bytes.Equal(got, data[k]) {
-				t.Fatalf("%s read of %s: %d bytes, %v", what, k, len(got), err)
-			}
-		}
-		req, g := diff(before, trackerRequests(t, maddr)), nodeGets(t, e)-gets
-		t.Logf("%s reads of %d files: tracker %v, node GETs %v", what, n, req, g)
-		return req, g
-	}
+	readAll := func(what string) (map[string]float64, float64) { return readCounted(t, e, mnt, maddr, data, what) }
 	// (The tracker's monitor GETs each device's usage file now and
 	// then: a GET or two more than the reads.)
 	req, gets := readAll("cold")
