@@ -73,19 +73,36 @@ func TestFastpathPeerCopies(t *testing.T) {
 	if len(up.failedKeys()) > 0 {
 		t.Fatalf("uploads failed:\n%s", up.errorSummary())
 	}
-	fids := fidsOf(t, ctx, plain, keys)
-	for _, k := range keys {
-		checkPeerCopies(t, db, fids[k], []int{1, 2}, false)
-		ps, err := plain.Paths(ctx, k, pathsAll())
-		if err != nil || len(ps) != 2 {
-			t.Fatalf("paths of %s: %v %v", k, ps, err)
-		}
-		for _, p := range ps {
-			if got := httpGet(t, p); !bytes.Equal(got, sz.of(k)) {
-				t.Fatalf("%s: %d bytes, not the %d uploaded", p, len(got), len(sz.of(k)))
+	// Bodies of many chunks, streamed to the peer as they arrive: a
+	// client with a FastPathMax past the default 64 KiB.
+	bigSz := sizes{32 << 10, 256 << 10}
+	bigFast, err := client.New(client.Config{Domain: domain, Trackers: []string{cl.Tracker.Addr}, Timeout: 10 * time.Second,
+		FastPath: client.FastPathOnly, FastPathMax: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bigFast.Close()
+	bigKeys := keyList("big", 20)
+	if upBig := upload(ctx, bigFast, class, bigKeys, 4, bigSz, nil); len(upBig.failedKeys()) > 0 {
+		t.Fatalf("big uploads failed:\n%s", upBig.errorSummary())
+	}
+	check := func(keys []string, sz sizes) {
+		fids := fidsOf(t, ctx, plain, keys)
+		for _, k := range keys {
+			checkPeerCopies(t, db, fids[k], []int{1, 2}, false)
+			ps, err := plain.Paths(ctx, k, pathsAll())
+			if err != nil || len(ps) != 2 {
+				t.Fatalf("paths of %s: %v %v", k, ps, err)
+			}
+			for _, p := range ps {
+				if got := httpGet(t, p); !bytes.Equal(got, sz.of(k)) {
+					t.Fatalf("%s: %d bytes, not the %d uploaded", p, len(got), len(sz.of(k)))
+				}
 			}
 		}
 	}
+	check(keys, sz)
+	check(bigKeys, bigSz)
 
 	// 2. The peer down: one copy committed, replication queued.
 	victim := cl.Nodes[1]
