@@ -6,9 +6,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
-	"time"
-
-	"github.com/mogilefs-go/mogilefs/internal/mogtest"
 )
 
 // TestReadOwnWrites: small files written on a mount and read back through
@@ -17,9 +14,7 @@ import (
 // client since is read in its new version (the open's lookup decides).
 func TestReadOwnWrites(t *testing.T) {
 	e := newFastEnv(t, true)
-	maddr := mogtest.FreeAddr(t, "127.0.0.1")
-	mnt, p := e.mountProc(t, "--domain="+e.domain, "--class=one", "--metrics-listen="+maddr)
-	p.WaitPort(t, maddr, 30*time.Second)
+	mnt, _ := e.meteredMount(t)
 	dir := filepath.Join(mnt, "own")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/mogilefs-go/mogilefs/internal/metrics/metricstest"
-	"github.com/mogilefs-go/mogilefs/internal/mogtest"
 )
 
 // fileNodes scrapes the mount's count of live file nodes.
@@ -130,9 +129,7 @@ func TestNodeCap(t *testing.T) {
 	e := newEnv(t, 1)
 	const n, max = 400, 100
 	makeKeys(t, e, "many/", n, 8)
-	maddr := mogtest.FreeAddr(t, "127.0.0.1")
-	mnt, p := e.mountProc(t, "--domain="+e.domain, "--class=one", "--max-nodes=100", "--metrics-listen="+maddr)
-	p.WaitPort(t, maddr, 30*time.Second)
+	mnt, maddr := e.meteredMount(t, "--max-nodes=100")
 	check := busyFiles(t, e, mnt)
 	cwd := filepath.Join(mnt, "many", "d0")
 	sleeper := exec.Command("sleep", "600")
@@ -198,9 +195,7 @@ func TestNodesForgotten(t *testing.T) {
 	e := newEnv(t, 1)
 	const n = 300
 	makeKeys(t, e, "many/", n, 1)
-	maddr := mogtest.FreeAddr(t, "127.0.0.1")
-	mnt, p := e.mountProc(t, "--domain="+e.domain, "--class=one", "--metrics-listen="+maddr)
-	p.WaitPort(t, maddr, 30*time.Second)
+	mnt, maddr := e.meteredMount(t)
 	check := busyFiles(t, e, mnt)
 
 	lstatAll(t, filepath.Join(mnt, "many", "d0"), n)

@@ -9,8 +9,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/mogilefs-go/mogilefs/internal/mogtest"
 )
 
 // TestOpenCache: with --open-cache a file read again within the window
@@ -18,17 +16,8 @@ import (
 // mount's own changes show at once; another client's show once the
 // window has passed.
 func TestOpenCache(t *testing.T) {
-	e := newFastEnv(t, true)
-	const n = 20
-	data := map[string][]byte{}
-	for i := range n {
-		k := "r/f" + strconv.Itoa(i)
-		data[k] = bytes.Repeat([]byte{byte('a' + i)}, 3000+i)
-		e.put(t, k, data[k])
-	}
-	maddr := mogtest.FreeAddr(t, "127.0.0.1")
-	mnt, p := e.mountProc(t, "--domain="+e.domain, "--class=one", "--open-cache=1h", "--metrics-listen="+maddr)
-	p.WaitPort(t, maddr, 30*time.Second)
+	e, data := smallFilesEnv(t, 20)
+	mnt, maddr := e.meteredMount(t, "--open-cache=1h")
 	readAll := func(what string) (map[string]float64, float64) { return readCounted(t, e, mnt, maddr, data, what) }
 	readAll("cold")
 	// (The tracker's monitor GETs each device's usage file now and then.)
@@ -78,9 +67,7 @@ func TestOpenCache(t *testing.T) {
 // file in it shows once the window has passed.
 func TestOpenCacheNewDirectory(t *testing.T) {
 	e := newFastEnv(t, true)
-	maddr := mogtest.FreeAddr(t, "127.0.0.1")
-	mnt, p := e.mountProc(t, "--domain="+e.domain, "--class=one", "--open-cache=1h", "--max-nodes=40", "--metrics-listen="+maddr)
-	p.WaitPort(t, maddr, 30*time.Second)
+	mnt, maddr := e.meteredMount(t, "--open-cache=1h", "--max-nodes=40")
 	dir := filepath.Join(mnt, "new")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)

@@ -56,6 +56,31 @@ func readCounted(t *testing.T, e *env, mnt, maddr string, data map[string][]byte
 	return req, g
 }
 
+// smallFilesEnv is a fast-path cluster holding n small files r/f0…,
+// whose contents it returns by key.
+func smallFilesEnv(t *testing.T, n int) (*env, map[string][]byte) {
+	t.Helper()
+	e := newFastEnv(t, true)
+	data := map[string][]byte{}
+	for i := range n {
+		k := "r/f" + strconv.Itoa(i)
+		data[k] = bytes.Repeat([]byte{byte('a' + i)}, 3000+i)
+		e.put(t, k, data[k])
+	}
+	return e, data
+}
+
+// meteredMount mounts e's domain with its metrics served (for
+// trackerRequests) and the extra flags args; it returns the mount point
+// and the metrics address.
+func (e *env) meteredMount(t *testing.T, args ...string) (mnt, maddr string) {
+	t.Helper()
+	maddr = mogtest.FreeAddr(t, "127.0.0.1")
+	mnt, p := e.mountProc(t, append([]string{"--domain=" + e.domain, "--class=one", "--metrics-listen=" + maddr}, args...)...)
+	p.WaitPort(t, maddr, 30*time.Second)
+	return mnt, maddr
+}
+
 // nodeGets sums the GETs the cluster's storage nodes answered.
 func nodeGets(t *testing.T, e *env) float64 {
 	t.Helper()
@@ -70,17 +95,9 @@ func nodeGets(t *testing.T, e *env) float64 {
 // open's lookup and one GET (its lookup names a copy, docs/mogfs.md §4);
 // read again, the lookup alone (the page cache holds the content).
 func TestReadCost(t *testing.T) {
-	e := newFastEnv(t, true)
 	const n = 20
-	data := map[string][]byte{}
-	for i := range n {
-		k := "r/f" + strconv.Itoa(i)
-		data[k] = bytes.Repeat([]byte{byte('a' + i)}, 3000+i)
-		e.put(t, k, data[k])
-	}
-	maddr := mogtest.FreeAddr(t, "127.0.0.1")
-	mnt, p := e.mountProc(t, "--domain="+e.domain, "--class=one", "--metrics-listen="+maddr)
-	p.WaitPort(t, maddr, 30*time.Second)
+	e, data := smallFilesEnv(t, n)
+	mnt, maddr := e.meteredMount(t)
 	run(t, "ls", "-l", filepath.Join(mnt, "r"))
 	readAll := func(what string) (map[string]float64, float64) { return readCounted(t, e, mnt, maddr, data, what) }
 	// (The tracker's monitor GETs each device's usage file now and
