@@ -81,6 +81,13 @@ func (d *mysqlDialect) lease(ctx context.Context, s *Store, name string, timeout
 	for {
 		sent := time.Now()
 		got, err := d.tryLease(ctx, s, name)
+		if err != nil && d.retryable(err) && ctx.Err() == nil {
+			// Still losing certification (or the node refusing) after
+			// the write's own retries: other nodes are taking the row
+			// this moment, and none of these attempts was applied. Not
+			// taken, as when the row is another's.
+			got, err = false, nil
+		}
 		if err != nil || got {
 			if got {
 				f := fence.New(context.Background(), s.lockTimes().Deadline(sent))
