@@ -252,26 +252,26 @@ func inoOf(dkey string) uint64 {
 // is writing is found as it is here (it may not be committed yet: a new
 // empty file is committed by its last release, after close returned).
 func (f *FS) lookup(ctx context.Context, dir *fs.Inode, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
-	if ch := localFile(dir, name); ch != nil {
-		fn := ch.Operations().(*fileNode)
-		fn.fill(&out.Attr)
-		f.nodes.touch(&fn.lru, &fn.Inode)
-		return ch, 0
+	// What the tree holds under name decides, one look.
+	ch := dir.GetChild(name)
+	var known *fileNode
+	if ch != nil {
+		known, _ = ch.Operations().(*fileNode)
 	}
-	if ch := dir.GetChild(name); ch != nil {
-		// Within --open-cache of the tracker's last answer the mount
-		// answers from what it knows, and the kernel keeps the entry for
-		// the rest of that time.
-		if fn, ok := ch.Operations().(*fileNode); ok {
-			if left := fn.trusted(); left > 0 {
-				fn.fill(&out.Attr)
-				if left > f.cfg.TTL {
-					out.SetEntryTimeout(left)
-					out.SetAttrTimeout(left)
-				}
-				f.nodes.touch(&fn.lru, &fn.Inode)
-				return ch, 0
+	if known != nil {
+		// A file this mount is writing; or, within --open-cache of the
+		// tracker's last answer, one the mount answers for from what it
+		// knows (the kernel then keeps the entry for the rest of that
+		// time).
+		left := known.trusted()
+		if known.dirtyBuffer() || left > 0 {
+			known.fill(&out.Attr)
+			if left > f.cfg.TTL {
+				out.SetEntryTimeout(left)
+				out.SetAttrTimeout(left)
 			}
+			f.nodes.touch(&known.lru, &known.Inode)
+			return ch, 0
 		}
 	}
 	cl, fileOnly, errno := f.child(dir, name)
@@ -281,7 +281,7 @@ func (f *FS) lookup(ctx context.Context, dir *fs.Inode, name string, out *fuse.E
 	if errno != 0 {
 		return nil, errno
 	}
-	if dn, ok := dir.Operations().(*dirNode); ok && !fileOnly && dir.GetChild(name) == nil && dn.knownEmpty() {
+	if dn, ok := dir.Operations().(*dirNode); ok && !fileOnly && ch == nil && dn.knownEmpty() {
 		// Every name of the directory is in the tree: this one is
 		// absent. (The file-only form of a name may stand for a file
 		// held under its plain name: always asked.)
@@ -290,10 +290,8 @@ func (f *FS) lookup(ctx context.Context, dir *fs.Inode, name string, out *fuse.E
 	// The open that may follow uses this answer (fileNode.Open): with a
 	// copy's URL its read needs no get_paths, unless the node knows one.
 	lookup := f.space.LookupPath
-	if ch := dir.GetChild(name); ch != nil {
-		if fn, ok := ch.Operations().(*fileNode); ok && fn.knowsPath() {
-			lookup = f.space.Lookup
-		}
+	if known != nil && known.knowsPath() {
+		lookup = f.space.Lookup
 	}
 	r, err := lookup(bg(ctx), cl.domain, cl.key)
 	if err != nil {
@@ -305,7 +303,7 @@ func (f *FS) lookup(ctx context.Context, dir *fs.Inode, name string, out *fuse.E
 	if r.File == nil {
 		return nil, syscall.ENOENT
 	}
-	ch := f.fileChild(ctx, dir, name, *r.File, true, out)
+	ch = f.fileChild(ctx, dir, name, *r.File, true, out)
 	if f.cfg.OpenCache > f.cfg.TTL {
 		out.SetEntryTimeout(f.cfg.OpenCache)
 		out.SetAttrTimeout(f.cfg.OpenCache)
@@ -518,19 +516,6 @@ func (d *dirNode) knownEmpty() bool {
 	defer d.mu.Unlock()
 	return !d.born.IsZero() && time.Since(d.born) < d.fsys.cfg.OpenCache &&
 		d.bornForgets == d.fsys.nodes.forgotten.Load()
-}
-
-// localFile returns the child name of dir if it is a file this mount
-// holds uncommitted content of, else nil.
-func localFile(dir *fs.Inode, name string) *fs.Inode {
-	ch := dir.GetChild(name)
-	if ch == nil {
-		return nil
-	}
-	if n, ok := ch.Operations().(*fileNode); ok && n.dirtyBuffer() {
-		return ch
-	}
-	return nil
 }
 
 // uncommitted lists the files of dir this mount made and has not
