@@ -21,9 +21,30 @@ provider=${GALERA_PROVIDER:-/usr/lib/galera/libgalera_smm.so}
 user=$(id -un)
 if [ "$(id -u)" = 0 ]; then user=mysql; fi
 
+# freeport prints a port free now, below the kernel's ephemeral range: a
+# node's ports stay unbound while it is down (the SST and IST ports between
+# state transfers, all of them after a kill), and a port from the ephemeral
+# range could meanwhile be handed to another program's listener or outgoing
+# connection (tests bind port 0 by the hundred), failing the node's restart.
 freeport() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
-		awk -v r="$RANDOM" 'BEGIN{srand(); print 20000+int((rand()*20000+r)%20000)}'
+	local lo
+	lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+	python3 - "$lo" <<-'PY' 2>/dev/null ||
+		import random, socket, sys
+		hi = int(sys.argv[1])
+		for _ in range(1000):
+		    p = random.randrange(10000, hi)
+		    s = socket.socket()
+		    try:
+		        s.bind(("127.0.0.1", p))
+		    except OSError:
+		        continue
+		    finally:
+		        s.close()
+		    print(p)
+		    break
+		PY
+		awk -v r="$RANDOM" -v hi="$lo" 'BEGIN{srand(); print 10000+int((rand()*(hi-10000)+r)%(hi-10000))}'
 }
 
 sock() { echo "$dir/n$1/mysqld.sock"; }
@@ -32,33 +53,56 @@ ready() {
 	[ "$(mariadb --socket="$(sock "$1")" -uroot -N -e "SHOW STATUS LIKE 'wsrep_ready'" 2>/dev/null | awk '{print $2}')" = ON ]
 }
 
-# launch I [bootstrap]: starts node I's mariadbd in the background.
-launch() {
-	local i=$1 boot=${2:-} n ports
+# server_args I sets args to node I's mariadbd options.
+server_args() {
+	local i=$1 n peers=""
 	n=$(cat "$dir/size")
 	# shellcheck disable=SC1090
 	. "$dir/n$i/ports"
-	local peers=""
 	for j in $(seq 1 "$n"); do
 		# shellcheck disable=SC2154
 		peers="$peers${peers:+,}127.0.0.1:$(. "$dir/n$j/ports"; echo "$gcomm")"
 	done
-	local extra=()
-	if [ -n "$boot" ]; then extra+=(--wsrep-new-cluster); fi
 	# shellcheck disable=SC2154
-	mariadbd --no-defaults --datadir="$dir/n$i/data" --socket="$(sock "$i")" \
-		--tmpdir="$dir/n$i/tmp" --pid-file="$dir/n$i/mysqld.pid" --port="$port" \
-		--bind-address=127.0.0.1 --user="$user" --skip-name-resolve \
-		--innodb-buffer-pool-size=64M --innodb-flush-log-at-trx-commit=2 \
-		--innodb-autoinc-lock-mode=2 --binlog-format=ROW --default-storage-engine=InnoDB \
-		--max-connections=1000 --log-error="$dir/n$i/error.log" \
-		--wsrep-on=ON --wsrep-provider="$provider" --wsrep-cluster-name=mogtest \
-		--wsrep-cluster-address="gcomm://$peers" --wsrep-node-name="n$i" \
-		--wsrep-node-address="127.0.0.1:$gcomm" \
-		--wsrep-provider-options="gmcast.listen_addr=tcp://127.0.0.1:$gcomm;ist.recv_addr=127.0.0.1:$ist;gcache.size=64M;evs.inactive_timeout=PT6S;evs.suspect_timeout=PT3S" \
-		--wsrep-sst-method=rsync --wsrep-sst-receive-address="127.0.0.1:$sst" \
-		"${extra[@]}" >/dev/null 2>&1 &
+	args=(--no-defaults --datadir="$dir/n$i/data" --socket="$(sock "$i")"
+		--tmpdir="$dir/n$i/tmp" --pid-file="$dir/n$i/mysqld.pid" --port="$port"
+		--bind-address=127.0.0.1 --user="$user" --skip-name-resolve
+		--innodb-buffer-pool-size=64M --innodb-flush-log-at-trx-commit=2
+		--innodb-autoinc-lock-mode=2 --binlog-format=ROW --default-storage-engine=InnoDB
+		--max-connections=1000 --log-error="$dir/n$i/error.log"
+		--wsrep-on=ON --wsrep-provider="$provider" --wsrep-cluster-name=mogtest
+		--wsrep-cluster-address="gcomm://$peers" --wsrep-node-name="n$i"
+		--wsrep-node-address="127.0.0.1:$gcomm"
+		--wsrep-provider-options="gmcast.listen_addr=tcp://127.0.0.1:$gcomm;ist.recv_addr=127.0.0.1:$ist;gcache.size=64M;evs.inactive_timeout=PT6S;evs.suspect_timeout=PT3S"
+		--wsrep-sst-method=rsync --wsrep-sst-receive-address="127.0.0.1:$sst")
+}
+
+# launch I [bootstrap]: starts node I's mariadbd in the background.
+launch() {
+	local i=$1 boot=${2:-} args
+	server_args "$i"
+	if [ -n "$boot" ]; then args+=(--wsrep-new-cluster); fi
+	if [ -n "${start_pos:-}" ]; then args+=(--wsrep-start-position="$start_pos"); fi
+	mariadbd "${args[@]}" >/dev/null 2>&1 &
 	echo "$!" >"$dir/n$i/launcher.pid"
+}
+
+# recover I prints the last position (cluster uuid:seqno) node I committed,
+# read from its InnoDB, as the packaged service's galera_recovery does before
+# every start. A node killed with -9 has no position in grastate.dat; given
+# this one it asks its peers only for the writes it missed (IST, from their
+# gcache, a second or two) instead of a copy of the whole database (SST over
+# rsync, which needs a daemon on a port of its own and aborts the server
+# when anything goes wrong with it).
+recover() {
+	local i=$1 log args
+	log="$dir/n$i/recover.log"
+	server_args "$i"
+	rm -f "$log"
+	# The later options override the server's own.
+	mariadbd "${args[@]}" --socket="$dir/n$i/recover.sock" --pid-file="$dir/n$i/recover.pid" \
+		--skip-networking --log-error="$log" --wsrep-recover >/dev/null 2>&1 || return 0
+	sed -n 's/.*WSREP: Recovered position: *\([0-9a-f-]*:[0-9][0-9]*\).*/\1/p' "$log" 2>/dev/null | tail -1
 }
 
 wait_ready() {
@@ -133,6 +177,7 @@ kill)
 	;;
 restart)
 	i=${3:?node}
+	start_pos=$(recover "$i")
 	launch "$i"
 	wait_ready "$i"
 	dsn_of "$i"
