@@ -172,7 +172,12 @@ stop)
 	;;
 kill)
 	i=${3:?node}
-	[ -f "$dir/n$i/mysqld.pid" ] && kill -9 "$(cat "$dir/n$i/mysqld.pid")" 2>/dev/null || true
+	if [ -f "$dir/n$i/mysqld.pid" ]; then
+		pid=$(cat "$dir/n$i/mysqld.pid")
+		kill -9 "$pid" 2>/dev/null || true
+		# Gone before we return: a restart must not find its files locked.
+		for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	fi
 	rm -f "$dir/n$i/mysqld.pid"
 	;;
 restart)
