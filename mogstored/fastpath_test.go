@@ -161,13 +161,7 @@ func TestFastPathDisabledByTracker(t *testing.T) {
 	}
 	m := mogtest.StartMogstored(t, mogtest.MogstoredOptions{Trackers: []string{tr.Addr}})
 	// The node logs the first fastpath_info answer.
-	deadline := time.Now().Add(15 * time.Second)
-	for !strings.Contains(m.Output(), "fast path: tracker settings") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no fastpath_info answer after 15 s:\n%s", m.Output())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	m.WaitOutput(t, "fast path: tracker settings", 15*time.Second)
 	st := getStatus(t, m)
 	if st.FastPath != 1 || st.Ready || len(st.Devices) != 0 {
 		t.Fatalf("status %+v", st)

@@ -66,7 +66,8 @@ func TestStaleTempFilesRemovedAtStart(t *testing.T) {
 			t.Errorf("%s should stay: %v", p, err)
 		}
 	}
-	if !strings.Contains(m.Output(), "removed stale temp file") || !strings.Contains(m.Output(), "/dev1/0/000/000/0000000123.fid.4242.3141592.tmp") {
+	m.WaitOutput(t, "/dev1/0/000/000/0000000123.fid.4242.3141592.tmp", 10*time.Second)
+	if !strings.Contains(m.Output(), "removed stale temp file") {
 		t.Errorf("no log line naming the removed file:\n%s", m.Output())
 	}
 }

@@ -151,9 +151,7 @@ func TestBadCommandLine(t *testing.T) {
 // SIGTERM lets an upload in progress finish, then exits 0.
 func TestSIGTERMIsGraceful(t *testing.T) {
 	m := mogtest.StartMogstored(t, mogtest.MogstoredOptions{Args: []string{"--pidfile=" + filepath.Join(t.TempDir(), "pid")}})
-	if !strings.Contains(m.Output(), "Running.") {
-		t.Errorf("no 'Running.' on stdout: %q", m.Output())
-	}
+	m.WaitOutput(t, "Running.", 10*time.Second)
 	c, err := net.Dial("tcp", m.HTTPAddr)
 	if err != nil {
 		t.Fatal(err)

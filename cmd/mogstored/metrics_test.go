@@ -146,13 +146,7 @@ func TestHUPRescansDevices(t *testing.T) {
 	if code, _ := do(t, "GET", m.URL("/dev7/usage"), ""); code != 200 {
 		t.Fatalf("GET /dev7/usage: %d", code)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(m.Output(), "SIGHUP: rescanning devices") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no SIGHUP log line:\n%s", m.Output())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	m.WaitOutput(t, "SIGHUP: rescanning devices", 5*time.Second)
 }
 
 // TestMetricsListenErrors: a bad or busy metrics address stops the start

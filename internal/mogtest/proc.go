@@ -115,6 +115,7 @@ type Proc struct {
 	exited chan struct{}
 	mu     sync.Mutex
 	out    bytes.Buffer
+	wrote  chan struct{} // closed (and replaced) at each write to out
 	err    error
 }
 
@@ -123,6 +124,10 @@ type lockedWriter struct{ p *Proc }
 func (w lockedWriter) Write(b []byte) (int, error) {
 	w.p.mu.Lock()
 	defer w.p.mu.Unlock()
+	if w.p.wrote != nil {
+		close(w.p.wrote)
+		w.p.wrote = nil
+	}
 	return w.p.out.Write(b)
 }
 
@@ -187,6 +192,39 @@ func (p *Proc) Output() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.out.String()
+}
+
+// WaitOutput waits until the process has printed s, failing the test
+// after timeout or when the process exits without printing it. What a
+// process prints reaches Output through a pipe and a copying goroutine, so
+// a line printed before a port answered may arrive after it.
+func (p *Proc) WaitOutput(t testing.TB, s string, timeout time.Duration) {
+	t.Helper()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		p.mu.Lock()
+		if strings.Contains(p.out.String(), s) {
+			p.mu.Unlock()
+			return
+		}
+		if p.wrote == nil {
+			p.wrote = make(chan struct{})
+		}
+		wrote := p.wrote
+		p.mu.Unlock()
+		select {
+		case <-wrote:
+		case <-p.exited:
+			// Wait has returned, so the output is complete.
+			if !strings.Contains(p.Output(), s) {
+				t.Fatalf("%s exited without printing %q; output:\n%s", filepath.Base(p.Cmd.Path), s, p.Output())
+			}
+			return
+		case <-timer.C:
+			t.Fatalf("%s printed no %q in %v; output:\n%s", filepath.Base(p.Cmd.Path), s, timeout, p.Output())
+		}
+	}
 }
 
 // Kill sends SIGKILL and waits for the process to be gone.
