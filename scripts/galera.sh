@@ -32,19 +32,20 @@ freeport() {
 	python3 - "$lo" <<-'PY' 2>/dev/null ||
 		import random, socket, sys
 		hi = int(sys.argv[1])
-		for _ in range(1000):
-		    p = random.randrange(10000, hi)
+		# (an ephemeral range that starts low leaves no room: any free port)
+		for p in [random.randrange(10000, hi) for _ in range(1000)] if hi > 11000 else [0]:
 		    s = socket.socket()
 		    try:
 		        s.bind(("127.0.0.1", p))
+		        print(s.getsockname()[1])
+		        sys.exit(0)
 		    except OSError:
 		        continue
 		    finally:
 		        s.close()
-		    print(p)
-		    break
+		sys.exit(1)
 		PY
-		awk -v r="$RANDOM" -v hi="$lo" 'BEGIN{srand(); print 10000+int((rand()*(hi-10000)+r)%(hi-10000))}'
+		awk -v r="$RANDOM" 'BEGIN{srand(); print 10000+int((rand()*20000+r)%20000)}'
 }
 
 sock() { echo "$dir/n$1/mysqld.sock"; }
