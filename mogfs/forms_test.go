@@ -218,10 +218,7 @@ func TestMountAsUser(t *testing.T) {
 	if len(pids) != 1 {
 		t.Fatalf("want one background mogfs, have %v", pids)
 	}
-	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	waitNoProcess(t, mnt)
+	kill9(t, pids[0])
 	// (root's statfs of another user's FUSE mount answers without asking it.)
 	if out, err := asNobodyErr("stat", "-f", mnt); err == nil || !strings.Contains(out, "not connected") && !strings.Contains(out, "abort") {
 		t.Fatalf("stat -f as nobody after kill -9 of mogfs: %v: %s", err, out)

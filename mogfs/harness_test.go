@@ -15,6 +15,7 @@ import (
 
 	"github.com/mogilefs-go/mogilefs/client"
 	"github.com/mogilefs-go/mogilefs/internal/mogtest"
+	"golang.org/x/sys/unix"
 )
 
 // env is a cluster with one domain, and a client of it.
@@ -141,6 +142,38 @@ func mogfsProcs(dir string) []int {
 		}
 	}
 	return out
+}
+
+// kill9 sends SIGKILL to pid (not a child of the test) and waits until it
+// has exited. Its pidfd turns readable only then, after the process has
+// closed its files; a scan of /proc cannot tell that moment: a dying
+// process's command line reads empty while its threads still hold the FUSE
+// device, and a request one of them reads then fails with EIO, not the
+// ENOTCONN of a dead mount.
+func kill9(t *testing.T, pid int) {
+	t.Helper()
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		t.Fatalf("pidfd of %d: %v", pid, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil {
+		t.Fatalf("kill -9 %d: %v", pid, err)
+	}
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(fds, 30_000)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("wait for %d to exit: %v", pid, err)
+		}
+		if n == 0 {
+			t.Fatalf("process %d still running 30 s after SIGKILL", pid)
+		}
+		return
+	}
 }
 
 // waitNoProcess polls until no mogfs process mentions dir.

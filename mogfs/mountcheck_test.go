@@ -155,10 +155,7 @@ func TestMountStale(t *testing.T) {
 	if len(pids) != 1 {
 		t.Fatalf("want one background mogfs, have %v", pids)
 	}
-	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	waitNoProcess(t, mnt)
+	kill9(t, pids[0])
 	needStale(t, mnt)
 
 	p = e.mountAt(t, mnt, "--domain="+e.domain)
