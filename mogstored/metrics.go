@@ -152,7 +152,9 @@ func (s *Server) RegisterMetrics(reg prometheus.Registerer) error {
 		}
 	}
 	if s.http != nil {
-		s.http.Handler = &meteredHandler{next: s.http.Handler, m: m}
+		s.http.Handler = &meteredHandler{next: s.http.Handler, m: m, count: func(r *httpd.Request, status int) {
+			m.cell(methodIndex(r.Method), statusIndex(status)).reqs.Inc()
+		}}
 	}
 	if s.fp != nil {
 		fm := newFPMetrics()
@@ -168,10 +170,14 @@ func (s *Server) RegisterMetrics(reg prometheus.Registerer) error {
 	return nil
 }
 
-// meteredHandler counts the requests of next.
+// meteredHandler counts and times the requests of next, and counts their
+// bytes. A request is counted when its status is fixed, before the
+// response leaves, so that a client that has its answer finds its request
+// counted; the time and the bytes are added when the handler returns.
 type meteredHandler struct {
-	next httpd.Handler
-	m    *nodeMetrics
+	next  httpd.Handler
+	m     *nodeMetrics
+	count func(r *httpd.Request, status int)
 }
 
 func (h *meteredHandler) ServeHTTP(w *httpd.ResponseWriter, r *httpd.Request) {
@@ -181,10 +187,13 @@ func (h *meteredHandler) ServeHTTP(w *httpd.ResponseWriter, r *httpd.Request) {
 		body = &countingReader{r: r.Body}
 		r.Body = body
 	}
+	w.OnRespond(h.count)
 	h.next.ServeHTTP(w, r)
-	c := h.m.cell(methodIndex(r.Method), statusIndex(w.Status()))
-	c.reqs.Inc()
-	c.lat.Observe(time.Since(start).Seconds())
+	status := w.Status()
+	if !w.Written() {
+		status = 500 // what the server answers for a handler that did not
+	}
+	h.m.cell(methodIndex(r.Method), statusIndex(status)).lat.Observe(time.Since(start).Seconds())
 	if n := w.Sent(); n > 0 {
 		h.m.bytesOut.Add(float64(n))
 	}

@@ -40,6 +40,8 @@ type ResponseWriter struct {
 	want      int64 // announced body length
 	head      []byte
 	body      streamBody
+
+	onRespond func(r *Request, status int)
 }
 
 func (w *ResponseWriter) reset(c *conn, r *Request) {
@@ -129,6 +131,7 @@ func (w *ResponseWriter) Respond(status int, body []byte) error {
 		return errWrittenTwice
 	}
 	w.wrote, w.status = true, status
+	w.responding()
 	bp := w.c.srv.bufs.Get().(*[]byte)
 	defer w.c.srv.bufs.Put(bp)
 	out := w.appendHead((*bp)[:0], status, int64(len(body)))
@@ -151,6 +154,7 @@ func (w *ResponseWriter) RespondFile(status int, fd int, off, n int64) error {
 		return errWrittenTwice
 	}
 	w.wrote, w.status = true, status
+	w.responding()
 	bp := w.c.srv.bufs.Get().(*[]byte)
 	defer w.c.srv.bufs.Put(bp)
 	out := w.appendHead((*bp)[:0], status, n)
@@ -223,6 +227,20 @@ func preadFull(fd int, b []byte, off int64) (int, error) {
 		got += m
 	}
 	return got, nil
+}
+
+// OnRespond sets f to be called once the response's status is fixed
+// (by Respond, RespondFile or Stream, or by the server's 500 for a handler
+// that panicked or answered nothing), before any byte of it is sent: what
+// f counts is counted by the time the client can see the answer. It holds
+// for the current request only.
+func (w *ResponseWriter) OnRespond(f func(r *Request, status int)) { w.onRespond = f }
+
+// responding calls the OnRespond function, if any.
+func (w *ResponseWriter) responding() {
+	if w.onRespond != nil {
+		w.onRespond(w.req, w.status)
+	}
 }
 
 func (w *ResponseWriter) write(b []byte) error {

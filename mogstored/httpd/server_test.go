@@ -435,3 +435,70 @@ func TestHandlerPanic(t *testing.T) {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 }
+
+// TestOnRespond: the status reaches OnRespond before the client can read
+// the response, for every way of answering (the server's own 500 for a
+// handler that answered nothing included), and a request the server could
+// not parse never reaches it.
+func TestOnRespond(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(f, bytes.Repeat([]byte("x"), smallBody+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := os.Open(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fd.Close()
+	var mu sync.Mutex
+	var seen []string
+	addr := startServer(t, &Server{Handler: HandlerFunc(func(w *ResponseWriter, r *Request) {
+		w.OnRespond(func(r *Request, status int) {
+			// Slow, so that a call made after the response had left
+			// would be seen late by the client's check below.
+			time.Sleep(20 * time.Millisecond)
+			mu.Lock()
+			seen = append(seen, r.Method+" "+r.Path+" "+strconv.Itoa(status))
+			mu.Unlock()
+		})
+		switch r.Path {
+		case "/respond":
+			w.Respond(404, []byte("no"))
+		case "/file":
+			w.RespondFile(200, int(fd.Fd()), 0, smallBody+1) // the sendfile path
+		case "/stream":
+			body, _ := w.Stream(200, 3)
+			io.WriteString(body, "abc")
+		case "/nothing":
+		}
+	})})
+	c, br := dial(t, addr)
+	for i, tc := range []struct{ method, path, want string }{
+		{"GET", "/respond", "GET /respond 404"},
+		{"GET", "/file", "GET /file 200"},
+		{"HEAD", "/file", "HEAD /file 200"},
+		{"GET", "/stream", "GET /stream 200"},
+		{"PUT", "/nothing", "PUT /nothing 500"},
+	} {
+		fmt.Fprintf(c, "%s %s HTTP/1.1\r\nContent-Length: 0\r\n\r\n", tc.method, tc.path)
+		readResponse(t, br, tc.method)
+		mu.Lock()
+		got := append([]string(nil), seen...)
+		mu.Unlock()
+		if len(got) != i+1 || got[i] != tc.want {
+			t.Fatalf("after %s %s: OnRespond saw %q, want it to end with %q", tc.method, tc.path, got, tc.want)
+		}
+		if tc.path == "/nothing" { // answered 500 and closed
+			c, br = dial(t, addr)
+		}
+	}
+	fmt.Fprintf(c, "GET /respond HTTP/1.1\r\nBad Header Without Colon\r\n\r\n")
+	if resp, _ := readResponse(t, br, "GET"); resp.StatusCode != 400 {
+		t.Fatalf("malformed request: %d", resp.StatusCode)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 5 {
+		t.Fatalf("a request the server could not parse reached OnRespond: %q", seen)
+	}
+}

@@ -30,6 +30,7 @@ func (w *ResponseWriter) Stream(status int, n int64) (io.Writer, error) {
 		return nil, errors.New("httpd: negative body length")
 	}
 	w.wrote, w.status = true, status
+	w.responding()
 	w.streaming, w.want = true, n
 	w.discard = w.req.Method == "HEAD" || bodyless(status)
 	w.head = w.appendHead(w.head[:0], status, n)
