@@ -66,7 +66,7 @@ func TestClassDeletedWhileMounted(t *testing.T) {
 		t.Fatalf("write with the class deleted: %v, want EIO at close", err)
 	}
 	// The log names the class and its domain.
-	waitOutput(t, p, `does not exist (deleted while mounted?): opens for writing fail with EIO until it exists again" class=one domain=fsdom`)
+	p.WaitOutput(t, `does not exist (deleted while mounted?): opens for writing fail with EIO until it exists again" class=one domain=fsdom`, 10*time.Second)
 	// Now every open for writing fails at once.
 	for _, c := range []struct {
 		name  string
@@ -110,7 +110,7 @@ func TestClassDeletedWhileMounted(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatalf("close after the class is back: %v", err)
 	}
-	waitOutput(t, p, `exists again: writes resume" class=one domain=fsdom`)
+	p.WaitOutput(t, `exists again: writes resume" class=one domain=fsdom`, 10*time.Second)
 	if got := string(e.get(t, "c.txt")); got != "back" {
 		t.Errorf("c.txt holds %q", got)
 	}
@@ -136,7 +136,7 @@ func TestMountStale(t *testing.T) {
 	// Killed only once it has checked its own mount (a statfs of it): a
 	// FUSE server killed while it waits on its own mount cannot exit
 	// until the connection is aborted.
-	waitOutput(t, p, "msg=mounted")
+	p.WaitOutput(t, "msg=mounted", 10*time.Second)
 	p.Kill()
 	needStale(t, mnt)
 
@@ -159,7 +159,7 @@ func TestMountStale(t *testing.T) {
 	needStale(t, mnt)
 
 	p = e.mountAt(t, mnt, "--domain="+e.domain)
-	waitOutput(t, p, "cleaned a stale mogfs mount")
+	p.WaitOutput(t, "cleaned a stale mogfs mount", 10*time.Second)
 	if got := string(mustRead(t, filepath.Join(mnt, "hello.txt"))); got != "hello" {
 		t.Fatalf("read after remounting in the foreground: %q", got)
 	}
@@ -173,18 +173,6 @@ func needStale(t *testing.T, mnt string) {
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(mnt, &st); !errors.Is(err, syscall.ENOTCONN) && !errors.Is(err, syscall.ECONNABORTED) {
 		t.Fatalf("statfs %s after kill -9 of mogfs: %v, want ENOTCONN", mnt, err)
-	}
-}
-
-// waitOutput waits until the process has printed want.
-func waitOutput(t *testing.T, p *mogtest.Proc, want string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(p.Output(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("mogfs did not print %q:\n%s", want, p.Output())
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -159,8 +159,8 @@ func TestHUPReload(t *testing.T) {
 	tr.Proc.Cmd.Process.Signal(syscall.SIGHUP)
 	waitJobs(t, c, "replicate count 3", true)
 	waitJobs(t, c, "delete count 2", true)
-	waitOutput(t, tr.Proc, `SIGHUP: config reloaded" applied=conn_timeout,debug,delete_jobs,node_timeout,replicate_jobs needs_restart=min_free_space`)
-	waitOutput(t, tr.Proc, `setting changed; restart mogilefsd to apply it" setting=min_free_space`)
+	tr.Proc.WaitOutput(t, `SIGHUP: config reloaded" applied=conn_timeout,debug,delete_jobs,node_timeout,replicate_jobs needs_restart=min_free_space`, 15*time.Second)
+	tr.Proc.WaitOutput(t, `setting changed; restart mogilefsd to apply it" setting=min_free_space`, 15*time.Second)
 	// debug = 1 turned on debug lines.
 	before := strings.Count(tr.Proc.Output(), "level=DEBUG")
 	c.MustDo(t, "create_open", wire.Args{"domain": "d", "key": "k", "fid": "0"})
@@ -175,7 +175,7 @@ func TestHUPReload(t *testing.T) {
 	// A config that does not parse changes nothing; the tracker goes on.
 	os.WriteFile(tr.ConfigFile, []byte(port+"replicate_jobs = 1\nbogus_key = 2\n"), 0o644)
 	tr.Proc.Cmd.Process.Signal(syscall.SIGHUP)
-	waitOutput(t, tr.Proc, `SIGHUP: config not reloaded; nothing changed`)
+	tr.Proc.WaitOutput(t, `SIGHUP: config not reloaded; nothing changed`, 15*time.Second)
 	waitJobs(t, c, "replicate count 3", true)
 	c.MustDo(t, "noop", nil)
 
@@ -185,15 +185,4 @@ func TestHUPReload(t *testing.T) {
 	tr.Proc.Cmd.Process.Signal(syscall.SIGHUP)
 	waitJobs(t, c, "replicate count 1", true)
 	waitJobs(t, c, "queryworker count 20", true)
-}
-
-func waitOutput(t *testing.T, p *mogtest.Proc, s string) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !strings.Contains(p.Output(), s) {
-		if time.Now().After(deadline) {
-			t.Fatalf("output lacks %q:\n%s", s, p.Output())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
