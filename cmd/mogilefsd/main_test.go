@@ -108,21 +108,11 @@ func TestConfigFile(t *testing.T) {
 	defer c.Close()
 	waitJobs(t, c, "queryworker count 3", true)
 	waitJobs(t, c, "replicate count 2", true)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		out := p.Output()
-		if strings.Contains(out, `config line 6: setting \"max_handles\" is accepted but has no effect`) &&
-			strings.Contains(out, `setting \"max_disk_age\" is accepted but has no effect`) &&
-			strings.Contains(out, "Unknown option: bogus-flag") {
-			if strings.Contains(out, `\"node_timeout\" is accepted`) {
-				t.Fatalf("node_timeout is used, yet a warning says it is not:\n%s", out)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("warnings missing from output:\n%s", out)
-		}
-		time.Sleep(20 * time.Millisecond)
+	p.WaitOutput(t, `config line 6: setting \"max_handles\" is accepted but has no effect`, 10*time.Second)
+	p.WaitOutput(t, `setting \"max_disk_age\" is accepted but has no effect`, 10*time.Second)
+	p.WaitOutput(t, "Unknown option: bogus-flag", 10*time.Second)
+	if out := p.Output(); strings.Contains(out, `\"node_timeout\" is accepted`) {
+		t.Fatalf("node_timeout is used, yet a warning says it is not:\n%s", out)
 	}
 	// -s skips the config file; command-line flags with short forms.
 	port2 := mogtest.FreePort(t, "127.0.0.1")
